@@ -1,0 +1,443 @@
+//! The schema of each document over automerge, and the edits the app makes to them.
+//!
+//! Three kinds of document (see [`DocId`]):
+//!
+//! ```text
+//! private   { schema: 1, relationships: {id: Relationship}, reflections: {id: Reflection},
+//!             records: {relationship id: SideRecords} }        -- never leaves home
+//! journal   { schema: 1, entries: {id: JournalEntry} }          -- never leaves home
+//! side-<id> { schema: 1, relationship: id, goals: {…}, rituals: {…}, checkins: {…},
+//!             interactions: {…}, thanks: {…}, boundaries: {…} } -- the shared side
+//! ```
+//!
+//! Container maps are created once, when their document or relationship is created, and never
+//! re-created: two devices that each created "the same" map concurrently would make automerge
+//! keep only one of them. Every edit is a targeted `reconcile_prop` of one record, so writing one
+//! journal entry costs the same however long the journal is.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue, Value};
+use autosurgeon::{Hydrate, ReadDoc, Reconcile};
+
+use crate::ids::{DocId, Id};
+use crate::model::{JournalEntry, Reflection, Relationship, SideRecords};
+
+/// The schema version this build writes and understands.
+pub const SCHEMA: u64 = 1;
+
+/// Something went wrong reading or editing a document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// The automerge operation failed.
+    #[error("automerge error in {doc}")]
+    Automerge {
+        /// The document.
+        doc: DocId,
+        /// The cause.
+        #[source]
+        source: automerge::AutomergeError,
+    },
+    /// The document does not have the shape this build expects.
+    #[error("document {doc} does not match its schema")]
+    Hydrate {
+        /// The document.
+        doc: DocId,
+        /// The cause.
+        #[source]
+        source: autosurgeon::HydrateError,
+    },
+    /// Writing a record failed.
+    #[error("could not write to {doc}")]
+    Reconcile {
+        /// The document.
+        doc: DocId,
+        /// The cause.
+        #[source]
+        source: autosurgeon::ReconcileError,
+    },
+    /// The document was written by a newer version of tapin.
+    #[error("document {doc} has schema {found}, newer than {supported}; upgrade tapin to read it")]
+    TooNew {
+        /// The document.
+        doc: DocId,
+        /// The schema it has.
+        found: u64,
+        /// The newest this build understands.
+        supported: u64,
+    },
+    /// A container the schema requires is missing (the document was not created by tapin).
+    #[error("document {doc} has no {what}")]
+    Missing {
+        /// The document.
+        doc: DocId,
+        /// What is missing.
+        what: String,
+    },
+}
+
+/// The collections of a relationship's [`SideRecords`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Collection {
+    /// Goals.
+    Goals,
+    /// Rituals.
+    Rituals,
+    /// Check-ins.
+    CheckIns,
+    /// Interactions.
+    Interactions,
+    /// Thanks notes.
+    Thanks,
+    /// Boundaries.
+    Boundaries,
+}
+
+impl Collection {
+    /// Every collection.
+    pub const ALL: [Collection; 6] = [
+        Collection::Goals,
+        Collection::Rituals,
+        Collection::CheckIns,
+        Collection::Interactions,
+        Collection::Thanks,
+        Collection::Boundaries,
+    ];
+
+    /// The key of the collection's map in the document.
+    pub fn key(self) -> &'static str {
+        match self {
+            Collection::Goals => "goals",
+            Collection::Rituals => "rituals",
+            Collection::CheckIns => "checkins",
+            Collection::Interactions => "interactions",
+            Collection::Thanks => "thanks",
+            Collection::Boundaries => "boundaries",
+        }
+    }
+}
+
+/// Which of a relationship's two record sets: shared with the friend, or kept private.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// The relationship's shared side document.
+    Shared(Id),
+    /// The relationship's records inside the private document.
+    Private(Id),
+}
+
+impl Place {
+    /// `Shared` when `share` is true, else `Private`.
+    pub fn choose(relationship: Id, share: bool) -> Self {
+        if share {
+            Place::Shared(relationship)
+        } else {
+            Place::Private(relationship)
+        }
+    }
+
+    /// The document the records live in.
+    pub fn doc(self) -> DocId {
+        match self {
+            Place::Shared(id) => DocId::Side(id),
+            Place::Private(_) => DocId::Private,
+        }
+    }
+
+    /// The relationship.
+    pub fn relationship(self) -> Id {
+        match self {
+            Place::Shared(id) | Place::Private(id) => id,
+        }
+    }
+
+    /// Whether this is the shared side.
+    pub fn is_shared(self) -> bool {
+        matches!(self, Place::Shared(_))
+    }
+}
+
+fn am(doc: DocId) -> impl FnOnce(automerge::AutomergeError) -> DocError {
+    move |source| DocError::Automerge { doc, source }
+}
+
+fn map_at<D: ReadDoc>(d: &D, parent: &ObjId, key: &str) -> Result<Option<ObjId>, automerge::AutomergeError> {
+    Ok(match d.get(parent, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Some(id),
+        _ => None,
+    })
+}
+
+fn require_map<D: ReadDoc>(d: &D, doc: DocId, parent: &ObjId, key: &str) -> Result<ObjId, DocError> {
+    map_at(d, parent, key)
+        .map_err(am(doc))?
+        .ok_or_else(|| DocError::Missing { doc, what: format!("{key:?} map") })
+}
+
+fn create_map(d: &mut AutoCommit, doc: DocId, parent: &ObjId, key: &str) -> Result<ObjId, DocError> {
+    d.put_object(parent, key, ObjType::Map).map_err(am(doc))
+}
+
+/// The schema version a document declares (0 for an empty document).
+pub fn schema_of<D: ReadDoc>(d: &D) -> u64 {
+    match d.get(&ROOT, "schema") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Uint(n) => *n,
+            ScalarValue::Int(n) => u64::try_from(*n).unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        },
+        _ => 0,
+    }
+}
+
+fn check_schema<D: ReadDoc>(d: &D, doc: DocId) -> Result<(), DocError> {
+    let found = schema_of(d);
+    if found > SCHEMA {
+        return Err(DocError::TooNew { doc, found, supported: SCHEMA });
+    }
+    Ok(())
+}
+
+fn records_obj<D: ReadDoc>(d: &D, place: Place) -> Result<ObjId, DocError> {
+    match place {
+        Place::Shared(_) => Ok(ROOT),
+        Place::Private(rel) => {
+            let records = require_map(d, DocId::Private, &ROOT, "records")?;
+            require_map(d, DocId::Private, &records, &rel.to_string())
+        }
+    }
+}
+
+fn create_collections(d: &mut AutoCommit, doc: DocId, obj: &ObjId) -> Result<(), DocError> {
+    for c in Collection::ALL {
+        create_map(d, doc, obj, c.key())?;
+    }
+    Ok(())
+}
+
+/// Lays out an empty document of the given kind, if it has not been laid out yet. Idempotent.
+pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
+    check_schema(d, doc)?;
+    if schema_of(d) != 0 {
+        return Ok(());
+    }
+    d.put(ROOT, "schema", SCHEMA).map_err(am(doc))?;
+    match doc {
+        DocId::Private => {
+            for key in ["relationships", "reflections", "records"] {
+                create_map(d, doc, &ROOT, key)?;
+            }
+        }
+        DocId::Journal => {
+            create_map(d, doc, &ROOT, "entries")?;
+        }
+        DocId::Side(rel) => {
+            d.put(ROOT, "relationship", rel.to_string()).map_err(am(doc))?;
+            create_collections(d, doc, &ROOT)?;
+        }
+    }
+    Ok(())
+}
+
+fn put_in<R: Reconcile>(d: &mut AutoCommit, doc: DocId, obj: &ObjId, key: &str, value: &R) -> Result<(), DocError> {
+    autosurgeon::reconcile_prop(d, obj, key, value).map_err(|source| DocError::Reconcile { doc, source })
+}
+
+fn get_in<D: ReadDoc, H: Hydrate>(d: &D, doc: DocId, obj: &ObjId, key: &str) -> Result<Option<H>, DocError> {
+    if d.get(obj, key).map_err(am(doc))?.is_none() {
+        return Ok(None);
+    }
+    autosurgeon::hydrate_prop(d, obj, key)
+        .map(Some)
+        .map_err(|source| DocError::Hydrate { doc, source })
+}
+
+/// Adds or replaces a relationship in the private document, and lays out its private records.
+pub fn put_relationship(d: &mut AutoCommit, id: Id, rel: &Relationship) -> Result<(), DocError> {
+    let doc = DocId::Private;
+    init(d, doc)?;
+    let rels = require_map(d, doc, &ROOT, "relationships")?;
+    put_in(d, doc, &rels, &id.to_string(), rel)?;
+    let records = require_map(d, doc, &ROOT, "records")?;
+    if map_at(d, &records, &id.to_string()).map_err(am(doc))?.is_none() {
+        let obj = create_map(d, doc, &records, &id.to_string())?;
+        create_collections(d, doc, &obj)?;
+    }
+    Ok(())
+}
+
+/// Adds or replaces a reflection in the private document.
+pub fn put_reflection(d: &mut AutoCommit, id: Id, reflection: &Reflection) -> Result<(), DocError> {
+    let doc = DocId::Private;
+    init(d, doc)?;
+    let obj = require_map(d, doc, &ROOT, "reflections")?;
+    put_in(d, doc, &obj, &id.to_string(), reflection)
+}
+
+/// Adds or replaces a journal entry.
+pub fn put_entry(d: &mut AutoCommit, id: Id, entry: &JournalEntry) -> Result<(), DocError> {
+    let doc = DocId::Journal;
+    init(d, doc)?;
+    let obj = require_map(d, doc, &ROOT, "entries")?;
+    put_in(d, doc, &obj, &id.to_string(), entry)
+}
+
+/// Adds or replaces one record of a relationship, in the place (shared or private) given.
+///
+/// The relationship must exist in the private document for a private place; a shared side is
+/// laid out on first write.
+pub fn put_record<R: Reconcile>(
+    d: &mut AutoCommit,
+    place: Place,
+    collection: Collection,
+    id: &str,
+    value: &R,
+) -> Result<(), DocError> {
+    let doc = place.doc();
+    init(d, doc)?;
+    let records = records_obj(d, place)?;
+    let obj = require_map(d, doc, &records, collection.key())?;
+    put_in(d, doc, &obj, id, value)
+}
+
+/// Removes one record (a no-op if it is not there).
+pub fn delete_record(d: &mut AutoCommit, place: Place, collection: Collection, id: &str) -> Result<(), DocError> {
+    let doc = place.doc();
+    check_schema(d, doc)?;
+    let records = records_obj(d, place)?;
+    let obj = require_map(d, doc, &records, collection.key())?;
+    if d.get(&obj, id).map_err(am(doc))?.is_some() {
+        d.delete(&obj, id).map_err(am(doc))?;
+    }
+    Ok(())
+}
+
+/// Reads one record, if present.
+pub fn get_record<D: ReadDoc, H: Hydrate>(
+    d: &D,
+    place: Place,
+    collection: Collection,
+    id: &str,
+) -> Result<Option<H>, DocError> {
+    let doc = place.doc();
+    check_schema(d, doc)?;
+    if schema_of(d) == 0 {
+        return Ok(None);
+    }
+    let records = records_obj(d, place)?;
+    let obj = require_map(d, doc, &records, collection.key())?;
+    get_in(d, doc, &obj, id)
+}
+
+/// The private document, read whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hydrate, serde::Serialize, serde::Deserialize)]
+pub struct PrivateDoc {
+    /// Relationships, by id.
+    pub relationships: std::collections::BTreeMap<String, Relationship>,
+    /// Reflections, by id.
+    pub reflections: std::collections::BTreeMap<String, Reflection>,
+    /// Private records, by relationship id.
+    pub records: std::collections::BTreeMap<String, SideRecords>,
+}
+
+/// The journal document, read whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hydrate, serde::Serialize, serde::Deserialize)]
+pub struct JournalDoc {
+    /// Entries, by id.
+    pub entries: std::collections::BTreeMap<String, JournalEntry>,
+}
+
+fn hydrate_whole<D: ReadDoc, H: Hydrate + Default>(d: &D, doc: DocId) -> Result<H, DocError> {
+    check_schema(d, doc)?;
+    if schema_of(d) == 0 {
+        return Ok(H::default());
+    }
+    autosurgeon::hydrate(d).map_err(|source| DocError::Hydrate { doc, source })
+}
+
+/// Reads the private document (empty if it was never written).
+pub fn read_private<D: ReadDoc>(d: &D) -> Result<PrivateDoc, DocError> {
+    hydrate_whole(d, DocId::Private)
+}
+
+/// Reads the journal (empty if it was never written).
+pub fn read_journal<D: ReadDoc>(d: &D) -> Result<JournalDoc, DocError> {
+    hydrate_whole(d, DocId::Journal)
+}
+
+/// Reads a shared side document (empty if it was never written).
+pub fn read_side<D: ReadDoc>(d: &D, relationship: Id) -> Result<SideRecords, DocError> {
+    hydrate_whole(d, DocId::Side(relationship))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::time::{Day, Timestamp};
+
+    fn rel(name: &str) -> Relationship {
+        Relationship {
+            name: name.into(),
+            importance: 3,
+            risk: Risk::Medium,
+            rhythm: None,
+            status: RelationshipStatus::Active,
+            created: Timestamp(1),
+            snoozed_until: None,
+        }
+    }
+
+    fn thanks(text: &str) -> Thanks {
+        Thanks { on: Day::ymd(2026, 1, 2).unwrap(), text: text.into(), created: Timestamp(2) }
+    }
+
+    #[test]
+    fn a_record_goes_exactly_where_its_place_says() {
+        let id = Id::from_bytes([1; 16]);
+        let mut private = AutoCommit::new();
+        let mut side = AutoCommit::new();
+        put_relationship(&mut private, id, &rel("Sam")).unwrap();
+        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t1", &thanks("shared")).unwrap();
+        put_record(&mut private, Place::Private(id), Collection::Thanks, "t2", &thanks("kept")).unwrap();
+
+        let shared = read_side(&side, id).unwrap();
+        assert_eq!(shared.thanks.len(), 1);
+        assert_eq!(shared.thanks["t1"].text, "shared");
+        let home = read_private(&private).unwrap();
+        assert_eq!(home.records[&id.to_string()].thanks["t2"].text, "kept");
+        assert_eq!(home.relationships[&id.to_string()].name, "Sam");
+        let got: Option<Thanks> = get_record(&side, Place::Shared(id), Collection::Thanks, "t2").unwrap();
+        assert_eq!(got, None, "a private record must not be readable from the side document");
+    }
+
+    #[test]
+    fn rewriting_an_unchanged_record_makes_no_change() {
+        let id = Id::from_bytes([2; 16]);
+        let mut side = AutoCommit::new();
+        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t", &thanks("x")).unwrap();
+        side.commit();
+        let heads = side.get_heads();
+        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t", &thanks("x")).unwrap();
+        side.commit();
+        assert_eq!(side.get_heads(), heads);
+    }
+
+    #[test]
+    fn a_document_from_a_newer_schema_is_refused() {
+        let mut d = AutoCommit::new();
+        d.put(ROOT, "schema", SCHEMA + 1).unwrap();
+        assert!(matches!(read_journal(&d), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1));
+        assert!(matches!(init(&mut d, DocId::Journal), Err(DocError::TooNew { .. })));
+    }
+
+    #[test]
+    fn deleting_removes_only_that_record() {
+        let id = Id::from_bytes([3; 16]);
+        let mut side = AutoCommit::new();
+        put_record(&mut side, Place::Shared(id), Collection::Thanks, "a", &thanks("a")).unwrap();
+        put_record(&mut side, Place::Shared(id), Collection::Thanks, "b", &thanks("b")).unwrap();
+        delete_record(&mut side, Place::Shared(id), Collection::Thanks, "a").unwrap();
+        let shared = read_side(&side, id).unwrap();
+        assert_eq!(shared.thanks.keys().collect::<Vec<_>>(), ["b"]);
+    }
+}

@@ -1,0 +1,174 @@
+//! Identifiers of records and documents.
+//!
+//! Record ids are 128 random bits, written as 32 lowercase hex digits. Randomness is a parameter:
+//! the caller passes the bytes in, so the core stays free of I/O and deterministic in tests.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The id of one record: a relationship, goal, ritual, check-in, journal entry, …
+///
+/// Users refer to records by any unique prefix of the hex form (like git commits), so the full
+/// form never has to be typed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Id([u8; 16]);
+
+impl Id {
+    /// An id from 16 random bytes supplied by the caller.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The short form shown to people: the first 8 hex digits.
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({self})")
+    }
+}
+
+impl autosurgeon::Reconcile for Id {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(self.to_string())
+    }
+}
+
+impl autosurgeon::Hydrate for Id {
+    fn hydrate_string(s: &'_ str) -> Result<Self, autosurgeon::HydrateError> {
+        s.parse()
+            .map_err(|_| autosurgeon::HydrateError::unexpected("an id of 32 hex digits", s.to_owned()))
+    }
+}
+
+/// An id string was not 32 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid id {0:?}: expected 32 hex digits")]
+pub struct ParseIdError(pub String);
+
+impl FromStr for Id {
+    type Err = ParseIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut out = [0u8; 16];
+        hex::decode_to_slice(s, &mut out).map_err(|_| ParseIdError(s.to_owned()))?;
+        Ok(Self(out))
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> Self {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for Id {
+    type Error = ParseIdError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// Which automerge document a record lives in.
+///
+/// The privacy promise rests on this type: [`DocId::Side`] is the only kind of document that is
+/// ever shareable, and it holds only what its owner chose to share with one friend. Everything
+/// private lives in [`DocId::Private`] or [`DocId::Journal`], and there is no field or flag that
+/// turns those into something a friend may receive.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum DocId {
+    /// The person's private home document: relationships and their settings, reflections, and
+    /// the records of each relationship that are not shared. Never leaves the person's devices.
+    Private,
+    /// The private journal. Never leaves the person's devices.
+    Journal,
+    /// The person's shared side of one relationship, keyed by the relationship's id. This is the
+    /// only document a paired friend may hold (as a read-only replica).
+    Side(Id),
+}
+
+impl DocId {
+    /// Whether this document may ever be sent to a friend. Only side documents can.
+    pub fn is_shareable(&self) -> bool {
+        matches!(self, DocId::Side(_))
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocId::Private => f.write_str("private"),
+            DocId::Journal => f.write_str("journal"),
+            DocId::Side(id) => write!(f, "side-{id}"),
+        }
+    }
+}
+
+/// A document name that tapin does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown document name {0:?}")]
+pub struct ParseDocIdError(pub String);
+
+impl FromStr for DocId {
+    type Err = ParseDocIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "private" => Ok(DocId::Private),
+            "journal" => Ok(DocId::Journal),
+            _ => s
+                .strip_prefix("side-")
+                .and_then(|hex| hex.parse().ok())
+                .map(DocId::Side)
+                .ok_or_else(|| ParseDocIdError(s.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_round_trip_through_their_names() {
+        let side = DocId::Side(Id::from_bytes([7; 16]));
+        for doc in [DocId::Private, DocId::Journal, side] {
+            assert_eq!(doc.to_string().parse::<DocId>(), Ok(doc));
+        }
+        assert_eq!(side.to_string(), "side-07070707070707070707070707070707");
+    }
+
+    #[test]
+    fn only_sides_are_shareable() {
+        assert!(!DocId::Private.is_shareable());
+        assert!(!DocId::Journal.is_shareable());
+        assert!(DocId::Side(Id::from_bytes([1; 16])).is_shareable());
+    }
+
+    #[test]
+    fn malformed_names_are_refused() {
+        for bad in ["", "side-", "side-xyz", "Private", "side-0707"] {
+            assert!(bad.parse::<DocId>().is_err(), "{bad} parsed");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The tapin domain.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod docs;
+pub mod ids;
+pub mod model;
+pub mod time;
+
+pub use ids::{DocId, Id};

@@ -1,1 +1,92 @@
-fn main(){}
+//! `tapin`: the command-line app. Arguments, configuration and output live here; every piece of
+//! domain logic is in `tapin-core`, every byte on disk goes through `tapin-store`.
+#![allow(clippy::print_stdout)]
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+mod app;
+mod args;
+mod commands;
+mod dates;
+mod output;
+
+use args::{Cli, Command};
+
+/// Exit codes, documented in the README.
+mod exit {
+    /// A command failed: bad input, a missing person, a damaged store.
+    pub(crate) const FAILURE: u8 = 1;
+    /// The command line itself was wrong (clap's convention).
+    pub(crate) const USAGE: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TAPIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { exit::USAGE } else { 0 };
+            // Printing help to a closed pipe is not an error worth reporting.
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let mut stderr = anstream::stderr();
+            let _ = std::io::Write::write_fmt(
+                &mut stderr,
+                format_args!("{}: {err:#}\n", output::paint(output::BAD.bold(), "error")),
+            );
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// A reader that closed the pipe (`tapin journal list | head -1`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let home = match cli.home.clone() {
+        Some(home) => home,
+        None => app::default_home()?,
+    };
+    let json = cli.json;
+    match cli.command {
+        Command::Init { name, device } => commands::identity::init(&home, &name, &device, json),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tapin", &mut std::io::stdout().lock());
+            Ok(())
+        }
+        Command::Demo { keep } => commands::demo::run(keep, json),
+        command => {
+            let app = app::App::open(&home)?;
+            commands::dispatch(&app, command, json)
+        }
+    }
+}

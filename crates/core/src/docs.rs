@@ -17,7 +17,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue, Value};
-use autosurgeon::{Hydrate, ReadDoc, Reconcile};
+pub use autosurgeon::{Hydrate, ReadDoc, Reconcile};
 
 use crate::ids::{DocId, Id};
 use crate::model::{JournalEntry, Reflection, Relationship, SideRecords};
@@ -160,20 +160,37 @@ fn am(doc: DocId) -> impl FnOnce(automerge::AutomergeError) -> DocError {
     move |source| DocError::Automerge { doc, source }
 }
 
-fn map_at<D: ReadDoc>(d: &D, parent: &ObjId, key: &str) -> Result<Option<ObjId>, automerge::AutomergeError> {
+fn map_at<D: ReadDoc>(
+    d: &D,
+    parent: &ObjId,
+    key: &str,
+) -> Result<Option<ObjId>, automerge::AutomergeError> {
     Ok(match d.get(parent, key)? {
         Some((Value::Object(ObjType::Map), id)) => Some(id),
         _ => None,
     })
 }
 
-fn require_map<D: ReadDoc>(d: &D, doc: DocId, parent: &ObjId, key: &str) -> Result<ObjId, DocError> {
+fn require_map<D: ReadDoc>(
+    d: &D,
+    doc: DocId,
+    parent: &ObjId,
+    key: &str,
+) -> Result<ObjId, DocError> {
     map_at(d, parent, key)
         .map_err(am(doc))?
-        .ok_or_else(|| DocError::Missing { doc, what: format!("{key:?} map") })
+        .ok_or_else(|| DocError::Missing {
+            doc,
+            what: format!("{key:?} map"),
+        })
 }
 
-fn create_map(d: &mut AutoCommit, doc: DocId, parent: &ObjId, key: &str) -> Result<ObjId, DocError> {
+fn create_map(
+    d: &mut AutoCommit,
+    doc: DocId,
+    parent: &ObjId,
+    key: &str,
+) -> Result<ObjId, DocError> {
     d.put_object(parent, key, ObjType::Map).map_err(am(doc))
 }
 
@@ -192,7 +209,11 @@ pub fn schema_of<D: ReadDoc>(d: &D) -> u64 {
 fn check_schema<D: ReadDoc>(d: &D, doc: DocId) -> Result<(), DocError> {
     let found = schema_of(d);
     if found > SCHEMA {
-        return Err(DocError::TooNew { doc, found, supported: SCHEMA });
+        return Err(DocError::TooNew {
+            doc,
+            found,
+            supported: SCHEMA,
+        });
     }
     Ok(())
 }
@@ -231,18 +252,31 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
             create_map(d, doc, &ROOT, "entries")?;
         }
         DocId::Side(rel) => {
-            d.put(ROOT, "relationship", rel.to_string()).map_err(am(doc))?;
+            d.put(ROOT, "relationship", rel.to_string())
+                .map_err(am(doc))?;
             create_collections(d, doc, &ROOT)?;
         }
     }
     Ok(())
 }
 
-fn put_in<R: Reconcile>(d: &mut AutoCommit, doc: DocId, obj: &ObjId, key: &str, value: &R) -> Result<(), DocError> {
-    autosurgeon::reconcile_prop(d, obj, key, value).map_err(|source| DocError::Reconcile { doc, source })
+fn put_in<R: Reconcile>(
+    d: &mut AutoCommit,
+    doc: DocId,
+    obj: &ObjId,
+    key: &str,
+    value: &R,
+) -> Result<(), DocError> {
+    autosurgeon::reconcile_prop(d, obj, key, value)
+        .map_err(|source| DocError::Reconcile { doc, source })
 }
 
-fn get_in<D: ReadDoc, H: Hydrate>(d: &D, doc: DocId, obj: &ObjId, key: &str) -> Result<Option<H>, DocError> {
+fn get_in<D: ReadDoc, H: Hydrate>(
+    d: &D,
+    doc: DocId,
+    obj: &ObjId,
+    key: &str,
+) -> Result<Option<H>, DocError> {
     if d.get(obj, key).map_err(am(doc))?.is_none() {
         return Ok(None);
     }
@@ -258,11 +292,25 @@ pub fn put_relationship(d: &mut AutoCommit, id: Id, rel: &Relationship) -> Resul
     let rels = require_map(d, doc, &ROOT, "relationships")?;
     put_in(d, doc, &rels, &id.to_string(), rel)?;
     let records = require_map(d, doc, &ROOT, "records")?;
-    if map_at(d, &records, &id.to_string()).map_err(am(doc))?.is_none() {
+    if map_at(d, &records, &id.to_string())
+        .map_err(am(doc))?
+        .is_none()
+    {
         let obj = create_map(d, doc, &records, &id.to_string())?;
         create_collections(d, doc, &obj)?;
     }
     Ok(())
+}
+
+/// Reads one relationship from the private document, if present.
+pub fn get_relationship<D: ReadDoc>(d: &D, id: Id) -> Result<Option<Relationship>, DocError> {
+    let doc = DocId::Private;
+    check_schema(d, doc)?;
+    if schema_of(d) == 0 {
+        return Ok(None);
+    }
+    let rels = require_map(d, doc, &ROOT, "relationships")?;
+    get_in(d, doc, &rels, &id.to_string())
 }
 
 /// Adds or replaces a reflection in the private document.
@@ -279,6 +327,17 @@ pub fn put_entry(d: &mut AutoCommit, id: Id, entry: &JournalEntry) -> Result<(),
     init(d, doc)?;
     let obj = require_map(d, doc, &ROOT, "entries")?;
     put_in(d, doc, &obj, &id.to_string(), entry)
+}
+
+/// Reads one journal entry, if present.
+pub fn get_entry<D: ReadDoc>(d: &D, id: Id) -> Result<Option<JournalEntry>, DocError> {
+    let doc = DocId::Journal;
+    check_schema(d, doc)?;
+    if schema_of(d) == 0 {
+        return Ok(None);
+    }
+    let obj = require_map(d, doc, &ROOT, "entries")?;
+    get_in(d, doc, &obj, &id.to_string())
 }
 
 /// Adds or replaces one record of a relationship, in the place (shared or private) given.
@@ -299,8 +358,37 @@ pub fn put_record<R: Reconcile>(
     put_in(d, doc, &obj, id, value)
 }
 
+/// Writes every record of `records` into `place` (an upsert by id: records already there with
+/// the same content make no change, so importing the same records twice adds nothing twice).
+pub fn put_records(
+    d: &mut AutoCommit,
+    place: Place,
+    records: &SideRecords,
+) -> Result<(), DocError> {
+    fn all<R: Reconcile>(
+        d: &mut AutoCommit,
+        place: Place,
+        c: Collection,
+        map: &std::collections::BTreeMap<String, R>,
+    ) -> Result<(), DocError> {
+        map.iter()
+            .try_for_each(|(id, r)| put_record(d, place, c, id, r))
+    }
+    all(d, place, Collection::Goals, &records.goals)?;
+    all(d, place, Collection::Rituals, &records.rituals)?;
+    all(d, place, Collection::CheckIns, &records.checkins)?;
+    all(d, place, Collection::Interactions, &records.interactions)?;
+    all(d, place, Collection::Thanks, &records.thanks)?;
+    all(d, place, Collection::Boundaries, &records.boundaries)
+}
+
 /// Removes one record (a no-op if it is not there).
-pub fn delete_record(d: &mut AutoCommit, place: Place, collection: Collection, id: &str) -> Result<(), DocError> {
+pub fn delete_record(
+    d: &mut AutoCommit,
+    place: Place,
+    collection: Collection,
+    id: &str,
+) -> Result<(), DocError> {
     let doc = place.doc();
     check_schema(d, doc)?;
     let records = records_obj(d, place)?;
@@ -388,7 +476,11 @@ mod tests {
     }
 
     fn thanks(text: &str) -> Thanks {
-        Thanks { on: Day::ymd(2026, 1, 2).unwrap(), text: text.into(), created: Timestamp(2) }
+        Thanks {
+            on: Day::ymd(2026, 1, 2).unwrap(),
+            text: text.into(),
+            created: Timestamp(2),
+        }
     }
 
     #[test]
@@ -397,8 +489,22 @@ mod tests {
         let mut private = AutoCommit::new();
         let mut side = AutoCommit::new();
         put_relationship(&mut private, id, &rel("Sam")).unwrap();
-        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t1", &thanks("shared")).unwrap();
-        put_record(&mut private, Place::Private(id), Collection::Thanks, "t2", &thanks("kept")).unwrap();
+        put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            "t1",
+            &thanks("shared"),
+        )
+        .unwrap();
+        put_record(
+            &mut private,
+            Place::Private(id),
+            Collection::Thanks,
+            "t2",
+            &thanks("kept"),
+        )
+        .unwrap();
 
         let shared = read_side(&side, id).unwrap();
         assert_eq!(shared.thanks.len(), 1);
@@ -406,18 +512,36 @@ mod tests {
         let home = read_private(&private).unwrap();
         assert_eq!(home.records[&id.to_string()].thanks["t2"].text, "kept");
         assert_eq!(home.relationships[&id.to_string()].name, "Sam");
-        let got: Option<Thanks> = get_record(&side, Place::Shared(id), Collection::Thanks, "t2").unwrap();
-        assert_eq!(got, None, "a private record must not be readable from the side document");
+        let got: Option<Thanks> =
+            get_record(&side, Place::Shared(id), Collection::Thanks, "t2").unwrap();
+        assert_eq!(
+            got, None,
+            "a private record must not be readable from the side document"
+        );
     }
 
     #[test]
     fn rewriting_an_unchanged_record_makes_no_change() {
         let id = Id::from_bytes([2; 16]);
         let mut side = AutoCommit::new();
-        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t", &thanks("x")).unwrap();
+        put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            "t",
+            &thanks("x"),
+        )
+        .unwrap();
         side.commit();
         let heads = side.get_heads();
-        put_record(&mut side, Place::Shared(id), Collection::Thanks, "t", &thanks("x")).unwrap();
+        put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            "t",
+            &thanks("x"),
+        )
+        .unwrap();
         side.commit();
         assert_eq!(side.get_heads(), heads);
     }
@@ -426,16 +550,35 @@ mod tests {
     fn a_document_from_a_newer_schema_is_refused() {
         let mut d = AutoCommit::new();
         d.put(ROOT, "schema", SCHEMA + 1).unwrap();
-        assert!(matches!(read_journal(&d), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1));
-        assert!(matches!(init(&mut d, DocId::Journal), Err(DocError::TooNew { .. })));
+        assert!(
+            matches!(read_journal(&d), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1)
+        );
+        assert!(matches!(
+            init(&mut d, DocId::Journal),
+            Err(DocError::TooNew { .. })
+        ));
     }
 
     #[test]
     fn deleting_removes_only_that_record() {
         let id = Id::from_bytes([3; 16]);
         let mut side = AutoCommit::new();
-        put_record(&mut side, Place::Shared(id), Collection::Thanks, "a", &thanks("a")).unwrap();
-        put_record(&mut side, Place::Shared(id), Collection::Thanks, "b", &thanks("b")).unwrap();
+        put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            "a",
+            &thanks("a"),
+        )
+        .unwrap();
+        put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            "b",
+            &thanks("b"),
+        )
+        .unwrap();
         delete_record(&mut side, Place::Shared(id), Collection::Thanks, "a").unwrap();
         let shared = read_side(&side, id).unwrap();
         assert_eq!(shared.thanks.keys().collect::<Vec<_>>(), ["b"]);

@@ -55,8 +55,9 @@ impl autosurgeon::Reconcile for Id {
 
 impl autosurgeon::Hydrate for Id {
     fn hydrate_string(s: &'_ str) -> Result<Self, autosurgeon::HydrateError> {
-        s.parse()
-            .map_err(|_| autosurgeon::HydrateError::unexpected("an id of 32 hex digits", s.to_owned()))
+        s.parse().map_err(|_| {
+            autosurgeon::HydrateError::unexpected("an id of 32 hex digits", s.to_owned())
+        })
     }
 }
 

@@ -2,8 +2,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod docs;
+pub mod identity;
 pub mod ids;
 pub mod model;
 pub mod time;
+pub mod views;
 
 pub use ids::{DocId, Id};

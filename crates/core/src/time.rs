@@ -25,12 +25,18 @@ impl Day {
 
     /// This day plus `n` days (saturating at the calendar's end).
     pub fn plus_days(self, n: u64) -> Self {
-        Day(self.0.checked_add_days(Days::new(n)).unwrap_or(NaiveDate::MAX))
+        Day(self
+            .0
+            .checked_add_days(Days::new(n))
+            .unwrap_or(NaiveDate::MAX))
     }
 
     /// This day minus `n` days (saturating at the calendar's start).
     pub fn minus_days(self, n: u64) -> Self {
-        Day(self.0.checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN))
+        Day(self
+            .0
+            .checked_sub_days(Days::new(n))
+            .unwrap_or(NaiveDate::MIN))
     }
 
     /// Whole days from `self` to `later` (negative when `later` is earlier).

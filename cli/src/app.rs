@@ -1,0 +1,323 @@
+//! The context every command runs in: the home, its store, the identity, and the clock.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use automerge::AutoCommit;
+use chrono::{DateTime, Local, Utc};
+use tapin_core::docs::{self, JournalDoc, PrivateDoc};
+use tapin_core::identity::{DeviceCertificate, DeviceKey, PersonKey};
+use tapin_core::model::{Relationship, SideRecords};
+use tapin_core::time::{Day, Timestamp};
+use tapin_core::{DocId, Id};
+use tapin_store::Store;
+
+/// Store meta keys for the identity. Documented in docs/FORMAT.md.
+pub(crate) const META_PERSON_SECRET: &str = "identity.person_secret";
+pub(crate) const META_DEVICE_SECRET: &str = "identity.device_secret";
+pub(crate) const META_NAME: &str = "identity.name";
+pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
+
+pub(crate) use tapin_store::DB_FILE;
+
+/// The default home: the platform's data directory (XDG on Linux), then `tapin`.
+pub(crate) fn default_home() -> Result<PathBuf> {
+    use etcetera::BaseStrategy;
+    let base = etcetera::choose_base_strategy()
+        .context("could not find your home directory; pass --home DIR or set TAPIN_HOME")?;
+    Ok(base.data_dir().join("tapin"))
+}
+
+/// The clock: real time, or `TAPIN_NOW` (RFC 3339) for tests and demos.
+pub(crate) fn now() -> Result<DateTime<Utc>> {
+    match std::env::var("TAPIN_NOW") {
+        Ok(s) => DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .with_context(|| {
+                format!("TAPIN_NOW={s:?} is not an RFC 3339 time like 2026-11-22T09:00:00Z")
+            }),
+        Err(_) => Ok(Utc::now()),
+    }
+}
+
+/// 16 fresh random bytes.
+pub(crate) fn random_id() -> Result<Id> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness available: {e}"))?;
+    Ok(Id::from_bytes(bytes))
+}
+
+/// 32 fresh random bytes for a secret key.
+pub(crate) fn random_secret() -> Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("no randomness available: {e}"))?;
+    Ok(bytes)
+}
+
+/// An opened, initialised home.
+pub(crate) struct App {
+    pub(crate) home: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) device: DeviceKey,
+    pub(crate) person: PersonKey,
+    pub(crate) name: String,
+    pub(crate) cert: DeviceCertificate,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("home", &self.home)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn secret_from_meta(store: &Store, key: &str, home: &Path) -> Result<[u8; 32]> {
+    let bytes = store.get_meta(key)?.with_context(|| {
+        format!(
+            "the home at {} has no {key}; it is incomplete",
+            home.display()
+        )
+    })?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow!("the {key} stored in {} is damaged", home.display()))
+}
+
+impl App {
+    /// Opens an initialised home. Never creates one: a command on a missing home changes nothing.
+    pub(crate) fn open(home: &Path) -> Result<App> {
+        if !home.join(DB_FILE).exists() {
+            bail!(
+                "no tapin home at {}; create one with `tapin init --name NAME` (or choose one with --home)",
+                home.display()
+            );
+        }
+        let store = Store::open(home)
+            .with_context(|| format!("could not open the home at {}", home.display()))?;
+        let person = PersonKey::from_secret(secret_from_meta(&store, META_PERSON_SECRET, home)?);
+        let device = DeviceKey::from_secret(secret_from_meta(&store, META_DEVICE_SECRET, home)?);
+        let name = store
+            .get_meta(META_NAME)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .with_context(|| format!("the home at {} has no display name", home.display()))?;
+        let cert_bytes = store
+            .get_meta(META_DEVICE_CERT)?
+            .with_context(|| format!("the home at {} has no device certificate", home.display()))?;
+        let cert = DeviceCertificate::from_bytes(&cert_bytes)
+            .context("this device's certificate is damaged")?;
+        if cert.device != device.id() || cert.person != person.id() {
+            bail!(
+                "this device's certificate does not match its keys; the home at {} is damaged",
+                home.display()
+            );
+        }
+        Ok(App {
+            home: home.to_owned(),
+            store,
+            device,
+            person,
+            name,
+            cert,
+            now: now()?,
+        })
+    }
+
+    /// Today in the local time zone (the `TZ` environment variable applies).
+    pub(crate) fn today(&self) -> Day {
+        Day(self.now.with_timezone(&Local).date_naive())
+    }
+
+    /// Now, as stored in records.
+    pub(crate) fn stamp(&self) -> Timestamp {
+        Timestamp::from_datetime(self.now)
+    }
+
+    fn load(&self, doc: DocId) -> Result<Option<automerge::Automerge>> {
+        self.store
+            .load(&doc)
+            .with_context(|| format!("could not load document {doc}"))
+    }
+
+    /// The private document.
+    pub(crate) fn private(&self) -> Result<PrivateDoc> {
+        Ok(match self.load(DocId::Private)? {
+            Some(d) => docs::read_private(&d)?,
+            None => PrivateDoc::default(),
+        })
+    }
+
+    /// The journal.
+    pub(crate) fn journal(&self) -> Result<JournalDoc> {
+        Ok(match self.load(DocId::Journal)? {
+            Some(d) => docs::read_journal(&d)?,
+            None => JournalDoc::default(),
+        })
+    }
+
+    /// My shared side of one relationship.
+    pub(crate) fn side(&self, rel: Id) -> Result<SideRecords> {
+        Ok(match self.load(DocId::Side(rel))? {
+            Some(d) => docs::read_side(&d, rel)?,
+            None => SideRecords::default(),
+        })
+    }
+
+    /// Atomically edits one document and makes it durable before returning. `f` runs under the
+    /// store's write lock on the latest state of the document, so read what you change inside it:
+    /// a concurrent writer's edits are then never overwritten.
+    pub(crate) fn update<T>(
+        &self,
+        doc: DocId,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T>,
+    ) -> Result<T> {
+        match self
+            .store
+            .update(&doc, &self.device.actor(), |d| f(d).map_err(Inner))
+        {
+            Ok(value) => Ok(value),
+            Err(tapin_store::UpdateError::Inner(Inner(err))) => Err(err),
+            Err(err) => {
+                Err(anyhow::Error::new(err).context(format!("could not save to document {doc}")))
+            }
+        }
+    }
+
+    /// Finds a relationship by name (case-insensitive), unique name prefix, or id prefix.
+    pub(crate) fn find_person(
+        &self,
+        private: &PrivateDoc,
+        query: &str,
+    ) -> Result<(Id, Relationship)> {
+        find_person(private, query)
+    }
+}
+
+/// Carries a command's own error through the store's transaction, which rolls back on it.
+#[derive(Debug)]
+struct Inner(anyhow::Error);
+
+impl std::fmt::Display for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Inner {}
+
+/// Finds a relationship by exact name (case-insensitive), then unique name prefix, then id prefix.
+pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Relationship)> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        bail!("no person given");
+    }
+    let all: Vec<(Id, &Relationship)> = private
+        .relationships
+        .iter()
+        .filter_map(|(id, r)| id.parse().ok().map(|id| (id, r)))
+        .collect();
+    let pick = |matches: Vec<(Id, &Relationship)>| -> Option<Result<(Id, Relationship)>> {
+        match matches.len() {
+            0 => None,
+            1 => Some(Ok((matches[0].0, matches[0].1.clone()))),
+            _ => {
+                let names: Vec<String> = matches
+                    .iter()
+                    .map(|(id, r)| format!("{} ({})", r.name, id.short()))
+                    .collect();
+                Some(Err(anyhow!(
+                    "{query:?} matches several people: {}; be more specific or use the id",
+                    names.join(", ")
+                )))
+            }
+        }
+    };
+    let exact = all
+        .iter()
+        .filter(|(_, r)| r.name.to_lowercase() == q)
+        .copied()
+        .collect();
+    if let Some(found) = pick(exact) {
+        return found;
+    }
+    let prefix = all
+        .iter()
+        .filter(|(_, r)| r.name.to_lowercase().starts_with(&q))
+        .copied()
+        .collect();
+    if let Some(found) = pick(prefix) {
+        return found;
+    }
+    let by_id = all
+        .iter()
+        .filter(|(id, _)| id.to_string().starts_with(&q))
+        .copied()
+        .collect();
+    if let Some(found) = pick(by_id) {
+        return found;
+    }
+    bail!(
+        "no person called {query:?}; see `tapin people`, or add them with `tapin person add {query:?}`"
+    )
+}
+
+/// Picks the one key that starts with `prefix` from `keys`, naming `what` in errors.
+pub(crate) fn unique_prefix<'a>(
+    keys: impl Iterator<Item = &'a str>,
+    prefix: &str,
+    what: &str,
+) -> Result<String> {
+    let p = prefix.trim().to_lowercase();
+    if p.len() < 4 {
+        bail!("{what} id {prefix:?} is too short; give at least 4 characters of the id");
+    }
+    let mut found: Vec<&str> = keys.filter(|k| k.starts_with(&p)).collect();
+    found.dedup();
+    match found.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => bail!("no {what} with id {prefix:?}"),
+        _ => bail!(
+            "{what} id {prefix:?} is ambiguous: it matches {} {what}s; give more characters",
+            found.len()
+        ),
+    }
+}
+
+/// The records of every relationship, from both places: `(place, records)` for the private
+/// records and for the shared side of each relationship.
+pub(crate) fn all_records(
+    app: &App,
+    private: &PrivateDoc,
+) -> Result<Vec<(tapin_core::docs::Place, SideRecords)>> {
+    use tapin_core::docs::Place;
+    let mut out = Vec::new();
+    for (id, recs) in &private.records {
+        let rel: Id = id.parse().with_context(|| {
+            format!("relationship id {id:?} in the private document is damaged")
+        })?;
+        out.push((Place::Private(rel), recs.clone()));
+        out.push((Place::Shared(rel), app.side(rel)?));
+    }
+    Ok(out)
+}
+
+/// Finds one record by id prefix across every place, with `pick` choosing the collection.
+pub(crate) fn find_record<T: Clone>(
+    places: &[(tapin_core::docs::Place, SideRecords)],
+    prefix: &str,
+    what: &str,
+    pick: impl Fn(&SideRecords) -> &std::collections::BTreeMap<String, T>,
+) -> Result<(tapin_core::docs::Place, String, T)> {
+    let keys = places
+        .iter()
+        .flat_map(|(_, recs)| pick(recs).keys().map(String::as_str));
+    let id = unique_prefix(keys, prefix, what)?;
+    for (place, recs) in places {
+        if let Some(found) = pick(recs).get(&id) {
+            return Ok((*place, id, found.clone()));
+        }
+    }
+    bail!("no {what} with id {prefix:?}")
+}

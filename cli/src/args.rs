@@ -1,0 +1,504 @@
+//! Command-line arguments (clap derive). The command and flag names here are a public interface:
+//! people's scripts rely on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// tapin: nurture reciprocal relationships — local-first, peer-to-peer, private by default.
+#[derive(Debug, Parser)]
+#[command(name = "tapin", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The data directory (one per person). Defaults to the platform's data directory.
+    #[arg(long, global = true, env = "TAPIN_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of text (messages go to stderr).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create your home: your identity and this device's key.
+    Init {
+        /// Your display name, as friends will see it.
+        #[arg(long)]
+        name: String,
+        /// What to call this device.
+        #[arg(long, default_value = "this device")]
+        device: String,
+    },
+    /// Show who you are on this device.
+    Whoami,
+    /// Add or change a relationship.
+    #[command(subcommand)]
+    Person(PersonCommand),
+    /// List your relationships.
+    People {
+        /// Include archived and ended relationships.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Reflect on a relationship with the four paired questions (private).
+    Reflect(ReflectArgs),
+    /// Goals and their steps.
+    #[command(subcommand)]
+    Goal(GoalCommand),
+    /// Rituals: recurring, simple time together.
+    #[command(subcommand)]
+    Ritual(RitualCommand),
+    /// Record a check-in: how it felt, what went well, what to change, goals reviewed.
+    Checkin(CheckinArgs),
+    /// Log an interaction: who reached out, how, and why.
+    Log(LogArgs),
+    /// Write a thank-you note (shared with them unless --private).
+    Thanks(NoteArgs),
+    /// Write down a boundary you want them to know (shared unless --private).
+    Boundary(NoteArgs),
+    /// Everything recorded about one relationship, newest first.
+    History {
+        /// The relationship.
+        person: String,
+        /// How many items at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The private journal. Entries never leave your own devices.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+    /// Export everything: JSON or Markdown, or each document as a standard .automerge file.
+    Export(ExportArgs),
+    /// Import a JSON export. Importing the same export twice adds nothing twice.
+    Import {
+        /// The export file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Run the demo: a home with relationships, goals, rituals and a journal, end to end.
+    Demo {
+        /// Keep the demo home here instead of a temporary directory that is removed afterwards.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PersonCommand {
+    /// Add a relationship (a paired device is not needed).
+    Add {
+        /// Their name.
+        name: String,
+        #[command(flatten)]
+        settings: PersonSettings,
+    },
+    /// Change a relationship's name, importance, risk or rhythm.
+    Edit {
+        /// The relationship.
+        person: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        settings: PersonSettings,
+        /// Remove the staying-in-touch rhythm.
+        #[arg(long, conflicts_with_all = ["rhythm", "max"])]
+        no_rhythm: bool,
+    },
+    /// Archive a relationship: it stays, nudges stop.
+    Archive {
+        /// The relationship.
+        person: String,
+    },
+    /// Mark a relationship as ended. Its history stays.
+    End {
+        /// The relationship.
+        person: String,
+    },
+    /// Make an archived or ended relationship active again.
+    Restore {
+        /// The relationship.
+        person: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PersonSettings {
+    /// How much it matters, 1 to 5.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub(crate) importance: Option<u8>,
+    /// How likely it is to weaken.
+    #[arg(long)]
+    pub(crate) risk: Option<RiskArg>,
+    /// Ideal interval between contacts: 10d, 2w, 3m, 1y.
+    #[arg(long, value_name = "INTERVAL")]
+    pub(crate) rhythm: Option<String>,
+    /// Maximum interval between contacts (defaults to three times the rhythm).
+    #[arg(long, value_name = "INTERVAL", requires = "rhythm")]
+    pub(crate) max: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RiskArg {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReflectArgs {
+    /// The relationship.
+    pub(crate) person: String,
+    /// 1A: Is this who I (want to) call when I'm deeply stressed?
+    #[arg(long)]
+    pub(crate) q1a: Option<String>,
+    /// 1B: Do I make myself available to them in a similar state?
+    #[arg(long)]
+    pub(crate) q1b: Option<String>,
+    /// 2A: Is their response to me typically empathetic and supportive?
+    #[arg(long)]
+    pub(crate) q2a: Option<String>,
+    /// 2B: Am I able to respond the same way when they come to me?
+    #[arg(long)]
+    pub(crate) q2b: Option<String>,
+    /// 3A: Do they reach out just because?
+    #[arg(long)]
+    pub(crate) q3a: Option<String>,
+    /// 3B: How often do I do the same for them?
+    #[arg(long)]
+    pub(crate) q3b: Option<String>,
+    /// 4A: How do I usually feel after time around them?
+    #[arg(long)]
+    pub(crate) q4a: Option<String>,
+    /// 4B: How do they seem to feel after time around me?
+    #[arg(long)]
+    pub(crate) q4b: Option<String>,
+    /// A free note.
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GoalCommand {
+    /// Set a goal for a relationship (private unless --share).
+    Add {
+        /// The relationship.
+        person: String,
+        /// What: "communicate more openly".
+        title: String,
+        /// Why it matters.
+        #[arg(long, default_value = "")]
+        why: String,
+        /// What kind of goal.
+        #[arg(long, value_enum, default_value = "other")]
+        kind: GoalKindArg,
+        /// The end of its timeframe: a date or a phrase ("friday", "next month", "in 2 weeks").
+        #[arg(long, value_name = "DATE")]
+        by: Option<String>,
+        /// An action step (repeatable).
+        #[arg(long = "step", value_name = "TEXT")]
+        steps: Vec<String>,
+        /// Share it with them (written to your shared side).
+        #[arg(long)]
+        share: bool,
+    },
+    /// List goals, for one relationship or all.
+    List {
+        /// The relationship.
+        person: Option<String>,
+        /// Include achieved and dropped goals.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Add, complete or reopen a goal's steps.
+    #[command(subcommand)]
+    Step(StepCommand),
+    /// Reassess a goal: active, achieved, adjusted or dropped.
+    Status {
+        /// The goal (id or unique id prefix).
+        goal: String,
+        /// Its new status.
+        #[arg(value_enum)]
+        status: GoalStatusArg,
+        /// A new title, when adjusting it.
+        #[arg(long)]
+        title: Option<String>,
+        /// A new end of its timeframe.
+        #[arg(long, value_name = "DATE")]
+        by: Option<String>,
+    },
+    /// Share a private goal with them, or with --private take a shared goal back home.
+    /// (What they already received stays on their devices.)
+    Share {
+        /// The goal.
+        goal: String,
+        /// Move it back to your private records.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StepCommand {
+    /// Add a step to a goal.
+    Add {
+        /// The goal.
+        goal: String,
+        /// The step.
+        text: String,
+    },
+    /// Mark a step done (by its number in `goal list`, or its id).
+    Done {
+        /// The goal.
+        goal: String,
+        /// The step's number or id.
+        step: String,
+    },
+    /// Mark a step not done.
+    Undo {
+        /// The goal.
+        goal: String,
+        /// The step's number or id.
+        step: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum GoalKindArg {
+    EmotionalSupport,
+    SharedExperience,
+    PracticalHelp,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum GoalStatusArg {
+    Active,
+    Achieved,
+    Adjusted,
+    Dropped,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RitualCommand {
+    /// Add a ritual (private unless --share).
+    Add {
+        /// The relationship.
+        person: String,
+        /// What: "one-on-one time".
+        title: String,
+        /// Monthly on this day (1–31; short months use their last day).
+        #[arg(long, value_name = "N", group = "recurrence",
+              value_parser = clap::value_parser!(u8).range(1..=31))]
+        monthly_on: Option<u8>,
+        /// Weekly on this weekday (monday … sunday).
+        #[arg(long, value_name = "DAY", group = "recurrence")]
+        weekly_on: Option<String>,
+        /// Every N days.
+        #[arg(long, value_name = "N", group = "recurrence",
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        every: Option<u32>,
+        /// About how long, in minutes.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: Option<u32>,
+        /// A guideline that keeps it easy (repeatable): "no vehicle travel".
+        #[arg(long = "guideline", value_name = "TEXT")]
+        guidelines: Vec<String>,
+        /// The first day it applies (default today).
+        #[arg(long, value_name = "DATE")]
+        start: Option<String>,
+        /// Share it with them.
+        #[arg(long)]
+        share: bool,
+    },
+    /// Record that a ritual happened.
+    Done {
+        /// The ritual (id or unique id prefix).
+        ritual: String,
+        /// The day it happened (default today).
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+    },
+    /// List rituals with their next due date and streak.
+    List {
+        /// The relationship.
+        person: Option<String>,
+    },
+    /// Retire a ritual. Its history stays.
+    Retire {
+        /// The ritual.
+        ritual: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckinArgs {
+    /// The relationship.
+    pub(crate) person: String,
+    /// How it felt, 1 to 5.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub(crate) rating: u8,
+    /// What went well.
+    #[arg(long, default_value = "")]
+    pub(crate) went_well: String,
+    /// What to change.
+    #[arg(long, default_value = "")]
+    pub(crate) to_change: String,
+    /// Review a goal: GOAL=STATUS (repeatable), e.g. 3fa2=achieved. Updates the goal too.
+    #[arg(long = "review", value_name = "GOAL=STATUS")]
+    pub(crate) reviews: Vec<String>,
+    /// A principle it relates to (repeatable): appreciation, trust, …
+    #[arg(long = "principle", value_name = "PRINCIPLE")]
+    pub(crate) principles: Vec<String>,
+    /// The day (default today).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) on: Option<String>,
+    /// Share it with them.
+    #[arg(long)]
+    pub(crate) share: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// The relationship.
+    pub(crate) person: String,
+    /// Who reached out.
+    #[arg(long, value_enum)]
+    pub(crate) by: InitiatorArg,
+    /// How.
+    #[arg(long, value_enum, default_value = "other")]
+    pub(crate) via: ChannelArg,
+    /// Why.
+    #[arg(long, value_enum, default_value = "other")]
+    pub(crate) reason: ReasonArg,
+    /// The day (default today).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) on: Option<String>,
+    /// A note.
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+    /// Keep it in your private records instead of your shared side.
+    #[arg(long)]
+    pub(crate) private: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum InitiatorArg {
+    Me,
+    Them,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ChannelArg {
+    Call,
+    Video,
+    Text,
+    InPerson,
+    Letter,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ReasonArg {
+    JustBecause,
+    Support,
+    Plan,
+    Celebration,
+    Other,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NoteArgs {
+    /// The relationship.
+    pub(crate) person: String,
+    /// The note.
+    pub(crate) text: String,
+    /// The day (default today).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) on: Option<String>,
+    /// Keep it private instead of sharing it with them.
+    #[arg(long)]
+    pub(crate) private: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JournalCommand {
+    /// Write an entry. With no TEXT, opens $EDITOR (or reads standard input when it is not a
+    /// terminal), so private words stay out of shell history.
+    Add {
+        /// The entry. @tags in it become tags.
+        text: Option<String>,
+        /// Who it is about (repeatable).
+        #[arg(long = "about", value_name = "PERSON")]
+        about: Vec<String>,
+        /// A tag (repeatable), in addition to @tags in the text.
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Star it.
+        #[arg(long)]
+        star: bool,
+    },
+    /// List entries, newest first.
+    List {
+        /// Only entries about this person.
+        #[arg(long, value_name = "PERSON")]
+        about: Option<String>,
+        /// Only entries with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only starred entries.
+        #[arg(long)]
+        starred: bool,
+        /// How many at most.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Search entries: words must all appear; @tag must be a tag.
+    Search {
+        /// The query, e.g. "@work tired".
+        query: Vec<String>,
+        /// Only entries about this person.
+        #[arg(long, value_name = "PERSON")]
+        about: Option<String>,
+        /// Only starred entries.
+        #[arg(long)]
+        starred: bool,
+        /// How many at most.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Star an entry.
+    Star {
+        /// The entry (id or unique id prefix).
+        entry: String,
+    },
+    /// Remove the star from an entry.
+    Unstar {
+        /// The entry.
+        entry: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// What to write.
+    #[arg(long, value_enum)]
+    pub(crate) format: ExportFormat,
+    /// Where: a file for json and markdown (default stdout), a directory for automerge.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Json,
+    Markdown,
+    Automerge,
+}

@@ -1,0 +1,61 @@
+//! One module per group of commands. Each turns arguments into calls on `tapin-core` and
+//! `tapin-store`, and prints the result as text or `--json`.
+
+use anyhow::Result;
+
+use crate::app::App;
+use crate::args::Command;
+
+pub(crate) mod demo;
+pub(crate) mod exchange;
+pub(crate) mod goal;
+pub(crate) mod history;
+pub(crate) mod identity;
+pub(crate) mod journal;
+pub(crate) mod notes;
+pub(crate) mod person;
+pub(crate) mod reflect;
+pub(crate) mod ritual;
+
+/// Runs a command that needs an initialised home.
+pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
+    match command {
+        Command::Whoami => identity::whoami(app, json),
+        Command::Person(cmd) => person::run(app, cmd, json),
+        Command::People { all } => person::people(app, all, json),
+        Command::Reflect(args) => reflect::run(app, args, json),
+        Command::Goal(cmd) => goal::run(app, cmd, json),
+        Command::Ritual(cmd) => ritual::run(app, cmd, json),
+        Command::Checkin(args) => notes::checkin(app, args, json),
+        Command::Log(args) => notes::log(app, args, json),
+        Command::Thanks(args) => notes::thanks(app, args, json),
+        Command::Boundary(args) => notes::boundary(app, args, json),
+        Command::History { person, limit } => history::run(app, &person, limit, json),
+        Command::Journal(cmd) => journal::run(app, cmd, json),
+        Command::Export(args) => exchange::export(app, args),
+        Command::Import { file } => exchange::import(app, &file, json),
+        Command::Init { .. } | Command::Completions { .. } | Command::Demo { .. } => {
+            unreachable!("handled before a home is opened")
+        }
+    }
+}
+
+/// Prints what a write command saved: a line for people, or `{"id": …, …}` with `--json`.
+pub(crate) fn saved(
+    json: bool,
+    id: &str,
+    text: impl std::fmt::Display,
+    extra: serde_json::Value,
+) -> Result<()> {
+    if json {
+        let mut value = serde_json::json!({ "id": id });
+        if let (Some(obj), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        crate::output::json(&value)
+    } else {
+        use std::io::Write;
+        writeln!(crate::output::stdout(), "{text}")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,358 @@
+//! `tapin goal …`: goals, their steps, and their reassessment.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use tapin_core::docs::{self, Collection, Place};
+use tapin_core::model::{Goal, GoalKind, GoalStatus, Objective, RelationshipStatus};
+
+use crate::app::{self, App, all_records, find_record};
+use crate::args::{GoalCommand, GoalKindArg, GoalStatusArg, StepCommand};
+use crate::commands::saved;
+use crate::dates::{describe, parse_day};
+use crate::output::{self, BOLD, DIM, GOOD, paint};
+
+pub(crate) fn status(arg: GoalStatusArg) -> GoalStatus {
+    match arg {
+        GoalStatusArg::Active => GoalStatus::Active,
+        GoalStatusArg::Achieved => GoalStatus::Achieved,
+        GoalStatusArg::Adjusted => GoalStatus::Adjusted,
+        GoalStatusArg::Dropped => GoalStatus::Dropped,
+    }
+}
+
+fn kind(arg: GoalKindArg) -> GoalKind {
+    match arg {
+        GoalKindArg::EmotionalSupport => GoalKind::EmotionalSupport,
+        GoalKindArg::SharedExperience => GoalKind::SharedExperience,
+        GoalKindArg::PracticalHelp => GoalKind::PracticalHelp,
+        GoalKindArg::Other => GoalKind::Other,
+    }
+}
+
+pub(crate) fn status_word(s: GoalStatus) -> &'static str {
+    match s {
+        GoalStatus::Active => "active",
+        GoalStatus::Achieved => "achieved",
+        GoalStatus::Adjusted => "adjusted",
+        GoalStatus::Dropped => "dropped",
+    }
+}
+
+fn where_word(place: Place) -> &'static str {
+    if place.is_shared() {
+        "shared"
+    } else {
+        "private"
+    }
+}
+
+pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
+    match cmd {
+        GoalCommand::Add {
+            person,
+            title,
+            why,
+            kind: k,
+            by,
+            steps,
+            share,
+        } => {
+            let title = title.trim().to_owned();
+            if title.is_empty() {
+                bail!("a goal needs a title");
+            }
+            let private = app.private()?;
+            let (rel_id, rel) = app.find_person(&private, &person)?;
+            let by = by.map(|s| parse_day(&s, app.now)).transpose()?;
+            let now = app.stamp();
+            let mut objectives = std::collections::BTreeMap::new();
+            for (n, text) in steps.iter().enumerate() {
+                // Steps added together are ordered by their position on the command line.
+                let created = tapin_core::time::Timestamp(now.0 + n as i64);
+                objectives.insert(
+                    app::random_id()?.to_string(),
+                    Objective {
+                        text: text.clone(),
+                        done: false,
+                        created,
+                        done_at: None,
+                    },
+                );
+            }
+            let goal = Goal {
+                title,
+                why,
+                kind: kind(k),
+                by,
+                status: GoalStatus::Active,
+                objectives,
+                created: now,
+                updated: now,
+            };
+            let id = app::random_id()?.to_string();
+            let place = Place::choose(rel_id, share);
+            app.update(place.doc(), |d| {
+                Ok(docs::put_record(d, place, Collection::Goals, &id, &goal)?)
+            })?;
+            let by_text = goal
+                .by
+                .map(|d| format!(" by {}", describe(d)))
+                .unwrap_or_default();
+            saved(
+                json,
+                &id,
+                format!(
+                    "Goal {} for {}{by_text}, {} ({}). Id {}.",
+                    paint(BOLD, &goal.title),
+                    rel.name,
+                    if share { "shared with them" } else { "private" },
+                    plural(goal.objectives.len(), "step"),
+                    &id[..8]
+                ),
+                serde_json::json!({ "relationship": rel_id.to_string(), "shared": share, "goal": goal }),
+            )
+        }
+        GoalCommand::List { person, all } => list(app, person.as_deref(), all, json),
+        GoalCommand::Step(step) => step_cmd(app, step, json),
+        GoalCommand::Status {
+            goal,
+            status: s,
+            title,
+            by,
+        } => {
+            let by = by.map(|s| parse_day(&s, app.now)).transpose()?;
+            modify(app, &goal, json, |g| {
+                g.status = status(s);
+                if let Some(t) = title.as_deref() {
+                    g.title = t.trim().to_owned();
+                }
+                if by.is_some() {
+                    g.by = by;
+                }
+                Ok(match g.status {
+                    GoalStatus::Achieved => "achieved — worth celebrating!".to_owned(),
+                    other => format!("now {}", status_word(other)),
+                })
+            })
+        }
+        GoalCommand::Share {
+            goal,
+            private: to_private,
+        } => {
+            let home = app.private()?;
+            let places = all_records(app, &home)?;
+            let (from, id, g) = find_record(&places, &goal, "goal", |r| &r.goals)?;
+            let to = Place::choose(from.relationship(), !to_private);
+            if from == to {
+                return saved(
+                    json,
+                    &id,
+                    format!("Goal {} is already {}.", g.title, where_word(to)),
+                    serde_json::json!({}),
+                );
+            }
+            // Write the new copy before removing the old one: a crash in between leaves the goal in
+            // both places, never in neither.
+            app.update(to.doc(), |d| {
+                Ok(docs::put_record(d, to, Collection::Goals, &id, &g)?)
+            })?;
+            app.update(from.doc(), |d| {
+                Ok(docs::delete_record(d, from, Collection::Goals, &id)?)
+            })?;
+            let extra = if to_private {
+                " What they already received stays on their devices."
+            } else {
+                ""
+            };
+            saved(
+                json,
+                &id,
+                format!("Goal {} is now {}.{extra}", g.title, where_word(to)),
+                serde_json::json!({ "shared": !to_private }),
+            )
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Finds a goal by id prefix, then changes it with `change` inside the write transaction (on
+/// the latest state, so a concurrent edit is not lost) and writes it back where it lives.
+fn modify(
+    app: &App,
+    goal: &str,
+    json: bool,
+    change: impl FnOnce(&mut Goal) -> Result<String>,
+) -> Result<()> {
+    let private = app.private()?;
+    let places = all_records(app, &private)?;
+    let (place, id, _) = find_record(&places, goal, "goal", |r| &r.goals)?;
+    let updated = app.stamp();
+    let (g, what) = app.update(place.doc(), |d| {
+        let mut g: Goal = docs::get_record(d, place, Collection::Goals, &id)?
+            .ok_or_else(|| anyhow::anyhow!("goal {goal:?} was removed meanwhile"))?;
+        let what = change(&mut g)?;
+        g.updated = updated;
+        docs::put_record(d, place, Collection::Goals, &id, &g)?;
+        Ok((g, what))
+    })?;
+    saved(
+        json,
+        &id,
+        format!("Goal {}: {what}.", paint(BOLD, &g.title)),
+        serde_json::json!({ "goal": g }),
+    )
+}
+
+fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
+    match cmd {
+        StepCommand::Add { goal, text } => {
+            let text = text.trim().to_owned();
+            if text.is_empty() {
+                bail!("a step needs some text");
+            }
+            let step_id = app::random_id()?.to_string();
+            let created = app.stamp();
+            modify(app, &goal, json, |g| {
+                g.objectives.insert(
+                    step_id,
+                    Objective {
+                        text: text.clone(),
+                        done: false,
+                        created,
+                        done_at: None,
+                    },
+                );
+                Ok(format!("added step {text:?}"))
+            })
+        }
+        StepCommand::Done { goal, step } => set_step(app, &goal, &step, true, json),
+        StepCommand::Undo { goal, step } => set_step(app, &goal, &step, false, json),
+    }
+}
+
+fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result<()> {
+    let at = app.stamp();
+    modify(app, goal, json, |g| {
+        let key = match step.parse::<usize>() {
+            Ok(n) => g
+                .steps()
+                .get(n.wrapping_sub(1))
+                .map(|(k, _)| (*k).to_owned())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "goal {:?} has no step {n}; it has {}",
+                        g.title,
+                        plural(g.objectives.len(), "step")
+                    )
+                })?,
+            Err(_) => app::unique_prefix(g.objectives.keys().map(String::as_str), step, "step")?,
+        };
+        let Some(o) = g.objectives.get_mut(&key) else {
+            bail!("no step {step:?}")
+        };
+        o.done = done;
+        o.done_at = done.then_some(at);
+        let text = o.text.clone();
+        let (d, t) = g.progress();
+        Ok(format!(
+            "step {text:?} {} ({d}/{t} done)",
+            if done { "done" } else { "reopened" }
+        ))
+    })
+}
+
+#[derive(Serialize)]
+struct GoalRow {
+    id: String,
+    relationship: String,
+    person: String,
+    shared: bool,
+    #[serde(flatten)]
+    goal: Goal,
+}
+
+fn list(app: &App, person: Option<&str>, all: bool, json: bool) -> Result<()> {
+    let private = app.private()?;
+    let only = person
+        .map(|p| app.find_person(&private, p))
+        .transpose()?
+        .map(|(id, _)| id);
+    let mut rows = Vec::new();
+    for (place, recs) in all_records(app, &private)? {
+        let rel_id = place.relationship();
+        if only.is_some_and(|o| o != rel_id) {
+            continue;
+        }
+        let Some(rel) = private.relationships.get(&rel_id.to_string()) else {
+            continue;
+        };
+        if only.is_none() && rel.status != RelationshipStatus::Active {
+            continue;
+        }
+        for (id, goal) in recs.goals {
+            if all || goal.status.is_open() {
+                rows.push(GoalRow {
+                    id,
+                    relationship: rel_id.to_string(),
+                    person: rel.name.clone(),
+                    shared: place.is_shared(),
+                    goal,
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.person, a.goal.by.is_none(), a.goal.by, a.goal.created).cmp(&(
+            &b.person,
+            b.goal.by.is_none(),
+            b.goal.by,
+            b.goal.created,
+        ))
+    });
+    if json {
+        return output::json(&rows);
+    }
+    let mut out = output::stdout();
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "No goals yet. Set one with `tapin goal add PERSON TITLE`."
+        )?;
+    }
+    let mut last_person = None;
+    for row in &rows {
+        if last_person != Some(&row.person) {
+            writeln!(out, "{}", paint(BOLD, &row.person))?;
+            last_person = Some(&row.person);
+        }
+        let (done, total) = row.goal.progress();
+        let by = row.goal.by.map(|d| format!(" by {d}")).unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {}{}  [{}, {}, {done}/{total}]",
+            paint(DIM, &row.id[..8]),
+            row.goal.title,
+            by,
+            status_word(row.goal.status),
+            if row.shared { "shared" } else { "private" },
+        )?;
+        for (n, (_, o)) in row.goal.steps().iter().enumerate() {
+            let mark = if o.done {
+                paint(GOOD, "[x]")
+            } else {
+                "[ ]".to_owned()
+            };
+            writeln!(out, "      {mark} {}. {}", n + 1, o.text)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `tapin person …` and `tapin people`.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use tapin_core::docs;
+use tapin_core::model::{Relationship, RelationshipStatus, Rhythm, Risk};
+use tapin_core::time::Interval;
+use tapin_core::views::touch::{self, Touch, TouchState};
+use tapin_core::{DocId, Id};
+
+use crate::app::{self, App};
+use crate::args::{PersonCommand, PersonSettings, RiskArg};
+use crate::commands::saved;
+use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
+
+pub(crate) fn risk(arg: RiskArg) -> Risk {
+    match arg {
+        RiskArg::Low => Risk::Low,
+        RiskArg::Medium => Risk::Medium,
+        RiskArg::High => Risk::High,
+    }
+}
+
+fn rhythm(settings: &PersonSettings) -> Result<Option<Rhythm>> {
+    let Some(ideal) = settings.rhythm.as_deref() else {
+        return Ok(None);
+    };
+    let ideal: Interval = ideal.parse().context("--rhythm")?;
+    let max = match settings.max.as_deref() {
+        Some(max) => max.parse().context("--max")?,
+        None => Interval::days(ideal.days.saturating_mul(3)),
+    };
+    if max < ideal {
+        bail!(
+            "--max {max} is shorter than --rhythm {ideal}; the maximum must be at least the ideal interval"
+        );
+    }
+    Ok(Some(Rhythm { ideal, max }))
+}
+
+fn describe_rhythm(r: Option<Rhythm>) -> String {
+    r.map_or_else(
+        || "no rhythm".to_owned(),
+        |r| format!("every {} (at most {})", r.ideal, r.max),
+    )
+}
+
+pub(crate) fn run(app: &App, cmd: PersonCommand, json: bool) -> Result<()> {
+    match cmd {
+        PersonCommand::Add { name, settings } => add(app, &name, &settings, json),
+        PersonCommand::Edit {
+            person,
+            name,
+            settings,
+            no_rhythm,
+        } => edit(app, &person, json, |rel| {
+            if let Some(name) = name.as_deref() {
+                rel.name = clean_name(name)?;
+            }
+            if let Some(i) = settings.importance {
+                rel.importance = i;
+            }
+            if let Some(r) = settings.risk {
+                rel.risk = risk(r);
+            }
+            if no_rhythm {
+                rel.rhythm = None;
+            } else if let Some(r) = rhythm(&settings)? {
+                rel.rhythm = Some(r);
+            }
+            Ok("updated")
+        }),
+        PersonCommand::Archive { person } => {
+            set_status(app, &person, RelationshipStatus::Archived, json)
+        }
+        PersonCommand::End { person } => set_status(app, &person, RelationshipStatus::Ended, json),
+        PersonCommand::Restore { person } => {
+            set_status(app, &person, RelationshipStatus::Active, json)
+        }
+    }
+}
+
+fn clean_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("a person's name cannot be empty");
+    }
+    Ok(name.to_owned())
+}
+
+fn add(app: &App, name: &str, settings: &PersonSettings, json: bool) -> Result<()> {
+    let name = clean_name(name)?;
+    let private = app.private()?;
+    if private
+        .relationships
+        .values()
+        .any(|r| r.name.eq_ignore_ascii_case(&name))
+    {
+        bail!("you already have someone called {name:?}; use `tapin person edit` or another name");
+    }
+    let rel = Relationship {
+        name: name.clone(),
+        importance: settings.importance.unwrap_or(3),
+        risk: settings.risk.map_or(Risk::Medium, risk),
+        rhythm: rhythm(settings)?,
+        status: RelationshipStatus::Active,
+        created: app.stamp(),
+        snoozed_until: None,
+    };
+    let id = app::random_id()?;
+    app.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
+    saved(
+        json,
+        &id.to_string(),
+        format!(
+            "Added {} (importance {}, {} risk, {}).",
+            paint(BOLD, &name),
+            rel.importance,
+            risk_word(rel.risk),
+            describe_rhythm(rel.rhythm)
+        ),
+        serde_json::json!({ "relationship": rel }),
+    )
+}
+
+fn edit(
+    app: &App,
+    person: &str,
+    json: bool,
+    change: impl FnOnce(&mut Relationship) -> Result<&'static str>,
+) -> Result<()> {
+    let private = app.private()?;
+    let (id, _) = app.find_person(&private, person)?;
+    let (rel, what) = app.update(DocId::Private, |d| {
+        let mut rel = docs::get_relationship(d, id)?
+            .ok_or_else(|| anyhow::anyhow!("{person:?} was removed meanwhile"))?;
+        let what = change(&mut rel)?;
+        docs::put_relationship(d, id, &rel)?;
+        Ok((rel, what))
+    })?;
+    saved(
+        json,
+        &id.to_string(),
+        format!("{} {what}.", paint(BOLD, &rel.name)),
+        serde_json::json!({ "relationship": rel }),
+    )
+}
+
+fn set_status(app: &App, person: &str, status: RelationshipStatus, json: bool) -> Result<()> {
+    edit(app, person, json, |rel| {
+        rel.status = status;
+        Ok(match status {
+            RelationshipStatus::Active => "is active again",
+            RelationshipStatus::Archived => "is archived; its history stays and nudges stop",
+            RelationshipStatus::Ended => "is marked as ended; its history stays",
+        })
+    })
+}
+
+pub(crate) fn risk_word(r: Risk) -> &'static str {
+    match r {
+        Risk::Low => "low",
+        Risk::Medium => "medium",
+        Risk::High => "high",
+    }
+}
+
+#[derive(Serialize)]
+struct PersonRow {
+    id: String,
+    #[serde(flatten)]
+    relationship: Relationship,
+    touch: Touch,
+}
+
+/// Every relationship with its staying-in-touch state, most important first.
+pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
+    let private = app.private()?;
+    let today = app.today();
+    let mut rows = Vec::new();
+    for (id, rel) in &private.relationships {
+        if !all && rel.status != RelationshipStatus::Active {
+            continue;
+        }
+        let rid: Id = id.parse().with_context(|| {
+            format!("relationship id {id:?} in the private document is damaged")
+        })?;
+        let side = app.side(rid)?;
+        let empty = Default::default();
+        let mine = private.records.get(id).unwrap_or(&empty);
+        let last = touch::last_contact(mine, Some(&side));
+        let t = touch::touch_status(rel, last, today, &chrono::Local);
+        rows.push(PersonRow {
+            id: id.clone(),
+            relationship: rel.clone(),
+            touch: t,
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.relationship
+            .importance
+            .cmp(&a.relationship.importance)
+            .then(
+                a.relationship
+                    .name
+                    .to_lowercase()
+                    .cmp(&b.relationship.name.to_lowercase()),
+            )
+    });
+    if json {
+        return output::json(&rows);
+    }
+    let mut out = output::stdout();
+    if rows.is_empty() {
+        writeln!(out, "No one yet. Add someone with `tapin person add NAME`.")?;
+        return Ok(());
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.relationship.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    writeln!(
+        out,
+        "{}",
+        paint(
+            DIM,
+            format!(
+                "{:<8}  {:<width$}  imp  risk    last contact  touch",
+                "id", "name"
+            )
+        )
+    )?;
+    for row in &rows {
+        let rel = &row.relationship;
+        let last = row
+            .touch
+            .last_contact
+            .map_or_else(|| "never".to_owned(), |d| d.to_string());
+        let (style, state) = match &row.touch.state {
+            TouchState::NoRhythm => (DIM, "no rhythm".to_owned()),
+            TouchState::Fine { due_on, .. } => (GOOD, format!("fine until {due_on}")),
+            TouchState::Due { days_over, .. } => {
+                (WARN, format!("due ({days_over} days past ideal)"))
+            }
+            TouchState::Overdue { days_over, .. } => {
+                (BAD, format!("overdue ({days_over} days past max)"))
+            }
+            TouchState::Snoozed { until } => (DIM, format!("snoozed until {until}")),
+            TouchState::Inactive { status } => (DIM, status_word(*status).to_owned()),
+        };
+        writeln!(
+            out,
+            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {}",
+            &row.id[..8],
+            rel.name,
+            rel.importance,
+            risk_word(rel.risk),
+            last,
+            paint(style, state)
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn status_word(s: RelationshipStatus) -> &'static str {
+    match s {
+        RelationshipStatus::Active => "active",
+        RelationshipStatus::Archived => "archived",
+        RelationshipStatus::Ended => "ended",
+    }
+}

@@ -1,0 +1,39 @@
+//! Output: colour only on a terminal and never with `NO_COLOR` (anstream strips styles
+//! otherwise), JSON documents on stdout, messages on stderr.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+use anyhow::Result;
+use serde::Serialize;
+
+pub(crate) const BOLD: Style = Style::new().bold();
+pub(crate) const DIM: Style = Style::new().dimmed();
+pub(crate) const GOOD: Style = AnsiColor::Green.on_default();
+pub(crate) const WARN: Style = AnsiColor::Yellow.on_default();
+pub(crate) const BAD: Style = AnsiColor::Red.on_default();
+
+/// Standard output, with styles stripped when it is not a terminal or `NO_COLOR` is set.
+pub(crate) fn stdout() -> anstream::AutoStream<std::io::StdoutLock<'static>> {
+    anstream::AutoStream::auto(std::io::stdout().lock())
+}
+
+/// Writes `value` as one pretty JSON document on stdout.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A message for the person (not data): goes to stderr, so `--json` output stays clean.
+pub(crate) fn note(message: impl std::fmt::Display) -> Result<()> {
+    let mut err = anstream::AutoStream::auto(std::io::stderr().lock());
+    writeln!(err, "{message}")?;
+    Ok(())
+}
+
+/// `text` in `style`.
+pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}

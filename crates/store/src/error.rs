@@ -1,0 +1,171 @@
+//! One error type per operation, each naming what it was working on.
+//!
+//! Messages are lowercase without a trailing period and do not repeat their source: print the
+//! chain (`{err:#}` with anyhow) to see the underlying SQLite or automerge error. Automerge's
+//! errors are boxed because they are large and these travel through every `Result` here.
+
+use std::path::PathBuf;
+
+use automerge::AutomergeError;
+use tapin_core::DocId;
+
+/// [`Store::open`](crate::Store::open) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The home directory could not be created.
+    #[error("cannot create home directory {}", path.display())]
+    CreateHome {
+        /// The home directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite could not open or set up the database file (permissions, a full disk, a lock held
+    /// for longer than the busy timeout, …).
+    #[error("cannot open store {}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file is not an SQLite database, or it is truncated or otherwise damaged.
+    #[error("store {} is damaged or not an SQLite database; restore it from a backup or move it aside", path.display())]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite found.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file is an SQLite database, but not one tapin wrote.
+    #[error("{} is an SQLite database but not a tapin store; move it aside", path.display())]
+    Foreign {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The store was written by a newer tapin, in a format this version does not know. Nothing
+    /// was modified.
+    #[error(
+        "store {} has format {found}, but this tapin supports formats up to {supported}; upgrade tapin to open it",
+        path.display()
+    )]
+    TooNew {
+        /// The format version found in the file.
+        found: u32,
+        /// The newest format version this build reads.
+        supported: u32,
+        /// The database file.
+        path: PathBuf,
+    },
+}
+
+/// [`Store::load`](crate::Store::load) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The document's rows could not be read.
+    #[error("cannot read document {doc}")]
+    Sqlite {
+        /// The document.
+        doc: DocId,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The document's stored bytes do not load: a checksum mismatch, a malformed chunk, or
+    /// changes whose dependencies are missing.
+    #[error("document {doc} is damaged")]
+    Corrupt {
+        /// The document.
+        doc: DocId,
+        /// What automerge found.
+        #[source]
+        source: Box<AutomergeError>,
+    },
+}
+
+/// [`Store::update`](crate::Store::update), [`Store::apply_changes`](crate::Store::apply_changes)
+/// or [`Store::compact`](crate::Store::compact) failed. Whatever the variant, nothing was written.
+///
+/// `E` is the error type of the caller's closure; operations without a closure use
+/// [`std::convert::Infallible`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError<E> {
+    /// The closure passed to [`Store::update`](crate::Store::update) returned this error.
+    #[error(transparent)]
+    Inner(E),
+    /// The document's rows could not be read or written.
+    #[error("cannot write document {doc}")]
+    Sqlite {
+        /// The document.
+        doc: DocId,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The document already on disk does not load, so it cannot be changed safely.
+    #[error("document {doc} is damaged")]
+    Corrupt {
+        /// The document.
+        doc: DocId,
+        /// What automerge found.
+        #[source]
+        source: Box<AutomergeError>,
+    },
+    /// The changes handed to [`Store::apply_changes`](crate::Store::apply_changes) are not valid
+    /// automerge data, or depend on changes the document does not have.
+    #[error("invalid changes for document {doc}")]
+    Automerge {
+        /// The document.
+        doc: DocId,
+        /// What automerge found.
+        #[source]
+        source: Box<AutomergeError>,
+    },
+}
+
+impl<E> UpdateError<E> {
+    pub(crate) fn sqlite(doc: &DocId) -> impl FnOnce(rusqlite::Error) -> Self {
+        let doc = *doc;
+        move |source| UpdateError::Sqlite { doc, source }
+    }
+}
+
+impl<E> From<LoadError> for UpdateError<E> {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
+            LoadError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
+        }
+    }
+}
+
+/// An operation on the store as a whole ([`Store::documents`](crate::Store::documents),
+/// [`Store::stats`](crate::Store::stats), the meta table) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Reading the store failed.
+    #[error("cannot read store {}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Reading or writing one meta entry failed.
+    #[error("cannot access meta entry {key:?}")]
+    Meta {
+        /// The entry's key.
+        key: String,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+}

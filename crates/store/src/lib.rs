@@ -1,0 +1,48 @@
+//! Durable storage of tapin's automerge documents.
+//!
+//! A [`Store`] is one SQLite database, `tapin.db`, in a home directory. It keeps each document
+//! ([`tapin_core::DocId`]) as a compacted snapshot plus the incremental chunks of changes written
+//! since, and a small key/value meta table for identity keys and configuration. The format is
+//! described, versioned, in `docs/FORMAT.md`.
+//!
+//! Every write is one SQLite transaction taken with `BEGIN IMMEDIATE`: [`Store::update`] loads the
+//! document under the write lock, lets the caller change it, appends only the new changes, and
+//! commits with `synchronous = FULL`. So when `update` returns, the write is on disk; when it
+//! fails, nothing was written; and any number of tapin processes can share a home, even writing
+//! with the same actor, because each reloads the document after taking the lock. Every few dozen
+//! writes a document is compacted into a new snapshot in the same transaction, so loading stays
+//! one snapshot plus a bounded number of changes.
+//!
+//! The store never prints and has no network access. Damage is reported, not papered over: a file
+//! that is not a tapin store, or was written by a newer tapin, is refused at [`Store::open`], and a
+//! document whose bytes do not load gives an error naming it while the others still load.
+//!
+//! # Example
+//!
+//! ```
+//! use automerge::transaction::Transactable;
+//! use automerge::{ActorId, ROOT, ReadDoc};
+//! use tapin_core::DocId;
+//! use tapin_store::Store;
+//!
+//! let home = tempfile::tempdir()?;
+//! let store = Store::open(home.path())?;
+//! let device = ActorId::from(b"this device".as_slice());
+//!
+//! store.update(&DocId::Journal, &device, |doc| doc.put(ROOT, "mood", "calm"))?;
+//!
+//! let journal = store.load(&DocId::Journal)?.expect("written above");
+//! let (mood, _) = journal.get(ROOT, "mood")?.expect("written above");
+//! assert_eq!(mood.to_str(), Some("calm"));
+//! assert_eq!(store.documents()?, [DocId::Journal]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod error;
+mod schema;
+mod store;
+
+pub use error::{LoadError, OpenError, StoreError, UpdateError};
+pub use schema::FORMAT_VERSION;
+pub use store::{DB_FILE, DocStats, Store, StoreStats};

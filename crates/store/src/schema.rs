@@ -1,0 +1,187 @@
+//! The on-disk format: tables, version stamps, and opening a database file safely.
+//!
+//! `docs/FORMAT.md` describes the same format for people; the two change together.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use crate::error::OpenError;
+
+/// The store format this version of tapin writes, kept in `PRAGMA user_version`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Marks the file as a tapin store (`PRAGMA application_id`): the ASCII bytes `tapn`.
+pub(crate) const APPLICATION_ID: i32 = 0x7461_706e;
+
+/// How long a writer waits for another process's write transaction before giving up. Writes are
+/// short (one document's load, edit and append), so anything near this is a stuck process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The format 1 schema. `AUTOINCREMENT` matters: chunk ids must never be reused after compaction
+/// deletes the highest ones, or a new chunk could get an id at or below a snapshot's `covers_upto`
+/// and be skipped on load.
+const SCHEMA_V1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE snapshots (
+    doc         TEXT PRIMARY KEY NOT NULL,
+    bytes       BLOB NOT NULL,
+    covers_upto INTEGER NOT NULL
+) STRICT;
+CREATE TABLE chunks (
+    id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc   TEXT NOT NULL,
+    bytes BLOB NOT NULL
+) STRICT;
+CREATE INDEX chunks_by_doc ON chunks (doc, id);
+CREATE TABLE sync_states (
+    doc   TEXT NOT NULL,
+    peer  BLOB NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (doc, peer)
+) STRICT;
+";
+
+/// What the version stamps of a database file say about it.
+enum Stamp {
+    /// A database with no tables and no stamps: new, ready to be initialised.
+    Empty,
+    /// A tapin store of a format this version reads and writes.
+    Current,
+}
+
+/// Opens the database file at `path`, checks that it is a tapin store this version can use,
+/// sets the connection up, and creates the schema if the file is new.
+///
+/// The version check happens before anything is written, so refusing a file leaves it untouched.
+pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
+    let sqlite = |source| classify(path, source);
+    let conn = Connection::open(path).map_err(sqlite)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+
+    // The first real read: a file that is not SQLite, or whose header promises more pages than
+    // the file holds (truncation), fails here.
+    let stamp = read_stamp(&conn, path)?;
+
+    enable_wal(&conn, path)?;
+    // FULL makes every commit durable once it returns: an acknowledged write survives power loss,
+    // not only a crash of the process.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sqlite)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sqlite)?;
+
+    if let Stamp::Empty = stamp {
+        initialise(&conn, path)?;
+    }
+    Ok(conn)
+}
+
+/// Puts the file in WAL mode, so that readers never block the writer and a commit is one append
+/// to the log.
+///
+/// The mode is persistent, so this only changes anything for a new file. Changing it needs an
+/// exclusive lock, and SQLite reports `SQLITE_BUSY` for that without calling the busy handler
+/// when several processes open a new home at once, hence the retry here.
+fn enable_wal(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let mode = |sql| conn.query_row(sql, [], |row| row.get::<_, String>(0));
+    let current = mode("PRAGMA journal_mode").map_err(|source| classify(path, source))?;
+    if current.eq_ignore_ascii_case("wal") {
+        return Ok(());
+    }
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match mode("PRAGMA journal_mode = WAL") {
+            Ok(new) => {
+                if !new.eq_ignore_ascii_case("wal") {
+                    let path = path.display();
+                    tracing::warn!(%path, mode = new, "could not switch the store to WAL mode");
+                }
+                return Ok(());
+            }
+            Err(source)
+                if source.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(source) => return Err(classify(path, source)),
+        }
+    }
+}
+
+/// Creates the schema in a new file. Two processes may open a new home at once, so this runs
+/// under the write lock and looks at the stamps again: whoever comes second finds the work done.
+fn initialise(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let sqlite = |source| classify(path, source);
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(sqlite)?;
+    if let Stamp::Empty = read_stamp(&tx, path)? {
+        tx.execute_batch(SCHEMA_V1).map_err(sqlite)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(sqlite)?;
+        tx.pragma_update(None, "user_version", FORMAT_VERSION)
+            .map_err(sqlite)?;
+        tracing::info!(path = %path.display(), format = FORMAT_VERSION, "created store");
+    }
+    tx.commit().map_err(sqlite)
+}
+
+/// Reads `application_id`, `user_version` and whether any tables exist, and decides what the file
+/// is. Refuses files of other applications and of newer formats.
+fn read_stamp(conn: &Connection, path: &Path) -> Result<Stamp, OpenError> {
+    // One statement, so one read transaction: another process initialising the file between
+    // separate reads would otherwise show us a half-stamped file and we would call it foreign.
+    let (application_id, user_version, objects): (i32, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_schema)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .map_err(|source| classify(path, source))?;
+
+    let foreign = || OpenError::Foreign {
+        path: path.to_owned(),
+    };
+    match (application_id, user_version) {
+        (0, 0) if objects == 0 => Ok(Stamp::Empty),
+        (0, _) => Err(foreign()),
+        (APPLICATION_ID, version) => {
+            let found = u32::try_from(version).map_err(|_| foreign())?;
+            if found > FORMAT_VERSION {
+                Err(OpenError::TooNew {
+                    found,
+                    supported: FORMAT_VERSION,
+                    path: path.to_owned(),
+                })
+            } else if found == 0 {
+                // Stamped as ours but never given a format: not something tapin writes.
+                Err(foreign())
+            } else {
+                // Format 1 is the only format so far; a migration from older ones goes here.
+                Ok(Stamp::Current)
+            }
+        }
+        _ => Err(foreign()),
+    }
+}
+
+/// Sorts an SQLite error met while opening into "damaged file" or "could not open".
+fn classify(path: &Path, source: rusqlite::Error) -> OpenError {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => OpenError::Damaged {
+            path: path.to_owned(),
+            source,
+        },
+        _ => OpenError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}

@@ -79,6 +79,19 @@ pub(crate) fn init(home: &Path, name: &str, device_name: &str, json: bool) -> Re
     Ok(())
 }
 
+/// The home holds secret keys and private words: only its owner may read it.
+#[cfg(unix)]
+fn restrict_permissions(home: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("could not make {} private to you", home.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_home: &Path) -> Result<()> {
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct Whoami<'a> {
     name: &'a str,

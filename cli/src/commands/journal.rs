@@ -30,16 +30,18 @@ pub(crate) fn run(app: &App, cmd: JournalCommand, json: bool) -> Result<()> {
             limit,
         } => {
             let private = app.private()?;
-            let mut query = Query::default();
-            query.about = about
-                .map(|p| app.find_person(&private, &p))
-                .transpose()?
-                .map(|(id, _)| id);
-            query.tags = tag
-                .into_iter()
-                .map(|t| t.trim_start_matches('@').to_lowercase())
-                .collect();
-            query.starred_only = starred;
+            let query = Query {
+                about: about
+                    .map(|p| app.find_person(&private, &p))
+                    .transpose()?
+                    .map(|(id, _)| id),
+                tags: tag
+                    .into_iter()
+                    .map(|t| t.trim_start_matches('@').to_lowercase())
+                    .collect(),
+                starred_only: starred,
+                ..Query::default()
+            };
             show(app, &private, &query, limit, json)
         }
         JournalCommand::Search {

@@ -23,6 +23,15 @@ fn weekday(s: &str) -> Result<u8> {
     Ok(day.num_days_from_monday() as u8)
 }
 
+/// "1 month", "3 weeks", "2 × 10 days": a streak in the ritual's own periods.
+pub(crate) fn streak_words(s: &RitualSchedule) -> String {
+    match (s.streak, s.period.as_str()) {
+        (1, unit) => format!("1 {unit}"),
+        (n, unit) if !unit.contains(' ') => format!("{n} {unit}s"),
+        (n, unit) => format!("{n} × {unit}"),
+    }
+}
+
 pub(crate) fn recurrence_words(r: Recurrence) -> String {
     match r {
         Recurrence::MonthlyOn { day } => format!("monthly on day {day}"),
@@ -231,13 +240,12 @@ fn list(app: &App, person: Option<&str>, json: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{}  {} with {} — {}, {state}, streak {} {}",
+            "{}  {} with {} — {}, {state}, streak {}",
             paint(DIM, &row.id[..8]),
             paint(BOLD, &row.ritual.title),
             row.person,
             recurrence_words(row.ritual.recurrence),
-            s.streak,
-            s.period,
+            streak_words(s),
         )?;
         for g in &row.ritual.guidelines {
             writeln!(out, "          · {g}")?;

@@ -37,6 +37,7 @@ pub(crate) fn init(home: &Path, name: &str, device_name: &str, json: bool) -> Re
     );
     let store = Store::open(home)
         .with_context(|| format!("could not create a home at {}", home.display()))?;
+    restrict_permissions(home)?;
     // The name is written last: a home interrupted half-way is refused by `App::open` as
     // incomplete rather than silently half-initialised.
     store.set_meta(META_PERSON_SECRET, &person.secret())?;

@@ -25,7 +25,8 @@ use crate::model::{JournalEntry, Reflection, Relationship, SideRecords};
 /// The schema version this build writes and understands.
 pub const SCHEMA: u64 = 1;
 
-/// Something went wrong reading or editing a document.
+/// Something went wrong reading or editing a document. Sources are boxed to keep the error
+/// small on the happy path.
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
     /// The automerge operation failed.
@@ -35,7 +36,7 @@ pub enum DocError {
         doc: DocId,
         /// The cause.
         #[source]
-        source: automerge::AutomergeError,
+        source: Box<automerge::AutomergeError>,
     },
     /// The document does not have the shape this build expects.
     #[error("document {doc} does not match its schema")]
@@ -44,7 +45,7 @@ pub enum DocError {
         doc: DocId,
         /// The cause.
         #[source]
-        source: autosurgeon::HydrateError,
+        source: Box<autosurgeon::HydrateError>,
     },
     /// Writing a record failed.
     #[error("could not write to {doc}")]
@@ -53,7 +54,7 @@ pub enum DocError {
         doc: DocId,
         /// The cause.
         #[source]
-        source: autosurgeon::ReconcileError,
+        source: Box<autosurgeon::ReconcileError>,
     },
     /// The document was written by a newer version of tapin.
     #[error("document {doc} has schema {found}, newer than {supported}; upgrade tapin to read it")]
@@ -157,7 +158,10 @@ impl Place {
 }
 
 fn am(doc: DocId) -> impl FnOnce(automerge::AutomergeError) -> DocError {
-    move |source| DocError::Automerge { doc, source }
+    move |source| DocError::Automerge {
+        doc,
+        source: Box::new(source),
+    }
 }
 
 fn map_at<D: ReadDoc>(
@@ -267,8 +271,10 @@ fn put_in<R: Reconcile>(
     key: &str,
     value: &R,
 ) -> Result<(), DocError> {
-    autosurgeon::reconcile_prop(d, obj, key, value)
-        .map_err(|source| DocError::Reconcile { doc, source })
+    autosurgeon::reconcile_prop(d, obj, key, value).map_err(|source| DocError::Reconcile {
+        doc,
+        source: Box::new(source),
+    })
 }
 
 fn get_in<D: ReadDoc, H: Hydrate>(
@@ -282,7 +288,10 @@ fn get_in<D: ReadDoc, H: Hydrate>(
     }
     autosurgeon::hydrate_prop(d, obj, key)
         .map(Some)
-        .map_err(|source| DocError::Hydrate { doc, source })
+        .map_err(|source| DocError::Hydrate {
+            doc,
+            source: Box::new(source),
+        })
 }
 
 /// Adds or replaces a relationship in the private document, and lays out its private records.
@@ -439,7 +448,10 @@ fn hydrate_whole<D: ReadDoc, H: Hydrate + Default>(d: &D, doc: DocId) -> Result<
     if schema_of(d) == 0 {
         return Ok(H::default());
     }
-    autosurgeon::hydrate(d).map_err(|source| DocError::Hydrate { doc, source })
+    autosurgeon::hydrate(d).map_err(|source| DocError::Hydrate {
+        doc,
+        source: Box::new(source),
+    })
 }
 
 /// Reads the private document (empty if it was never written).

@@ -303,6 +303,34 @@ pub(crate) fn all_records(
     Ok(out)
 }
 
+/// The records to list: those of `person` if given (whatever its status), else of every active
+/// relationship; from both places, each with its relationship.
+pub(crate) fn listed_records(
+    app: &App,
+    private: &PrivateDoc,
+    person: Option<&str>,
+) -> Result<Vec<(tapin_core::docs::Place, Relationship, SideRecords)>> {
+    use tapin_core::docs::Place;
+    let only = person.map(|p| find_person(private, p)).transpose()?;
+    let mut out = Vec::new();
+    for (key, rel) in &private.relationships {
+        let id: Id = key.parse().with_context(|| {
+            format!("relationship id {key:?} in the private document is damaged")
+        })?;
+        let wanted = match &only {
+            Some((only, _)) => *only == id,
+            None => rel.status == tapin_core::model::RelationshipStatus::Active,
+        };
+        if !wanted {
+            continue;
+        }
+        let mine = private.records.get(key).cloned().unwrap_or_default();
+        out.push((Place::Private(id), rel.clone(), mine));
+        out.push((Place::Shared(id), rel.clone(), app.side(id)?));
+    }
+    Ok(out)
+}
+
 /// Finds one record by id prefix across every place, with `pick` choosing the collection.
 pub(crate) fn find_record<T: Clone>(
     places: &[(tapin_core::docs::Place, SideRecords)],

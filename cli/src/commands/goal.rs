@@ -5,9 +5,9 @@ use std::io::Write;
 use anyhow::{Result, bail};
 use serde::Serialize;
 use tapin_core::docs::{self, Collection, Place};
-use tapin_core::model::{Goal, GoalKind, GoalStatus, Objective, RelationshipStatus};
+use tapin_core::model::{Goal, GoalKind, GoalStatus, Objective};
 
-use crate::app::{self, App, all_records, find_record};
+use crate::app::{self, App, all_records, find_record, listed_records};
 use crate::args::{GoalCommand, GoalKindArg, GoalStatusArg, StepCommand};
 use crate::commands::saved;
 use crate::dates::{describe, parse_day};
@@ -282,22 +282,9 @@ struct GoalRow {
 
 fn list(app: &App, person: Option<&str>, all: bool, json: bool) -> Result<()> {
     let private = app.private()?;
-    let only = person
-        .map(|p| app.find_person(&private, p))
-        .transpose()?
-        .map(|(id, _)| id);
     let mut rows = Vec::new();
-    for (place, recs) in all_records(app, &private)? {
+    for (place, rel, recs) in listed_records(app, &private, person)? {
         let rel_id = place.relationship();
-        if only.is_some_and(|o| o != rel_id) {
-            continue;
-        }
-        let Some(rel) = private.relationships.get(&rel_id.to_string()) else {
-            continue;
-        };
-        if only.is_none() && rel.status != RelationshipStatus::Active {
-            continue;
-        }
         for (id, goal) in recs.goals {
             if all || goal.status.is_open() {
                 rows.push(GoalRow {

@@ -6,10 +6,10 @@ use anyhow::{Result, bail};
 use chrono::Weekday;
 use serde::Serialize;
 use tapin_core::docs::{self, Collection, Place};
-use tapin_core::model::{Recurrence, RelationshipStatus, Ritual};
+use tapin_core::model::{Recurrence, Ritual};
 use tapin_core::views::ritual::{RitualSchedule, RitualState, schedule};
 
-use crate::app::{self, App, all_records, find_record};
+use crate::app::{self, App, all_records, find_record, listed_records};
 use crate::args::RitualCommand;
 use crate::commands::saved;
 use crate::dates::{day_or_today, describe};
@@ -184,23 +184,10 @@ struct RitualRow {
 
 fn list(app: &App, person: Option<&str>, json: bool) -> Result<()> {
     let private = app.private()?;
-    let only = person
-        .map(|p| app.find_person(&private, p))
-        .transpose()?
-        .map(|(id, _)| id);
     let today = app.today();
     let mut rows = Vec::new();
-    for (place, recs) in all_records(app, &private)? {
+    for (place, rel, recs) in listed_records(app, &private, person)? {
         let rel_id = place.relationship();
-        if only.is_some_and(|o| o != rel_id) {
-            continue;
-        }
-        let Some(rel) = private.relationships.get(&rel_id.to_string()) else {
-            continue;
-        };
-        if only.is_none() && rel.status != RelationshipStatus::Active {
-            continue;
-        }
         for (id, ritual) in recs.rituals {
             let schedule = schedule(&ritual, today);
             rows.push(RitualRow {

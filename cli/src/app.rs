@@ -95,6 +95,14 @@ impl App {
                 home.display()
             );
         }
+        // An empty database file is damage (a full disk, a bad copy), not a home to set up anew:
+        // the store would lay out a fresh schema in it.
+        if std::fs::metadata(home.join(DB_FILE)).is_ok_and(|m| m.len() == 0) {
+            bail!(
+                "the database {} is empty; the home is damaged (restore it from a backup or an export)",
+                home.join(DB_FILE).display()
+            );
+        }
         let store = Store::open(home)
             .with_context(|| format!("could not open the home at {}", home.display()))?;
         let person = PersonKey::from_secret(secret_from_meta(&store, META_PERSON_SECRET, home)?);
@@ -279,7 +287,7 @@ pub(crate) fn unique_prefix<'a>(
         [one] => Ok((*one).to_owned()),
         [] => bail!("no {what} with id {prefix:?}"),
         _ => bail!(
-            "{what} id {prefix:?} is ambiguous: it matches {} {what}s; give more characters",
+            "{what} id {prefix:?} is ambiguous: it matches {} ids; give more characters",
             found.len()
         ),
     }

@@ -84,7 +84,8 @@ pub(crate) enum Command {
     },
     /// Run the demo: a home with relationships, goals, rituals and a journal, end to end.
     Demo {
-        /// Keep the demo home here instead of a temporary directory that is removed afterwards.
+        /// Keep what the demo writes in DIR (the home is DIR/maya) instead of a temporary
+        /// directory that is removed afterwards.
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },

@@ -32,7 +32,7 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
         Command::Boundary(args) => notes::boundary(app, args, json),
         Command::History { person, limit } => history::run(app, &person, limit, json),
         Command::Journal(cmd) => journal::run(app, cmd, json),
-        Command::Export(args) => exchange::export(app, args),
+        Command::Export(args) => exchange::export(app, args, json),
         Command::Import { file } => exchange::import(app, &file, json),
         Command::Init { .. } | Command::Completions { .. } | Command::Demo { .. } => {
             unreachable!("handled before a home is opened")

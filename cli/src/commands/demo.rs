@@ -15,15 +15,24 @@ use crate::output::{self, BOLD, DIM, paint};
 struct Demo {
     exe: PathBuf,
     home: PathBuf,
+    /// With `--json` the transcript is collected and printed as one document at the end.
+    json: bool,
+    steps: std::cell::RefCell<Vec<serde_json::Value>>,
 }
 
 impl Demo {
+    fn say(&self, line: impl std::fmt::Display) -> Result<()> {
+        if !self.json {
+            writeln!(output::stdout(), "{line}")?;
+        }
+        Ok(())
+    }
+
     fn run(&self, args: &[&str]) -> Result<String> {
         self.run_with(args, None)
     }
 
     fn run_with(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
-        let mut out = output::stdout();
         let shown: Vec<String> = args
             .iter()
             .map(|a| {
@@ -34,16 +43,18 @@ impl Demo {
                 }
             })
             .collect();
-        writeln!(
-            out,
-            "\n{} {}",
-            paint(DIM, "$"),
-            paint(BOLD, format!("tapin {}", shown.join(" ")))
-        )?;
+        let command = format!("tapin {}", shown.join(" "));
+        if !self.json {
+            writeln!(
+                output::stdout(),
+                "\n{} {}",
+                paint(DIM, "$"),
+                paint(BOLD, &command)
+            )?;
+        }
         let mut cmd = Command::new(&self.exe);
-        cmd.args(args)
-            .env("TAPIN_HOME", &self.home)
-            .env_remove("TAPIN_NOW");
+        // The child inherits TAPIN_NOW, so a fixed clock applies to the whole demo.
+        cmd.args(args).env("TAPIN_HOME", &self.home);
         let result = if let Some(input) = stdin {
             use std::process::Stdio;
             let mut child = cmd
@@ -62,7 +73,13 @@ impl Demo {
                 .with_context(|| format!("could not run {}", self.exe.display()))?
         };
         let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
-        write!(out, "{stdout}")?;
+        if self.json {
+            self.steps
+                .borrow_mut()
+                .push(serde_json::json!({ "command": command, "stdout": stdout }));
+        } else {
+            write!(output::stdout(), "{stdout}")?;
+        }
         if !result.status.success() {
             bail!(
                 "demo step `tapin {}` failed: {}",
@@ -80,32 +97,39 @@ fn id_of(json: &str) -> Result<String> {
     Ok(v["id"].as_str().context("demo: no id in output")?[..8].to_owned())
 }
 
-pub(crate) fn run(keep: Option<PathBuf>, _json: bool) -> Result<()> {
+pub(crate) fn run(keep: Option<PathBuf>, json: bool) -> Result<()> {
     let exe = std::env::current_exe().context("could not find the tapin binary")?;
+    // Everything the demo writes goes under one root: the kept directory, or a temporary one
+    // that is removed when the demo ends.
     let tmp;
-    let home = match keep {
+    let root = match keep {
         Some(dir) => dir,
         None => {
-            tmp = tempfile::tempdir().context("could not create a temporary home")?;
-            tmp.path().join("maya")
+            tmp = tempfile::tempdir().context("could not create a temporary directory")?;
+            tmp.path().to_owned()
         }
     };
     let demo = Demo {
         exe,
-        home: home.clone(),
+        home: root.join("maya"),
+        json,
+        steps: Default::default(),
     };
-    script(&demo, &home)
+    script(&demo, &root)?;
+    if json {
+        return output::json(&serde_json::json!({
+            "home": demo.home,
+            "steps": demo.steps.into_inner(),
+        }));
+    }
+    Ok(())
 }
 
-fn script(d: &Demo, home: &Path) -> Result<()> {
-    writeln!(
-        output::stdout(),
-        "{}",
-        paint(
-            BOLD,
-            "tapin demo — one person, offline, in a temporary home"
-        )
-    )?;
+fn script(d: &Demo, root: &Path) -> Result<()> {
+    d.say(paint(
+        BOLD,
+        "tapin demo — one person, offline, in a temporary home",
+    ))?;
     d.run(&["init", "--name", "Maya"])?;
     d.run(&[
         "person",
@@ -238,7 +262,7 @@ fn script(d: &Demo, home: &Path) -> Result<()> {
     d.run(&["ritual", "list"])?;
     d.run(&["journal", "search", "@grateful"])?;
     d.run(&["history", "Jordan"])?;
-    let out = home.with_file_name("export");
+    let out = root.join("export");
     d.run(&[
         "export",
         "--format",
@@ -246,12 +270,10 @@ fn script(d: &Demo, home: &Path) -> Result<()> {
         "--out",
         &out.display().to_string(),
     ])?;
-    writeln!(
-        output::stdout(),
-        "\n{}",
+    d.say(
         paint(
             DIM,
-            "The shared side (side-*.automerge) is the only document that will ever sync to Jordan; private and journal never leave this home."
+            "\nThe shared side (side-*.automerge) is the only document that will ever sync to Jordan; private and journal never leave this home."
         )
     )?;
     Ok(())

@@ -77,14 +77,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn export(app: &App, args: ExportArgs) -> Result<()> {
+pub(crate) fn export(app: &App, args: ExportArgs, json: bool) -> Result<()> {
     match args.format {
         ExportFormat::Json => {
             let mut bytes = serde_json::to_vec_pretty(&collect(app)?)?;
             bytes.push(b'\n');
-            emit(args.out.as_deref(), &bytes)
+            emit(args.out.as_deref(), &bytes, json)
         }
-        ExportFormat::Markdown => emit(args.out.as_deref(), markdown(&collect(app)?)?.as_bytes()),
+        ExportFormat::Markdown => {
+            let md = markdown(&collect(app)?)?;
+            if json && args.out.is_none() {
+                return output::json(&serde_json::json!({ "markdown": md }));
+            }
+            emit(args.out.as_deref(), md.as_bytes(), json)
+        }
         ExportFormat::Automerge => {
             let dir = args.out.context(
                 "--format automerge needs --out DIR, a directory for the .automerge files",
@@ -107,6 +113,9 @@ pub(crate) fn export(app: &App, args: ExportArgs) -> Result<()> {
             if written.is_empty() {
                 output::note("Nothing to export yet.")?;
             }
+            if json {
+                return output::json(&serde_json::json!({ "files": written }));
+            }
             for path in &written {
                 writeln!(output::stdout(), "{}", path.display())?;
             }
@@ -115,10 +124,13 @@ pub(crate) fn export(app: &App, args: ExportArgs) -> Result<()> {
     }
 }
 
-fn emit(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+fn emit(out: Option<&Path>, bytes: &[u8], json: bool) -> Result<()> {
     match out {
         Some(path) => {
             write_atomic(path, bytes)?;
+            if json {
+                return output::json(&serde_json::json!({ "files": [path] }));
+            }
             output::note(format!("Exported to {}.", path.display()))
         }
         None => {
@@ -126,6 +138,14 @@ fn emit(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The word an enum is written as in JSON ("in-person", "just-because").
+fn word<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn markdown(e: &Export) -> Result<String> {
@@ -141,8 +161,10 @@ fn markdown(e: &Export) -> Result<String> {
         writeln!(md, "## {}\n", rel.name)?;
         writeln!(
             md,
-            "Importance {}/5 · {:?} risk · {:?}\n",
-            rel.importance, rel.risk, rel.status
+            "Importance {}/5 · {} risk · {}\n",
+            rel.importance,
+            word(&rel.risk),
+            word(&rel.status)
         )?;
         for (label, recs) in [
             ("Shared", e.sides.get(id).unwrap_or(&empty)),

@@ -126,13 +126,16 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
             modify(app, &goal, json, |g| {
                 g.status = status(s);
                 if let Some(t) = title.as_deref() {
+                    if t.trim().is_empty() {
+                        bail!("a goal needs a title");
+                    }
                     g.title = t.trim().to_owned();
                 }
                 if by.is_some() {
                     g.by = by;
                 }
                 Ok(match g.status {
-                    GoalStatus::Achieved => "achieved — worth celebrating!".to_owned(),
+                    GoalStatus::Achieved => "achieved — worth celebrating".to_owned(),
                     other => format!("now {}", status_word(other)),
                 })
             })
@@ -150,7 +153,7 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
                     json,
                     &id,
                     format!("Goal {} is already {}.", g.title, where_word(to)),
-                    serde_json::json!({}),
+                    serde_json::json!({ "shared": to.is_shared() }),
                 );
             }
             // Write the new copy before removing the old one: a crash in between leaves the goal in
@@ -220,8 +223,12 @@ fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
                 bail!("a step needs some text");
             }
             let step_id = app::random_id()?.to_string();
-            let created = app.stamp();
+            let now = app.stamp();
             modify(app, &goal, json, |g| {
+                // Steps are numbered by when they were added; a clock that stands still or steps
+                // back must not slip a new step in before older ones.
+                let last = g.objectives.values().map(|o| o.created).max();
+                let created = last.map_or(now, |l| now.max(tapin_core::time::Timestamp(l.0 + 1)));
                 g.objectives.insert(
                     step_id,
                     Objective {
@@ -242,8 +249,15 @@ fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
 fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result<()> {
     let at = app.stamp();
     modify(app, goal, json, |g| {
-        let key = match step.parse::<usize>() {
-            Ok(n) => g
+        // A number up to the step count is a step number; anything else is an id prefix (ids
+        // are hex, so an id prefix can be all digits).
+        let count = g.objectives.len();
+        let key = match step
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=count).contains(n) || step.len() < 4)
+        {
+            Some(n) => g
                 .steps()
                 .get(n.wrapping_sub(1))
                 .map(|(k, _)| (*k).to_owned())
@@ -254,7 +268,7 @@ fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result
                         plural(g.objectives.len(), "step")
                     )
                 })?,
-            Err(_) => app::unique_prefix(g.objectives.keys().map(String::as_str), step, "step")?,
+            None => app::unique_prefix(g.objectives.keys().map(String::as_str), step, "step")?,
         };
         let Some(o) = g.objectives.get_mut(&key) else {
             bail!("no step {step:?}")

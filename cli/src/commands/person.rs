@@ -55,23 +55,30 @@ pub(crate) fn run(app: &App, cmd: PersonCommand, json: bool) -> Result<()> {
             name,
             settings,
             no_rhythm,
-        } => edit(app, &person, json, |rel| {
-            if let Some(name) = name.as_deref() {
-                rel.name = clean_name(name)?;
+        } => {
+            if let Some(new) = name.as_deref() {
+                let private = app.private()?;
+                let (id, _) = app.find_person(&private, &person)?;
+                refuse_taken_name(&private, &clean_name(new)?, Some(id))?;
             }
-            if let Some(i) = settings.importance {
-                rel.importance = i;
-            }
-            if let Some(r) = settings.risk {
-                rel.risk = risk(r);
-            }
-            if no_rhythm {
-                rel.rhythm = None;
-            } else if let Some(r) = rhythm(&settings)? {
-                rel.rhythm = Some(r);
-            }
-            Ok("updated")
-        }),
+            edit(app, &person, json, |rel| {
+                if let Some(name) = name.as_deref() {
+                    rel.name = clean_name(name)?;
+                }
+                if let Some(i) = settings.importance {
+                    rel.importance = i;
+                }
+                if let Some(r) = settings.risk {
+                    rel.risk = risk(r);
+                }
+                if no_rhythm {
+                    rel.rhythm = None;
+                } else if let Some(r) = rhythm(&settings)? {
+                    rel.rhythm = Some(r);
+                }
+                Ok("updated")
+            })
+        }
         PersonCommand::Archive { person } => {
             set_status(app, &person, RelationshipStatus::Archived, json)
         }
@@ -90,16 +97,22 @@ fn clean_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Names are how people are found (case-insensitively), so two relationships may not share one.
+fn refuse_taken_name(private: &docs::PrivateDoc, name: &str, except: Option<Id>) -> Result<()> {
+    let wanted = name.to_lowercase();
+    let taken = private.relationships.iter().any(|(id, r)| {
+        r.name.to_lowercase() == wanted && except.is_none_or(|e| e.to_string() != *id)
+    });
+    if taken {
+        bail!("you already have someone called {name:?}; use `tapin person edit` or another name");
+    }
+    Ok(())
+}
+
 fn add(app: &App, name: &str, settings: &PersonSettings, json: bool) -> Result<()> {
     let name = clean_name(name)?;
     let private = app.private()?;
-    if private
-        .relationships
-        .values()
-        .any(|r| r.name.eq_ignore_ascii_case(&name))
-    {
-        bail!("you already have someone called {name:?}; use `tapin person edit` or another name");
-    }
+    refuse_taken_name(&private, &name, None)?;
     let rel = Relationship {
         name: name.clone(),
         importance: settings.importance.unwrap_or(3),

@@ -124,6 +124,13 @@ pub(crate) fn run(app: &App, cmd: RitualCommand, json: bool) -> Result<()> {
             }
             let today = app.today();
             modify(app, &ritual, json, move |r| {
+                if day < r.start {
+                    bail!(
+                        "{} is before the ritual started ({}); use `--on` with a later day",
+                        describe(day),
+                        describe(r.start)
+                    );
+                }
                 if r.occurrences.contains(&day) {
                     return Ok(format!("already recorded on {}", describe(day)));
                 }

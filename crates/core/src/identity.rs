@@ -115,6 +115,12 @@ impl PersonKey {
         PersonId(self.0.verifying_key())
     }
 
+    /// Signs `message` with the person key. Callers prefix a context of their own, so no two
+    /// kinds of signed message can be confused.
+    pub fn sign_raw(&self, message: &[u8]) -> Signature {
+        self.0.sign(message)
+    }
+
     /// Certifies that `device` belongs to this person.
     pub fn certify(
         &self,

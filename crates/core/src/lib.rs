@@ -5,6 +5,7 @@ pub mod docs;
 pub mod identity;
 pub mod ids;
 pub mod model;
+pub mod pairing;
 pub mod time;
 pub mod views;
 

@@ -1,0 +1,695 @@
+//! Pairing two people's devices: invitations, proofs of the invitation secret, safety codes, and
+//! the messages of the pairing protocol. Sans-IO: the network half lives in `tapin-net`.
+//!
+//! 1. The inviter makes an [`Invitation`]: its person key, display name, endpoint (device) id and
+//!    direct addresses, a one-time random secret and an expiry, all signed by the person key. It
+//!    travels out of band as a [`Ticket`] string (and QR code).
+//! 2. The joiner checks the ticket (signature, expiry), connects to the inviter's endpoint (the
+//!    QUIC handshake proves both endpoint ids), and sends a [`JoinRequest`]: its name, its device
+//!    certificate and a MAC keyed by the secret over both endpoint ids and the certificate. The
+//!    secret itself never crosses the wire, so someone who saw the QR code after the fact cannot
+//!    pair in the friend's place once the invitation is used, and a recorded request is useless
+//!    from any other endpoint.
+//! 3. The inviter answers with a [`JoinResponse`] carrying its own certificate and MAC. Both
+//!    sides show the same [`safety_code`], derived from the secret and both identities, and each
+//!    person confirms it ([`Confirm`]) before anything is stored.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use ed25519_dalek::{Signature, Verifier};
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{DeviceCertificate, DeviceId, IdentityError, PersonId, PersonKey};
+use crate::time::Timestamp;
+
+/// Every ticket string starts with this, so a ticket is recognisable at a glance.
+pub const TICKET_PREFIX: &str = "TAPIN";
+/// The ticket format version this build writes and reads.
+pub const TICKET_VERSION: u8 = 1;
+const SIGN_CONTEXT: &[u8] = b"tapin invitation v1\0";
+const JOIN_CONTEXT: &str = "tapin pairing 2026-11 join proof v1";
+const WELCOME_CONTEXT: &str = "tapin pairing 2026-11 welcome proof v1";
+const SAFETY_CONTEXT: &str = "tapin pairing 2026-11 safety code v1";
+const INVITE_ID_CONTEXT: &str = "tapin pairing 2026-11 invitation id v1";
+/// Bounds that keep a ticket small enough for a QR code and parsing cheap.
+const MAX_NAME: usize = 64;
+const MAX_ADDRS: usize = 16;
+const MAX_RELAY: usize = 256;
+
+/// Why a ticket or a pairing message was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    /// Not a tapin ticket at all.
+    #[error("this is not a tapin invitation (it should start with {TICKET_PREFIX})")]
+    NotATicket,
+    /// A tapin ticket of a version this build does not know.
+    #[error("this invitation was made by a different version of tapin (ticket version {0})")]
+    UnknownVersion(u8),
+    /// A tapin ticket that was cut short, padded or garbled.
+    #[error("this invitation is incomplete or garbled; copy the whole line again")]
+    Malformed,
+    /// The signature does not match the contents.
+    #[error("this invitation was altered or damaged (its signature does not match)")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("this invitation expired at {0}; ask for a new one")]
+    Expired(String),
+    /// The proof of the secret does not verify.
+    #[error("the other device could not prove it holds this invitation")]
+    BadProof,
+    /// A device certificate failed to verify or does not match the connection.
+    #[error("the other device's certificate is invalid: {0}")]
+    BadCertificate(String),
+    /// The inviter refused the join.
+    #[error("the inviter refused: {0}")]
+    Refused(String),
+}
+
+/// An invitation to pair: who is inviting, where to reach them, and the one-time secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The inviter's person key.
+    pub person: PersonId,
+    /// The inviter's display name.
+    pub name: String,
+    /// The inviter's device: its iroh endpoint id.
+    pub endpoint: DeviceId,
+    /// Direct addresses the inviter listens on.
+    pub addrs: Vec<SocketAddr>,
+    /// A relay URL, if the inviter uses one.
+    pub relay: Option<String>,
+    /// The one-time secret.
+    pub secret: [u8; 32],
+    /// When it stops being valid.
+    pub expires: Timestamp,
+    signature: Signature,
+}
+
+impl fmt::Debug for Invitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the secret.
+        f.debug_struct("Invitation")
+            .field("person", &self.person)
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("addrs", &self.addrs)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The id of an invitation: a hash of its secret, so it can be named without revealing it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InviteId(pub [u8; 16]);
+
+impl fmt::Debug for InviteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InviteId({self})")
+    }
+}
+
+impl fmt::Display for InviteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+    }
+}
+
+/// The id of the invitation with this secret.
+pub fn invite_id(secret: &[u8; 32]) -> InviteId {
+    let hash = blake3::derive_key(INVITE_ID_CONTEXT, secret);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash[..16]);
+    InviteId(id)
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], PairError> {
+        if self.0.len() < n {
+            return Err(PairError::Malformed);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], PairError> {
+        self.take(N)?.try_into().map_err(|_| PairError::Malformed)
+    }
+
+    fn u8(&mut self) -> Result<u8, PairError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn string(&mut self, len: usize, max: usize) -> Result<String, PairError> {
+        if len > max {
+            return Err(PairError::Malformed);
+        }
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|_| PairError::Malformed)
+    }
+}
+
+impl Invitation {
+    /// Makes and signs an invitation.
+    pub fn new(
+        key: &PersonKey,
+        name: &str,
+        endpoint: DeviceId,
+        addrs: Vec<SocketAddr>,
+        relay: Option<String>,
+        secret: [u8; 32],
+        expires: Timestamp,
+    ) -> Self {
+        let mut inv = Invitation {
+            person: key.id(),
+            name: truncate(name, MAX_NAME),
+            endpoint,
+            addrs: addrs.into_iter().take(MAX_ADDRS).collect(),
+            relay: relay.filter(|r| r.len() <= MAX_RELAY),
+            secret,
+            expires,
+            signature: Signature::from_bytes(&[0; 64]),
+        };
+        let mut signed = SIGN_CONTEXT.to_vec();
+        signed.extend_from_slice(&inv.body());
+        inv.signature = key.sign_raw(&signed);
+        inv
+    }
+
+    /// The id of this invitation.
+    pub fn id(&self) -> InviteId {
+        invite_id(&self.secret)
+    }
+
+    /// The signed contents: everything but the signature.
+    fn body(&self) -> Vec<u8> {
+        let mut out = vec![TICKET_VERSION];
+        out.extend_from_slice(&self.person.to_bytes());
+        out.extend_from_slice(&self.endpoint.to_bytes());
+        out.extend_from_slice(&self.secret);
+        out.extend_from_slice(&self.expires.0.to_be_bytes());
+        out.push(self.name.len() as u8);
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(self.addrs.len() as u8);
+        for addr in &self.addrs {
+            match addr.ip() {
+                IpAddr::V4(ip) => {
+                    out.push(4);
+                    out.extend_from_slice(&ip.octets());
+                }
+                IpAddr::V6(ip) => {
+                    out.push(6);
+                    out.extend_from_slice(&ip.octets());
+                }
+            }
+            out.extend_from_slice(&addr.port().to_be_bytes());
+        }
+        let relay = self.relay.as_deref().unwrap_or("");
+        out.extend_from_slice(&(relay.len() as u16).to_be_bytes());
+        out.extend_from_slice(relay.as_bytes());
+        out
+    }
+
+    /// The ticket: the whole invitation as one copy-pasteable string.
+    pub fn ticket(&self) -> Ticket {
+        let mut bytes = self.body();
+        bytes.extend_from_slice(&self.signature.to_bytes());
+        Ticket(format!(
+            "{TICKET_PREFIX}{}",
+            data_encoding::BASE32_NOPAD.encode(&bytes)
+        ))
+    }
+
+    /// Decodes a ticket and checks its signature (not its expiry: see [`Invitation::check_fresh`]).
+    pub fn from_ticket(ticket: &str) -> Result<Self, PairError> {
+        let t = ticket.trim().to_ascii_uppercase();
+        let body = t.strip_prefix(TICKET_PREFIX).ok_or(PairError::NotATicket)?;
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(body.as_bytes())
+            .map_err(|_| PairError::Malformed)?;
+        let mut r = Reader(&bytes);
+        let version = r.u8()?;
+        if version != TICKET_VERSION {
+            return Err(PairError::UnknownVersion(version));
+        }
+        let person = PersonId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
+        let endpoint = DeviceId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
+        let secret = r.array()?;
+        let expires = Timestamp(i64::from_be_bytes(r.array()?));
+        let name_len = r.u8()? as usize;
+        let name = r.string(name_len, MAX_NAME)?;
+        let n_addrs = r.u8()? as usize;
+        if n_addrs > MAX_ADDRS {
+            return Err(PairError::Malformed);
+        }
+        let mut addrs = Vec::with_capacity(n_addrs);
+        for _ in 0..n_addrs {
+            let ip = match r.u8()? {
+                4 => IpAddr::from(r.array::<4>()?),
+                6 => IpAddr::from(r.array::<16>()?),
+                _ => return Err(PairError::Malformed),
+            };
+            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(r.array()?)));
+        }
+        let relay_len = u16::from_be_bytes(r.array()?) as usize;
+        let relay = r.string(relay_len, MAX_RELAY)?;
+        let signature = Signature::from_bytes(&r.array()?);
+        if !r.0.is_empty() {
+            return Err(PairError::Malformed);
+        }
+        let inv = Invitation {
+            person,
+            name,
+            endpoint,
+            addrs,
+            relay: (!relay.is_empty()).then_some(relay),
+            secret,
+            expires,
+            signature,
+        };
+        let mut signed = SIGN_CONTEXT.to_vec();
+        signed.extend_from_slice(&inv.body());
+        if inv.body() != bytes[..bytes.len() - 64] {
+            // Re-encoding must give the same bytes: no two tickets mean the same invitation.
+            return Err(PairError::Malformed);
+        }
+        person
+            .0
+            .verify(&signed, &inv.signature)
+            .map_err(|_| PairError::BadSignature)?;
+        Ok(inv)
+    }
+
+    /// Refuses an invitation past its expiry.
+    pub fn check_fresh(&self, now: Timestamp) -> Result<(), PairError> {
+        if now >= self.expires {
+            return Err(PairError::Expired(
+                self.expires
+                    .to_datetime()
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An invitation as text: `TAPIN` followed by base32 (upper case, so QR codes can use their
+/// compact alphanumeric mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket(pub String);
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Invitation {
+    type Err = PairError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Invitation::from_ticket(s)
+    }
+}
+
+fn proof(
+    context: &str,
+    secret: &[u8; 32],
+    inviter: DeviceId,
+    joiner: DeviceId,
+    cert: &[u8],
+) -> [u8; 32] {
+    let key = blake3::derive_key(context, secret);
+    let mut mac = blake3::Hasher::new_keyed(&key);
+    mac.update(&inviter.to_bytes());
+    mac.update(&joiner.to_bytes());
+    mac.update(&(cert.len() as u64).to_be_bytes());
+    mac.update(cert);
+    *mac.finalize().as_bytes()
+}
+
+/// The joiner's first message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// Which invitation.
+    pub invite: InviteId,
+    /// The joiner's display name.
+    pub name: String,
+    /// The joiner's device certificate (its bytes).
+    pub cert: Vec<u8>,
+    /// MAC keyed by the secret over both endpoint ids and the certificate.
+    pub proof: [u8; 32],
+}
+
+/// The inviter's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinResponse {
+    /// Go ahead: here is who I am.
+    Welcome {
+        /// The inviter's device certificate.
+        cert: Vec<u8>,
+        /// MAC keyed by the secret (the inviter knows it too).
+        proof: [u8; 32],
+    },
+    /// No, and why (shown to the joiner).
+    Refused(String),
+}
+
+/// Each side's final word, after its person compared the safety codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirm {
+    /// Whether the codes matched for this person.
+    pub accepted: bool,
+}
+
+/// A verified friend device, learned through pairing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairedDevice {
+    /// Their display name.
+    pub name: String,
+    /// Their certificate, verified, whose device is the connection's remote endpoint.
+    pub cert: DeviceCertificate,
+}
+
+fn check_cert(bytes: &[u8], remote: DeviceId) -> Result<DeviceCertificate, PairError> {
+    let cert = DeviceCertificate::from_bytes(bytes)
+        .map_err(|e: IdentityError| PairError::BadCertificate(e.to_string()))?;
+    if cert.device != remote {
+        return Err(PairError::BadCertificate(
+            "it certifies a different device than the one connected".to_owned(),
+        ));
+    }
+    Ok(cert)
+}
+
+/// The joiner's request, given the invitation and this device's certificate.
+pub fn join_request(inv: &Invitation, my_name: &str, my_cert: &DeviceCertificate) -> JoinRequest {
+    let cert = my_cert.to_bytes();
+    JoinRequest {
+        invite: inv.id(),
+        name: my_truncate(name, MAX_NAME),
+        proof: proof(
+            JOIN_CONTEXT,
+            &inv.secret,
+            inv.endpoint,
+            my_cert.device,
+            &cert,
+        ),
+        cert,
+    }
+}
+
+/// The inviter's check of a join request arriving from endpoint `remote`. The caller has already
+/// checked that the invitation is open (not used, not expired).
+pub fn check_join(
+    inv: &Invitation,
+    req: &JoinRequest,
+    remote: DeviceId,
+) -> Result<PairedDevice, PairError> {
+    if req.invite != inv.id() {
+        return Err(PairError::BadProof);
+    }
+    let expected = proof(JOIN_CONTEXT, &inv.secret, inv.endpoint, remote, &req.cert);
+    // Constant-time comparison: blake3's Hash equality is constant time.
+    if blake3::Hash::from(expected) != blake3::Hash::from(req.proof) {
+        return Err(PairError::BadProof);
+    }
+    let cert = check_cert(&req.cert, remote)?;
+    if cert.person == inv.person {
+        return Err(PairError::BadCertificate(
+            "you cannot pair with yourself".to_owned(),
+        ));
+    }
+    Ok(PairedDevice {
+        name: req.truncate(name, MAX_NAME),
+        cert,
+    })
+}
+
+/// The inviter's welcome for a verified joiner.
+pub fn welcome(inv: &Invitation, my_cert: &DeviceCertificate, joiner: DeviceId) -> JoinResponse {
+    let cert = my_cert.to_bytes();
+    JoinResponse::Welcome {
+        proof: proof(WELCOME_CONTEXT, &inv.secret, inv.endpoint, joiner, &cert),
+        cert,
+    }
+}
+
+/// The joiner's check of the inviter's welcome, arriving from endpoint `remote`.
+pub fn check_welcome(
+    inv: &Invitation,
+    resp: &JoinResponse,
+    remote: DeviceId,
+    me: DeviceId,
+) -> Result<PairedDevice, PairError> {
+    let (cert, got) = match resp {
+        JoinResponse::Welcome { cert, proof } => (cert, proof),
+        JoinResponse::Refused(why) => {
+            return Err(PairError::Refused(why.chars().take(200).collect()));
+        }
+    };
+    if remote != inv.endpoint {
+        return Err(PairError::BadCertificate(
+            "the device that answered is not the one invited from".to_owned(),
+        ));
+    }
+    let expected = proof(WELCOME_CONTEXT, &inv.secret, inv.endpoint, me, cert);
+    if blake3::Hash::from(expected) != blake3::Hash::from(*got) {
+        return Err(PairError::BadProof);
+    }
+    let cert = check_cert(cert, remote)?;
+    if cert.person != inv.person {
+        return Err(PairError::BadCertificate(
+            "it belongs to someone other than the inviter".to_owned(),
+        ));
+    }
+    Ok(PairedDevice {
+        name: inv.name.clone(),
+        cert,
+    })
+}
+
+/// The short code both people compare: six digits derived from the invitation secret and both
+/// identities, so a device in the middle (which could not know the secret anyway) would show a
+/// different code.
+pub fn safety_code(secret: &[u8; 32], a: &DeviceCertificate, b: &DeviceCertificate) -> String {
+    let mut ids = [
+        (a.person.to_bytes(), a.device.to_bytes()),
+        (b.person.to_bytes(), b.device.to_bytes()),
+    ];
+    ids.sort();
+    let mut h = blake3::Hasher::new_derive_key(SAFETY_CONTEXT);
+    h.update(secret);
+    for (person, device) in ids {
+        h.update(&person);
+        h.update(&device);
+    }
+    let hash = h.finalize();
+    let n = u32::from_be_bytes([
+        hash.as_bytes()[0],
+        hash.as_bytes()[1],
+        hash.as_bytes()[2],
+        hash.as_bytes()[3],
+    ]) % 1_000_000;
+    format!("{:03} {:03}", n / 1000, n % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::DeviceKey;
+    use proptest::prelude::*;
+
+    struct Side {
+        person: PersonKey,
+        device: DeviceKey,
+        cert: DeviceCertificate,
+    }
+
+    fn side(seed: u8) -> Side {
+        let person = PersonKey::from_secret([seed; 32]);
+        let device = DeviceKey::from_secret([seed + 1; 32]);
+        let cert = person.certify(device.id(), "laptop", Timestamp(1));
+        Side {
+            person,
+            device,
+            cert,
+        }
+    }
+
+    fn invitation(maya: &Side) -> Invitation {
+        Invitation::new(
+            &maya.person,
+            "Maya",
+            maya.device.id(),
+            vec![
+                "127.0.0.1:4433".parse().unwrap(),
+                "[::1]:4433".parse().unwrap(),
+            ],
+            None,
+            [42; 32],
+            Timestamp(10_000),
+        )
+    }
+
+    #[test]
+    fn a_ticket_round_trips() {
+        let maya = side(1);
+        let inv = invitation(&maya);
+        let ticket = inv.ticket().to_string();
+        assert!(ticket.starts_with("TAPIN"));
+        let back = Invitation::from_ticket(&ticket).unwrap();
+        assert_eq!(back, inv);
+        // Case and surrounding whitespace do not matter (people retype and paste).
+        assert_eq!(
+            Invitation::from_ticket(&format!("  {}\n", ticket.to_lowercase())).unwrap(),
+            inv
+        );
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong() {
+        let maya = side(1);
+        let ticket = invitation(&maya).ticket().to_string();
+        assert_eq!(Invitation::from_ticket("hello"), Err(PairError::NotATicket));
+        assert_eq!(Invitation::from_ticket(""), Err(PairError::NotATicket));
+        assert_eq!(
+            Invitation::from_ticket(&ticket[..ticket.len() - 10]),
+            Err(PairError::Malformed)
+        );
+        assert_eq!(
+            Invitation::from_ticket(&format!("{ticket}AA")),
+            Err(PairError::Malformed)
+        );
+        // Flip one character in the middle (the secret) to another base32 digit.
+        let mut chars: Vec<char> = ticket.chars().collect();
+        let i = 60;
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+        let tampered: String = chars.into_iter().collect();
+        assert_eq!(
+            Invitation::from_ticket(&tampered),
+            Err(PairError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn expiry_is_checked_against_the_clock_given() {
+        let inv = invitation(&side(1));
+        assert!(inv.check_fresh(Timestamp(9_999)).is_ok());
+        assert!(matches!(
+            inv.check_fresh(Timestamp(10_000)),
+            Err(PairError::Expired(_))
+        ));
+    }
+
+    #[test]
+    fn both_sides_verify_each_other_and_agree_on_the_code() {
+        let (maya, jordan) = (side(1), side(3));
+        let inv = invitation(&maya);
+        let req = join_request(&inv, "Jordan", &jordan.cert);
+        let joined = check_join(&inv, &req, jordan.device.id()).unwrap();
+        assert_eq!(joined.cert.person, jordan.person.id());
+        let resp = welcome(&inv, &maya.cert, jordan.device.id());
+        let inviter = check_welcome(&inv, &resp, maya.device.id(), jordan.device.id()).unwrap();
+        assert_eq!(inviter.cert.person, maya.person.id());
+        let a = safety_code(&inv.secret, &maya.cert, &joined.cert);
+        let b = safety_code(&inv.secret, &inviter.cert, &jordan.cert);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 7);
+    }
+
+    #[test]
+    fn a_request_replayed_from_another_endpoint_is_refused() {
+        let (maya, jordan, eve) = (side(1), side(3), side(5));
+        let inv = invitation(&maya);
+        let req = join_request(&inv, "Jordan", &jordan.cert);
+        assert_eq!(
+            check_join(&inv, &req, eve.device.id()),
+            Err(PairError::BadProof)
+        );
+    }
+
+    #[test]
+    fn a_request_without_the_secret_is_refused() {
+        let (maya, eve) = (side(1), side(5));
+        let inv = invitation(&maya);
+        let mut wrong = inv.clone();
+        wrong.secret = [7; 32];
+        let req = join_request(&wrong, "Eve", &eve.cert);
+        assert_eq!(
+            check_join(&inv, &req, eve.device.id()),
+            Err(PairError::BadProof)
+        );
+    }
+
+    #[test]
+    fn a_certificate_for_another_device_is_refused() {
+        let (maya, jordan, eve) = (side(1), side(3), side(5));
+        let inv = invitation(&maya);
+        // Eve knows the secret but presents Jordan's certificate from her own endpoint.
+        let mut req = join_request(&inv, "Jordan", &jordan.cert);
+        req.proof = proof(
+            JOIN_CONTEXT,
+            &inv.secret,
+            inv.endpoint,
+            eve.device.id(),
+            &req.cert,
+        );
+        assert!(matches!(
+            check_join(&inv, &req, eve.device.id()),
+            Err(PairError::BadCertificate(_))
+        ));
+    }
+
+    #[test]
+    fn codes_differ_when_anything_differs() {
+        let (maya, jordan, eve) = (side(1), side(3), side(5));
+        let code = safety_code(&[1; 32], &maya.cert, &jordan.cert);
+        assert_ne!(code, safety_code(&[2; 32], &maya.cert, &jordan.cert));
+        assert_ne!(code, safety_code(&[1; 32], &maya.cert, &eve.cert));
+        assert_eq!(code, safety_code(&[1; 32], &jordan.cert, &maya.cert));
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_random_text_never_panics(s in ".{0,400}") {
+            let _ = Invitation::from_ticket(&s);
+        }
+
+        #[test]
+        fn parsing_random_base32_after_the_prefix_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let t = format!("TAPIN{}", data_encoding::BASE32_NOPAD.encode(&bytes));
+            let _ = Invitation::from_ticket(&t);
+        }
+
+        #[test]
+        fn no_mutation_of_a_valid_ticket_is_accepted_as_different(pos in 0usize..400, c in "[A-Z2-7]", cut in 0usize..400) {
+            let maya = side(1);
+            let inv = invitation(&maya);
+            let ticket = inv.ticket().to_string();
+            let mut chars: Vec<char> = ticket.chars().collect();
+            let pos = pos % chars.len();
+            chars[pos] = c.chars().next().unwrap();
+            let mutated: String = chars.into_iter().collect();
+            match Invitation::from_ticket(&mutated) {
+                Ok(back) => prop_assert_eq!(back, inv.clone()),
+                Err(_) => {}
+            }
+            let cut = cut % ticket.len();
+            prop_assert!(Invitation::from_ticket(&ticket[..cut]).is_err());
+        }
+    }
+}

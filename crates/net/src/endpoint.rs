@@ -1,0 +1,189 @@
+//! Binding the iroh endpoint with tapin's settings, and the allowlist hook.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, presets};
+use iroh::{Endpoint, RelayMode, RelayUrl, SecretKey};
+
+use crate::{PAIR_ALPN, SYNC_ALPN};
+
+/// Which relays an endpoint may use. Relays only forward encrypted packets; nothing is stored on
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relay {
+    /// No relay: direct connections only (LAN, loopback, reachable addresses).
+    None,
+    /// iroh's public default relays, for NAT traversal across the internet.
+    Default,
+    /// A relay of one's own.
+    Custom(String),
+}
+
+impl std::str::FromStr for Relay {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" | "" => Ok(Relay::None),
+            "default" => Ok(Relay::Default),
+            url if url.starts_with("https://") || url.starts_with("http://") => url
+                .parse::<RelayUrl>()
+                .map(|_| Relay::Custom(url.to_owned()))
+                .map_err(|e| format!("invalid relay URL {url:?}: {e}")),
+            other => Err(format!(
+                "relay must be none, default or a URL, not {other:?}"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Relay::None => f.write_str("none"),
+            Relay::Default => f.write_str("default"),
+            Relay::Custom(url) => f.write_str(url),
+        }
+    }
+}
+
+/// How a home's endpoint binds and finds peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    /// The address to bind (`0.0.0.0` for every interface, `127.0.0.1` for loopback only).
+    pub bind: IpAddr,
+    /// The UDP port; stable per home so friends can find it again (0: any free port).
+    pub port: u16,
+    /// Relays.
+    pub relay: Relay,
+    /// Local-network discovery over mDNS. It announces this device's id on the LAN.
+    pub mdns: bool,
+}
+
+impl NetConfig {
+    /// Loopback only, any port, no relay, no mDNS: what tests use.
+    pub fn loopback() -> Self {
+        NetConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            relay: Relay::None,
+            mdns: false,
+        }
+    }
+}
+
+/// Decides which devices may connect. Consulted after every handshake.
+pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
+    /// Whether this device (its endpoint id) is currently paired and may sync.
+    fn allow_sync(&self, device: &[u8; 32]) -> bool;
+    /// Whether an invitation is open, so unknown devices may try to pair.
+    fn allow_pairing(&self) -> bool;
+}
+
+/// The iroh hook that applies a [`Gate`] right after the handshake.
+#[derive(Debug)]
+struct GateHook(Arc<dyn Gate>);
+
+/// QUIC application close code for a refused connection.
+pub const REFUSED: u32 = 403;
+
+impl EndpointHooks for GateHook {
+    async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
+        let remote = *conn.remote_id().as_bytes();
+        let alpn = conn.alpn();
+        let (allowed, why): (bool, &[u8]) = if alpn == SYNC_ALPN {
+            (self.0.allow_sync(&remote), b"not paired")
+        } else if alpn == PAIR_ALPN {
+            (self.0.allow_pairing(), b"no open invitation")
+        } else {
+            (false, b"unknown protocol")
+        };
+        if allowed {
+            return AfterHandshakeOutcome::accept();
+        }
+        tracing::info!(
+            remote = %conn.remote_id().fmt_short(),
+            alpn = %String::from_utf8_lossy(alpn),
+            "refused connection: {}",
+            String::from_utf8_lossy(why)
+        );
+        AfterHandshakeOutcome::Reject {
+            error_code: REFUSED.into(),
+            reason: why.to_vec(),
+        }
+    }
+}
+
+/// Binding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// The address is malformed or unusable.
+    #[error("cannot bind {addr}")]
+    Addr {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The endpoint could not start (the port may be in use).
+    #[error("cannot listen on {addr} (is the port in use?)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Binds an endpoint with the device's secret key, guarded by `gate`, accepting `alpns`.
+pub async fn bind(
+    device_secret: [u8; 32],
+    config: &NetConfig,
+    gate: Arc<dyn Gate>,
+    alpns: Vec<Vec<u8>>,
+) -> Result<Endpoint, BindError> {
+    let addr = SocketAddr::new(config.bind, config.port);
+    let relay_mode = match &config.relay {
+        Relay::None => RelayMode::Disabled,
+        Relay::Default => RelayMode::Default,
+        Relay::Custom(url) => {
+            let url: RelayUrl = url.parse().map_err(|e| BindError::Addr {
+                addr,
+                source: Box::new(e),
+            })?;
+            RelayMode::custom([url])
+        }
+    };
+    let mut builder = Endpoint::builder(presets::Minimal)
+        .secret_key(SecretKey::from_bytes(&device_secret))
+        .alpns(alpns)
+        .relay_mode(relay_mode)
+        .clear_ip_transports()
+        .bind_addr(addr)
+        .map_err(|e| BindError::Addr {
+            addr,
+            source: Box::new(e),
+        })?
+        .hooks(GateHook(gate));
+    if config.mdns {
+        builder = builder.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder());
+    }
+    builder.bind().await.map_err(|e| BindError::Bind {
+        addr,
+        source: Box::new(e),
+    })
+}
+
+/// The direct addresses an endpoint listens on, for tickets and for friends to dial.
+pub fn direct_addrs(ep: &Endpoint) -> Vec<SocketAddr> {
+    let mut addrs: Vec<SocketAddr> = ep.addr().ip_addrs().copied().collect();
+    if addrs.is_empty() {
+        addrs = ep.bound_sockets();
+    }
+    addrs.sort();
+    addrs.dedup();
+    addrs
+}

@@ -19,6 +19,10 @@ pub(crate) const META_NAME: &str = "identity.name";
 pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
 
 pub(crate) use tapin_store::DB_FILE;
+pub(crate) const META_NET_PORT: &str = "net.port";
+pub(crate) const META_NET_BIND: &str = "net.bind";
+pub(crate) const META_NET_RELAY: &str = "net.relay";
+pub(crate) const META_NET_MDNS: &str = "net.mdns";
 
 /// The default home: the platform's data directory (XDG on Linux), then `tapin`.
 pub(crate) fn default_home() -> Result<PathBuf> {
@@ -131,6 +135,55 @@ impl App {
             cert,
             now: now()?,
         })
+    }
+
+    fn meta_text(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .get_meta(key)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The network settings: the home's, overridden by the command's flags or environment.
+    pub(crate) fn net_config(
+        &self,
+        over: &crate::args::NetArgs,
+    ) -> Result<tapin_net::endpoint::NetConfig> {
+        let mut config = tapin_net::endpoint::NetConfig {
+            bind: std::net::IpAddr::from([0, 0, 0, 0]),
+            port: 0,
+            relay: tapin_net::endpoint::Relay::None,
+            mdns: true,
+        };
+        if let Some(port) = self.meta_text(META_NET_PORT)? {
+            config.port = port
+                .parse()
+                .with_context(|| format!("stored port {port:?} is damaged"))?;
+        }
+        if let Some(bind) = self.meta_text(META_NET_BIND)? {
+            config.bind = bind
+                .parse()
+                .with_context(|| format!("stored bind address {bind:?} is damaged"))?;
+        }
+        if let Some(relay) = self.meta_text(META_NET_RELAY)? {
+            config.relay = relay.parse().map_err(|e: String| anyhow!(e))?;
+        }
+        if let Some(mdns) = self.meta_text(META_NET_MDNS)? {
+            config.mdns = mdns == "on";
+        }
+        if let Some(bind) = over.bind {
+            config.bind = bind;
+        }
+        if let Some(port) = over.port {
+            config.port = port;
+        }
+        if let Some(relay) = &over.relay {
+            config.relay = relay.parse().map_err(|e: String| anyhow!("--relay: {e}"))?;
+        }
+        if let Some(mdns) = over.mdns {
+            config.mdns = mdns == crate::args::OnOff::On;
+        }
+        Ok(config)
     }
 
     /// Today in the local time zone (the `TZ` environment variable applies).

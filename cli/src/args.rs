@@ -31,6 +31,52 @@ pub(crate) enum Command {
         /// What to call this device.
         #[arg(long, default_value = "this device")]
         device: String,
+        /// The UDP port this home listens on for friends (default: a random port, kept).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The address to listen on: 0.0.0.0 (every interface) or 127.0.0.1 (this machine only).
+        #[arg(long, default_value = "0.0.0.0")]
+        bind: std::net::IpAddr,
+        /// Relays for reaching friends across the internet: none, default or a URL.
+        #[arg(long, default_value = "none")]
+        relay: String,
+        /// Do not announce this device on the local network (mDNS).
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Invite a friend to pair: prints an invitation (text and QR code) and waits for them.
+    Invite {
+        /// The relationship to pair (an existing person, or the name for a new one).
+        #[arg(long = "for", value_name = "NAME")]
+        for_person: Option<String>,
+        /// How long the invitation stays valid: 10m, 1h, …
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        expires: String,
+        /// Accept the safety code without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Join a friend's invitation.
+    Join {
+        /// The invitation, as printed by `tapin invite`.
+        ticket: String,
+        /// The relationship to pair (an existing person, or the name for a new one; default:
+        /// the inviter's name).
+        #[arg(long = "as", value_name = "NAME")]
+        as_person: Option<String>,
+        /// Accept the safety code without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// End the pairing with a friend: nothing syncs again. What they already received stays
+    /// with them.
+    Unpair {
+        /// The relationship.
+        person: String,
     },
     /// Show who you are on this device.
     Whoami,
@@ -89,6 +135,29 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
+}
+
+/// Network settings for one command, overriding the home's (set at `tapin init`).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct NetArgs {
+    /// Listen on this address instead of the home's setting.
+    #[arg(long, env = "TAPIN_BIND", value_name = "IP")]
+    pub(crate) bind: Option<std::net::IpAddr>,
+    /// Listen on this port instead of the home's (0: any free port).
+    #[arg(long, env = "TAPIN_PORT")]
+    pub(crate) port: Option<u16>,
+    /// Relays: none, default or a URL.
+    #[arg(long, env = "TAPIN_RELAY")]
+    pub(crate) relay: Option<String>,
+    /// Local-network discovery: on or off.
+    #[arg(long, env = "TAPIN_MDNS", value_name = "on|off")]
+    pub(crate) mdns: Option<OnOff>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ pub(crate) mod history;
 pub(crate) mod identity;
 pub(crate) mod journal;
 pub(crate) mod notes;
+pub(crate) mod pair;
 pub(crate) mod person;
 pub(crate) mod reflect;
 pub(crate) mod ritual;
@@ -21,6 +22,19 @@ pub(crate) mod ritual;
 pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
     match command {
         Command::Whoami => identity::whoami(app, json),
+        Command::Invite {
+            for_person,
+            expires,
+            yes,
+            net,
+        } => pair::invite(app, for_person, &expires, yes, &net, json),
+        Command::Join {
+            ticket,
+            as_person,
+            yes,
+            net,
+        } => pair::join(app, &ticket, as_person, yes, &net, json),
+        Command::Unpair { person } => pair::unpair(app, &person, json),
         Command::Person(cmd) => person::run(app, cmd, json),
         Command::People { all } => person::people(app, all, json),
         Command::Reflect(args) => reflect::run(app, args, json),

@@ -77,7 +77,22 @@ fn run(cli: Cli) -> Result<()> {
     };
     let json = cli.json;
     match cli.command {
-        Command::Init { name, device } => commands::identity::init(&home, &name, &device, json),
+        Command::Init {
+            name,
+            device,
+            port,
+            bind,
+            relay,
+            no_mdns,
+        } => {
+            let net = commands::identity::NetSettings {
+                port,
+                bind,
+                relay,
+                mdns: !no_mdns,
+            };
+            commands::identity::init(&home, &name, &device, &net, json)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tapin", &mut std::io::stdout().lock());

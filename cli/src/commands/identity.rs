@@ -16,12 +16,39 @@ use crate::app::{
 };
 use crate::output::{self, BOLD, DIM, paint};
 
+/// Network settings chosen at init.
+#[derive(Debug)]
+pub(crate) struct NetSettings {
+    pub(crate) port: Option<u16>,
+    pub(crate) bind: std::net::IpAddr,
+    pub(crate) relay: String,
+    pub(crate) mdns: bool,
+}
+
 /// Creates a home: a person key, a device key certified by it, and the empty private documents.
-pub(crate) fn init(home: &Path, name: &str, device_name: &str, json: bool) -> Result<()> {
+pub(crate) fn init(
+    home: &Path,
+    name: &str,
+    device_name: &str,
+    net: &NetSettings,
+    json: bool,
+) -> Result<()> {
     let name = name.trim();
     if name.is_empty() {
         bail!("--name cannot be empty");
     }
+    let relay: tapin_net::endpoint::Relay = net
+        .relay
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--relay: {e}"))?;
+    let port = match net.port {
+        Some(port) => port,
+        None => {
+            // A random port in the dynamic range, kept for good so friends find this home again.
+            let r = app::random_secret()?;
+            49152 + (u16::from_be_bytes([r[0], r[1]]) % (65535 - 49152))
+        }
+    };
     if home.join(DB_FILE).exists() {
         bail!(
             "{} already holds a tapin home; choose another with --home",
@@ -43,6 +70,10 @@ pub(crate) fn init(home: &Path, name: &str, device_name: &str, json: bool) -> Re
     store.set_meta(META_PERSON_SECRET, &person.secret())?;
     store.set_meta(META_DEVICE_SECRET, &device.secret())?;
     store.set_meta(META_DEVICE_CERT, &cert.to_bytes())?;
+    store.set_meta(app::META_NET_PORT, port.to_string().as_bytes())?;
+    store.set_meta(app::META_NET_BIND, net.bind.to_string().as_bytes())?;
+    store.set_meta(app::META_NET_RELAY, relay.to_string().as_bytes())?;
+    store.set_meta(app::META_NET_MDNS, if net.mdns { b"on" } else { b"off" })?;
     for doc in [DocId::Private, DocId::Journal] {
         store
             .update(&doc, &device.actor(), |d| docs::init(d, doc))

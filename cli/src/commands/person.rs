@@ -121,6 +121,7 @@ fn add(app: &App, name: &str, settings: &PersonSettings, json: bool) -> Result<(
         status: RelationshipStatus::Active,
         created: app.stamp(),
         snoozed_until: None,
+        peer: None,
     };
     let id = app::random_id()?;
     app.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
@@ -242,8 +243,8 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         paint(
             DIM,
             format!(
-                "{:<8}  {:<width$}  imp  risk    last contact  touch",
-                "id", "name"
+                "{:<8}  {:<width$}  imp  risk    last contact  {:<24}  touch",
+                "id", "name", "paired"
             )
         )
     )?;
@@ -265,14 +266,23 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
             TouchState::Snoozed { until } => (DIM, format!("snoozed until {until}")),
             TouchState::Inactive { status } => (DIM, status_word(*status).to_owned()),
         };
+        let paired = match &rel.peer {
+            Some(p) if p.unpaired.is_some() => "unpaired".to_owned(),
+            Some(p) => {
+                let devices: Vec<&str> = p.devices.values().map(|d| d.name.as_str()).collect();
+                format!("{} ({})", p.name, devices.join(", "))
+            }
+            None => "-".to_owned(),
+        };
         writeln!(
             out,
-            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {}",
+            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {:<24}  {}",
             &row.id[..8],
             rel.name,
             rel.importance,
             risk_word(rel.risk),
             last,
+            paired,
             paint(style, state)
         )?;
     }

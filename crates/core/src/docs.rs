@@ -484,6 +484,7 @@ mod tests {
             status: RelationshipStatus::Active,
             created: Timestamp(1),
             snoozed_until: None,
+            peer: None,
         }
     }
 

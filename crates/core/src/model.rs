@@ -35,6 +35,53 @@ pub struct Relationship {
     #[autosurgeon(missing = "Option::default")]
     #[serde(default)]
     pub snoozed_until: Option<Day>,
+    /// The friend's identity and devices, once paired.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub peer: Option<Peer>,
+}
+
+impl Relationship {
+    /// The friend's devices allowed to connect: none unless paired and not unpaired since.
+    pub fn paired_devices(&self) -> impl Iterator<Item = (&str, &PeerDevice)> {
+        self.peer
+            .iter()
+            .filter(|p| p.unpaired.is_none())
+            .flat_map(|p| p.devices.iter().map(|(id, d)| (id.as_str(), d)))
+    }
+
+    /// Whether the relationship is currently paired.
+    pub fn is_paired(&self) -> bool {
+        self.peer.as_ref().is_some_and(|p| p.unpaired.is_none())
+    }
+}
+
+/// The friend on the other side of a paired relationship.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Peer {
+    /// Their person key, hex.
+    pub person: String,
+    /// Their display name, as they gave it.
+    pub name: String,
+    /// Their devices, by device key (hex).
+    pub devices: BTreeMap<String, PeerDevice>,
+    /// When the pairing happened.
+    pub paired: Timestamp,
+    /// When this side ended the pairing; nothing syncs after it.
+    pub unpaired: Option<Timestamp>,
+}
+
+/// One of the friend's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct PeerDevice {
+    /// What they call it.
+    pub name: String,
+    /// Its certificate from their person key, hex (checked when it was added).
+    pub cert: String,
+    /// The addresses it was last known at.
+    pub addrs: Vec<String>,
+    /// When it was added.
+    pub added: Timestamp,
 }
 
 /// How likely a relationship is to weaken: neglect, imbalance, distance.

@@ -90,6 +90,10 @@ pub const REFUSED: u32 = 403;
 
 impl EndpointHooks for GateHook {
     async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
+        // Only incoming connections are gated: dialing a friend or an inviter is our own choice.
+        if conn.side().is_client() {
+            return AfterHandshakeOutcome::accept();
+        }
         let remote = *conn.remote_id().as_bytes();
         let alpn = conn.alpn();
         let (allowed, why): (bool, &[u8]) = if alpn == SYNC_ALPN {

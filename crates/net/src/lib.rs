@@ -26,6 +26,7 @@
 
 pub mod endpoint;
 pub mod frame;
+pub mod gate;
 pub mod pair;
 
 /// The ALPN of the pairing protocol.

@@ -223,6 +223,7 @@ mod tests {
             status: RelationshipStatus::Active,
             created: Timestamp::from_datetime(utc("2026-01-01T12:00:00Z")),
             snoozed_until: None,
+            peer: None,
         }
     }
 

@@ -166,6 +166,11 @@ impl DeviceKey {
         DeviceId(self.0.verifying_key())
     }
 
+    /// Signs `message` with the device key. Callers prefix a context of their own.
+    pub fn sign_raw(&self, message: &[u8]) -> Signature {
+        self.0.sign(message)
+    }
+
     /// The automerge actor id this device writes with: its public key, so every change names the
     /// device that made it.
     pub fn actor(&self) -> automerge::ActorId {

@@ -72,6 +72,24 @@ pub(crate) enum Command {
         #[command(flatten)]
         net: NetArgs,
     },
+    /// Sync with paired friends that can be reached now, and report what moved.
+    Sync {
+        /// Only this friend (exits non-zero if they cannot be reached).
+        person: Option<String>,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Stay online: accept paired friends, dial them, and push changes as they happen, until
+    /// Ctrl-C or SIGTERM.
+    Serve {
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// One relationship at a glance: your side and what they shared with you.
+    Show {
+        /// The relationship.
+        person: String,
+    },
     /// End the pairing with a friend: nothing syncs again. What they already received stays
     /// with them.
     Unpair {

@@ -17,6 +17,8 @@ pub(crate) mod pair;
 pub(crate) mod person;
 pub(crate) mod reflect;
 pub(crate) mod ritual;
+pub(crate) mod show;
+pub(crate) mod sync;
 
 /// Runs a command that needs an initialised home.
 pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
@@ -35,6 +37,9 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
             net,
         } => pair::join(app, &ticket, as_person, yes, &net, json),
         Command::Unpair { person } => pair::unpair(app, &person, json),
+        Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
+        Command::Serve { net } => sync::serve(app, &net),
+        Command::Show { person } => show::run(app, &person, json),
         Command::Person(cmd) => person::run(app, cmd, json),
         Command::People { all } => person::people(app, all, json),
         Command::Reflect(args) => reflect::run(app, args, json),

@@ -245,6 +245,13 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
     if schema_of(d) != 0 {
         return Ok(());
     }
+    if let DocId::Replica(_) = doc {
+        // A replica is the friend's document: only sync writes it, with their changes.
+        return Err(DocError::Missing {
+            doc,
+            what: "local write access (a replica is written only by sync)".to_owned(),
+        });
+    }
     d.put(ROOT, "schema", SCHEMA).map_err(am(doc))?;
     match doc {
         DocId::Private => {
@@ -260,6 +267,7 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
                 .map_err(am(doc))?;
             create_collections(d, doc, &ROOT)?;
         }
+        DocId::Replica(_) => {}
     }
     Ok(())
 }
@@ -462,6 +470,11 @@ pub fn read_private<D: ReadDoc>(d: &D) -> Result<PrivateDoc, DocError> {
 /// Reads the journal (empty if it was never written).
 pub fn read_journal<D: ReadDoc>(d: &D) -> Result<JournalDoc, DocError> {
     hydrate_whole(d, DocId::Journal)
+}
+
+/// Reads the replica of the friend's side of a relationship (empty if nothing arrived yet).
+pub fn read_replica<D: ReadDoc>(d: &D, relationship: Id) -> Result<SideRecords, DocError> {
+    hydrate_whole(d, DocId::Replica(relationship))
 }
 
 /// Reads a shared side document (empty if it was never written).

@@ -106,6 +106,10 @@ pub enum DocId {
     /// The person's shared side of one relationship, keyed by the relationship's id. This is the
     /// only document a paired friend may hold (as a read-only replica).
     Side(Id),
+    /// The read-only replica of the friend's side of one relationship, keyed by *my*
+    /// relationship id. Written only by sync, with changes authored by the friend's devices; never
+    /// sent to anyone but that friend.
+    Replica(Id),
 }
 
 impl DocId {
@@ -121,6 +125,7 @@ impl fmt::Display for DocId {
             DocId::Private => f.write_str("private"),
             DocId::Journal => f.write_str("journal"),
             DocId::Side(id) => write!(f, "side-{id}"),
+            DocId::Replica(id) => write!(f, "replica-{id}"),
         }
     }
 }
@@ -137,11 +142,13 @@ impl FromStr for DocId {
         match s {
             "private" => Ok(DocId::Private),
             "journal" => Ok(DocId::Journal),
-            _ => s
-                .strip_prefix("side-")
-                .and_then(|hex| hex.parse().ok())
-                .map(DocId::Side)
-                .ok_or_else(|| ParseDocIdError(s.to_owned())),
+            _ => {
+                let parse = |prefix: &str| s.strip_prefix(prefix).and_then(|hex| hex.parse().ok());
+                parse("side-")
+                    .map(DocId::Side)
+                    .or_else(|| parse("replica-").map(DocId::Replica))
+                    .ok_or_else(|| ParseDocIdError(s.to_owned()))
+            }
         }
     }
 }
@@ -153,7 +160,12 @@ mod tests {
     #[test]
     fn doc_ids_round_trip_through_their_names() {
         let side = DocId::Side(Id::from_bytes([7; 16]));
-        for doc in [DocId::Private, DocId::Journal, side] {
+        for doc in [
+            DocId::Private,
+            DocId::Journal,
+            side,
+            DocId::Replica(Id::from_bytes([8; 16])),
+        ] {
             assert_eq!(doc.to_string().parse::<DocId>(), Ok(doc));
         }
         assert_eq!(side.to_string(), "side-07070707070707070707070707070707");

@@ -27,7 +27,9 @@
 pub mod endpoint;
 pub mod frame;
 pub mod gate;
+pub mod node;
 pub mod pair;
+pub mod sync;
 
 /// The ALPN of the pairing protocol.
 pub const PAIR_ALPN: &[u8] = b"tapin/pair/1";

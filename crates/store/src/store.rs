@@ -335,6 +335,65 @@ impl Store {
             })
     }
 
+    /// The persisted automerge sync state for `doc` with one peer device, if any.
+    pub fn get_sync_state(&self, doc: &DocId, peer: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT state FROM sync_states WHERE doc = ?1 AND peer = ?2",
+                params![doc.to_string(), peer],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|source| StoreError::Meta {
+                key: format!("sync state of {doc}"),
+                source,
+            })
+    }
+
+    /// Persists the automerge sync state for `doc` with one peer device, durably.
+    pub fn set_sync_state(&self, doc: &DocId, peer: &[u8], state: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sync_states (doc, peer, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc, peer) DO UPDATE SET state = excluded.state",
+                params![doc.to_string(), peer, state],
+            )
+            .map(drop)
+            .map_err(|source| StoreError::Meta {
+                key: format!("sync state of {doc}"),
+                source,
+            })
+    }
+
+    /// A number that grows whenever `doc` changes (the id of its newest stored chunk, or of the
+    /// last chunk its snapshot covers); 0 for a document never written.
+    pub fn doc_version(&self, doc: &DocId) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(v), 0) FROM (
+                     SELECT MAX(id) AS v FROM chunks WHERE doc = ?1
+                     UNION ALL SELECT covers_upto FROM snapshots WHERE doc = ?1)",
+                [doc.to_string()],
+                |row| row.get(0),
+            )
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// A counter that changes whenever *another* connection (another process, or another `Store`
+    /// on the same home) commits. Cheap to poll: this is how a long-running process notices
+    /// writes made by a CLI command.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
     /// Sizes of the database and of each document.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let sqlite = |source| StoreError::Sqlite {

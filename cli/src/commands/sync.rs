@@ -1,0 +1,213 @@
+//! `tapin sync` and `tapin serve`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use tapin_net::endpoint::{self, Gate, NetConfig};
+use tapin_net::gate::HomeGate;
+use tapin_net::node::{self, Event};
+use tapin_store::Store;
+
+use crate::app::{App, find_person};
+use crate::args::NetArgs;
+use crate::commands::pair::block_on;
+use crate::output::{self, BOLD, GOOD, WARN, paint};
+
+/// Binds with the home's settings; if its port is taken (a running `tapin serve`), any port.
+async fn bind(
+    app: &App,
+    config: &mut NetConfig,
+    alpns: Vec<Vec<u8>>,
+    gate: Arc<HomeGate>,
+) -> Result<tapin_net::Endpoint> {
+    match endpoint::bind(
+        app.device.secret(),
+        config,
+        gate.clone() as Arc<dyn Gate>,
+        alpns.clone(),
+    )
+    .await
+    {
+        Ok(ep) => Ok(ep),
+        Err(_) if config.port != 0 => {
+            config.port = 0;
+            endpoint::bind(app.device.secret(), config, gate as Arc<dyn Gate>, alpns)
+                .await
+                .context("could not start the network")
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("could not start the network")),
+    }
+}
+
+fn size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// `tapin sync [PERSON]`.
+pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -> Result<()> {
+    let mut links = tapin_net::sync::links(&app.store).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(p) = person {
+        let private = app.private()?;
+        let (id, rel) = find_person(&private, p)?;
+        if !rel.is_paired() {
+            bail!(
+                "{} is not paired; pair first with `tapin invite` / `tapin join`",
+                rel.name
+            );
+        }
+        links.retain(|l| l.rel == id);
+    }
+    if links.is_empty() {
+        if json {
+            return output::json(&serde_json::json!({ "friends": [] }));
+        }
+        writeln!(
+            output::stdout(),
+            "No paired friends yet. Pair with `tapin invite` / `tapin join`."
+        )?;
+        return Ok(());
+    }
+    let mut config = app.net_config(net)?;
+    let results = block_on(async {
+        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
+        let ep = bind(app, &mut config, vec![], gate).await?;
+        let results = node::sync_once(&ep, &app.home, &app.device, &links).await;
+        ep.close().await;
+        Ok(results)
+    })?;
+    let mut rows = Vec::new();
+    let mut out = output::stdout();
+    for (link, result) in &results {
+        match result {
+            Ok(stats) => {
+                rows.push(serde_json::json!({
+                    "name": link.name, "relationship": link.rel.to_string(), "reached": true,
+                    "sent_bytes": stats.sent_bytes, "received_bytes": stats.received_bytes,
+                    "received_changes": stats.received_changes, "rounds": stats.rounds,
+                }));
+                if !json {
+                    writeln!(
+                        out,
+                        "{} {}: sent {}, received {} ({} new change{})",
+                        paint(GOOD, "✓"),
+                        paint(BOLD, &link.name),
+                        size(stats.sent_bytes),
+                        size(stats.received_bytes),
+                        stats.received_changes,
+                        if stats.received_changes == 1 { "" } else { "s" }
+                    )?;
+                }
+            }
+            Err(why) => {
+                rows.push(serde_json::json!({
+                    "name": link.name, "relationship": link.rel.to_string(), "reached": false, "error": why,
+                }));
+                if !json {
+                    writeln!(
+                        out,
+                        "{} {}: not reachable now ({why})",
+                        paint(WARN, "·"),
+                        paint(BOLD, &link.name)
+                    )?;
+                }
+            }
+        }
+    }
+    if json {
+        output::json(&serde_json::json!({ "friends": rows }))?;
+    }
+    if person.is_some() && results.iter().all(|(_, r)| r.is_err()) {
+        bail!("could not reach {}", person.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// `tapin serve`.
+pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
+    let config = app.net_config(net)?;
+    block_on(async {
+        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
+        let ep = endpoint::bind(
+            app.device.secret(),
+            &config,
+            gate as Arc<dyn Gate>,
+            vec![tapin_net::SYNC_ALPN.to_vec()],
+        )
+        .await
+        .context("could not start listening")?;
+        let addrs: Vec<String> = endpoint::direct_addrs(&ep)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        output::note(format!(
+            "Serving as {} on {}. Ctrl-C to stop.",
+            app.name,
+            addrs.join(", ")
+        ))?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let reporter = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let line = match event {
+                    Event::Connected { name } => format!("{name}: connected"),
+                    Event::Synced { name, stats }
+                        if stats.received_changes > 0 || stats.sent_bytes > 2048 =>
+                    {
+                        format!(
+                            "{name}: synced (sent {}, received {}, {} new changes)",
+                            size(stats.sent_bytes),
+                            size(stats.received_bytes),
+                            stats.received_changes
+                        )
+                    }
+                    Event::Synced { .. } => continue,
+                    Event::Disconnected { name, reason } => {
+                        format!("{name}: disconnected ({reason})")
+                    }
+                };
+                let _ = output::note(line);
+            }
+        });
+        node::run(
+            ep,
+            &app.home,
+            app.device.clone(),
+            Some(tx),
+            shutdown_signal(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        reporter.abort();
+        output::note("Stopped.")?;
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

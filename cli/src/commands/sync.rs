@@ -75,6 +75,9 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
         return Ok(());
     }
     let mut config = app.net_config(net)?;
+    // A one-shot sync only dials out: it takes any free port, so it never competes with a running
+    // `tapin serve` for the home's port, nor receives a friend's dial meant for that server.
+    config.port = 0;
     let results = block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
         let ep = bind(app, &mut config, vec![], gate).await?;

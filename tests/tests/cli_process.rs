@@ -97,15 +97,18 @@ fn the_demo_runs_end_to_end_and_leaves_nothing_behind() {
         .into();
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     for want in [
-        "$ tapin init --name Maya",
-        "$ tapin person add Jordan",
-        "$ tapin ritual done",
-        "$ tapin reflect Ada",
-        "red flag",
-        "$ tapin journal search @grateful",
-        "Long talk with Jordan tonight",
-        "$ tapin export --format automerge",
-        "side-",
+        "maya $ tapin init --name Maya",
+        "jordan $ tapin init --name Jordan",
+        "maya $ tapin invite",
+        "jordan $ tapin join TAPIN",
+        "Paired with Maya",
+        "maya $ tapin sync",
+        "new changes)",
+        "Plan one weekend trip",
+        "Communicate more openly",
+        "Their side is verified",
+        "maya's private journal entry (maya-private-7f3a) is in no file of jordan's home",
+        "jordan's private journal entry (jordan-private-c91e) is in no file of maya's home",
     ] {
         assert!(
             run.stdout.contains(want),
@@ -131,15 +134,18 @@ fn the_demo_keeps_its_home_only_where_it_was_told() {
     let keep = home.scratch().join("keep");
     let keep_str = keep.to_str().expect("UTF-8");
     home.ok(&["demo", "--keep", keep_str]);
-    let kept_home = keep.join("maya");
-    let people = home.json(&["--home", kept_home.to_str().expect("UTF-8"), "people"]);
-    let names: Vec<&str> = people
-        .as_array()
-        .expect("people")
-        .iter()
-        .map(|p| p["name"].as_str().expect("name"))
-        .collect();
-    assert_eq!(names, ["Jordan", "Ada"]);
+    for (who, friend) in [("maya", "Jordan"), ("jordan", "Maya")] {
+        let kept_home = keep.join(who);
+        let people = home.json(&["--home", kept_home.to_str().expect("UTF-8"), "people"]);
+        let names: Vec<&str> = people
+            .as_array()
+            .expect("people")
+            .iter()
+            .map(|p| p["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(names, [friend], "{who}'s kept home");
+        assert!(people[0]["peer"].is_object(), "{who} is paired");
+    }
     let mut beside: Vec<String> = std::fs::read_dir(home.scratch())
         .expect("scratch")
         .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))

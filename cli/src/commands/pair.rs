@@ -63,7 +63,10 @@ struct StoredInvite {
 /// The invitations this home has made, as the pairing protocol sees them.
 struct HomeInvitations {
     store: std::sync::Mutex<Store>,
+    /// The command's clock (`TAPIN_NOW` or real time) when it started, and the real time since:
+    /// expiry is judged on the same clock the invitation was made with.
     clock: Timestamp,
+    started: std::time::Instant,
 }
 
 impl HomeInvitations {
@@ -87,7 +90,8 @@ impl Invitations for HomeInvitations {
             return Err("this invitation was already used; ask for a new one".to_owned());
         }
         let inv = Invitation::from_ticket(&stored.ticket).map_err(|e| e.to_string())?;
-        let now = Timestamp::from_datetime(chrono::Utc::now()).max(self.clock);
+        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = Timestamp(self.clock.0.saturating_add(elapsed));
         inv.check_fresh(now).map_err(|e| e.to_string())?;
         Ok(inv)
     }
@@ -311,6 +315,7 @@ async fn serve_invitation(
         let invitations = HomeInvitations {
             store: std::sync::Mutex::new(Store::open(&app.home)?),
             clock: app.stamp(),
+            started: std::time::Instant::now(),
         };
         let deadline = tokio::time::Instant::now() + ttl;
         let pending = loop {

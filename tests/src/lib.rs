@@ -8,8 +8,11 @@
 //! assert!(people.as_array().unwrap().is_empty());
 //! ```
 
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 /// The `tapin` binary under test.
 ///
@@ -306,4 +309,361 @@ impl Home {
         }
         run.stderr
     }
+}
+
+/// How long a test waits for a network step (a ticket printed, a pairing finished) before it
+/// fails. Generous: the machines that run the tests are often busy compiling.
+pub const NET_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Polls `condition` until it holds, for at most `timeout`; panics naming `what` if it never
+/// does. The bounded wait tests use instead of a bare sleep.
+#[track_caller]
+pub fn eventually(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("gave up after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A UDP port on 127.0.0.1 that was free a moment ago, for a home whose port must stay the same
+/// across commands (an inviter that invites twice). The kernel hands out a port no one holds.
+pub fn free_udp_port() -> u16 {
+    free_udp_ports::<1>()[0]
+}
+
+/// `N` distinct UDP ports on 127.0.0.1 that were free a moment ago (each socket is held until
+/// all are chosen, so no port comes twice).
+pub fn free_udp_ports<const N: usize>() -> [u16; N] {
+    let sockets: Vec<UdpSocket> = (0..N)
+        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a UDP socket on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| sockets[i].local_addr().expect("local address").port())
+}
+
+/// The last JSON document in `out` (`tapin --json invite` prints its ticket line, then the
+/// pairing's result).
+#[track_caller]
+pub fn last_json(out: &str) -> serde_json::Value {
+    serde_json::Deserializer::from_str(out)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("stdout is not a sequence of JSON documents ({e}):\n{out}"))
+        .pop()
+        .unwrap_or_else(|| panic!("no JSON document on stdout:\n{out}"))
+}
+
+impl Home {
+    /// A new home for networking tests: `tapin init --name NAME --device DEVICE --bind 127.0.0.1
+    /// --port PORT --no-mdns` (port 0: any free port at each command).
+    #[track_caller]
+    pub fn init_net(name: &str, device: &str, port: u16) -> Self {
+        let home = Home::new(&name.to_lowercase());
+        let port = port.to_string();
+        let run: Run = home
+            .net_cmd(&[
+                "init",
+                "--name",
+                name,
+                "--device",
+                device,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--no-mdns",
+            ])
+            .output()
+            .expect("spawn tapin")
+            .into();
+        assert_eq!(run.code, Some(0), "tapin init failed:\n{}", run.stderr);
+        home
+    }
+
+    /// A `tapin` command that may touch the network: loopback only (the home's `--bind`), no
+    /// relay, no mDNS. The clock stays [`NOW`]: an inviter judges its invitation's expiry on
+    /// the clock it made it with, plus the real time since.
+    pub fn net_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd(args);
+        cmd.env_remove("TAPIN_BIND")
+            .env_remove("TAPIN_PORT")
+            .env("TAPIN_MDNS", "off")
+            .env("TAPIN_RELAY", "none");
+        cmd
+    }
+
+    /// Starts a network command in the background (`tapin invite`), stdin closed.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        Background::spawn(self.net_cmd(args), None)
+    }
+
+    /// Starts a network command in the background with `input` on its stdin (an answer to the
+    /// safety-code prompt).
+    pub fn spawn_with_input(&self, args: &[&str], input: &str) -> Background {
+        Background::spawn(self.net_cmd(args), Some(input))
+    }
+
+    /// Runs a network command to its end, within [`NET_TIMEOUT`].
+    #[track_caller]
+    pub fn net_run(&self, args: &[&str]) -> Run {
+        self.spawn(args).wait(NET_TIMEOUT)
+    }
+}
+
+/// A `tapin` command running in the background, its output collected as it comes. Killed when
+/// dropped, so a failing test leaves no inviter waiting behind it.
+#[derive(Debug)]
+pub struct Background {
+    child: Child,
+    args: Vec<String>,
+    lines: mpsc::Receiver<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts `cmd` (a [`Home::net_cmd`], perhaps with another clock), with `input` on its stdin
+    /// if given, else stdin closed.
+    pub fn spawn(mut cmd: Command, input: Option<&str>) -> Self {
+        let args = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if input.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("spawn tapin");
+        if let Some(input) = input {
+            use std::io::Write;
+            // Dropping the handle closes stdin: the command sees the end of its input.
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        let (tx, lines) = mpsc::channel();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(
+                child.stdout.take().expect("stdout"),
+                stdout.clone(),
+                Some(tx),
+            ),
+            collect(child.stderr.take().expect("stderr"), stderr.clone(), None),
+        ];
+        Background {
+            child,
+            args,
+            lines,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// The next line the command prints on stdout (without its newline), waiting at most
+    /// `timeout`. Panics, showing stderr, if none comes or the command ends first.
+    #[track_caller]
+    pub fn next_line(&mut self, timeout: Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "tapin {:?} printed no line on stdout within {timeout:?}\nstderr: {}",
+                self.args,
+                self.stderr()
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                "tapin {:?} closed stdout before printing a line (exit {:?})\nstderr: {}",
+                self.args,
+                self.child.wait().ok(),
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Everything on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Whether the command is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits at most `timeout` for the command to end; returns all it printed.
+    #[track_caller]
+    pub fn wait(mut self, timeout: Duration) -> Run {
+        let args = self.args.clone();
+        eventually(timeout, &format!("tapin {args:?} to finish"), || {
+            !self.running()
+        });
+        let status = self.child.wait().expect("wait for tapin");
+        for reader in std::mem::take(&mut self.readers) {
+            reader.join().expect("output reader");
+        }
+        let take = |s: &Mutex<String>| s.lock().map(|s| s.clone()).unwrap_or_default();
+        Run {
+            code: status.code(),
+            stdout: take(&self.stdout),
+            stderr: take(&self.stderr),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies `from` into `into` line by line, sending each line on `lines` as it arrives.
+fn collect(
+    from: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    lines: Option<mpsc::Sender<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut from = std::io::BufReader::new(from);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match from.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Ok(mut all) = into.lock() {
+                all.push_str(&text);
+            }
+            if let Some(lines) = &lines {
+                let _ = lines.send(text.trim_end_matches(['\n', '\r']).to_owned());
+            }
+        }
+    })
+}
+
+/// Pairs two networking homes through the real binary, both answering the safety code with
+/// `--yes`: `inviter` runs `tapin --json invite --yes` in the background, `joiner` runs `tapin
+/// --json join TICKET --yes`. Returns the ticket and both results (`{"paired": …, "code": …}`).
+#[track_caller]
+pub fn pair(inviter: &Home, joiner: &Home) -> Paired {
+    let mut invite = inviter.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = joiner.net_run(&["--json", "join", &ticket, "--yes"]);
+    assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(
+        invite.code,
+        Some(0),
+        "tapin invite failed:\n{}",
+        invite.stderr
+    );
+    Paired {
+        inviter: last_json(&invite.stdout),
+        joiner: last_json(&join.stdout),
+        ticket,
+    }
+}
+
+/// What [`pair`] returns.
+#[derive(Debug)]
+pub struct Paired {
+    /// The inviter's `--json` result.
+    pub inviter: serde_json::Value,
+    /// The joiner's `--json` result.
+    pub joiner: serde_json::Value,
+    /// The ticket that was used.
+    pub ticket: String,
+}
+
+/// The ticket in `tapin --json invite`'s first line, `{"ticket": "…"}`.
+#[track_caller]
+pub fn ticket_of(first_line: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(first_line).unwrap_or_else(|e| {
+        panic!("the first line of `tapin --json invite` is not JSON ({e}): {first_line}")
+    });
+    value["ticket"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ticket in {first_line}"))
+        .to_owned()
+}
+
+impl Home {
+    /// Starts `tapin serve` in the background and waits until it listens (it says "Serving as
+    /// NAME on ADDR" on stderr). Dropping the returned command kills it (SIGKILL), the way a
+    /// crash or a pulled plug would end it.
+    #[track_caller]
+    pub fn start_serve(&self) -> Background {
+        let mut serve = self.spawn(&["serve"]);
+        eventually(NET_TIMEOUT, "`tapin serve` to listen", || {
+            serve.stderr().contains("Serving as") || !serve.running()
+        });
+        assert!(
+            serve.running(),
+            "tapin serve stopped before it listened:\n{}",
+            serve.stderr()
+        );
+        serve
+    }
+
+    /// Runs `tapin --json sync PERSON` to its end, which must succeed and reach the friend;
+    /// returns the friend's row of the report (`{"name", "reached", "sent_bytes", …}`).
+    #[track_caller]
+    pub fn sync_with(&self, person: &str) -> serde_json::Value {
+        let run = self.net_run(&["--json", "sync", person]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "tapin sync {person} failed:\nstdout: {}\nstderr: {}",
+            run.stdout,
+            run.stderr
+        );
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "tapin --json sync printed invalid JSON ({e}):\n{}",
+                run.stdout
+            )
+        });
+        let friends = report["friends"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            friends.len(),
+            1,
+            "want one friend in the report:\n{report:#}"
+        );
+        assert_eq!(
+            friends[0]["reached"], true,
+            "{person} not reached:\n{report:#}"
+        );
+        friends[0].clone()
+    }
+
+    /// The files under the home (the database and its `-wal` and `-shm` files included) whose
+    /// bytes contain `needle`: the canary search for what must never reach a home.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        self.snapshot()
+            .into_iter()
+            .filter(|(_, bytes)| contains_bytes(bytes, needle.as_bytes()))
+            .map(|(path, _)| path)
+            .collect()
+    }
+}
+
+/// Whether `needle` (not empty) occurs in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -81,7 +81,17 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
     let results = block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
         let ep = bind(app, &mut config, vec![], gate).await?;
+        // Progress on stderr, only on a terminal: a first sync can move a whole history.
+        let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(format!("syncing with {} friend(s)…", links.len()));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
         let results = node::sync_once(&ep, &app.home, &app.device, &links).await;
+        if let Some(bar) = spinner {
+            bar.finish_and_clear();
+        }
         ep.close().await;
         Ok(results)
     })?;

@@ -127,59 +127,82 @@ fn confirm(friend: &str, code: &str, yes: bool) -> Result<bool> {
     Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
-/// Records the pairing in the private document, on the chosen or a new relationship.
+/// Which relationship a pairing goes to: the chosen one, or a new one named after the friend.
+/// Refuses a name already taken and a relationship paired with someone else. Pure: used both
+/// before the confirmation is sent (so a pairing this side cannot store is declined, and the
+/// friend stores nothing either) and again inside the write.
+fn plan_pairing(
+    private: &docs::PrivateDoc,
+    choice: Option<&str>,
+    peer: &PairedDevice,
+    now: Timestamp,
+    new_id: tapin_core::Id,
+) -> Result<(tapin_core::Id, Relationship, bool)> {
+    let person = peer.cert.person.to_string();
+    let existing = choice.and_then(|name| find_person(private, name).ok());
+    let (id, rel, created) = match existing {
+        Some((id, rel)) => (id, rel, false),
+        None => {
+            let name = choice.map_or_else(|| peer.name.clone(), str::to_owned);
+            if private
+                .relationships
+                .values()
+                .any(|r| r.name.to_lowercase() == name.to_lowercase())
+            {
+                bail!(
+                    "you already have someone called {name:?}; choose them or another name with --for/--as"
+                );
+            }
+            let rel = Relationship {
+                name,
+                importance: 3,
+                risk: Risk::Medium,
+                rhythm: None,
+                status: RelationshipStatus::Active,
+                created: now,
+                snoozed_until: None,
+                peer: None,
+            };
+            (new_id, rel, true)
+        }
+    };
+    if let Some(p) = &rel.peer
+        && p.person != person
+    {
+        bail!(
+            "{} is already paired with someone else ({}); choose another relationship",
+            rel.name,
+            p.name
+        );
+    }
+    Ok((id, rel, created))
+}
+
+/// Records the pairing in the private document, on the planned relationship.
 fn store_pairing(
     app: &App,
     choice: Option<&str>,
     peer: &PairedDevice,
     addrs: &[std::net::SocketAddr],
+    new_id: tapin_core::Id,
 ) -> Result<(String, bool)> {
     let now = app.stamp();
-    let person = peer.cert.person.to_string();
     let device = PeerDevice {
         name: peer.cert.device_name.clone(),
         cert: data_encoding::HEXLOWER.encode(&peer.cert.to_bytes()),
         addrs: addrs.iter().map(ToString::to_string).collect(),
         added: now,
     };
-    let new_id = app::random_id()?;
     app.update(DocId::Private, |d| {
         let private = docs::read_private(d)?;
-        let existing = match choice {
-            Some(name) => find_person(&private, name).ok(),
-            None => None,
-        };
-        let (id, mut rel, created) = match existing {
-            Some((id, rel)) => (id, rel, false),
-            None => {
-                let name = choice.map_or_else(|| peer.name.clone(), str::to_owned);
-                if private.relationships.values().any(|r| r.name.to_lowercase() == name.to_lowercase()) {
-                    bail!(
-                        "you already have someone called {name:?}; choose them or another name with --for/--as"
-                    );
-                }
-                let rel = Relationship {
-                    name,
-                    importance: 3,
-                    risk: Risk::Medium,
-                    rhythm: None,
-                    status: RelationshipStatus::Active,
-                    created: now,
-                    snoozed_until: None,
-                    peer: None,
-                };
-                (new_id, rel, true)
-            }
-        };
-        let mut p = match rel.peer.take() {
-            Some(p) if p.person != person => bail!(
-                "{} is already paired with someone else ({}); choose another relationship",
-                rel.name,
-                p.name
-            ),
-            Some(p) => p,
-            None => Peer { person: person.clone(), name: peer.name.clone(), devices: Default::default(), paired: now, unpaired: None },
-        };
+        let (id, mut rel, created) = plan_pairing(&private, choice, peer, now, new_id)?;
+        let mut p = rel.peer.take().unwrap_or_else(|| Peer {
+            person: peer.cert.person.to_string(),
+            name: peer.name.clone(),
+            devices: Default::default(),
+            paired: now,
+            unpaired: None,
+        });
         p.name = peer.name.clone();
         p.unpaired = None;
         p.devices.insert(peer.cert.device.to_string(), device);
@@ -368,12 +391,19 @@ async fn finish(
     let friend = pending.peer.name.clone();
     let code = pending.code.clone();
     let addrs = pending.peer_addrs.clone();
+    let new_id = app::random_id()?;
+    // Decide where the pairing goes before confirming: if this side could not store it, say no,
+    // so the friend stores nothing either.
+    if let Err(err) = plan_pairing(&app.private()?, choice, &pending.peer, app.stamp(), new_id) {
+        let _ = pending.finish(false).await;
+        return Err(err.context("not paired; nothing was stored on either side"));
+    }
     let answer = {
         let (friend, code) = (friend.clone(), code.clone());
         tokio::task::spawn_blocking(move || confirm(&friend, &code, yes)).await??
     };
     let peer = pending.finish(answer).await?;
-    let (name, created) = store_pairing(app, choice, &peer, &addrs)?;
+    let (name, created) = store_pairing(app, choice, &peer, &addrs, new_id)?;
     print_paired(json, &name, created, &peer, &code)
 }
 
@@ -392,6 +422,7 @@ pub(crate) fn join(
         bail!("this is your own invitation; give it to the friend you want to pair with");
     }
     let mut config = app.net_config(net)?;
+    let mut advertise_port = None;
     block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
         let ep = match endpoint::bind(
@@ -404,7 +435,9 @@ pub(crate) fn join(
         {
             Ok(ep) => ep,
             Err(_) if config.port != 0 => {
-                // The home's port is taken (a running `tapin serve`): any port will do to dial.
+                // The home's port is taken (a running `tapin serve`): any port will do to dial,
+                // but the friend must learn the home's stable port, where `serve` listens.
+                advertise_port = Some(config.port);
                 config.port = 0;
                 endpoint::bind(app.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
                     .await
@@ -414,15 +447,14 @@ pub(crate) fn join(
         };
         output::note(format!("Connecting to {}'s device…", inv.name))?;
         let result = async {
-            let pending = pair::join(
-                &ep,
-                &inv,
-                &app.name,
-                &my_cert(app),
-                endpoint::direct_addrs(&ep),
-                app.stamp(),
-            )
-            .await?;
+            let mut addrs = endpoint::direct_addrs(&ep);
+            if let Some(port) = advertise_port {
+                for a in &mut addrs {
+                    a.set_port(port);
+                }
+            }
+            let pending =
+                pair::join(&ep, &inv, &app.name, &my_cert(app), addrs, app.stamp()).await?;
             finish(app, pending, as_person.as_deref(), yes, json).await
         }
         .await;

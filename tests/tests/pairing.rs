@@ -1,0 +1,738 @@
+//! Pairing two people's devices through the real binary: `tapin invite` in the background, its
+//! ticket read from its first line, `tapin join TICKET` in a second home. Real iroh endpoints on
+//! 127.0.0.1, no relay, no mDNS, real homes on disk.
+//!
+//! Every refusal must leave both homes as they were: the joiner's byte for byte, the inviter's
+//! relationships and documents (its store legitimately records the invitation it is serving).
+
+use std::process::Command;
+
+use serde_json::Value;
+use tapin_e2e::{
+    Background, Home, NET_TIMEOUT, Run, free_udp_port, free_udp_ports, last_json, pair, ticket_of,
+};
+
+fn whoami(home: &Home) -> Value {
+    home.json(&["whoami"])
+}
+
+/// The one relationship in `home`'s `tapin --json people --all`, which must be called `name`.
+#[track_caller]
+fn only_relationship(home: &Home, name: &str) -> Value {
+    let people = home.json(&["people", "--all"]);
+    let rows = people.as_array().expect("people is an array");
+    assert_eq!(rows.len(), 1, "want only {name}:\n{people:#}");
+    assert_eq!(rows[0]["name"], name, "{people:#}");
+    rows[0].clone()
+}
+
+/// What a refused pairing must not change in a home: its relationships as `people --all` lists
+/// them, and every document as the JSON export shows it.
+fn relationships(home: &Home) -> (Value, Value) {
+    (home.json(&["people", "--all"]), home.export_json())
+}
+
+/// The six digits in "123 456".
+#[track_caller]
+fn assert_is_code(code: &str) {
+    let digits: Vec<char> = code.chars().collect();
+    assert!(
+        digits.len() == 7
+            && digits[3] == ' '
+            && digits
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 3 || c.is_ascii_digit()),
+        "a safety code is six digits in two groups: {code:?}"
+    );
+}
+
+/// The code in a text-mode result line, "✓ Paired with NAME (…). Code 123 456. …".
+#[track_caller]
+fn code_in_paired_line(stdout: &str) -> (String, String) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("✓ Paired with "))
+        .unwrap_or_else(|| panic!("no \"✓ Paired with\" line in:\n{stdout}"))
+        .to_owned();
+    let code = line
+        .split_once(". Code ")
+        .and_then(|(_, rest)| rest.split_once('.'))
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_else(|| panic!("no code in {line:?}"));
+    (line, code)
+}
+
+/// Runs `join` (a command for `joiner`), which must be refused naming `want`: exit code 1,
+/// nothing on stdout, an `error:` line on stderr, no panic, the joiner's home byte for byte as
+/// it was and the inviter's relationships and documents as they were.
+#[track_caller]
+fn refused(join: Command, joiner: &Home, inviter: &Home, want: &str) -> Run {
+    let joiner_before = joiner.snapshot();
+    let inviter_before = relationships(inviter);
+    let run = Background::spawn(join, None).wait(NET_TIMEOUT);
+    assert_eq!(
+        run.code,
+        Some(1),
+        "the join should have been refused ({want}):\nstdout: {}\nstderr: {}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(run.stdout, "", "a refused join printed on stdout");
+    assert!(
+        run.stderr.contains("error: ") && run.stderr.contains(want),
+        "want an error saying {want:?}:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        joiner.snapshot() == joiner_before,
+        "a refused join ({want}) changed the joiner's home"
+    );
+    assert_eq!(
+        relationships(inviter),
+        inviter_before,
+        "a refused join ({want}) changed the inviter's relationships"
+    );
+    run
+}
+
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// `ticket` with one bit of byte `byte` of the invitation flipped (bytes counted from the
+/// version byte, as docs/PROTOCOL.md lays them out): the lowest bit of the base32 digit whose
+/// lowest bit falls in that byte.
+fn flip_bit_in_byte(ticket: &str, byte: usize) -> String {
+    let digit = (8 * byte + 3) / 5;
+    let at = "TAPIN".len() + digit;
+    let mut chars = ticket.as_bytes().to_vec();
+    let value = BASE32
+        .iter()
+        .position(|c| *c == chars[at])
+        .expect("a base32 digit");
+    chars[at] = BASE32[value ^ 1];
+    String::from_utf8(chars).expect("ASCII")
+}
+
+#[test]
+fn pairing_through_the_real_binary_links_both_homes_and_both_show_the_same_code() {
+    let [maya_port, jordan_port] = free_udp_ports();
+    let maya = Home::init_net("Maya", "maya-laptop", maya_port);
+    let jordan = Home::init_net("Jordan", "jordan-phone", jordan_port);
+    let (me_maya, me_jordan) = (whoami(&maya), whoami(&jordan));
+
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    assert!(ticket.starts_with("TAPIN"), "{ticket}");
+    let join = jordan.net_run(&["--json", "join", &ticket, "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "join failed:\n{}", join.stderr);
+    assert_eq!(invite.code, Some(0), "invite failed:\n{}", invite.stderr);
+
+    // Each prints the friend it paired with, and the same code.
+    let (at_maya, at_jordan) = (last_json(&invite.stdout), last_json(&join.stdout));
+    let code = at_maya["code"].as_str().expect("code").to_owned();
+    assert_is_code(&code);
+    assert_eq!(at_jordan["code"], code.as_str(), "the codes differ");
+    for run in [&invite, &join] {
+        assert!(
+            run.stderr.contains(&format!("Safety code: {code}")),
+            "no safety code on stderr:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(at_maya["paired"], "Jordan");
+    assert_eq!(at_maya["friend"], "Jordan");
+    assert_eq!(at_maya["person"], me_jordan["person"]);
+    assert_eq!(at_maya["device"], me_jordan["device"]);
+    assert_eq!(at_maya["device_name"], "jordan-phone");
+    assert_eq!(at_maya["new_relationship"], true);
+    assert_eq!(at_jordan["paired"], "Maya");
+    assert_eq!(at_jordan["friend"], "Maya");
+    assert_eq!(at_jordan["person"], me_maya["person"]);
+    assert_eq!(at_jordan["device"], me_maya["device"]);
+    assert_eq!(at_jordan["device_name"], "maya-laptop");
+    assert_eq!(at_jordan["new_relationship"], true);
+
+    // Both homes list each other as paired, with the friend's name and device.
+    for (home, friend, them, device_name) in [
+        (&maya, "Jordan", &me_jordan, "jordan-phone"),
+        (&jordan, "Maya", &me_maya, "maya-laptop"),
+    ] {
+        let row = only_relationship(home, friend);
+        let peer = &row["peer"];
+        assert_eq!(peer["person"], them["person"], "{row:#}");
+        assert_eq!(peer["name"], friend, "{row:#}");
+        assert_eq!(peer["unpaired"], Value::Null, "{row:#}");
+        let devices = peer["devices"].as_object().expect("devices");
+        let ids: Vec<&String> = devices.keys().collect();
+        assert_eq!(ids, [them["device"].as_str().expect("device")], "{row:#}");
+        let device = &devices[them["device"].as_str().expect("device")];
+        assert_eq!(device["name"], device_name, "{row:#}");
+        assert!(
+            device["cert"].as_str().is_some_and(|c| !c.is_empty()),
+            "{row:#}"
+        );
+        let text = home.ok(&["people"]);
+        assert!(
+            text.contains(&format!("{friend} ({device_name})")),
+            "`tapin people` should show the pairing:\n{text}"
+        );
+    }
+    // Each knows where the other's device listens: its home's stable port.
+    for (home, friend, them, port) in [
+        (&jordan, "Maya", &me_maya, maya_port),
+        (&maya, "Jordan", &me_jordan, jordan_port),
+    ] {
+        let row = only_relationship(home, friend);
+        let addrs = &row["peer"]["devices"][them["device"].as_str().expect("device")]["addrs"];
+        assert_eq!(
+            addrs,
+            &serde_json::json!([format!("127.0.0.1:{port}")]),
+            "want {friend}'s home port {port}"
+        );
+    }
+}
+
+#[test]
+fn a_joiner_whose_server_holds_its_port_still_gives_the_friend_its_stable_address() {
+    let jordan_port = free_udp_port();
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", jordan_port);
+    // Jordan's device is online: `tapin serve` listens on his home's port, so `tapin join`
+    // dials from another one.
+    let mut serve = jordan.spawn(&["serve"]);
+    let listening = format!("Serving as Jordan on 127.0.0.1:{jordan_port}");
+    tapin_e2e::eventually(NET_TIMEOUT, "Jordan's server to listen", || {
+        serve.stderr().contains(&listening)
+    });
+
+    pair(&maya, &jordan);
+    assert!(serve.running(), "the server stopped:\n{}", serve.stderr());
+    let device = whoami(&jordan)["device"]
+        .as_str()
+        .expect("device")
+        .to_owned();
+    let row = only_relationship(&maya, "Jordan");
+    let addrs = &row["peer"]["devices"][&device]["addrs"];
+    assert!(
+        addrs
+            .as_array()
+            .expect("addrs")
+            .contains(&Value::from(format!("127.0.0.1:{jordan_port}"))),
+        "Maya should know Jordan's device at his home's port {jordan_port}, where his server \
+         listens, not only at the port `tapin join` happened to use: {addrs}"
+    );
+}
+
+#[test]
+fn pairing_in_text_mode_prints_ticket_qr_code_and_matching_codes_and_can_choose_relationships() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    maya.ok(&["person", "add", "Jo", "--importance", "5"]);
+
+    // Maya pairs her existing "Jo"; Jordan keeps Maya under another name.
+    let mut invite = maya.spawn(&["invite", "--for", "Jo", "--yes", "--expires", "2m"]);
+    let ticket = invite.next_line(NET_TIMEOUT);
+    assert!(ticket.starts_with("TAPIN"), "first line: {ticket}");
+    let join = jordan.net_run(&["join", ticket.trim(), "--as", "Maya R", "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "join failed:\n{}", join.stderr);
+    assert_eq!(invite.code, Some(0), "invite failed:\n{}", invite.stderr);
+
+    // Then the same invitation as a QR code, drawn with half blocks.
+    let qr: Vec<&str> = invite
+        .stdout
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('✓'))
+        .collect();
+    assert!(
+        qr.len() > 10 && qr.iter().any(|l| l.contains(['█', '▀', '▄'])),
+        "the ticket should be followed by a QR code:\n{}",
+        invite.stdout
+    );
+    let (maya_line, maya_code) = code_in_paired_line(&invite.stdout);
+    let (jordan_line, jordan_code) = code_in_paired_line(&join.stdout);
+    assert_is_code(&maya_code);
+    assert_eq!(maya_code, jordan_code, "{maya_line}\n{jordan_line}");
+    assert_eq!(
+        maya_line,
+        format!("✓ Paired with Jo (Jordan's jordan-phone). Code {maya_code}.")
+    );
+    assert_eq!(
+        jordan_line,
+        format!(
+            "✓ Paired with Maya R (Maya's maya-laptop). Code {maya_code}. A new relationship was added."
+        )
+    );
+    for run in [&invite, &join] {
+        assert!(
+            run.stderr.contains(&format!("Safety code: {maya_code}")),
+            "{}",
+            run.stderr
+        );
+    }
+
+    let jo = only_relationship(&maya, "Jo");
+    assert_eq!(jo["importance"], 5, "the existing relationship was kept");
+    assert_eq!(jo["peer"]["name"], "Jordan");
+    assert_eq!(jo["peer"]["person"], whoami(&jordan)["person"]);
+    let maya_r = only_relationship(&jordan, "Maya R");
+    assert_eq!(maya_r["peer"]["name"], "Maya");
+    assert_eq!(maya_r["peer"]["person"], whoami(&maya)["person"]);
+}
+
+#[test]
+fn tickets_that_are_not_the_invitation_are_refused_and_change_nothing_on_either_side() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    // Maya waits the whole time: each refusal happens while the real invitation is open.
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let bytes = (ticket.len() - "TAPIN".len()) * 5 / 8;
+
+    let not_a_ticket = "not a tapin invitation";
+    let garbled = "incomplete or garbled";
+    let altered = "altered or damaged";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("garbage", "hello".to_owned(), not_a_ticket),
+        ("empty", String::new(), not_a_ticket),
+        (
+            "a link",
+            "https://example.com/join".to_owned(),
+            not_a_ticket,
+        ),
+        (
+            "an iroh endpoint ticket",
+            "endpointadrs4pujdjhpoz3ivp62n2ptqnl2ylcqhezp7gdaeaaaaaaaaaaaa".to_owned(),
+            not_a_ticket,
+        ),
+        (
+            "another prefix",
+            format!("TAPIM{}", &ticket["TAPIN".len()..]),
+            not_a_ticket,
+        ),
+        ("the prefix alone", "TAPIN".to_owned(), garbled),
+        (
+            "cut short by ten digits",
+            ticket[..ticket.len() - 10].to_owned(),
+            garbled,
+        ),
+        (
+            "cut in half",
+            ticket[..ticket.len() / 2].to_owned(),
+            garbled,
+        ),
+        ("two digits too many", format!("{ticket}AA"), garbled),
+        (
+            "one bit of the secret flipped",
+            flip_bit_in_byte(&ticket, 80),
+            altered,
+        ),
+        (
+            "one bit of the expiry flipped",
+            flip_bit_in_byte(&ticket, 102),
+            altered,
+        ),
+        (
+            "one bit of the signature flipped",
+            flip_bit_in_byte(&ticket, bytes - 32),
+            altered,
+        ),
+    ];
+    for (what, bad, want) in &cases {
+        assert_ne!(bad, &ticket, "{what}: the case must differ from the ticket");
+        let run = refused(
+            jordan.net_cmd(&["join", bad, "--yes"]),
+            &jordan,
+            &maya,
+            want,
+        );
+        assert!(
+            !run.stderr.contains("Connecting"),
+            "{what}: a bad ticket must be refused before dialing anyone:\n{}",
+            run.stderr
+        );
+        assert!(invite.running(), "{what}: the inviter stopped waiting");
+    }
+    // Maya cannot join her own invitation.
+    refused(
+        maya.net_cmd(&["join", &ticket, "--yes"]),
+        &maya,
+        &jordan,
+        "your own invitation",
+    );
+
+    // None of that used the invitation up: the genuine ticket still pairs, even retyped in
+    // lower case with blanks around it.
+    let retyped = format!("  {}\n", ticket.to_lowercase());
+    let join = jordan.net_run(&["--json", "join", &retyped, "--yes"]);
+    assert_eq!(join.code, Some(0), "{}", join.stderr);
+    assert_eq!(invite.wait(NET_TIMEOUT).code, Some(0));
+    only_relationship(&jordan, "Maya");
+    only_relationship(&maya, "Jordan");
+}
+
+#[test]
+fn a_ticket_past_its_expiry_on_the_joiners_clock_is_refused_before_dialing() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+
+    // Made at 12:00 for two minutes; Jordan's clock says 12:03.
+    let mut late = jordan.net_cmd(&["join", &ticket, "--yes"]);
+    late.env("TAPIN_NOW", "2026-11-22T12:03:00Z");
+    let run = refused(
+        late,
+        &jordan,
+        &maya,
+        "this invitation expired at 2026-11-22 12:02 UTC; ask for a new one",
+    );
+    assert!(!run.stderr.contains("Connecting"), "{}", run.stderr);
+    assert!(invite.running(), "the inviter stopped waiting");
+}
+
+#[test]
+fn an_invitation_nobody_joins_ends_at_its_expiry_and_its_ticket_is_refused_afterwards() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "1s"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let ended = invite.wait(NET_TIMEOUT);
+    assert_eq!(ended.code, Some(1), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("expired before anyone joined"),
+        "{}",
+        ended.stderr
+    );
+    // Jordan comes by later.
+    let mut late = jordan.net_cmd(&["join", &ticket, "--yes"]);
+    late.env("TAPIN_NOW", "2026-11-22T12:00:05Z");
+    refused(
+        late,
+        &jordan,
+        &maya,
+        "this invitation expired at 2026-11-22 12:00 UTC",
+    );
+}
+
+#[test]
+fn a_ticket_whose_inviter_stopped_waiting_fails_in_bounded_time_and_stores_nothing() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    drop(invite); // Maya gives up (the process is killed).
+
+    refused(
+        jordan.net_cmd(&["join", &ticket, "--yes"]),
+        &jordan,
+        &maya,
+        "could not reach Maya's device",
+    );
+}
+
+/// Maya and Jordan paired through Maya's stable port, then Maya inviting again on that port.
+struct InvitingAgain {
+    maya: Home,
+    jordan: Home,
+    old_ticket: String,
+    new_ticket: String,
+    invite: Background,
+}
+
+fn paired_then_inviting_again() -> InvitingAgain {
+    let port = free_udp_port();
+    let maya = Home::init_net("Maya", "maya-laptop", port);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let first = pair(&maya, &jordan);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let new_ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    assert_ne!(new_ticket, first.ticket);
+    InvitingAgain {
+        maya,
+        jordan,
+        old_ticket: first.ticket,
+        new_ticket,
+        invite,
+    }
+}
+
+#[test]
+fn a_used_ticket_is_refused_when_the_friend_presents_it_again() {
+    let mut s = paired_then_inviting_again();
+    // The old ticket reaches the same device on the same port, now serving a new invitation.
+    refused(
+        s.jordan.net_cmd(&["join", &s.old_ticket, "--yes"]),
+        &s.jordan,
+        &s.maya,
+        "already used",
+    );
+    assert!(s.invite.running(), "the refusal ended the new invitation");
+    only_relationship(&s.maya, "Jordan");
+    only_relationship(&s.jordan, "Maya");
+}
+
+#[test]
+fn a_third_home_with_a_ticket_copied_after_the_pairing_is_refused() {
+    let mut s = paired_then_inviting_again();
+    let sam = Home::init_net("Sam", "sam-tablet", 0);
+    refused(
+        sam.net_cmd(&["join", &s.old_ticket, "--yes"]),
+        &sam,
+        &s.maya,
+        "already used",
+    );
+    assert!(s.invite.running(), "the refusal ended the new invitation");
+    assert_eq!(sam.json(&["people", "--all"]), serde_json::json!([]));
+
+    // The refusal did not touch Maya's open invitation: Sam can still use the new one.
+    let join = sam.net_run(&["--json", "join", &s.new_ticket, "--yes"]);
+    assert_eq!(join.code, Some(0), "{}", join.stderr);
+    assert_eq!(s.invite.wait(NET_TIMEOUT).code, Some(0));
+    only_relationship(&sam, "Maya");
+    let people = s.maya.json(&["people"]);
+    let names: Vec<&str> = people
+        .as_array()
+        .expect("people")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["Jordan", "Sam"]);
+    only_relationship(&s.jordan, "Maya");
+}
+
+/// One side answers "n" to "Do the codes match?": both commands fail and neither home changes.
+fn declined(inviter_declines: bool) {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+
+    let mut invite = if inviter_declines {
+        maya.spawn_with_input(&["--json", "invite", "--expires", "2m"], "n\n")
+    } else {
+        maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"])
+    };
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = if inviter_declines {
+        jordan.net_run(&["join", &ticket, "--yes"])
+    } else {
+        jordan
+            .spawn_with_input(&["join", &ticket], "n\n")
+            .wait(NET_TIMEOUT)
+    };
+    let invite = invite.wait(NET_TIMEOUT);
+
+    let (decliner, other) = if inviter_declines {
+        (&invite, &join)
+    } else {
+        (&join, &invite)
+    };
+    assert!(
+        decliner.stderr.contains("Do the codes match? [y/N]"),
+        "{}",
+        decliner.stderr
+    );
+    assert!(
+        decliner
+            .stderr
+            .contains("you did not confirm the safety code; nothing was paired"),
+        "{}",
+        decliner.stderr
+    );
+    assert!(
+        other.stderr.contains("your friend did not confirm"),
+        "{}",
+        other.stderr
+    );
+    for (who, run) in [("invite", &invite), ("join", &join)] {
+        assert_eq!(run.code, Some(1), "{who} should fail:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains("Safety code: "),
+            "{who} showed no code:\n{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("Paired"), "{who}: {}", run.stdout);
+    }
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
+#[test]
+fn when_the_joiner_says_the_codes_differ_nothing_is_paired_on_either_side() {
+    declined(false);
+}
+
+#[test]
+fn when_the_inviter_says_the_codes_differ_nothing_is_paired_on_either_side() {
+    declined(true);
+}
+
+/// Both people confirmed the code; then each side stores the pairing. The two homes must never
+/// disagree: either both list each other as paired, or both commands fail and neither home
+/// changed. (A check that can refuse the pairing, like a name already taken, belongs before the
+/// confirmation exchange, while both sides can still say no.)
+#[track_caller]
+fn both_sides_agree(inviter: &Home, invite_args: &[&str], joiner: &Home, join_args: &[&str]) {
+    let (inviter_before, joiner_before) = (relationships(inviter), joiner.snapshot());
+    let mut invite = inviter.spawn(invite_args);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let mut args = join_args.to_vec();
+    args.insert(
+        args.iter().position(|a| *a == "join").expect("join") + 1,
+        &ticket,
+    );
+    let join = joiner.net_run(&args);
+    let invite = invite.wait(NET_TIMEOUT);
+    let (inviter_ok, joiner_ok) = (invite.code == Some(0), join.code == Some(0));
+    assert_eq!(
+        inviter_ok, joiner_ok,
+        "one side stored the pairing and the other did not:\n\
+         invite (exit {:?}): {}{}\njoin (exit {:?}): {}{}",
+        invite.code, invite.stdout, invite.stderr, join.code, join.stdout, join.stderr
+    );
+    if !inviter_ok {
+        assert_eq!(
+            relationships(inviter),
+            inviter_before,
+            "the inviter's home changed"
+        );
+        assert!(
+            joiner.snapshot() == joiner_before,
+            "the joiner's home changed"
+        );
+    }
+}
+
+#[test]
+fn a_pairing_the_inviter_cannot_store_under_the_friends_name_is_stored_on_neither_side() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    // Another Jordan, never paired: the friend's name is taken in Maya's home.
+    maya.ok(&["person", "add", "Jordan"]);
+    both_sides_agree(
+        &maya,
+        &["--json", "invite", "--yes", "--expires", "2m"],
+        &jordan,
+        &["--json", "join", "--yes"],
+    );
+}
+
+#[test]
+fn a_pairing_the_joiner_cannot_store_under_the_inviters_name_is_stored_on_neither_side() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    jordan.ok(&["person", "add", "Maya"]);
+    both_sides_agree(
+        &maya,
+        &["--json", "invite", "--yes", "--expires", "2m"],
+        &jordan,
+        &["--json", "join", "--yes"],
+    );
+}
+
+#[test]
+fn inviting_for_a_relationship_paired_with_someone_else_is_stored_on_neither_side() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    pair(&maya, &jordan);
+    // Maya means to add Jordan's second device, but Sam joins.
+    let sam = Home::init_net("Sam", "sam-tablet", 0);
+    both_sides_agree(
+        &maya,
+        &[
+            "--json",
+            "invite",
+            "--for",
+            "Jordan",
+            "--yes",
+            "--expires",
+            "2m",
+        ],
+        &sam,
+        &["--json", "join", "--yes"],
+    );
+}
+
+/// The dialing side's gate: it judges only incoming connections, and a dialer has none.
+#[derive(Debug)]
+struct Anyone;
+
+impl tapin_net::endpoint::Gate for Anyone {
+    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
+        true
+    }
+    fn allow_pairing(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_request_replayed_from_another_device_is_refused_and_leaves_the_invitation_open() {
+    use tapin_core::identity::DeviceCertificate;
+    use tapin_core::pairing::{Invitation, JoinResponse, join_request};
+    use tapin_net::endpoint::{self, NetConfig};
+    use tapin_net::{PAIR_ALPN, frame, pair::FRAME_CAP};
+
+    let (maya, jordan) = tokio::task::block_in_place(|| {
+        (
+            Home::init_net("Maya", "maya-laptop", 0),
+            Home::init_net("Jordan", "jordan-phone", 0),
+        )
+    });
+    let maya_before = tokio::task::block_in_place(|| relationships(&maya));
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = tokio::task::block_in_place(|| ticket_of(&invite.next_line(NET_TIMEOUT)));
+
+    // Exactly the request Jordan's device sends, as someone who recorded it would hold it.
+    let inv = Invitation::from_ticket(&ticket).expect("the ticket parses");
+    let cert = tapin_store::Store::open(&jordan.path())
+        .expect("open Jordan's store")
+        .get_meta("identity.device_cert")
+        .expect("read Jordan's store")
+        .expect("Jordan's device certificate");
+    let cert = DeviceCertificate::from_bytes(&cert).expect("a certificate");
+    let recorded = join_request(&inv, "Jordan", &cert, vec![]);
+
+    // Eve replays it from her own device.
+    let eve = endpoint::bind(
+        [0x5a; 32],
+        &NetConfig::loopback(),
+        std::sync::Arc::new(Anyone),
+        vec![],
+    )
+    .await
+    .expect("bind Eve's endpoint");
+    let maya_device = iroh::EndpointAddr::from_parts(
+        iroh::PublicKey::from_bytes(&inv.endpoint.to_bytes()).expect("an endpoint id"),
+        inv.addrs.iter().copied().map(iroh::TransportAddr::Ip),
+    );
+    let answer = tokio::time::timeout(NET_TIMEOUT, async {
+        let conn = eve.connect(maya_device, PAIR_ALPN).await.expect("connect");
+        let (mut send, mut recv) = conn.open_bi().await.expect("open a stream");
+        frame::write(&mut send, &recorded).await.expect("send");
+        frame::read::<JoinResponse>(&mut recv, FRAME_CAP).await
+    })
+    .await
+    .expect("Maya's device answered in time")
+    .expect("an answer");
+    eve.close().await;
+    assert!(
+        matches!(&answer, JoinResponse::Refused(why) if why.contains("could not prove")),
+        "{answer:?}"
+    );
+
+    // Nothing was stored, and the invitation is still Jordan's to use.
+    tokio::task::block_in_place(|| {
+        tapin_e2e::eventually(NET_TIMEOUT, "the inviter to report the refusal", || {
+            invite.stderr().contains("was refused")
+        });
+        assert_eq!(relationships(&maya), maya_before);
+        let join = jordan.net_run(&["--json", "join", &ticket, "--yes"]);
+        assert_eq!(join.code, Some(0), "{}", join.stderr);
+        assert_eq!(invite.wait(NET_TIMEOUT).code, Some(0));
+        only_relationship(&maya, "Jordan");
+    });
+}

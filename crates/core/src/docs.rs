@@ -91,17 +91,20 @@ pub enum Collection {
     Thanks,
     /// Boundaries.
     Boundaries,
+    /// Goals of the friend's taken up.
+    Joins,
 }
 
 impl Collection {
     /// Every collection.
-    pub const ALL: [Collection; 6] = [
+    pub const ALL: [Collection; 7] = [
         Collection::Goals,
         Collection::Rituals,
         Collection::CheckIns,
         Collection::Interactions,
         Collection::Thanks,
         Collection::Boundaries,
+        Collection::Joins,
     ];
 
     /// The key of the collection's map in the document.
@@ -113,6 +116,7 @@ impl Collection {
             Collection::Interactions => "interactions",
             Collection::Thanks => "thanks",
             Collection::Boundaries => "boundaries",
+            Collection::Joins => "joins",
         }
     }
 }
@@ -371,7 +375,13 @@ pub fn put_record<R: Reconcile>(
     let doc = place.doc();
     init(d, doc)?;
     let records = records_obj(d, place)?;
-    let obj = require_map(d, doc, &records, collection.key())?;
+    let obj = match map_at(d, &records, collection.key()).map_err(am(doc))? {
+        Some(obj) => obj,
+        // A collection added in a later release (joins) is created on first write in documents
+        // laid out before it. Each document has one writer (its owner's devices, one process at
+        // a time under the store's lock), so no concurrent creation can shadow it.
+        None => create_map(d, doc, &records, collection.key())?,
+    };
     put_in(d, doc, &obj, id, value)
 }
 
@@ -396,7 +406,8 @@ pub fn put_records(
     all(d, place, Collection::CheckIns, &records.checkins)?;
     all(d, place, Collection::Interactions, &records.interactions)?;
     all(d, place, Collection::Thanks, &records.thanks)?;
-    all(d, place, Collection::Boundaries, &records.boundaries)
+    all(d, place, Collection::Boundaries, &records.boundaries)?;
+    all(d, place, Collection::Joins, &records.joins)
 }
 
 /// Removes one record (a no-op if it is not there).
@@ -409,7 +420,9 @@ pub fn delete_record(
     let doc = place.doc();
     check_schema(d, doc)?;
     let records = records_obj(d, place)?;
-    let obj = require_map(d, doc, &records, collection.key())?;
+    let Some(obj) = map_at(d, &records, collection.key()).map_err(am(doc))? else {
+        return Ok(());
+    };
     if d.get(&obj, id).map_err(am(doc))?.is_some() {
         d.delete(&obj, id).map_err(am(doc))?;
     }
@@ -429,7 +442,9 @@ pub fn get_record<D: ReadDoc, H: Hydrate>(
         return Ok(None);
     }
     let records = records_obj(d, place)?;
-    let obj = require_map(d, doc, &records, collection.key())?;
+    let Some(obj) = map_at(d, &records, collection.key()).map_err(am(doc))? else {
+        return Ok(None);
+    };
     get_in(d, doc, &obj, id)
 }
 

@@ -529,6 +529,26 @@ pub struct SideRecords {
     /// Boundaries, by id.
     #[serde(default)]
     pub boundaries: BTreeMap<String, Boundary>,
+    /// Goals of the friend's that this person took up, by id.
+    #[autosurgeon(missing = "BTreeMap::new")]
+    #[serde(default)]
+    pub joins: BTreeMap<String, GoalJoin>,
+}
+
+/// Taking up a goal the friend shared: a record in *my* side that refers to *their* goal. The
+/// goal becomes mutual once both sides are synced; neither side ever writes the other's document.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct GoalJoin {
+    /// The id of the friend's goal, in their side.
+    pub goal: String,
+    /// Its title when joined (so the join reads well even before their side syncs).
+    pub title: String,
+    /// My own steps toward it.
+    pub objectives: BTreeMap<String, Objective>,
+    /// When I took it up.
+    pub joined: Timestamp,
+    /// When I left it, if I did.
+    pub left: Option<Timestamp>,
 }
 
 impl SideRecords {
@@ -540,5 +560,6 @@ impl SideRecords {
             && self.interactions.is_empty()
             && self.thanks.is_empty()
             && self.boundaries.is_empty()
+            && self.joins.is_empty()
     }
 }

@@ -226,6 +226,14 @@ impl App {
         })
     }
 
+    /// My replica of the friend's side of one relationship (empty until synced).
+    pub(crate) fn replica(&self, rel: Id) -> Result<SideRecords> {
+        Ok(match self.load(DocId::Replica(rel))? {
+            Some(d) => docs::read_replica(&d, rel)?,
+            None => SideRecords::default(),
+        })
+    }
+
     /// Atomically edits one document and makes it durable before returning. `f` runs under the
     /// store's write lock on the latest state of the document, so read what you change inside it:
     /// a concurrent writer's edits are then never overwritten.

@@ -85,6 +85,14 @@ pub(crate) enum Command {
         #[command(flatten)]
         net: NetArgs,
     },
+    /// Quiet the nudges about someone for a while (logging an interaction also resets the clock).
+    Snooze {
+        /// The relationship.
+        person: String,
+        /// For how long: 3d, 1w, 2m … or a date.
+        #[arg(value_name = "FOR")]
+        duration: String,
+    },
     /// One relationship at a glance: your side and what they shared with you.
     Show {
         /// The relationship.
@@ -330,6 +338,17 @@ pub(crate) enum GoalCommand {
         /// Move it back to your private records.
         #[arg(long)]
         private: bool,
+    },
+    /// Take up a goal a friend shared: it becomes a mutual goal once synced. Writes only your
+    /// side (a record that refers to their goal).
+    Join {
+        /// The friend's goal (id prefix, as `tapin show` lists it).
+        goal: String,
+    },
+    /// Leave a mutual goal you took up.
+    Leave {
+        /// The friend's goal (id prefix).
+        goal: String,
     },
 }
 

@@ -40,6 +40,7 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
         Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
         Command::Serve { net } => sync::serve(app, &net),
         Command::Show { person } => show::run(app, &person, json),
+        Command::Snooze { person, duration } => person::snooze(app, &person, &duration, json),
         Command::Person(cmd) => person::run(app, cmd, json),
         Command::People { all } => person::people(app, all, json),
         Command::Reflect(args) => reflect::run(app, args, json),

@@ -140,6 +140,8 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
                 })
             })
         }
+        GoalCommand::Join { goal } => join(app, &goal, json),
+        GoalCommand::Leave { goal } => leave(app, &goal, json),
         GoalCommand::Share {
             goal,
             private: to_private,
@@ -356,4 +358,111 @@ fn list(app: &App, person: Option<&str>, all: bool, json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The friends' shared goals, from every replica: (relationship, friend's name, goal id, goal).
+fn friends_goals(app: &App) -> Result<Vec<(tapin_core::Id, String, String, Goal)>> {
+    let private = app.private()?;
+    let mut out = Vec::new();
+    for (key, rel) in &private.relationships {
+        let Ok(id) = key.parse::<tapin_core::Id>() else {
+            continue;
+        };
+        for (gid, g) in app.replica(id)?.goals {
+            out.push((id, rel.name.clone(), gid, g));
+        }
+    }
+    Ok(out)
+}
+
+fn join(app: &App, goal: &str, json: bool) -> Result<()> {
+    let goals = friends_goals(app)?;
+    let gid = app::unique_prefix(
+        goals.iter().map(|(_, _, g, _)| g.as_str()),
+        goal,
+        "friend's goal",
+    )?;
+    let Some((rel, friend, _, g)) = goals.into_iter().find(|(_, _, id, _)| *id == gid) else {
+        bail!("no friend's goal with id {goal:?}");
+    };
+    let place = Place::Shared(rel);
+    let now = app.stamp();
+    let join_id = app::random_id()?.to_string();
+    let already = app.update(place.doc(), |d| {
+        let mine = docs::read_side(d, rel)?;
+        if mine
+            .joins
+            .values()
+            .any(|j| j.goal == gid && j.left.is_none())
+        {
+            return Ok(true);
+        }
+        let record = tapin_core::model::GoalJoin {
+            goal: gid.clone(),
+            title: g.title.clone(),
+            objectives: Default::default(),
+            joined: now,
+            left: None,
+        };
+        docs::put_record(d, place, Collection::Joins, &join_id, &record)?;
+        Ok(false)
+    })?;
+    let text = if already {
+        format!(
+            "You already took up {}'s goal {}.",
+            friend,
+            paint(BOLD, &g.title)
+        )
+    } else {
+        format!(
+            "You took up {}'s goal {}. It becomes mutual on both sides once you sync.",
+            friend,
+            paint(BOLD, &g.title)
+        )
+    };
+    saved(
+        json,
+        &gid,
+        text,
+        serde_json::json!({ "relationship": rel.to_string(), "joined": !already }),
+    )
+}
+
+fn leave(app: &App, goal: &str, json: bool) -> Result<()> {
+    let private = app.private()?;
+    let mut found = Vec::new();
+    for key in private.relationships.keys() {
+        let Ok(rel) = key.parse::<tapin_core::Id>() else {
+            continue;
+        };
+        for (jid, j) in app.side(rel)?.joins {
+            if j.left.is_none() {
+                found.push((rel, jid, j));
+            }
+        }
+    }
+    let gid = app::unique_prefix(
+        found.iter().map(|(_, _, j)| j.goal.as_str()),
+        goal,
+        "joined goal",
+    )?;
+    let now = app.stamp();
+    let mut left = Vec::new();
+    for (rel, jid, mut j) in found.into_iter().filter(|(_, _, j)| j.goal == gid) {
+        j.left = Some(now);
+        let place = Place::Shared(rel);
+        app.update(place.doc(), |d| {
+            Ok(docs::put_record(d, place, Collection::Joins, &jid, &j)?)
+        })?;
+        left.push(j.title);
+    }
+    saved(
+        json,
+        &gid,
+        format!(
+            "You left the goal {}; it is no longer mutual once you sync.",
+            left.join(", ")
+        ),
+        serde_json::json!({ "left": true }),
+    )
 }

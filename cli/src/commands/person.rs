@@ -296,3 +296,27 @@ pub(crate) fn status_word(s: RelationshipStatus) -> &'static str {
         RelationshipStatus::Ended => "ended",
     }
 }
+
+/// `tapin snooze PERSON FOR`: nudges about them stay quiet until then.
+pub(crate) fn snooze(app: &App, person: &str, duration: &str, json: bool) -> Result<()> {
+    let today = app.today();
+    let until = match duration.parse::<Interval>() {
+        Ok(i) => today.plus_days(u64::from(i.days)),
+        Err(_) => crate::dates::parse_day(duration, app.now)
+            .with_context(|| format!("{duration:?} is neither a length (3d, 1w, 2m) nor a date"))?,
+    };
+    if until <= today {
+        bail!(
+            "{} is not in the future; snooze until a later day",
+            crate::dates::describe(until)
+        );
+    }
+    edit(app, person, json, move |rel| {
+        rel.snoozed_until = Some(until);
+        Ok("is snoozed")
+    })?;
+    if !json {
+        output::note(format!("Quiet until {}.", crate::dates::describe(until)))?;
+    }
+    Ok(())
+}

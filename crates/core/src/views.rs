@@ -10,6 +10,9 @@
 //! - [`touch`]: staying in touch — when a relationship is due or overdue for contact, and which
 //!   to nudge first.
 //! - [`journal`]: `@tags` and search over the private journal.
+//! - [`mutual`]: goals both sides have taken up.
+//! - [`reciprocity`]: who reaches out, thanks and check-ins, from both sides' logs, over time.
+//! - [`today`]: the daily glance across all relationships.
 //!
 //! ```
 //! use tapin_core::time::Day;
@@ -34,6 +37,9 @@
 //! ```
 
 pub mod journal;
+pub mod mutual;
+pub mod reciprocity;
 pub mod reflection;
 pub mod ritual;
+pub mod today;
 pub mod touch;

@@ -85,6 +85,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         net: NetArgs,
     },
+    /// The daily glance: rituals due, people past their rhythm, goals ending soon, check-ins worth
+    /// having, and one long-lost relationship worth reflecting on.
+    Today,
     /// Quiet the nudges about someone for a while (logging an interaction also resets the clock).
     Snooze {
         /// The relationship.

@@ -19,6 +19,7 @@ pub(crate) mod reflect;
 pub(crate) mod ritual;
 pub(crate) mod show;
 pub(crate) mod sync;
+pub(crate) mod today;
 
 /// Runs a command that needs an initialised home.
 pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
@@ -40,6 +41,7 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
         Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
         Command::Serve { net } => sync::serve(app, &net),
         Command::Show { person } => show::run(app, &person, json),
+        Command::Today => today::run(app, json),
         Command::Snooze { person, duration } => person::snooze(app, &person, &duration, json),
         Command::Person(cmd) => person::run(app, cmd, json),
         Command::People { all } => person::people(app, all, json),

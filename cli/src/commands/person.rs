@@ -187,6 +187,10 @@ struct PersonRow {
     #[serde(flatten)]
     relationship: Relationship,
     touch: Touch,
+    /// Whether my latest reflection on them has red flags (private: only I see my own people).
+    red_flag: bool,
+    /// The next day one of my rituals with them is due.
+    next_ritual: Option<tapin_core::time::Day>,
 }
 
 /// Every relationship with its staying-in-touch state, most important first.
@@ -204,12 +208,27 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         let side = app.side(rid)?;
         let empty = Default::default();
         let mine = private.records.get(id).unwrap_or(&empty);
-        let last = touch::last_contact(mine, Some(&side));
+        let theirs = if rel.peer.is_some() { Some(app.replica(rid)?) } else { None };
+        let last = touch::last_contact(mine, Some(&side))
+            .max(theirs.as_ref().and_then(|t| touch::last_contact(t, None)));
         let t = touch::touch_status(rel, last, today, &chrono::Local);
+        let red_flag = tapin_core::views::reflection::latest_reflection(
+            private.reflections.iter().map(|(k, r)| (k.as_str(), r)),
+            rid,
+        )
+        .is_some_and(|(_, r)| !tapin_core::views::reflection::red_flags(r).is_empty());
+        let next_ritual = mine
+            .rituals
+            .values()
+            .chain(side.rituals.values())
+            .filter_map(|r| tapin_core::views::ritual::schedule(r, today).next_due)
+            .min();
         rows.push(PersonRow {
             id: id.clone(),
             relationship: rel.clone(),
             touch: t,
+            red_flag,
+            next_ritual,
         });
     }
     rows.sort_by(|a, b| {
@@ -243,8 +262,8 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         paint(
             DIM,
             format!(
-                "{:<8}  {:<width$}  imp  risk    last contact  {:<24}  touch",
-                "id", "name", "paired"
+                "{:<8}  {:<width$}  imp  risk    last contact  {:<24}  {:<10}  touch",
+                "id", "name", "paired", "ritual"
             )
         )
     )?;
@@ -276,14 +295,16 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {:<24}  {}",
+            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {:<24}  {:<10}  {}{}",
             &row.id[..8],
             rel.name,
             rel.importance,
             risk_word(rel.risk),
             last,
             paired,
-            paint(style, state)
+            row.next_ritual.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+            paint(style, state),
+            if row.red_flag { paint(WARN, "  ⚑ red flag (private)") } else { String::new() }
         )?;
     }
     Ok(())

@@ -388,11 +388,37 @@ fn script(d: &Demo) -> Result<()> {
         bail!("Jordan's device did not come online");
     }
     d.run("maya", &["sync"])?;
+
+    // Jordan takes up Maya's shared goal: a record in his own side that refers to hers.
+    let shown: serde_json::Value = serde_json::from_str(
+        &d.command("jordan", &["--json", "show", "Maya"])
+            .output()?
+            .stdout
+            .iter()
+            .map(|&b| b as char)
+            .collect::<String>(),
+    )
+    .context("demo: unexpected show output")?;
+    let goal = shown["their_goals"]
+        .as_array()
+        .and_then(|goals| {
+            goals
+                .iter()
+                .find(|g| g["title"] == "Communicate more openly")
+        })
+        .and_then(|g| g["id"].as_str())
+        .context("demo: Maya's shared goal did not reach Jordan")?
+        .chars()
+        .take(8)
+        .collect::<String>();
+    d.run("jordan", &["goal", "join", &goal])?;
+    d.run("maya", &["sync"])?;
     drop(serve);
 
     d.run("maya", &["show", "Jordan"])?;
     d.run("jordan", &["show", "Maya"])?;
-    d.run("jordan", &["people"])?;
+    d.run("maya", &["people"])?;
+    d.run("maya", &["today"])?;
 
     // The privacy proof.
     d.say(format!("\n{}", paint(BOLD, "Privacy check")))?;

@@ -200,6 +200,73 @@ fn modify(
     let private = app.private()?;
     let places = all_records(app, &private)?;
     let (place, id, _) = find_record(&places, goal, "goal", |r| &r.goals)?;
+    modify_at(app, place, id, goal, json, change)
+}
+
+/// Like [`modify`] for steps, which may also belong to a friend's goal I took up: then `GOAL`
+/// is the friend's goal id, and my own steps toward it live in my join record.
+fn modify_steps(
+    app: &App,
+    goal: &str,
+    json: bool,
+    change: impl FnOnce(&mut Goal) -> Result<String>,
+) -> Result<()> {
+    let private = app.private()?;
+    let places = all_records(app, &private)?;
+    if let Ok((place, id, _)) = find_record(&places, goal, "goal", |r| &r.goals) {
+        return modify_at(app, place, id, goal, json, change);
+    }
+    // My joins, keyed by the friend's goal id they refer to.
+    let joins: Vec<(Place, String, String)> = places
+        .iter()
+        .filter(|(place, _)| place.is_shared())
+        .flat_map(|(place, recs)| {
+            recs.joins
+                .iter()
+                .filter(|(_, j)| j.left.is_none())
+                .map(move |(jid, j)| (*place, jid.clone(), j.goal.clone()))
+        })
+        .collect();
+    let target = app::unique_prefix(joins.iter().map(|(_, _, g)| g.as_str()), goal, "goal")?;
+    let Some((place, jid, _)) = joins.into_iter().find(|(_, _, g)| *g == target) else {
+        bail!("no goal with id {goal:?}");
+    };
+    let (title, what) = app.update(place.doc(), |d| {
+        let mut j: tapin_core::model::GoalJoin =
+            docs::get_record(d, place, Collection::Joins, &jid)?
+                .ok_or_else(|| anyhow::anyhow!("goal {goal:?} was left meanwhile"))?;
+        // The step logic works on a goal; a join is a goal's title and my own steps.
+        let mut as_goal = Goal {
+            title: j.title.clone(),
+            why: String::new(),
+            kind: GoalKind::Other,
+            by: None,
+            status: GoalStatus::Active,
+            objectives: std::mem::take(&mut j.objectives),
+            created: j.joined,
+            updated: j.joined,
+        };
+        let what = change(&mut as_goal)?;
+        j.objectives = as_goal.objectives;
+        docs::put_record(d, place, Collection::Joins, &jid, &j)?;
+        Ok((j.title, what))
+    })?;
+    saved(
+        json,
+        &target,
+        format!("Goal {} (mutual): {what}.", paint(BOLD, &title)),
+        serde_json::json!({}),
+    )
+}
+
+fn modify_at(
+    app: &App,
+    place: Place,
+    id: String,
+    goal: &str,
+    json: bool,
+    change: impl FnOnce(&mut Goal) -> Result<String>,
+) -> Result<()> {
     let updated = app.stamp();
     let (g, what) = app.update(place.doc(), |d| {
         let mut g: Goal = docs::get_record(d, place, Collection::Goals, &id)?
@@ -226,7 +293,7 @@ fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
             }
             let step_id = app::random_id()?.to_string();
             let now = app.stamp();
-            modify(app, &goal, json, |g| {
+            modify_steps(app, &goal, json, |g| {
                 // Steps are numbered by when they were added; a clock that stands still or steps
                 // back must not slip a new step in before older ones.
                 let last = g.objectives.values().map(|o| o.created).max();
@@ -250,7 +317,7 @@ fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
 
 fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result<()> {
     let at = app.stamp();
-    modify(app, goal, json, |g| {
+    modify_steps(app, goal, json, |g| {
         // A number up to the step count is a step number; anything else is an id prefix (ids
         // are hex, so an id prefix can be all digits).
         let count = g.objectives.len();

@@ -208,7 +208,11 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         let side = app.side(rid)?;
         let empty = Default::default();
         let mine = private.records.get(id).unwrap_or(&empty);
-        let theirs = if rel.peer.is_some() { Some(app.replica(rid)?) } else { None };
+        let theirs = if rel.peer.is_some() {
+            Some(app.replica(rid)?)
+        } else {
+            None
+        };
         let last = touch::last_contact(mine, Some(&side))
             .max(theirs.as_ref().and_then(|t| touch::last_contact(t, None)));
         let t = touch::touch_status(rel, last, today, &chrono::Local);
@@ -302,9 +306,14 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
             risk_word(rel.risk),
             last,
             paired,
-            row.next_ritual.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+            row.next_ritual
+                .map_or_else(|| "-".to_owned(), |d| d.to_string()),
             paint(style, state),
-            if row.red_flag { paint(WARN, "  ⚑ red flag (private)") } else { String::new() }
+            if row.red_flag {
+                paint(WARN, "  ⚑ red flag (private)")
+            } else {
+                String::new()
+            }
         )?;
     }
     Ok(())

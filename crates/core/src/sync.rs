@@ -47,7 +47,7 @@ pub enum Frame {
     Heads {
         /// The change hashes.
         heads: Vec<[u8; 32]>,
-        /// Ed25519 signature over [`HEADS_CONTEXT`] followed by the sorted heads.
+        /// Ed25519 signature over `"tapin side heads v1\0"` followed by the sorted heads.
         signature: Vec<u8>,
     },
     /// The end of one batch; the other side answers with its own.

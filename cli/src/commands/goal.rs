@@ -213,7 +213,18 @@ fn modify_steps(
 ) -> Result<()> {
     let private = app.private()?;
     let places = all_records(app, &private)?;
-    if let Ok((place, id, _)) = find_record(&places, goal, "goal", |r| &r.goals) {
+    let prefix = goal.trim().to_lowercase();
+    let mine_match = places
+        .iter()
+        .any(|(_, recs)| recs.goals.keys().any(|k| k.starts_with(&prefix)));
+    let joined_match = places.iter().any(|(_, recs)| {
+        recs.joins
+            .values()
+            .any(|j| j.left.is_none() && j.goal.starts_with(&prefix))
+    });
+    if mine_match || !joined_match {
+        // One of my goals (or nothing at all): the usual lookup, with its errors.
+        let (place, id, _) = find_record(&places, goal, "goal", |r| &r.goals)?;
         return modify_at(app, place, id, goal, json, change);
     }
     // My joins, keyed by the friend's goal id they refer to.

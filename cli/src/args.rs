@@ -101,6 +101,15 @@ pub(crate) enum Command {
         /// The relationship.
         person: String,
     },
+    /// Write one relationship as a self-contained HTML page: the reciprocity trend as a chart,
+    /// goals and their progress, and the ritual calendar. Opens offline in any browser.
+    Report {
+        /// The relationship.
+        person: String,
+        /// The HTML file to write (replaced atomically if it exists).
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+    },
     /// End the pairing with a friend: nothing syncs again. What they already received stays
     /// with them.
     Unpair {

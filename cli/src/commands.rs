@@ -16,6 +16,7 @@ pub(crate) mod notes;
 pub(crate) mod pair;
 pub(crate) mod person;
 pub(crate) mod reflect;
+pub(crate) mod report;
 pub(crate) mod ritual;
 pub(crate) mod show;
 pub(crate) mod sync;
@@ -41,6 +42,7 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
         Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
         Command::Serve { net } => sync::serve(app, &net),
         Command::Show { person } => show::run(app, &person, json),
+        Command::Report { person, html } => report::run(app, &person, &html, json),
         Command::Today => today::run(app, json),
         Command::Snooze { person, duration } => person::snooze(app, &person, &duration, json),
         Command::Person(cmd) => person::run(app, cmd, json),

@@ -63,7 +63,7 @@ fn collect(app: &App) -> Result<Export> {
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a failure
 /// never leaves a half-written export.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -24,6 +24,8 @@ use crate::sync::{self, Link, SyncError, SyncStats};
 pub const POLL: Duration = Duration::from_millis(5);
 /// The longest wait between two dials of an unreachable friend.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Two connections to one device registered within this window are simultaneous dials.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
 /// How long one dial may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -53,6 +55,9 @@ pub enum Event {
 
 struct Peer {
     conn: Connection,
+    /// When it was registered: a duplicate of a connection older than [`DUPLICATE_WINDOW`] means
+    /// the other side has lost it (a restart), not that both sides dialled at once.
+    since: tokio::time::Instant,
     link: Link,
     /// One exchange at a time per connection from this side.
     busy: Arc<tokio::sync::Mutex<()>>,
@@ -170,22 +175,31 @@ fn dialer(shared: &Shared, conn: &Connection) -> [u8; 32] {
 
 /// Registers a connection with a friend's device. When both nodes dial each other at once there
 /// are two connections; both sides keep the one dialled by the smaller device id and close the
-/// other, so they agree without talking about it.
+/// other, so they agree without talking about it. A newer connection dialled by the same side as
+/// the registered one replaces it.
 fn register(shared: &Arc<Shared>, conn: Connection, link: Link) -> Option<Arc<Peer>> {
     let device = device_of(&conn)?;
     let mut peers = shared.peers.lock().ok()?;
     if let Some(existing) = peers.get(&device.to_bytes())
         && existing.conn.close_reason().is_none()
     {
+        let (old_dialer, new_dialer) = (dialer(shared, &existing.conn), dialer(shared, &conn));
+        // Both nodes dialled each other at once: keep the one the smaller device id dialled, as
+        // the other node does. Otherwise the older connection is stale (a restart, a killed
+        // `tapin sync`) and may still look open until it times out: the new one wins.
+        let simultaneous = old_dialer != new_dialer && existing.since.elapsed() < DUPLICATE_WINDOW;
         let preferred = shared.me.id().to_bytes().min(device.to_bytes());
-        if dialer(shared, &existing.conn) == preferred || dialer(shared, &conn) != preferred {
+        if simultaneous && old_dialer == preferred {
             conn.close(0u32.into(), b"duplicate connection");
             return None;
         }
-        existing.conn.close(0u32.into(), b"duplicate connection");
+        existing
+            .conn
+            .close(0u32.into(), b"replaced by a newer connection");
     }
     let peer = Arc::new(Peer {
         conn,
+        since: tokio::time::Instant::now(),
         link,
         busy: Arc::new(tokio::sync::Mutex::new(())),
     });

@@ -354,6 +354,48 @@ pub(crate) fn unique_prefix<'a>(
     }
 }
 
+/// One relationship's three record sets, as the views that show both sides read them.
+pub(crate) struct BothSides {
+    pub(crate) id: Id,
+    pub(crate) rel: Relationship,
+    /// My shared side.
+    pub(crate) shared: SideRecords,
+    /// My private records.
+    pub(crate) kept: SideRecords,
+    /// My replica of their shared side (empty until it arrives).
+    pub(crate) replica: SideRecords,
+}
+
+impl BothSides {
+    /// Loads `person`'s relationship and its records from both places and the replica.
+    pub(crate) fn load(app: &App, private: &PrivateDoc, person: &str) -> Result<Self> {
+        let (id, rel) = find_person(private, person)?;
+        Ok(BothSides {
+            id,
+            rel,
+            shared: app.side(id)?,
+            kept: private
+                .records
+                .get(&id.to_string())
+                .cloned()
+                .unwrap_or_default(),
+            replica: app.replica(id)?,
+        })
+    }
+
+    /// Their side, if anything of it ever arrived: views then read from my logs alone.
+    pub(crate) fn theirs(&self) -> Option<&SideRecords> {
+        (!self.replica.is_empty()).then_some(&self.replica)
+    }
+
+    /// The last contact either side logged (interactions and kept rituals).
+    pub(crate) fn last_contact(&self) -> Option<tapin_core::time::Day> {
+        use tapin_core::views::touch::last_contact;
+        last_contact(&self.kept, Some(&self.shared))
+            .max(self.theirs().and_then(|t| last_contact(t, None)))
+    }
+}
+
 /// The records of every relationship, from both places: `(place, records)` for the private
 /// records and for the shared side of each relationship.
 pub(crate) fn all_records(

@@ -84,25 +84,18 @@ struct Report<'a> {
 
 pub(crate) fn run(app: &App, person: &str, html: &Path, json: bool) -> Result<()> {
     let private = app.private()?;
-    let (id, rel) = app.find_person(&private, person)?;
-    let shared = app.side(id)?;
-    let kept = private
-        .records
-        .get(&id.to_string())
-        .cloned()
-        .unwrap_or_default();
-    let replica = app.replica(id)?;
-    // As in `tapin show`: without a replica, everything is from my logs alone.
-    let theirs: Option<&SideRecords> = (!replica.is_empty()).then_some(&replica);
+    let both = crate::app::BothSides::load(app, &private, person)?;
+    let (id, rel) = (both.id, &both.rel);
+    let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
+    let theirs: Option<&SideRecords> = both.theirs();
     let today = app.today();
 
-    let last = touch::last_contact(&kept, Some(&shared))
-        .max(theirs.and_then(|t| touch::last_contact(t, None)));
+    let last = both.last_contact();
 
-    let mut my_goals = goals(&shared, true);
-    my_goals.extend(goals(&kept, false));
+    let mut my_goals = goals(shared, true);
+    my_goals.extend(goals(kept, false));
     my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-    let mut their_goals = goals(&replica, true);
+    let mut their_goals = goals(replica, true);
     their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
 
     let mut rituals = Vec::new();
@@ -136,10 +129,10 @@ pub(crate) fn run(app: &App, person: &str, html: &Path, json: bool) -> Result<()
         friend: rel.peer.as_ref().map(|p| p.name.as_str()),
         paired: rel.is_paired(),
         today,
-        touch: touch::touch_status(&rel, last, today, &chrono::Local),
-        their_side: verification(app, id, &rel)?,
-        reciprocity: reciprocity(&[&shared, &kept], theirs, today),
-        mutual: mutual_goals(&shared, &kept, theirs),
+        touch: touch::touch_status(rel, last, today, &chrono::Local),
+        their_side: verification(app, id, rel)?,
+        reciprocity: reciprocity(&[shared, kept], theirs, today),
+        mutual: mutual_goals(shared, kept, theirs),
         my_goals,
         their_goals,
         rituals,

@@ -137,20 +137,14 @@ fn stamp_day(ms: i64) -> String {
 
 pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
     let private = app.private()?;
-    let (id, rel) = app.find_person(&private, person)?;
-    let shared = app.side(id)?;
-    let kept = private
-        .records
-        .get(&id.to_string())
-        .cloned()
-        .unwrap_or_default();
-    let replica = app.replica(id)?;
-    let theirs: Option<&SideRecords> = (!replica.is_empty()).then_some(&replica);
+    let both = crate::app::BothSides::load(app, &private, person)?;
+    let (id, rel) = (both.id, &both.rel);
+    let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
+    let theirs: Option<&SideRecords> = both.theirs();
     let today = app.today();
 
-    let last = touch::last_contact(&kept, Some(&shared))
-        .max(theirs.and_then(|t| touch::last_contact(t, None)));
-    let touch = touch::touch_status(&rel, last, today, &chrono::Local);
+    let last = both.last_contact();
+    let touch = touch::touch_status(rel, last, today, &chrono::Local);
 
     let mut my_goals: Vec<GoalRow<'_>> = shared
         .goals
@@ -177,7 +171,7 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
         })
         .collect();
     their_goals.sort_by_key(|r| (!r.goal.status.is_open(), r.goal.created));
-    let mutual = mutual_goals(&shared, &kept, theirs);
+    let mutual = mutual_goals(shared, kept, theirs);
 
     let mut rituals = Vec::new();
     for (whose, recs, is_shared) in [
@@ -239,13 +233,13 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
             })
             .collect();
 
-    let recip = reciprocity(&[&shared, &kept], theirs, today);
+    let recip = reciprocity(&[shared, kept], theirs, today);
     let latest = latest_reflection(private.reflections.iter().map(|(k, r)| (k.as_str(), r)), id);
     let flags = RedFlags {
         last_reflected: latest.map(|(_, r)| r.at.0),
         flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
     };
-    let their_side = verification(app, id, &rel)?;
+    let their_side = verification(app, id, rel)?;
 
     let page = Page {
         relationship: id.to_string(),

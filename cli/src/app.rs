@@ -19,6 +19,10 @@ pub(crate) const META_NAME: &str = "identity.name";
 pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
 
 pub(crate) use tapin_store::DB_FILE;
+
+/// The format of the decoded documents cached in the store's `views` table; a release that
+/// changes the record types changes this, and older caches are simply decoded again.
+const VIEW_CACHE_FORMAT: &[u8] = b"tapin-view-json-1\n";
 pub(crate) const META_NET_PORT: &str = "net.port";
 pub(crate) const META_NET_BIND: &str = "net.bind";
 pub(crate) const META_NET_RELAY: &str = "net.relay";
@@ -67,6 +71,8 @@ pub(crate) struct App {
     pub(crate) name: String,
     pub(crate) cert: DeviceCertificate,
     pub(crate) now: DateTime<Utc>,
+    /// Decoded documents to cache once the command has succeeded (see [`App::finish`]).
+    pending_views: std::cell::RefCell<Vec<(DocId, i64, Vec<u8>)>>,
 }
 
 impl std::fmt::Debug for App {
@@ -134,6 +140,7 @@ impl App {
             name,
             cert,
             now: now()?,
+            pending_views: Default::default(),
         })
     }
 
@@ -196,42 +203,72 @@ impl App {
         Timestamp::from_datetime(self.now)
     }
 
-    fn load(&self, doc: DocId) -> Result<Option<automerge::Automerge>> {
-        self.store
-            .load(&doc)
-            .with_context(|| format!("could not load document {doc}"))
+    /// A document's decoded contents, through the store's cache of them: decoding a large
+    /// automerge document into records costs far more than reading JSON, so the decoded form is
+    /// kept beside the document, keyed by the document's version, and used while it is current.
+    fn read<T>(
+        &self,
+        doc: DocId,
+        decode: impl FnOnce(&automerge::Automerge) -> Result<T, docs::DocError>,
+    ) -> Result<T>
+    where
+        T: Default + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let version = self.store.doc_version(&doc)?;
+        if version == 0 {
+            return Ok(T::default());
+        }
+        if let Some(bytes) = self.store.cached_view(&doc, version)?
+            && let Some(json) = bytes.strip_prefix(VIEW_CACHE_FORMAT)
+            && let Ok(value) = serde_json::from_slice(json)
+        {
+            return Ok(value);
+        }
+        let Some((am, version)) = self
+            .store
+            .load_versioned(&doc)
+            .with_context(|| format!("could not load document {doc}"))?
+        else {
+            return Ok(T::default());
+        };
+        let value = decode(&am)?;
+        let mut bytes = VIEW_CACHE_FORMAT.to_vec();
+        if serde_json::to_writer(&mut bytes, &value).is_ok() {
+            // Written by `finish`, once the command has succeeded: a failed command writes nothing,
+            // not even a cache.
+            self.pending_views.borrow_mut().push((doc, version, bytes));
+        }
+        Ok(value)
+    }
+
+    /// Called after a command succeeded: stores the decoded documents it read, for the next one.
+    pub(crate) fn finish(&self) {
+        for (doc, version, bytes) in self.pending_views.borrow_mut().drain(..) {
+            if let Err(err) = self.store.put_view(&doc, version, &bytes) {
+                // Only a cache: the next read decodes again.
+                tracing::debug!("could not cache the decoded {doc}: {err}");
+            }
+        }
     }
 
     /// The private document.
     pub(crate) fn private(&self) -> Result<PrivateDoc> {
-        Ok(match self.load(DocId::Private)? {
-            Some(d) => docs::read_private(&d)?,
-            None => PrivateDoc::default(),
-        })
+        self.read(DocId::Private, docs::read_private)
     }
 
     /// The journal.
     pub(crate) fn journal(&self) -> Result<JournalDoc> {
-        Ok(match self.load(DocId::Journal)? {
-            Some(d) => docs::read_journal(&d)?,
-            None => JournalDoc::default(),
-        })
+        self.read(DocId::Journal, docs::read_journal)
     }
 
     /// My shared side of one relationship.
     pub(crate) fn side(&self, rel: Id) -> Result<SideRecords> {
-        Ok(match self.load(DocId::Side(rel))? {
-            Some(d) => docs::read_side(&d, rel)?,
-            None => SideRecords::default(),
-        })
+        self.read(DocId::Side(rel), |d| docs::read_side(d, rel))
     }
 
     /// My replica of the friend's side of one relationship (empty until synced).
     pub(crate) fn replica(&self, rel: Id) -> Result<SideRecords> {
-        Ok(match self.load(DocId::Replica(rel))? {
-            Some(d) => docs::read_replica(&d, rel)?,
-            None => SideRecords::default(),
-        })
+        self.read(DocId::Replica(rel), |d| docs::read_replica(d, rel))
     }
 
     /// Atomically edits one document and makes it durable before returning. `f` runs under the

@@ -103,7 +103,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { keep } => commands::demo::run(keep, json),
         command => {
             let app = app::App::open(&home)?;
-            commands::dispatch(&app, command, json)
+            commands::dispatch(&app, command, json)?;
+            app.finish();
+            Ok(())
         }
     }
 }

@@ -110,7 +110,12 @@ fn add(
     star: bool,
     json: bool,
 ) -> Result<()> {
-    let private = app.private()?;
+    // The private document is needed only to resolve --about: a large one costs a write.
+    let private = if about.is_empty() {
+        Default::default()
+    } else {
+        app.private()?
+    };
     let about_ids = about
         .iter()
         .map(|p| app.find_person(&private, p).map(|(id, _)| id))

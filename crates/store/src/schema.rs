@@ -44,6 +44,11 @@ CREATE TABLE sync_states (
     state BLOB NOT NULL,
     PRIMARY KEY (doc, peer)
 ) STRICT;
+CREATE TABLE views (
+    doc     TEXT PRIMARY KEY NOT NULL,
+    version INTEGER NOT NULL,
+    bytes   BLOB NOT NULL
+) STRICT;
 ";
 
 /// What the version stamps of a database file say about it.

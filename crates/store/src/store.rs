@@ -95,9 +95,18 @@ impl Stored {
     }
 }
 
+/// Small documents (most side documents) are compacted once they have more chunks than this:
+/// rewriting their snapshot is cheap, and a load of one snapshot beats applying many chunks.
+const MAX_CHUNKS_SMALL: usize = 8;
+
+/// Below this snapshot size a document counts as small.
+const SMALL_SNAPSHOT: usize = 64 * 1024;
+
 /// Whether a document with these sizes should be compacted into a new snapshot.
 fn needs_compaction(snapshot_bytes: usize, chunks: usize, chunk_bytes: usize) -> bool {
-    chunks > MAX_CHUNKS || chunk_bytes > snapshot_bytes.max(MIN_COMPACT_BYTES)
+    chunks > MAX_CHUNKS
+        || (chunks > MAX_CHUNKS_SMALL && snapshot_bytes < SMALL_SNAPSHOT)
+        || chunk_bytes > snapshot_bytes.max(MIN_COMPACT_BYTES)
 }
 
 fn corrupt(doc: &DocId) -> impl FnOnce(AutomergeError) -> LoadError {
@@ -162,6 +171,54 @@ impl Store {
         let stored = read_stored(&tx, doc).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         stored.map(|stored| stored.load(doc)).transpose()
+    }
+
+    /// Like [`Store::load`], with the document's version ([`Store::doc_version`]) read in the same
+    /// transaction, so the two agree.
+    pub fn load_versioned(&self, doc: &DocId) -> Result<Option<(Automerge, i64)>, LoadError> {
+        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
+            .map_err(sqlite)?;
+        let stored = read_stored(&tx, doc).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        stored
+            .map(|stored| {
+                let version = stored.last_chunk;
+                stored.load(doc).map(|d| (d, version))
+            })
+            .transpose()
+    }
+
+    /// A cached, derived rendering of a document (the app keeps its decoded contents here) if it
+    /// was made from `version` of the document; `None` when missing or stale.
+    pub fn cached_view(&self, doc: &DocId, version: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT bytes FROM views WHERE doc = ?1 AND version = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![doc.to_string(), version], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(|source| StoreError::Meta {
+                key: format!("cached view of {doc}"),
+                source,
+            })
+    }
+
+    /// Stores a derived rendering of `version` of a document. It is only ever a cache: losing it
+    /// costs a slower read, never data.
+    pub fn put_view(&self, doc: &DocId, version: i64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO views (doc, version, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc) DO UPDATE SET version = excluded.version, bytes = excluded.bytes
+                 WHERE excluded.version >= views.version",
+                params![doc.to_string(), version, bytes],
+            )
+            .map(drop)
+            .map_err(|source| StoreError::Meta {
+                key: format!("cached view of {doc}"),
+                source,
+            })
     }
 
     /// Changes one document atomically and durably.

@@ -171,42 +171,7 @@ fn main() -> Result<()> {
 /// `cargo bench -p tapin-e2e` does not build `tapin-cli`'s binary (it is not a dependency of this
 /// package), so build it here; cargo makes this a no-op when the binary is fresh.
 fn tapin_bin() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("TAPIN_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    // target/release/deps/cold_start-<hash> -> target/release/tapin
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("the bench executable is not inside a cargo target directory")?;
-    let target_dir = profile_dir
-        .parent()
-        .ok_or("the bench executable is not inside a cargo target directory")?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("tests/ has no parent directory")?;
-    eprintln!("building the release tapin (cargo build --release -p tapin-cli) ...");
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "tapin-cli", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(workspace)
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("could not run {}: {e}", Path::new(&cargo).display()))?;
-    if !status.success() {
-        return Err(format!(
-            "`cargo build --release -p tapin-cli` failed ({status}); build it yourself, or set \
-             TAPIN_BIN to a tapin binary"
-        )
-        .into());
-    }
-    let bin = profile_dir.join(format!("tapin{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        return Err(format!("{} is missing after the build", bin.display()).into());
-    }
-    Ok(bin)
+    tapin_e2e::release_tapin_bin().map_err(|e| e.to_string().into())
 }
 
 /// Runs `tapin` in the bench's home, as the end-to-end tests do.

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod ids;
 pub mod model;
 pub mod pairing;
+pub mod saved;
 pub mod sync;
 pub mod time;
 pub mod views;

@@ -1,12 +1,15 @@
 //! The [`Store`]: documents as a snapshot plus incremental chunks, and the meta table.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use automerge::{ActorId, AutoCommit, Automerge, AutomergeError, ReadDoc};
+use automerge::{ActorId, AutoCommit, Automerge, AutomergeError, ChangeHash, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tapin_core::DocId;
+use tapin_core::saved::SavedDoc;
 
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::schema;
@@ -29,10 +32,23 @@ const MIN_COMPACT_BYTES: usize = 16 * 1024;
 /// process) may use the same home at once: writes serialise on the database's write lock and
 /// reads see a consistent state. A `Store` is [`Send`] but not [`Sync`]; share one between threads
 /// behind a mutex, or open one per thread.
+///
+/// Each `Store` keeps the documents it has read or written in memory, with the version they were
+/// at. The next read of one costs a small query plus the chunks other writers appended since,
+/// instead of a full load; a compaction by another writer, which removes those chunks, makes it
+/// load in full once. The database stays the only truth: every read and write still checks it
+/// inside its transaction.
 pub struct Store {
     conn: Connection,
     home: PathBuf,
     path: PathBuf,
+    cache: RefCell<HashMap<DocId, Cached>>,
+}
+
+/// A document as of one version ([`Store::doc_version`]).
+struct Cached {
+    version: i64,
+    doc: AutoCommit,
 }
 
 impl fmt::Debug for Store {
@@ -66,33 +82,28 @@ pub struct DocStats {
     pub chunk_bytes: u64,
 }
 
-/// A document's rows as read in one transaction: the snapshot followed by the chunks after it,
-/// concatenated into one buffer automerge can load in a single pass.
-struct Stored {
-    bytes: Vec<u8>,
+/// The shape of a stored document, read in one transaction: its snapshot's size and the chunks
+/// written since.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
     snapshot_bytes: usize,
+    /// The newest chunk the snapshot contains (0 without a snapshot).
+    covers_upto: i64,
     chunks: usize,
     chunk_bytes: usize,
-    /// The id of the newest chunk, or the snapshot's `covers_upto` when there are no chunks.
+    /// The id of the newest chunk, or `covers_upto` when there are no chunks: the version.
     last_chunk: i64,
 }
 
-impl Stored {
-    /// Loads the bytes strictly, for reading: any damaged chunk is an error, not a partial
-    /// document.
-    fn load(&self, doc: &DocId) -> Result<Automerge, LoadError> {
-        // `load` (unlike `load_incremental`) refuses data that only partly parses.
-        let loaded = Automerge::load(&self.bytes).map_err(corrupt(doc))?;
-        check_complete(doc, &loaded)?;
-        Ok(loaded)
-    }
-
-    /// Loads the bytes strictly, for changing.
-    fn load_for_update(&self, doc: &DocId) -> Result<AutoCommit, LoadError> {
-        let mut loaded = AutoCommit::load(&self.bytes).map_err(corrupt(doc))?;
-        check_complete(doc, loaded.document())?;
-        Ok(loaded)
-    }
+/// What a write leaves behind, for [`Store::write`] to persist.
+enum Written {
+    /// `doc` with the changes made after `before`; nothing to persist if there are none.
+    Changes {
+        doc: AutoCommit,
+        before: Vec<ChangeHash>,
+    },
+    /// A document that was not stored yet, taken in whole: its bytes become the snapshot.
+    Whole(SavedDoc),
 }
 
 /// Small documents (most side documents) are compacted once they have more chunks than this:
@@ -127,6 +138,23 @@ fn check_complete(doc: &DocId, loaded: &Automerge) -> Result<(), LoadError> {
     }
 }
 
+/// Merges `bytes` (changes or saved documents) into `current`, refusing anything that does not
+/// parse whole or leaves dependencies missing.
+fn merge_strict(current: &mut AutoCommit, bytes: &[u8]) -> Result<(), AutomergeError> {
+    // `load_incremental` skips whatever it cannot parse with only a log line, so check the bytes
+    // strictly first. Loading them on their own fails with `MissingDeps` when they build on
+    // changes the document already has, which is expected here.
+    match Automerge::load(bytes) {
+        Ok(_) | Err(AutomergeError::MissingDeps) => {}
+        Err(source) => return Err(source),
+    }
+    current.load_incremental(bytes)?;
+    if !current.document().get_missing_deps(&[]).is_empty() {
+        return Err(AutomergeError::MissingDeps);
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the store in `home`, creating the directory and the database (`home/tapin.db`) if
     /// they are missing.
@@ -144,6 +172,7 @@ impl Store {
             conn,
             home: home.to_owned(),
             path,
+            cache: RefCell::new(HashMap::new()),
         })
     }
 
@@ -163,30 +192,74 @@ impl Store {
     /// A document whose bytes do not load gives [`LoadError::Corrupt`] naming it; other documents
     /// are unaffected.
     pub fn load(&self, doc: &DocId) -> Result<Option<Automerge>, LoadError> {
-        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
-        // A read transaction, so that a compaction committed by another process between the two
-        // SELECTs cannot leave us with an old snapshot and the chunks after a newer one.
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
-            .map_err(sqlite)?;
-        let stored = read_stored(&tx, doc).map_err(sqlite)?;
-        tx.commit().map_err(sqlite)?;
-        stored.map(|stored| stored.load(doc)).transpose()
+        Ok(self.load_versioned(doc)?.map(|(doc, _)| doc))
     }
 
     /// Like [`Store::load`], with the document's version ([`Store::doc_version`]) read in the same
     /// transaction, so the two agree.
     pub fn load_versioned(&self, doc: &DocId) -> Result<Option<(Automerge, i64)>, LoadError> {
         let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        // A read transaction, so that a compaction committed by another process between the
+        // SELECTs cannot leave us with an old snapshot and the chunks after a newer one.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
             .map_err(sqlite)?;
-        let stored = read_stored(&tx, doc).map_err(sqlite)?;
+        let current = self.with_current(&tx, doc, |current, layout| {
+            (current.document().clone(), layout.last_chunk)
+        })?;
         tx.commit().map_err(sqlite)?;
-        stored
-            .map(|stored| {
-                let version = stored.last_chunk;
-                stored.load(doc).map(|d| (d, version))
-            })
-            .transpose()
+        Ok(current)
+    }
+
+    /// A copy of the document as stored now; see [`Store::with_current`].
+    fn current(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+    ) -> Result<Option<(AutoCommit, Layout)>, LoadError> {
+        self.with_current(tx, doc, |current, layout| (current.clone(), layout))
+    }
+
+    /// Runs `f` on the document as stored now, read in the caller's transaction `tx`: from memory
+    /// plus the chunks written since when this `Store` has it cached and it has not been compacted
+    /// since, otherwise loaded in full. Either way strictly: damaged bytes are an error, not a
+    /// partial document. Refreshes the cache; `f` sees the cached document, so it copies what it
+    /// keeps.
+    fn with_current<R>(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+        f: impl FnOnce(&mut AutoCommit, Layout) -> R,
+    ) -> Result<Option<R>, LoadError> {
+        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        let Some(layout) = read_layout(tx, doc).map_err(sqlite)? else {
+            return Ok(None);
+        };
+        let mut cache = self.cache.borrow_mut();
+        if let Some(cached) = cache.get_mut(doc) {
+            // Chunks up to the cached version are in the cached document; a snapshot covering
+            // more than that replaced chunks it never saw.
+            if layout.covers_upto <= cached.version && cached.version <= layout.last_chunk {
+                if cached.version < layout.last_chunk {
+                    let bytes = read_chunks(tx, doc, cached.version).map_err(sqlite)?;
+                    if let Err(source) = merge_strict(&mut cached.doc, &bytes) {
+                        cache.remove(doc);
+                        return Err(corrupt(doc)(source));
+                    }
+                    cached.version = layout.last_chunk;
+                }
+                return Ok(Some(f(&mut cached.doc, layout)));
+            }
+        }
+        let mut bytes = read_snapshot(tx, doc).map_err(sqlite)?;
+        bytes.extend(read_chunks(tx, doc, layout.covers_upto).map_err(sqlite)?);
+        // `load` (unlike `load_incremental`) refuses data that only partly parses.
+        let mut loaded = AutoCommit::load(&bytes).map_err(corrupt(doc))?;
+        check_complete(doc, loaded.document())?;
+        let cached = cache.entry(*doc).insert_entry(Cached {
+            version: layout.last_chunk,
+            doc: loaded,
+        });
+        Ok(Some(f(&mut cached.into_mut().doc, layout)))
     }
 
     /// A cached, derived rendering of a document (the app keeps its decoded contents here) if it
@@ -240,8 +313,18 @@ impl Store {
         actor: &ActorId,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
     ) -> Result<T, UpdateError<E>> {
-        self.write(doc, Some(actor), |current| {
-            f(current).map_err(UpdateError::Inner)
+        self.write(doc, |current| {
+            let mut current = current.unwrap_or_default();
+            current.set_actor(actor.clone());
+            let before = current.get_heads();
+            let value = f(&mut current).map_err(UpdateError::Inner)?;
+            Ok((
+                Written::Changes {
+                    doc: current,
+                    before,
+                },
+                value,
+            ))
         })
     }
 
@@ -252,23 +335,51 @@ impl Store {
     /// Bytes that are not valid automerge data, or changes whose dependencies the document lacks,
     /// give [`UpdateError::Automerge`] and write nothing.
     pub fn apply_changes(&self, doc: &DocId, bytes: &[u8]) -> Result<(), UpdateError<Infallible>> {
-        self.write(doc, None, |current| {
-            let invalid = |source| UpdateError::Automerge {
-                doc: *doc,
-                source: Box::new(source),
+        let invalid = |source| UpdateError::Automerge {
+            doc: *doc,
+            source: Box::new(source),
+        };
+        self.write(doc, |current| {
+            let written = match current {
+                // Not stored yet: the bytes must be a whole document on their own, and the
+                // strict load that checks them is the document to keep.
+                None => Written::Whole(SavedDoc::load(bytes.to_vec()).map_err(invalid)?),
+                Some(mut current) => {
+                    let before = current.get_heads();
+                    merge_strict(&mut current, bytes).map_err(invalid)?;
+                    Written::Changes {
+                        doc: current,
+                        before,
+                    }
+                }
             };
-            // `load_incremental` skips whatever it cannot parse with only a log line, so check the
-            // bytes strictly first. Loading them on their own fails with `MissingDeps` when they
-            // build on changes the document already has, which is expected here.
-            match Automerge::load(bytes) {
-                Ok(_) | Err(AutomergeError::MissingDeps) => {}
-                Err(source) => return Err(invalid(source)),
-            }
-            current.load_incremental(bytes).map_err(invalid)?;
-            if !current.get_missing_deps(&[]).is_empty() {
-                return Err(invalid(AutomergeError::MissingDeps));
-            }
-            Ok(())
+            Ok((written, ()))
+        })
+    }
+
+    /// Like [`Store::apply_changes`] for a whole document that has already been loaded (and so
+    /// checked): the load is not repeated. Into a document not stored yet, its bytes are stored
+    /// as they are, as the snapshot.
+    pub fn apply_saved(&self, doc: &DocId, saved: SavedDoc) -> Result<(), UpdateError<Infallible>> {
+        self.write(doc, |current| {
+            let written = match current {
+                None => Written::Whole(saved),
+                Some(mut current) => {
+                    let before = current.get_heads();
+                    let (_, mut other) = saved.into_parts();
+                    current
+                        .merge(&mut other)
+                        .map_err(|source| UpdateError::Automerge {
+                            doc: *doc,
+                            source: Box::new(source),
+                        })?;
+                    Written::Changes {
+                        doc: current,
+                        before,
+                    }
+                }
+            };
+            Ok((written, ()))
         })
     }
 
@@ -277,61 +388,85 @@ impl Store {
     pub fn compact(&self, doc: &DocId) -> Result<(), UpdateError<Infallible>> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(UpdateError::sqlite(doc))?;
-        let Some(stored) = read_stored(&tx, doc).map_err(UpdateError::sqlite(doc))? else {
+        let Some((mut current, layout)) = self.current(&tx, doc)? else {
             return Ok(());
         };
-        if stored.chunks == 0 {
+        if layout.chunks == 0 {
             return Ok(());
         }
-        let mut current = stored.load_for_update(doc)?;
-        write_snapshot(&tx, doc, &mut current, stored.last_chunk)
-            .map_err(UpdateError::sqlite(doc))?;
+        let bytes = current.save();
+        write_snapshot(&tx, doc, &bytes, layout.last_chunk).map_err(UpdateError::sqlite(doc))?;
         tx.commit().map_err(UpdateError::sqlite(doc))
     }
 
-    /// The shared read-modify-write path of [`Store::update`] and [`Store::apply_changes`].
+    /// The shared read-modify-write path of [`Store::update`] and [`Store::apply_changes`]: under
+    /// the write lock, hands `f` the current document (`None` if never written) and persists
+    /// what it returns.
     fn write<T, E>(
         &self,
         doc: &DocId,
-        actor: Option<&ActorId>,
-        f: impl FnOnce(&mut AutoCommit) -> Result<T, UpdateError<E>>,
+        f: impl FnOnce(Option<AutoCommit>) -> Result<(Written, T), UpdateError<E>>,
     ) -> Result<T, UpdateError<E>> {
+        let sqlite = UpdateError::sqlite(doc);
         // IMMEDIATE takes the write lock before reading, so no other writer can slip a change in
         // between our load and our append.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(UpdateError::sqlite(doc))?;
-        let stored = read_stored(&tx, doc).map_err(UpdateError::sqlite(doc))?;
-        let mut current = match &stored {
-            Some(stored) => stored.load_for_update(doc)?,
-            None => AutoCommit::new(),
-        };
-        if let Some(actor) = actor {
-            current.set_actor(actor.clone());
-        }
-        let before = current.get_heads();
+        let current = self.current(&tx, doc)?;
+        let layout = current.as_ref().map(|(_, layout)| *layout);
 
         // On `Err` the transaction is dropped, which rolls it back: nothing was written anyway.
-        let value = f(&mut current)?;
+        let (written, value) = f(current.map(|(current, _)| current))?;
 
-        // Everything not already stored: the closure's own changes and any it merged in.
-        let new = current.save_after(&before);
-        if new.is_empty() {
-            return Ok(value);
-        }
-        tx.execute(
-            "INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)",
-            params![doc.to_string(), new],
-        )
-        .map_err(UpdateError::sqlite(doc))?;
-        let chunk = tx.last_insert_rowid();
-
-        let (snapshot_bytes, chunks, chunk_bytes) = stored.map_or((0, 0, 0), |stored| {
-            (stored.snapshot_bytes, stored.chunks, stored.chunk_bytes)
-        });
-        if needs_compaction(snapshot_bytes, chunks + 1, chunk_bytes + new.len()) {
-            write_snapshot(&tx, doc, &mut current, chunk).map_err(UpdateError::sqlite(doc))?;
-        }
-        tx.commit().map_err(UpdateError::sqlite(doc))?;
+        let (version, current) = match written {
+            Written::Changes {
+                doc: mut current,
+                before,
+            } => {
+                // Everything not already stored: the closure's own changes and any it merged in.
+                let new = current.save_after(&before);
+                if new.is_empty() {
+                    return Ok(value);
+                }
+                tx.execute(
+                    "INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)",
+                    params![doc.to_string(), new],
+                )
+                .map_err(UpdateError::sqlite(doc))?;
+                let chunk = tx.last_insert_rowid();
+                let layout = layout.unwrap_or(Layout::EMPTY);
+                if needs_compaction(
+                    layout.snapshot_bytes,
+                    layout.chunks + 1,
+                    layout.chunk_bytes + new.len(),
+                ) {
+                    let bytes = current.save();
+                    write_snapshot(&tx, doc, &bytes, chunk).map_err(UpdateError::sqlite(doc))?;
+                }
+                (chunk, current)
+            }
+            Written::Whole(saved) => {
+                // An empty chunk gives the snapshot a version of its own; the snapshot then
+                // replaces it.
+                tx.execute(
+                    "INSERT INTO chunks (doc, bytes) VALUES (?1, x'')",
+                    [doc.to_string()],
+                )
+                .map_err(UpdateError::sqlite(doc))?;
+                let chunk = tx.last_insert_rowid();
+                let (bytes, current) = saved.into_parts();
+                write_snapshot(&tx, doc, &bytes, chunk).map_err(UpdateError::sqlite(doc))?;
+                (chunk, current)
+            }
+        };
+        tx.commit().map_err(sqlite)?;
+        self.cache.borrow_mut().insert(
+            *doc,
+            Cached {
+                version,
+                doc: current,
+            },
+        );
         Ok(value)
     }
 
@@ -512,54 +647,82 @@ impl Store {
     }
 }
 
-/// Reads a document's snapshot and the chunks after it. `None` if it has neither.
-fn read_stored(conn: &Connection, doc: &DocId) -> rusqlite::Result<Option<Stored>> {
+impl Layout {
+    const EMPTY: Layout = Layout {
+        snapshot_bytes: 0,
+        covers_upto: 0,
+        chunks: 0,
+        chunk_bytes: 0,
+        last_chunk: 0,
+    };
+}
+
+/// Reads the shape of a document without its bytes. `None` if it has neither snapshot nor chunks.
+fn read_layout(conn: &Connection, doc: &DocId) -> rusqlite::Result<Option<Layout>> {
     let name = doc.to_string();
     let snapshot = conn
-        .prepare_cached("SELECT bytes, covers_upto FROM snapshots WHERE doc = ?1")?
-        .query_row([&name], |row| {
-            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-        })
+        .prepare_cached("SELECT length(bytes), covers_upto FROM snapshots WHERE doc = ?1")?
+        .query_row([&name], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
         .optional()?;
-    let has_snapshot = snapshot.is_some();
-    let (mut bytes, covers_upto) = snapshot.unwrap_or_default();
-    let snapshot_bytes = bytes.len();
-
-    let mut statement =
-        conn.prepare_cached("SELECT id, bytes FROM chunks WHERE doc = ?1 AND id > ?2 ORDER BY id")?;
-    let mut rows = statement.query(params![name, covers_upto])?;
-    let mut chunks = 0;
-    let mut last_chunk = covers_upto;
-    while let Some(row) = rows.next()? {
-        last_chunk = row.get(0)?;
-        let chunk = row.get_ref(1)?.as_blob()?;
-        bytes.extend_from_slice(chunk);
-        chunks += 1;
-    }
-    if !has_snapshot && chunks == 0 {
+    let (snapshot_bytes, covers_upto) = snapshot.unwrap_or_default();
+    let (chunks, chunk_bytes, last) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(length(bytes)), 0), max(id)
+             FROM chunks WHERE doc = ?1 AND id > ?2",
+        )?
+        .query_row(params![name, covers_upto], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+    if snapshot.is_none() && chunks == 0 {
         return Ok(None);
     }
-    Ok(Some(Stored {
-        chunk_bytes: bytes.len() - snapshot_bytes,
-        bytes,
-        snapshot_bytes,
-        chunks,
-        last_chunk,
+    let size = |n: i64| usize::try_from(n).unwrap_or(0);
+    Ok(Some(Layout {
+        snapshot_bytes: size(snapshot_bytes),
+        covers_upto,
+        chunks: size(chunks),
+        chunk_bytes: size(chunk_bytes),
+        last_chunk: last.unwrap_or(covers_upto),
     }))
 }
 
-/// Replaces the document's snapshot with a full save of `current` and deletes the chunks it now
+/// A document's snapshot bytes (empty without one).
+fn read_snapshot(conn: &Connection, doc: &DocId) -> rusqlite::Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached("SELECT bytes FROM snapshots WHERE doc = ?1")?
+        .query_row([doc.to_string()], |row| row.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// A document's chunks after `after`, in order, concatenated into one buffer automerge can load
+/// in a single pass.
+fn read_chunks(conn: &Connection, doc: &DocId, after: i64) -> rusqlite::Result<Vec<u8>> {
+    let mut statement =
+        conn.prepare_cached("SELECT bytes FROM chunks WHERE doc = ?1 AND id > ?2 ORDER BY id")?;
+    let mut rows = statement.query(params![doc.to_string(), after])?;
+    let mut bytes = Vec::new();
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob()?);
+    }
+    Ok(bytes)
+}
+
+/// Replaces the document's snapshot with `bytes`, a full save, and deletes the chunks it now
 /// covers: those up to `covers_upto`, the newest chunk read or written in this transaction. Both
 /// happen in the caller's write transaction, so a chunk is only ever deleted in the same commit
 /// that writes a snapshot containing it.
 fn write_snapshot(
     tx: &Transaction<'_>,
     doc: &DocId,
-    current: &mut AutoCommit,
+    bytes: &[u8],
     covers_upto: i64,
 ) -> rusqlite::Result<()> {
     let name = doc.to_string();
-    let bytes = current.save();
     tx.execute(
         "INSERT INTO snapshots (doc, bytes, covers_upto) VALUES (?1, ?2, ?3)
          ON CONFLICT (doc) DO UPDATE SET bytes = excluded.bytes, covers_upto = excluded.covers_upto",
@@ -828,6 +991,115 @@ mod tests {
         let merged = mine.load(&side).unwrap().unwrap();
         assert_eq!(merged.get_heads(), everything.get_heads());
         assert_eq!((get(&merged, "a"), get(&merged, "b")), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn a_first_whole_document_is_stored_as_it_came() {
+        let source = tempfile::tempdir().unwrap();
+        let source = Store::open(source.path()).unwrap();
+        let side = DocId::Side(Id::from_bytes([4; 16]));
+        let friend = ActorId::from(b"friend".as_slice());
+        for i in 0..20 {
+            source.update(&side, &friend, put(&format!("k{i}"), i)).unwrap();
+        }
+        let whole = source.load(&side).unwrap().unwrap();
+        let bytes = whole.save();
+
+        for by_saved in [false, true] {
+            let home = tempfile::tempdir().unwrap();
+            let store = Store::open(home.path()).unwrap();
+            if by_saved {
+                let saved = SavedDoc::load(bytes.clone()).unwrap();
+                store.apply_saved(&side, saved).unwrap();
+            } else {
+                store.apply_changes(&side, &bytes).unwrap();
+            }
+            // The bytes are the snapshot, unchanged, under a version of their own.
+            let stats = stats_of(&store, side).unwrap();
+            assert_eq!((stats.snapshot_bytes, stats.chunks), (bytes.len() as u64, 0));
+            assert!(store.doc_version(&side).unwrap() > 0);
+            let fresh = Store::open(home.path()).unwrap();
+            assert_eq!(fresh.load(&side).unwrap().unwrap().get_heads(), whole.get_heads());
+            assert_eq!(store.load(&side).unwrap().unwrap().get_heads(), whole.get_heads());
+
+            // Into a document that exists, a whole document merges like any changes.
+            let mut more = AutoCommit::load(&bytes).unwrap().with_actor(friend.clone());
+            more.put(ROOT, "late", 99).unwrap();
+            let saved = SavedDoc::load(more.save()).unwrap();
+            store.apply_saved(&side, saved).unwrap();
+            let merged = fresh.load(&side).unwrap().unwrap();
+            assert_eq!(merged.get_heads(), more.get_heads());
+            assert_eq!(get(&merged, "late"), Some(99));
+        }
+    }
+
+    #[test]
+    fn a_first_apply_that_is_not_a_whole_document_writes_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::open(home.path()).unwrap();
+        let side = DocId::Side(Id::from_bytes([5; 16]));
+        let mut d = AutoCommit::new();
+        d.put(ROOT, "a", 1).unwrap();
+        d.commit();
+        let first = d.get_heads();
+        d.put(ROOT, "a", 2).unwrap();
+        let second = d.save_after(&first);
+        let err = store.apply_changes(&side, &second).unwrap_err();
+        assert!(matches!(err, UpdateError::Automerge { .. }), "{err:?}");
+        assert!(store.load(&side).unwrap().is_none());
+        assert_eq!(store.doc_version(&side).unwrap(), 0);
+    }
+
+    /// A store reads what other stores (other processes) wrote since it last looked, whether
+    /// they appended chunks or compacted them away.
+    #[test]
+    fn a_cached_document_follows_other_writers() {
+        let home = tempfile::tempdir().unwrap();
+        let reader = Store::open(home.path()).unwrap();
+        let writer = Store::open(home.path()).unwrap();
+        let journal = DocId::Journal;
+        writer.update(&journal, &device(), put("n", 0)).unwrap();
+        assert_eq!(get(&reader.load(&journal).unwrap().unwrap(), "n"), Some(0));
+
+        for n in 1..=200 {
+            writer.update(&journal, &device(), put("n", n)).unwrap();
+            // Read every few writes, so some reads see only new chunks and some a compaction.
+            if n % 7 == 0 || n == 200 {
+                let (doc, version) = reader.load_versioned(&journal).unwrap().unwrap();
+                assert_eq!(get(&doc, "n"), Some(n));
+                assert_eq!(version, writer.doc_version(&journal).unwrap());
+                assert_eq!(doc.get_heads(), writer.load(&journal).unwrap().unwrap().get_heads());
+            }
+        }
+        // And it writes on top of all of it, with the same actor, without colliding.
+        reader.update(&journal, &device(), put("n", 201)).unwrap();
+        let fresh = Store::open(home.path()).unwrap();
+        assert_eq!(get(&fresh.load(&journal).unwrap().unwrap(), "n"), Some(201));
+        assert_eq!(get(&writer.load(&journal).unwrap().unwrap(), "n"), Some(201));
+    }
+
+    /// Memory is no excuse for missing damage: a bad chunk written after a document was cached
+    /// fails the next read, as it would in a fresh process.
+    #[test]
+    fn a_damaged_chunk_after_a_cached_read_is_an_error() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::open(home.path()).unwrap();
+        store.update(&DocId::Journal, &device(), put("a", 1)).unwrap();
+        store.load(&DocId::Journal).unwrap().unwrap();
+        let raw = Connection::open(home.path().join(DB_FILE)).unwrap();
+        raw.execute(
+            "INSERT INTO chunks (doc, bytes) VALUES ('journal', x'856f4a83deadbeef')",
+            [],
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let err = store.load(&DocId::Journal).unwrap_err();
+            assert!(matches!(err, LoadError::Corrupt { .. }), "{err:?}");
+        }
+        let err = store
+            .update(&DocId::Journal, &device(), put("b", 2))
+            .unwrap_err();
+        assert!(matches!(err, UpdateError::Corrupt { .. }), "{err:?}");
     }
 
     #[test]

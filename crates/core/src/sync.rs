@@ -15,12 +15,13 @@
 
 use std::collections::BTreeSet;
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync::{self, ChunkList, SyncDoc};
 use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{DeviceId, DeviceKey};
+use crate::saved::SavedDoc;
 
 const HEADS_CONTEXT: &[u8] = b"tapin side heads v1\0";
 
@@ -138,6 +139,8 @@ pub struct Session {
     friend_device: DeviceId,
     last_signed: Option<Vec<ChangeHash>>,
     received_heads: Option<SignedHeads>,
+    /// Their whole side, when it arrived in one piece into an empty replica.
+    received_whole: Option<SavedDoc>,
 }
 
 impl Session {
@@ -169,6 +172,7 @@ impl Session {
             friend_device,
             last_signed: None,
             received_heads: None,
+            received_whole: None,
         }
     }
 
@@ -190,6 +194,13 @@ impl Session {
     /// The sync states to persist: (mine, theirs).
     pub fn states(&self) -> (Vec<u8>, Vec<u8>) {
         (self.mine_state.encode(), self.theirs_state.encode())
+    }
+
+    /// Their whole side as it arrived, when the replica was empty and it came as one saved
+    /// document (a first sync): its bytes and the document they load as, so that storing it needs
+    /// no second load. Taken once; whatever arrived after it is in [`Session::theirs`] only.
+    pub fn take_received_whole(&mut self) -> Option<SavedDoc> {
+        self.received_whole.take()
     }
 
     /// The friend's latest verified signed heads, if any arrived in this session.
@@ -228,23 +239,59 @@ impl Session {
         out
     }
 
-    fn check_authors(&self, chunk: &[u8]) -> Result<(), Violation> {
+    /// Checks that every change in `chunk` (one change, or a saved document) was made by one of
+    /// their devices. A saved document comes back loaded, with its number of changes.
+    fn check_authors(&self, chunk: &[u8]) -> Result<Option<(SavedDoc, usize)>, Violation> {
         let foreign =
             |actor: &ActorId| -> Violation { Violation::ForeignAuthor(actor.to_hex_string()) };
         if let Ok(change) = Change::from_bytes(chunk.to_vec()) {
             return if self.authors.contains(change.actor_id()) {
-                Ok(())
+                Ok(None)
             } else {
                 Err(foreign(change.actor_id()))
             };
         }
-        let doc = Automerge::load(chunk).map_err(|e| Violation::Malformed(e.to_string()))?;
-        for meta in doc.get_changes_meta(&[]) {
-            if !self.authors.contains(meta.actor.as_ref()) {
-                return Err(foreign(meta.actor.as_ref()));
-            }
+        let mut saved =
+            SavedDoc::load(chunk.to_vec()).map_err(|e| Violation::Malformed(e.to_string()))?;
+        let changes = saved.document().get_changes_meta(&[]);
+        if let Some(meta) = changes
+            .iter()
+            .find(|meta| !self.authors.contains(meta.actor.as_ref()))
+        {
+            return Err(foreign(meta.actor.as_ref()));
         }
-        Ok(())
+        let count = changes.len();
+        Ok(Some((saved, count)))
+    }
+
+    /// Takes in their whole side, already loaded by [`Session::check_authors`], as my empty
+    /// replica: the same outcome as `receive_sync_message`, which would load it a second time.
+    /// The caller checked that the replica is empty and that every head `msg` advertises is in
+    /// the document.
+    fn receive_whole(
+        &mut self,
+        mut saved: SavedDoc,
+        changes: usize,
+        mut msg: sync::Message,
+    ) -> Result<Received, Violation> {
+        self.theirs = saved
+            .document()
+            .clone()
+            .with_actor(self.theirs.get_actor().clone());
+        // With the document in place and every advertised head in it, automerge's bookkeeping is
+        // what it does after applying the changes, except that for a message without changes it
+        // also takes their heads as the ones we last sent: restore those.
+        msg.changes = ChunkList::empty();
+        let last_sent = self.theirs_state.last_sent_heads.clone();
+        self.theirs
+            .receive_sync_message(&mut self.theirs_state, msg)
+            .map_err(|e| Violation::Malformed(e.to_string()))?;
+        self.theirs_state.last_sent_heads = last_sent;
+        self.received_whole = Some(saved);
+        Ok(Received {
+            changes,
+            end_of_batch: false,
+        })
     }
 
     /// Applies one received frame, or refuses it whole.
@@ -276,8 +323,20 @@ impl Session {
                 match doc {
                     // Their frame about *their* side: my replica.
                     WireDoc::SenderSide => {
+                        let mut whole = None;
                         for chunk in msg.changes.iter() {
-                            self.check_authors(chunk)?;
+                            whole = self.check_authors(chunk)?;
+                        }
+                        // A first sync: their whole side, in one piece, into an empty replica.
+                        if msg.changes.len() == 1
+                            && self.theirs.is_empty()
+                            && let Some((mut saved, changes)) = whole
+                            && msg
+                                .heads
+                                .iter()
+                                .all(|h| saved.document().get_change_by_hash(h).is_some())
+                        {
+                            return self.receive_whole(saved, changes, msg);
                         }
                         let before = self.theirs.get_heads();
                         let had = self.theirs.get_changes_meta(&before).len();
@@ -378,6 +437,76 @@ mod tests {
         assert_eq!(m.theirs().get_heads(), jordan_side.get_heads());
         assert!(m.received_heads().unwrap().verify(m.theirs()));
         assert!(j.received_heads().unwrap().verify(j.theirs()));
+    }
+
+    /// A first sync takes their whole side with one load; afterwards the replica, the sync state
+    /// and every message that follows are what automerge's own `receive_sync_message` gives.
+    #[test]
+    fn a_whole_side_into_an_empty_replica_matches_automerge() {
+        let (maya, jordan) = (key(1), key(2));
+        let maya_side = doc_by(&maya, 40);
+        // Jordan's empty replica asks; Maya's side answers with the whole document.
+        let mut plain = Automerge::new();
+        let mut plain_state = sync::State::new();
+        let hello = plain.generate_sync_message(&mut plain_state).unwrap();
+        let mut maya_state = sync::State::new();
+        let mut sender = maya_side.clone();
+        sender.receive_sync_message(&mut maya_state, hello).unwrap();
+        let whole = sender.generate_sync_message(&mut maya_state).unwrap();
+        assert_eq!(
+            whole.changes.len(),
+            1,
+            "automerge sends the document in one piece"
+        );
+
+        let mut j = Session::new(
+            doc_by(&jordan, 1),
+            Automerge::new(),
+            &[],
+            &[],
+            [maya.id()],
+            maya.id(),
+        );
+        // Bring the session's replica state to where `plain` is: it sent its first message.
+        let first = j.batch(&jordan);
+        assert!(first.len() > 1);
+        let received = j
+            .receive(Frame::Sync {
+                doc: WireDoc::SenderSide,
+                message: whole.clone().encode(),
+            })
+            .unwrap();
+        plain.receive_sync_message(&mut plain_state, whole).unwrap();
+
+        assert_eq!(received.changes, 40);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        assert_eq!(j.theirs_state.encode(), plain_state.encode());
+        assert_eq!(j.theirs_state.last_sent_heads, plain_state.last_sent_heads);
+        assert_eq!(j.theirs_state.shared_heads, plain_state.shared_heads);
+        assert_eq!(j.theirs_state.their_heads, plain_state.their_heads);
+        let next = j.theirs.generate_sync_message(&mut j.theirs_state.clone());
+        let plain_next = plain.generate_sync_message(&mut plain_state.clone());
+        assert_eq!(
+            next.map(|m| m.encode()),
+            plain_next.map(|m| m.encode()),
+            "the acknowledgement is the same"
+        );
+        // The bytes to store are the document exactly as sent, taken once.
+        let mut saved = j.take_received_whole().unwrap();
+        assert_eq!(saved.document().get_heads(), maya_side.get_heads());
+        assert!(j.take_received_whole().is_none());
+
+        // And the session goes on converging with Maya's.
+        let mut m = Session::new(
+            maya_side.clone(),
+            Automerge::new(),
+            &[],
+            &[],
+            [jordan.id()],
+            jordan.id(),
+        );
+        converge(&mut m, &maya, &mut j, &jordan);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
     }
 
     #[test]

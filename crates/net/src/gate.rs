@@ -1,22 +1,23 @@
 //! The allowlist as the store sees it: a friend's device may sync while its relationship is
-//! paired (and not unpaired since). Read from the store on every check, so a pairing or an
-//! `unpair` made by another process on the same home applies to the very next connection.
+//! paired (and not unpaired since). Checked against the store on every connection — the pairings
+//! are read again whenever the private document's version moved — so a pairing or an `unpair`
+//! made by another process on the same home applies to the very next connection.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tapin_core::DocId;
-use tapin_core::docs;
+use tapin_core::identity::DeviceId;
 use tapin_store::Store;
 
 use crate::endpoint::Gate;
+use crate::sync::LinkCache;
 
 /// A [`Gate`] backed by a home's store.
 #[derive(Debug)]
 pub struct HomeGate {
     /// A std Mutex, not a Tokio one: the store is synchronous and no await happens while it is held.
-    store: Mutex<Store>,
+    store: Mutex<(Store, LinkCache)>,
     home: PathBuf,
     pairing_open: AtomicBool,
 }
@@ -26,7 +27,7 @@ impl HomeGate {
     pub fn new(store: Store) -> Self {
         HomeGate {
             home: store.home().to_owned(),
-            store: Mutex::new(store),
+            store: Mutex::new((store, LinkCache::default())),
             pairing_open: AtomicBool::new(false),
         }
     }
@@ -37,24 +38,15 @@ impl HomeGate {
     }
 
     fn paired(&self, device: &[u8; 32]) -> bool {
-        let wanted = tapin_core::identity::DeviceId::from_bytes(device).map(|d| d.to_string());
-        let Ok(wanted) = wanted else { return false };
-        let Ok(store) = self.store.lock() else {
+        let Ok(device) = DeviceId::from_bytes(device) else {
             return false;
         };
-        let private = match store.load(&DocId::Private) {
-            Ok(Some(doc)) => docs::read_private(&doc),
-            Ok(None) => return false,
-            Err(err) => {
-                tracing::warn!(home = %self.home.display(), "cannot read pairings: {err}");
-                return false;
-            }
+        let Ok(mut guard) = self.store.lock() else {
+            return false;
         };
-        match private {
-            Ok(private) => private
-                .relationships
-                .values()
-                .any(|rel| rel.paired_devices().any(|(id, _)| *id == wanted)),
+        let (store, links) = &mut *guard;
+        match links.link_for(store, device) {
+            Ok(link) => link.is_some(),
             Err(err) => {
                 tracing::warn!(home = %self.home.display(), "cannot read pairings: {err}");
                 false

@@ -6,7 +6,6 @@
 //! socket itself, so tests own their ports.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +17,7 @@ use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_store::Store;
 
 use crate::SYNC_ALPN;
-use crate::sync::{self, Link, SyncError, SyncStats};
+use crate::sync::{self, Link, LinkCache, SyncError, SyncStats};
 
 /// How often the node looks for local writes (a cheap `PRAGMA data_version`).
 pub const POLL: Duration = Duration::from_millis(5);
@@ -66,6 +65,8 @@ struct Peer {
 struct Shared {
     /// A std Mutex, not a Tokio one: store calls are synchronous and never span an await.
     store: Mutex<Store>,
+    /// The paired relationships, for the accept path (lock after `store`).
+    links: Mutex<LinkCache>,
     me: DeviceKey,
     peers: Mutex<HashMap<[u8; 32], Arc<Peer>>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
@@ -207,29 +208,11 @@ fn register(shared: &Arc<Shared>, conn: Connection, link: Link) -> Option<Arc<Pe
     Some(peer)
 }
 
-/// The addresses a friend's device was last known at.
-fn known_addrs(store: &Store, device: &DeviceId) -> Vec<SocketAddr> {
-    let Ok(Some(doc)) = store.load(&DocId::Private) else {
-        return Vec::new();
-    };
-    let Ok(private) = tapin_core::docs::read_private(&doc) else {
-        return Vec::new();
-    };
-    let key = device.to_string();
-    private
-        .relationships
-        .values()
-        .flat_map(|r| r.paired_devices())
-        .filter(|(id, _)| *id == key)
-        .flat_map(|(_, d)| d.addrs.iter().filter_map(|a| a.parse().ok()))
-        .collect()
-}
-
 /// Dials one friend device; on success registers the connection, serves its streams and pushes.
 async fn dial(shared: Arc<Shared>, ep: Endpoint, link: Link, device: DeviceId) -> bool {
-    let addrs = match shared.store.lock() {
-        Ok(store) => known_addrs(&store, &device),
-        Err(_) => return false,
+    let addrs = match (shared.store.lock(), shared.links.lock()) {
+        (Ok(store), Ok(mut links)) => links.addrs(&store, device).unwrap_or_default(),
+        _ => return false,
     };
     let Ok(id) = PublicKey::from_bytes(&device.to_bytes()) else {
         return false;
@@ -270,6 +253,7 @@ pub async fn run(
     let watch = Store::open(home).map_err(|e| SyncError::Store(e.to_string()))?;
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
+        links: Mutex::new(LinkCache::default()),
         me,
         peers: Mutex::new(HashMap::new()),
         events,
@@ -285,9 +269,9 @@ pub async fn run(
                     let Some(device) = device_of(&conn) else {
                         return;
                     };
-                    let link = match shared.store.lock() {
-                        Ok(store) => sync::link_for(&store, device).ok().flatten(),
-                        Err(_) => None,
+                    let link = match (shared.store.lock(), shared.links.lock()) {
+                        (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
+                        _ => None,
                     };
                     let Some(link) = link else {
                         // The gate already refused unpaired devices; this is the race with unpair.
@@ -313,10 +297,10 @@ pub async fn run(
             let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut links = watch
-                .load(&DocId::Private)
-                .ok()
-                .map(|_| sync::links(&watch).unwrap_or_default())
+            let mut link_cache = LinkCache::default();
+            let mut links = link_cache
+                .get(&watch)
+                .map(<[Link]>::to_vec)
                 .unwrap_or_default();
             for link in &links {
                 pushed.insert(
@@ -332,7 +316,9 @@ pub async fn run(
                 let changed = now_version != data_version;
                 data_version = now_version;
                 if changed {
-                    links = sync::links(&watch).unwrap_or(links);
+                    if let Ok(now) = link_cache.get(&watch) {
+                        links = now.to_vec();
+                    }
                     // Drop connections of friends no longer paired.
                     let allowed: Vec<[u8; 32]> = links
                         .iter()
@@ -443,13 +429,14 @@ pub async fn sync_once(
                 .collect();
         }
     };
+    let mut pairings = LinkCache::default();
     let mut out = Vec::new();
     for link in links {
         let mut total: Option<SyncStats> = None;
         let mut last_err = "no known address".to_owned();
         for device in &link.devices {
             let addrs = match store.lock() {
-                Ok(s) => known_addrs(&s, device),
+                Ok(s) => pairings.addrs(&s, *device).unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
             let Ok(id) = PublicKey::from_bytes(&device.to_bytes()) else {

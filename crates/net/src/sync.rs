@@ -3,6 +3,8 @@
 //! round trip carries nothing, and persist what arrived (durably, before answering), the sync
 //! states and the friend's signed heads. See docs/PROTOCOL.md.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -59,22 +61,37 @@ pub fn link_for(store: &Store, device: DeviceId) -> Result<Option<Link>, SyncErr
 
 /// Every paired relationship.
 pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
-    let Some(doc) = store
-        .load(&DocId::Private)
-        .map_err(|e| SyncError::Store(e.to_string()))?
-    else {
-        return Ok(Vec::new());
+    Ok(pairings(store)?.0)
+}
+
+/// Where each paired device was last known to listen.
+type Addrs = HashMap<DeviceId, Vec<SocketAddr>>;
+
+/// Every paired relationship, and the addresses each paired device was last known at.
+fn pairings(store: &Store) -> Result<(Vec<Link>, Addrs), SyncError> {
+    let Some(doc) = store.load(&DocId::Private).map_err(store_err)? else {
+        return Ok(Default::default());
     };
-    let private = docs::read_private(&doc).map_err(|e| SyncError::Store(e.to_string()))?;
+    let private = docs::read_private(&doc).map_err(store_err)?;
     let mut out = Vec::new();
+    let mut addrs = Addrs::new();
     for (id, rel) in &private.relationships {
         let Ok(rel_id) = id.parse::<Id>() else {
             continue;
         };
-        let devices: Vec<DeviceId> = rel
-            .paired_devices()
-            .filter_map(|(d, _)| d.parse().ok())
-            .collect();
+        let mut devices = Vec::new();
+        for (device, paired) in rel.paired_devices() {
+            let Ok(device) = device.parse::<DeviceId>() else {
+                continue;
+            };
+            devices.push(device);
+            addrs.entry(device).or_default().extend(
+                paired
+                    .addrs
+                    .iter()
+                    .filter_map(|a| a.parse::<SocketAddr>().ok()),
+            );
+        }
         if !devices.is_empty() {
             out.push(Link {
                 rel: rel_id,
@@ -83,7 +100,45 @@ pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
             });
         }
     }
-    Ok(out)
+    Ok((out, addrs))
+}
+
+/// The paired relationships of a home, read again only when its private document changed. Reading
+/// them means hydrating every relationship, which a node would otherwise do on every incoming
+/// connection and every local write.
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    /// The private document's version the links were read at, once read.
+    version: Option<i64>,
+    links: Vec<Link>,
+    addrs: Addrs,
+}
+
+impl LinkCache {
+    /// The paired relationships as of now.
+    pub fn get(&mut self, store: &Store) -> Result<&[Link], SyncError> {
+        let version = store.doc_version(&DocId::Private).map_err(store_err)?;
+        if self.version != Some(version) {
+            (self.links, self.addrs) = pairings(store)?;
+            self.version = Some(version);
+        }
+        Ok(&self.links)
+    }
+
+    /// The addresses a paired device was last known at.
+    pub fn addrs(&mut self, store: &Store, device: DeviceId) -> Result<Vec<SocketAddr>, SyncError> {
+        self.get(store)?;
+        Ok(self.addrs.get(&device).cloned().unwrap_or_default())
+    }
+
+    /// The relationship a device belongs to (only while paired).
+    pub fn link_for(&mut self, store: &Store, device: DeviceId) -> Result<Option<Link>, SyncError> {
+        Ok(self
+            .get(store)?
+            .iter()
+            .find(|l| l.devices.contains(&device))
+            .cloned())
+    }
 }
 
 /// A sync exchange failed.
@@ -197,10 +252,12 @@ pub async fn exchange(
     }
     let (mine_state, theirs_state) = session.states();
     let store = store.lock().map_err(store_err)?;
-    store
+    // One transaction: both sync states and the friend's heads become durable together.
+    let settings = store.settings().map_err(store_err)?;
+    settings
         .set_sync_state(&side, &peer_key, &mine_state)
         .map_err(store_err)?;
-    store
+    settings
         .set_sync_state(&replica, &peer_key, &theirs_state)
         .map_err(store_err)?;
     if let Some(signed) = session
@@ -212,10 +269,11 @@ pub async fn exchange(
             at: chrono_now_ms(),
         };
         let bytes = serde_json::to_vec(&stored).map_err(store_err)?;
-        store
+        settings
             .set_meta(&heads_key(link.rel), &bytes)
             .map_err(store_err)?;
     }
+    settings.commit().map_err(store_err)?;
     Ok(stats)
 }
 
@@ -254,15 +312,19 @@ async fn receive_batch(
             return Err(SyncError::BatchTooLong);
         }
     }
-    if session.theirs().get_heads() != before {
-        // Durable before we answer: what we acknowledge, we have. Into an empty replica the
-        // whole document goes as one compressed save, not as every change on its own (several
-        // times larger, and far slower to check and apply).
-        let bytes = if before.is_empty() {
-            session.theirs().save()
-        } else {
-            session.theirs().save_after(&before)
-        };
+    let mut stored = before;
+    if let Some(mut whole) = session.take_received_whole() {
+        // A first sync: their whole side, stored as it came, without loading it again.
+        let heads = whole.document().get_heads();
+        let store = store.lock().map_err(store_err)?;
+        store
+            .apply_saved(&DocId::Replica(link.rel), whole)
+            .map_err(store_err)?;
+        stored = heads;
+    }
+    if session.theirs().get_heads() != stored {
+        // Durable before we answer: what we acknowledge, we have.
+        let bytes = session.theirs().save_after(&stored);
         let store = store.lock().map_err(store_err)?;
         store
             .apply_changes(&DocId::Replica(link.rel), &bytes)

@@ -45,4 +45,4 @@ mod store;
 
 pub use error::{LoadError, OpenError, StoreError, UpdateError};
 pub use schema::FORMAT_VERSION;
-pub use store::{DB_FILE, DocStats, Store, StoreStats};
+pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};

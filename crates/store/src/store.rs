@@ -514,17 +514,7 @@ impl Store {
 
     /// Stores `value` under `key` in the meta table, replacing any previous value, durably.
     pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .map(drop)
-            .map_err(|source| StoreError::Meta {
-                key: key.to_owned(),
-                source,
-            })
+        put_meta(&self.conn, key, value)
     }
 
     /// The persisted automerge sync state for `doc` with one peer device, if any.
@@ -544,17 +534,22 @@ impl Store {
 
     /// Persists the automerge sync state for `doc` with one peer device, durably.
     pub fn set_sync_state(&self, doc: &DocId, peer: &[u8], state: &[u8]) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO sync_states (doc, peer, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (doc, peer) DO UPDATE SET state = excluded.state",
-                params![doc.to_string(), peer, state],
-            )
-            .map(drop)
-            .map_err(|source| StoreError::Meta {
-                key: format!("sync state of {doc}"),
+        put_sync_state(&self.conn, doc, peer, state)
+    }
+
+    /// Starts writing several meta entries and sync states as one transaction: one commit, one
+    /// flush to disk, all or nothing.
+    pub fn settings(&self) -> Result<Settings<'_>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(
+            |source| StoreError::Sqlite {
+                path: self.path.clone(),
                 source,
-            })
+            },
+        )?;
+        Ok(Settings {
+            tx,
+            path: &self.path,
+        })
     }
 
     /// A number that grows whenever `doc` changes (the id of its newest stored chunk, or of the
@@ -647,6 +642,72 @@ impl Store {
     }
 }
 
+/// Meta entries and sync states written together; see [`Store::settings`]. Dropped without
+/// [`Settings::commit`], it writes nothing.
+pub struct Settings<'a> {
+    tx: Transaction<'a>,
+    path: &'a Path,
+}
+
+impl fmt::Debug for Settings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Settings<'_> {
+    /// Like [`Store::set_meta`], durable on [`Settings::commit`].
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        put_meta(&self.tx, key, value)
+    }
+
+    /// Like [`Store::set_sync_state`], durable on [`Settings::commit`].
+    pub fn set_sync_state(&self, doc: &DocId, peer: &[u8], state: &[u8]) -> Result<(), StoreError> {
+        put_sync_state(&self.tx, doc, peer, state)
+    }
+
+    /// Writes everything set, durably.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path.to_owned();
+        self.tx
+            .commit()
+            .map_err(|source| StoreError::Sqlite { path, source })
+    }
+}
+
+fn put_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut s| s.execute(params![key, value]))
+    .map(drop)
+    .map_err(|source| StoreError::Meta {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+fn put_sync_state(
+    conn: &Connection,
+    doc: &DocId,
+    peer: &[u8],
+    state: &[u8],
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO sync_states (doc, peer, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT (doc, peer) DO UPDATE SET state = excluded.state",
+    )
+    .and_then(|mut s| s.execute(params![doc.to_string(), peer, state]))
+    .map(drop)
+    .map_err(|source| StoreError::Meta {
+        key: format!("sync state of {doc}"),
+        source,
+    })
+}
+
 impl Layout {
     const EMPTY: Layout = Layout {
         snapshot_bytes: 0,
@@ -662,7 +723,9 @@ fn read_layout(conn: &Connection, doc: &DocId) -> rusqlite::Result<Option<Layout
     let name = doc.to_string();
     let snapshot = conn
         .prepare_cached("SELECT length(bytes), covers_upto FROM snapshots WHERE doc = ?1")?
-        .query_row([&name], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+        .query_row([&name], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+        })
         .optional()?;
     let (snapshot_bytes, covers_upto) = snapshot.unwrap_or_default();
     let (chunks, chunk_bytes, last) = conn
@@ -1000,7 +1063,9 @@ mod tests {
         let side = DocId::Side(Id::from_bytes([4; 16]));
         let friend = ActorId::from(b"friend".as_slice());
         for i in 0..20 {
-            source.update(&side, &friend, put(&format!("k{i}"), i)).unwrap();
+            source
+                .update(&side, &friend, put(&format!("k{i}"), i))
+                .unwrap();
         }
         let whole = source.load(&side).unwrap().unwrap();
         let bytes = whole.save();
@@ -1016,11 +1081,20 @@ mod tests {
             }
             // The bytes are the snapshot, unchanged, under a version of their own.
             let stats = stats_of(&store, side).unwrap();
-            assert_eq!((stats.snapshot_bytes, stats.chunks), (bytes.len() as u64, 0));
+            assert_eq!(
+                (stats.snapshot_bytes, stats.chunks),
+                (bytes.len() as u64, 0)
+            );
             assert!(store.doc_version(&side).unwrap() > 0);
             let fresh = Store::open(home.path()).unwrap();
-            assert_eq!(fresh.load(&side).unwrap().unwrap().get_heads(), whole.get_heads());
-            assert_eq!(store.load(&side).unwrap().unwrap().get_heads(), whole.get_heads());
+            assert_eq!(
+                fresh.load(&side).unwrap().unwrap().get_heads(),
+                whole.get_heads()
+            );
+            assert_eq!(
+                store.load(&side).unwrap().unwrap().get_heads(),
+                whole.get_heads()
+            );
 
             // Into a document that exists, a whole document merges like any changes.
             let mut more = AutoCommit::load(&bytes).unwrap().with_actor(friend.clone());
@@ -1068,14 +1142,20 @@ mod tests {
                 let (doc, version) = reader.load_versioned(&journal).unwrap().unwrap();
                 assert_eq!(get(&doc, "n"), Some(n));
                 assert_eq!(version, writer.doc_version(&journal).unwrap());
-                assert_eq!(doc.get_heads(), writer.load(&journal).unwrap().unwrap().get_heads());
+                assert_eq!(
+                    doc.get_heads(),
+                    writer.load(&journal).unwrap().unwrap().get_heads()
+                );
             }
         }
         // And it writes on top of all of it, with the same actor, without colliding.
         reader.update(&journal, &device(), put("n", 201)).unwrap();
         let fresh = Store::open(home.path()).unwrap();
         assert_eq!(get(&fresh.load(&journal).unwrap().unwrap(), "n"), Some(201));
-        assert_eq!(get(&writer.load(&journal).unwrap().unwrap(), "n"), Some(201));
+        assert_eq!(
+            get(&writer.load(&journal).unwrap().unwrap(), "n"),
+            Some(201)
+        );
     }
 
     /// Memory is no excuse for missing damage: a bad chunk written after a document was cached
@@ -1084,7 +1164,9 @@ mod tests {
     fn a_damaged_chunk_after_a_cached_read_is_an_error() {
         let home = tempfile::tempdir().unwrap();
         let store = Store::open(home.path()).unwrap();
-        store.update(&DocId::Journal, &device(), put("a", 1)).unwrap();
+        store
+            .update(&DocId::Journal, &device(), put("a", 1))
+            .unwrap();
         store.load(&DocId::Journal).unwrap().unwrap();
         let raw = Connection::open(home.path().join(DB_FILE)).unwrap();
         raw.execute(
@@ -1149,6 +1231,31 @@ mod tests {
         let stats = store.stats().unwrap();
         assert_eq!(stats.documents.len(), 1);
         assert!(stats.db_bytes > 0);
+    }
+
+    #[test]
+    fn settings_are_written_together_or_not_at_all() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::open(home.path()).unwrap();
+        let side = DocId::Side(Id::from_bytes([6; 16]));
+        {
+            let settings = store.settings().unwrap();
+            settings.set_meta("k", b"dropped").unwrap();
+            settings.set_sync_state(&side, b"peer", b"dropped").unwrap();
+        }
+        assert_eq!(store.get_meta("k").unwrap(), None);
+        assert_eq!(store.get_sync_state(&side, b"peer").unwrap(), None);
+
+        let settings = store.settings().unwrap();
+        settings.set_meta("k", b"v").unwrap();
+        settings.set_sync_state(&side, b"peer", b"s").unwrap();
+        settings.commit().unwrap();
+        let fresh = Store::open(home.path()).unwrap();
+        assert_eq!(fresh.get_meta("k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            fresh.get_sync_state(&side, b"peer").unwrap().as_deref(),
+            Some(&b"s"[..])
+        );
     }
 
     #[test]

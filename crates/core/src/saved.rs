@@ -57,8 +57,8 @@ impl SavedDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use automerge::transaction::Transactable;
     use automerge::ROOT;
+    use automerge::transaction::Transactable;
 
     fn saved() -> Vec<u8> {
         let mut d = AutoCommit::new();

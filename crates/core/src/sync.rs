@@ -244,7 +244,11 @@ impl Session {
     fn check_authors(&self, chunk: &[u8]) -> Result<Option<(SavedDoc, usize)>, Violation> {
         let foreign =
             |actor: &ActorId| -> Violation { Violation::ForeignAuthor(actor.to_hex_string()) };
-        if let Ok(change) = Change::from_bytes(chunk.to_vec()) {
+        // An automerge chunk is 4 magic bytes, a 4-byte checksum, then its type: 0 for a whole
+        // document. Anything else is tried as one change, not parsed as a document first.
+        if chunk.get(8) != Some(&0) {
+            let change = Change::from_bytes(chunk.to_vec())
+                .map_err(|e| Violation::Malformed(e.to_string()))?;
             return if self.authors.contains(change.actor_id()) {
                 Ok(None)
             } else {
@@ -606,6 +610,39 @@ mod tests {
             }),
             Err(Violation::Malformed(_))
         ));
+        // Well-formed sync messages whose change chunks are garbage, of either kind.
+        let genuine = doc_by(&jordan, 3);
+        let mut state = sync::State::new();
+        let hello = Automerge::new()
+            .generate_sync_message(&mut sync::State::new())
+            .unwrap();
+        let mut sender = genuine.clone();
+        sender.receive_sync_message(&mut state, hello).unwrap();
+        let template = sender.generate_sync_message(&mut state).unwrap();
+        let whole = genuine.save();
+        let mut broken_doc = whole.clone();
+        let end = broken_doc.len() - 1;
+        broken_doc[end] ^= 0xff;
+        let change = genuine.get_changes(&[])[0].raw_bytes().to_vec();
+        let mut broken_change = change.clone();
+        broken_change[4] ^= 0xff;
+        for chunk in [
+            broken_doc,
+            broken_change,
+            vec![0u8; 12],
+            b"not a chunk".to_vec(),
+        ] {
+            let mut msg = template.clone();
+            msg.changes = ChunkList::from(chunk);
+            assert!(matches!(
+                m.receive(Frame::Sync {
+                    doc: WireDoc::SenderSide,
+                    message: msg.encode(),
+                }),
+                Err(Violation::Malformed(_))
+            ));
+            assert!(m.theirs().is_empty(), "nothing applied");
+        }
         let forged = Frame::Heads {
             heads: vec![[9; 32]],
             signature: maya.sign_raw(b"x").to_bytes().to_vec(),

@@ -113,7 +113,7 @@ impl Scale {
             Scale {
                 quick,
                 changes: 10_000,
-                reps: 5,
+                reps: 8,
                 short_history: 100,
                 live_samples: 60,
                 friends: 150,

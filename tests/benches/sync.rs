@@ -39,13 +39,14 @@ use tapin_core::model::{
     Risk, Thanks,
 };
 use tapin_core::saved::SavedDoc;
+use tapin_core::sync::Session;
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_net::SYNC_ALPN;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
-use tapin_net::sync::{Link, SyncStats, exchange};
+use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, exchange};
 use tapin_store::Store;
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -635,6 +636,14 @@ async fn initial_sync(
             "receiver: SavedDoc::load (the one load: authorship check, then the replica)",
             t,
         );
+        // The protocol alone: both sessions in memory, batches handed across directly.
+        let t = Instant::now();
+        sessions_in_memory(maya, &jordan, history)?;
+        timed(
+            &mut out.parts,
+            "both sessions in memory, without network or store (the protocol's own cost)",
+            t,
+        );
         let scratch = tempfile::tempdir()?;
         let scratch_store = Store::open(scratch.path())?;
         let t = Instant::now();
@@ -661,6 +670,46 @@ async fn initial_sync(
     }
     maya_ep.close().await;
     Ok(out)
+}
+
+/// A first sync between two [`Session`]s in memory, to convergence.
+fn sessions_in_memory(maya: &DeviceKey, jordan: &DeviceKey, side: &Automerge) -> Result<()> {
+    let mut m = Session::new(
+        side.clone(),
+        Automerge::new(),
+        &[],
+        &[],
+        [jordan.id()],
+        jordan.id(),
+    );
+    let mut j = Session::new(
+        Automerge::new(),
+        Automerge::new(),
+        &[],
+        &[],
+        [maya.id()],
+        maya.id(),
+    );
+    for _ in 0..MAX_ROUNDS {
+        let from_m = m.batch(maya);
+        let m_empty = from_m.len() == 1;
+        for f in from_m {
+            j.receive(f)?;
+        }
+        let from_j = j.batch(jordan);
+        let j_empty = from_j.len() == 1;
+        for f in from_j {
+            m.receive(f)?;
+        }
+        if m_empty && j_empty {
+            return if j.theirs().get_heads() == side.get_heads() {
+                Ok(())
+            } else {
+                Err("the in-memory sessions did not converge".into())
+            };
+        }
+    }
+    Err("the in-memory sessions did not settle".into())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -388,14 +388,18 @@ impl Store {
     pub fn compact(&self, doc: &DocId) -> Result<(), UpdateError<Infallible>> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(UpdateError::sqlite(doc))?;
-        let Some((mut current, layout)) = self.current(&tx, doc)? else {
-            return Ok(());
-        };
-        if layout.chunks == 0 {
+        // Nothing to fold in: no need to load the document at all.
+        let layout = read_layout(&tx, doc).map_err(UpdateError::sqlite(doc))?;
+        if layout.is_none_or(|layout| layout.chunks == 0) {
             return Ok(());
         }
-        let bytes = current.save();
-        write_snapshot(&tx, doc, &bytes, layout.last_chunk).map_err(UpdateError::sqlite(doc))?;
+        let Some((bytes, last_chunk)) = self.with_current(&tx, doc, |current, layout| {
+            (current.save(), layout.last_chunk)
+        })?
+        else {
+            return Ok(());
+        };
+        write_snapshot(&tx, doc, &bytes, last_chunk).map_err(UpdateError::sqlite(doc))?;
         tx.commit().map_err(UpdateError::sqlite(doc))
     }
 

@@ -395,6 +395,11 @@ mod tests {
         d.document().clone()
     }
 
+    /// A first session over `mine`, with an empty replica of `friend`'s side.
+    fn first_session(mine: Automerge, friend: &DeviceKey) -> Session {
+        Session::new(mine, Automerge::new(), &[], &[], [friend.id()], friend.id())
+    }
+
     /// Runs alternating batches between two sessions until a round trip carries nothing.
     fn converge(a: &mut Session, ka: &DeviceKey, b: &mut Session, kb: &DeviceKey) -> usize {
         for round in 0..20 {
@@ -420,22 +425,8 @@ mod tests {
         let (maya, jordan) = (key(1), key(2));
         let maya_side = doc_by(&maya, 5);
         let jordan_side = doc_by(&jordan, 3);
-        let mut m = Session::new(
-            maya_side.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
-        let mut j = Session::new(
-            jordan_side.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [maya.id()],
-            maya.id(),
-        );
+        let mut m = first_session(maya_side.clone(), &jordan);
+        let mut j = first_session(jordan_side.clone(), &maya);
         converge(&mut m, &maya, &mut j, &jordan);
         assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
         assert_eq!(m.theirs().get_heads(), jordan_side.get_heads());
@@ -463,14 +454,7 @@ mod tests {
             "automerge sends the document in one piece"
         );
 
-        let mut j = Session::new(
-            doc_by(&jordan, 1),
-            Automerge::new(),
-            &[],
-            &[],
-            [maya.id()],
-            maya.id(),
-        );
+        let mut j = first_session(doc_by(&jordan, 1), &maya);
         // Bring the session's replica state to where `plain` is: it sent its first message.
         let first = j.batch(&jordan);
         assert!(first.len() > 1);
@@ -501,14 +485,7 @@ mod tests {
         assert!(j.take_received_whole().is_none());
 
         // And the session goes on converging with Maya's.
-        let mut m = Session::new(
-            maya_side.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
+        let mut m = first_session(maya_side.clone(), &jordan);
         converge(&mut m, &maya, &mut j, &jordan);
         assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
     }
@@ -517,14 +494,7 @@ mod tests {
     fn changes_into_my_side_are_refused_whole() {
         let (maya, jordan) = (key(1), key(2));
         let maya_side = doc_by(&maya, 2);
-        let mut m = Session::new(
-            maya_side.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
+        let mut m = first_session(maya_side.clone(), &jordan);
         // Jordan forges a change to Maya's side and offers it in a sync message.
         let mut forged = AutoCommit::load(&maya_side.save())
             .unwrap()
@@ -558,14 +528,7 @@ mod tests {
     #[test]
     fn changes_to_their_side_by_someone_else_are_refused_whole() {
         let (maya, jordan, eve) = (key(1), key(2), key(3));
-        let mut m = Session::new(
-            doc_by(&maya, 1),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
         // Jordan's side, but containing a change authored by Eve's device.
         let mut mixed = AutoCommit::load(&doc_by(&jordan, 2).save())
             .unwrap()
@@ -595,14 +558,7 @@ mod tests {
     #[test]
     fn garbage_and_forged_heads_are_refused() {
         let (maya, jordan) = (key(1), key(2));
-        let mut m = Session::new(
-            doc_by(&maya, 1),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
         assert!(matches!(
             m.receive(Frame::Sync {
                 doc: WireDoc::SenderSide,
@@ -661,22 +617,8 @@ mod tests {
     fn a_resumed_session_with_nothing_new_converges_in_one_round() {
         let (maya, jordan) = (key(1), key(2));
         let (ms, js) = (doc_by(&maya, 50), doc_by(&jordan, 50));
-        let mut m = Session::new(
-            ms.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [jordan.id()],
-            jordan.id(),
-        );
-        let mut j = Session::new(
-            js.clone(),
-            Automerge::new(),
-            &[],
-            &[],
-            [maya.id()],
-            maya.id(),
-        );
+        let mut m = first_session(ms.clone(), &jordan);
+        let mut j = first_session(js.clone(), &maya);
         converge(&mut m, &maya, &mut j, &jordan);
         let (m1, m2) = m.states();
         let (j1, j2) = j.states();

@@ -26,6 +26,19 @@ impl fmt::Debug for SavedDoc {
     }
 }
 
+/// Checks that `bytes` (changes or saved documents, in any concatenation) parse whole, without
+/// keeping them. `load_incremental` and the sync protocol skip what they cannot parse with only a
+/// log line; call this first to refuse it instead. Changes that build on others not in `bytes`
+/// are fine here: whoever applies them checks the dependencies.
+pub fn check_strict(bytes: &[u8]) -> Result<(), AutomergeError> {
+    // `load` refuses data that only partly parses; on its own it reports changes whose
+    // predecessors are elsewhere as `MissingDeps`, which is expected.
+    match Automerge::load(bytes) {
+        Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SavedDoc {
     /// Loads `bytes` strictly: anything that does not parse whole, whose head hashes do not
     /// verify, or whose changes depend on changes it lacks, is an error.

@@ -16,12 +16,12 @@
 use std::collections::BTreeSet;
 
 use automerge::sync::{self, ChunkList, SyncDoc};
-use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
+use automerge::{ActorId, Automerge, AutomergeError, ChangeHash, ReadDoc};
 use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{DeviceId, DeviceKey};
-use crate::saved::SavedDoc;
+use crate::saved::{self, SavedDoc};
 
 const HEADS_CONTEXT: &[u8] = b"tapin side heads v1\0";
 
@@ -107,6 +107,12 @@ impl SignedHeads {
                 .iter()
                 .all(|h| replica.get_change_by_hash(h).is_some())
     }
+}
+
+/// Whether an automerge chunk is a whole document: 4 magic bytes, a 4-byte checksum, then the
+/// chunk type, 0 for a document.
+fn is_document(chunk: &[u8]) -> bool {
+    chunk.get(8) == Some(&0)
 }
 
 fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
@@ -239,36 +245,64 @@ impl Session {
         out
     }
 
-    /// Checks that every change in `chunk` (one change, or a saved document) was made by one of
-    /// their devices. A saved document comes back loaded, with its number of changes.
-    fn check_authors(&self, chunk: &[u8]) -> Result<Option<(SavedDoc, usize)>, Violation> {
-        let foreign =
-            |actor: &ActorId| -> Violation { Violation::ForeignAuthor(actor.to_hex_string()) };
-        // An automerge chunk is 4 magic bytes, a 4-byte checksum, then its type: 0 for a whole
-        // document. Anything else is tried as one change, not parsed as a document first.
-        if chunk.get(8) != Some(&0) {
-            let change = Change::from_bytes(chunk.to_vec())
-                .map_err(|e| Violation::Malformed(e.to_string()))?;
-            return if self.authors.contains(change.actor_id()) {
-                Ok(None)
-            } else {
-                Err(foreign(change.actor_id()))
-            };
+    /// Applies a message about their side to a copy of my replica, and keeps the copy only if
+    /// every change that became part of it was made by one of their devices. Whatever shape
+    /// automerge gives the changes (one per chunk, several concatenated, a whole document), the
+    /// check is on what was actually applied; changes it queues for missing dependencies are
+    /// checked in the message that completes them.
+    fn receive_changes(&mut self, msg: sync::Message) -> Result<Received, Violation> {
+        let malformed = |e: AutomergeError| Violation::Malformed(e.to_string());
+        if msg.changes.is_empty() {
+            self.theirs
+                .receive_sync_message(&mut self.theirs_state, msg)
+                .map_err(malformed)?;
+            return Ok(Received::default());
         }
-        let mut saved =
-            SavedDoc::load(chunk.to_vec()).map_err(|e| Violation::Malformed(e.to_string()))?;
+        // automerge skips what it cannot parse with only a log line; refuse it instead.
+        for chunk in msg.changes.iter() {
+            saved::check_strict(chunk).map_err(malformed)?;
+        }
+        let mut theirs = self.theirs.clone();
+        let mut state = self.theirs_state.clone();
+        let before = theirs.get_heads();
+        theirs
+            .receive_sync_message(&mut state, msg)
+            .map_err(malformed)?;
+        let mut changes = 0;
+        if theirs.get_heads() != before {
+            let added = theirs.get_changes_meta(&before);
+            if let Some(meta) = added
+                .iter()
+                .find(|meta| !self.authors.contains(meta.actor.as_ref()))
+            {
+                return Err(Violation::ForeignAuthor(meta.actor.to_hex_string()));
+            }
+            changes = added.len();
+        }
+        self.theirs = theirs;
+        self.theirs_state = state;
+        Ok(Received {
+            changes,
+            end_of_batch: false,
+        })
+    }
+
+    /// Loads bytes claiming to be their whole side, strictly, and checks that every change in it
+    /// was made by one of their devices. Returns the loaded document and its number of changes.
+    fn check_whole(&self, bytes: Vec<u8>) -> Result<(SavedDoc, usize), Violation> {
+        let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
         let changes = saved.document().get_changes_meta(&[]);
         if let Some(meta) = changes
             .iter()
             .find(|meta| !self.authors.contains(meta.actor.as_ref()))
         {
-            return Err(foreign(meta.actor.as_ref()));
+            return Err(Violation::ForeignAuthor(meta.actor.to_hex_string()));
         }
         let count = changes.len();
-        Ok(Some((saved, count)))
+        Ok((saved, count))
     }
 
-    /// Takes in their whole side, already loaded by [`Session::check_authors`], as my empty
+    /// Takes in their whole side, already loaded by [`Session::check_whole`], as my empty
     /// replica: the same outcome as `receive_sync_message`, which would load it a second time.
     /// The caller checked that the replica is empty and that every head `msg` advertises is in
     /// the document.
@@ -327,38 +361,28 @@ impl Session {
                 match doc {
                     // Their frame about *their* side: my replica.
                     WireDoc::SenderSide => {
-                        let mut whole = None;
-                        for chunk in msg.changes.iter() {
-                            whole = self.check_authors(chunk)?;
-                        }
                         // A first sync: their whole side, in one piece, into an empty replica.
-                        if msg.changes.len() == 1
-                            && self.theirs.is_empty()
-                            && let Some((mut saved, changes)) = whole
-                            && msg
+                        let whole = match msg.changes.iter().next() {
+                            Some(chunk)
+                                if self.theirs.is_empty()
+                                    && msg.changes.len() == 1
+                                    && is_document(chunk) =>
+                            {
+                                Some(chunk.to_vec())
+                            }
+                            _ => None,
+                        };
+                        if let Some(whole) = whole {
+                            let (mut saved, changes) = self.check_whole(whole)?;
+                            if msg
                                 .heads
                                 .iter()
                                 .all(|h| saved.document().get_change_by_hash(h).is_some())
-                        {
-                            return self.receive_whole(saved, changes, msg);
+                            {
+                                return self.receive_whole(saved, changes, msg);
+                            }
                         }
-                        let before = self.theirs.get_heads();
-                        let had = self.theirs.get_changes_meta(&before).len();
-                        self.theirs
-                            .receive_sync_message(&mut self.theirs_state, msg)
-                            .map_err(|e| Violation::Malformed(e.to_string()))?;
-                        let changes = if self.theirs.get_heads() == before {
-                            0
-                        } else {
-                            self.theirs
-                                .get_changes_meta(&before)
-                                .len()
-                                .saturating_sub(had)
-                        };
-                        Ok(Received {
-                            changes,
-                            end_of_batch: false,
-                        })
+                        self.receive_changes(msg)
                     }
                     // Their frame about *my* side: heads and bloom filters only.
                     WireDoc::ReceiverSide => {
@@ -488,6 +512,64 @@ mod tests {
         let mut m = first_session(maya_side.clone(), &jordan);
         converge(&mut m, &maya, &mut j, &jordan);
         assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+    }
+
+    /// After a first sync, automerge sends later changes to a peer that speaks its second message
+    /// format concatenated into one chunk.
+    #[test]
+    fn several_new_changes_in_one_message_are_taken() {
+        let (maya, jordan) = (key(1), key(2));
+        let mut maya_side = AutoCommit::load(&doc_by(&maya, 30).save())
+            .unwrap()
+            .with_actor(maya.actor());
+        let mut m = first_session(maya_side.document().clone(), &jordan);
+        let mut j = first_session(doc_by(&jordan, 1), &maya);
+        converge(&mut m, &maya, &mut j, &jordan);
+        for i in 0..5 {
+            maya_side.put(ROOT, "later", i).unwrap();
+            maya_side.commit();
+        }
+        m.set_mine(maya_side.document().clone());
+        let mut taken = 0;
+        for _ in 0..4 {
+            let from_m = m.batch(&maya);
+            for f in from_m {
+                taken += j.receive(f).unwrap().changes;
+            }
+            for f in j.batch(&jordan) {
+                m.receive(f).unwrap();
+            }
+        }
+        assert_eq!(taken, 5);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+
+        // The same shape of message with one change by Eve's device among Maya's is refused
+        // whole.
+        let eve = key(3);
+        let before = maya_side.get_heads();
+        maya_side.put(ROOT, "later", 5).unwrap();
+        maya_side.commit();
+        maya_side.set_actor(eve.actor());
+        maya_side.put(ROOT, "eve", true).unwrap();
+        maya_side.commit();
+        // Jordan's replica as it resumes from its stored sync state.
+        let mut state = sync::State::decode(&j.theirs_state.encode()).unwrap();
+        let hello = j.theirs.generate_sync_message(&mut state).unwrap();
+        let mut sender_state = sync::State::new();
+        let mut sender = maya_side.document().clone();
+        sender
+            .receive_sync_message(&mut sender_state, hello)
+            .unwrap();
+        let msg = sender.generate_sync_message(&mut sender_state).unwrap();
+        assert_eq!(msg.changes.len(), 1, "both changes in one chunk");
+        let err = j
+            .receive(Frame::Sync {
+                doc: WireDoc::SenderSide,
+                message: msg.encode(),
+            })
+            .unwrap_err();
+        assert!(matches!(err, Violation::ForeignAuthor(_)), "{err:?}");
+        assert_eq!(j.theirs().get_heads(), before, "nothing applied");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use automerge::{ActorId, AutoCommit, Automerge, AutomergeError, ChangeHash, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tapin_core::DocId;
-use tapin_core::saved::SavedDoc;
+use tapin_core::saved::{self, SavedDoc};
 
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::schema;
@@ -141,13 +141,8 @@ fn check_complete(doc: &DocId, loaded: &Automerge) -> Result<(), LoadError> {
 /// Merges `bytes` (changes or saved documents) into `current`, refusing anything that does not
 /// parse whole or leaves dependencies missing.
 fn merge_strict(current: &mut AutoCommit, bytes: &[u8]) -> Result<(), AutomergeError> {
-    // `load_incremental` skips whatever it cannot parse with only a log line, so check the bytes
-    // strictly first. Loading them on their own fails with `MissingDeps` when they build on
-    // changes the document already has, which is expected here.
-    match Automerge::load(bytes) {
-        Ok(_) | Err(AutomergeError::MissingDeps) => {}
-        Err(source) => return Err(source),
-    }
+    // `load_incremental` skips whatever it cannot parse with only a log line.
+    saved::check_strict(bytes)?;
     current.load_incremental(bytes)?;
     if !current.document().get_missing_deps(&[]).is_empty() {
         return Err(AutomergeError::MissingDeps);

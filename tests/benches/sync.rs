@@ -39,7 +39,7 @@ use tapin_core::model::{
     Risk, Thanks,
 };
 use tapin_core::saved::SavedDoc;
-use tapin_core::sync::Session;
+use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_net::SYNC_ALPN;
@@ -114,7 +114,7 @@ impl Scale {
             Scale {
                 quick,
                 changes: 10_000,
-                reps: 8,
+                reps: 12,
                 short_history: 100,
                 live_samples: 60,
                 friends: 150,
@@ -424,10 +424,10 @@ struct InitialSync {
     load: Vec<Duration>,
     connect: Vec<Duration>,
     sync: Vec<Duration>,
-    /// The same, split by the sender's store: freshly opened (a `tapin sync` process) or
-    /// holding the side in memory from earlier exchanges (a running `tapin serve`).
-    sync_cold: Vec<Duration>,
-    sync_warm: Vec<Duration>,
+    /// The same, split by who dials and the sender's store: Maya dials with her store freshly
+    /// opened (a `tapin sync` process), Maya dials with her store holding the side from earlier
+    /// exchanges (a running `tapin serve`), and Jordan dials Maya's serving store.
+    by_mode: [Vec<Duration>; 3],
     /// Frame bytes (length prefix included): Maya to Jordan, and both directions.
     wire_out: Vec<u64>,
     wire_total: Vec<u64>,
@@ -461,7 +461,7 @@ async fn initial_sync(
         .map_err(|e| format!("storing Maya's side: {e}"))?;
     let maya_store = Arc::new(Mutex::new(maya_store));
     let maya_home_path = maya_home.path().to_owned();
-    let maya_ep = bind(maya, Arc::new(PermissiveGate), vec![]).await?;
+    let maya_ep = bind(maya, Arc::new(PermissiveGate), vec![SYNC_ALPN.to_vec()]).await?;
     let mut out = InitialSync {
         changes: history.get_changes(&[]).len(),
         save_bytes: save.len() as u64,
@@ -503,41 +503,81 @@ async fn initial_sync(
             ))
         };
 
-        // The first sync. Every other repetition, Maya's store is opened afresh, as a `tapin
-        // sync` process opens it; otherwise it holds her side from the previous exchanges, as a
-        // running `tapin serve` does.
-        let cold = rep % 2 == 0;
-        if cold {
+        // The first sync, three ways in turn: Maya dials with her store opened afresh, as a
+        // `tapin sync` process opens it; Maya dials with her store holding her side from the
+        // previous exchanges, as a running `tapin serve` does; Jordan dials Maya's serving store.
+        let mode = rep % 3;
+        if mode == 0 {
             *maya_store.lock().map_err(|_| "poisoned")? = Store::open(&maya_home_path)?;
         }
-        let answering = responder();
+        let (
+            dialler,
+            dialler_store,
+            dialler_key,
+            dialler_link,
+            answerer,
+            answerer_store,
+            answerer_key,
+            answerer_link,
+        ) = if mode < 2 {
+            (
+                &maya_ep,
+                &maya_store,
+                maya,
+                &maya_link,
+                &jordan_ep,
+                &jordan_store,
+                &jordan,
+                &jordan_link,
+            )
+        } else {
+            (
+                &jordan_ep,
+                &jordan_store,
+                &jordan,
+                &jordan_link,
+                &maya_ep,
+                &maya_store,
+                maya,
+                &maya_link,
+            )
+        };
+        let answering = tokio::spawn(respond_once(
+            answerer.clone(),
+            answerer_store.clone(),
+            answerer_key.clone(),
+            answerer_link.clone(),
+            dialler_key.id(),
+        ));
         let t = Instant::now();
-        let conn = maya_ep.connect(addr_of(&jordan_ep), SYNC_ALPN).await?;
+        let conn = dialler.connect(addr_of(answerer), SYNC_ALPN).await?;
         out.connect.push(t.elapsed());
         let udp_before = udp_bytes(&conn);
         let start = Instant::now();
         let (mut send, mut recv) = conn.open_bi().await?;
-        let sent = exchange(
-            &maya_store,
-            maya,
-            &maya_link,
-            jordan.id(),
+        let dialled = exchange(
+            dialler_store,
+            dialler_key,
+            dialler_link,
+            answerer_key.id(),
             &mut send,
             &mut recv,
             true,
             None,
         )
         .await?;
-        let maya_done = Instant::now();
-        let (answered, jordan_done, jordan_conn) = answering.await??;
-        let took = maya_done.max(jordan_done).duration_since(start);
+        let dialler_done = Instant::now();
+        let (answered, answerer_done, answerer_conn) = answering.await??;
+        let took = dialler_done.max(answerer_done).duration_since(start);
         out.sync.push(took);
-        if cold {
-            out.sync_cold.push(took);
-        } else {
-            out.sync_warm.push(took);
-        }
+        out.by_mode[mode].push(took);
         let _ = send.finish();
+        // Maya's and Jordan's view of the exchange.
+        let (sent, answered) = if mode < 2 {
+            (dialled, answered)
+        } else {
+            (answered, dialled)
+        };
         out.wire_out.push(sent.sent_bytes);
         out.wire_total.push(sent.sent_bytes + sent.received_bytes);
         out.udp.push(udp_bytes(&conn) - udp_before);
@@ -565,7 +605,7 @@ async fn initial_sync(
             }
         }
         conn.close(0u32.into(), b"done");
-        drop(jordan_conn);
+        drop(answerer_conn);
 
         // A reconnect with nothing new: the sync states were stored at the end of the exchange.
         let answering = responder();
@@ -623,10 +663,19 @@ async fn initial_sync(
             t,
         );
         let t = Instant::now();
-        let whole = loaded.save();
+        let whole = cold_store
+            .stored_bytes(&DocId::Side(mrel))?
+            .ok_or("Maya's side is missing")?;
         timed(
             &mut out.parts,
-            "sender: save() (the sync message to an empty peer)",
+            "sender: Store::stored_bytes (the snapshot it sends, read without loading)",
+            t,
+        );
+        let t = Instant::now();
+        loaded.save();
+        timed(
+            &mut out.parts,
+            "(not on the path any more) save(): what automerge would send to an empty peer",
             t,
         );
         let t = Instant::now();
@@ -638,7 +687,7 @@ async fn initial_sync(
         );
         // The protocol alone: both sessions in memory, batches handed across directly.
         let t = Instant::now();
-        sessions_in_memory(maya, &jordan, history)?;
+        sessions_in_memory(maya, &jordan, history, &save)?;
         timed(
             &mut out.parts,
             "both sessions in memory, without network or store (the protocol's own cost)",
@@ -672,8 +721,14 @@ async fn initial_sync(
     Ok(out)
 }
 
-/// A first sync between two [`Session`]s in memory, to convergence.
-fn sessions_in_memory(maya: &DeviceKey, jordan: &DeviceKey, side: &Automerge) -> Result<()> {
+/// A first sync between two [`Session`]s in memory, to convergence, Maya's first batch opening
+/// with her side as stored (`stored`), as `exchange` sends it.
+fn sessions_in_memory(
+    maya: &DeviceKey,
+    jordan: &DeviceKey,
+    side: &Automerge,
+    stored: &[u8],
+) -> Result<()> {
     let mut m = Session::new(
         side.clone(),
         Automerge::new(),
@@ -690,6 +745,10 @@ fn sessions_in_memory(maya: &DeviceKey, jordan: &DeviceKey, side: &Automerge) ->
         [maya.id()],
         maya.id(),
     );
+    m.snapshot_sent();
+    j.receive(Frame::Snapshot {
+        bytes: stored.to_vec(),
+    })?;
     for _ in 0..MAX_ROUNDS {
         let from_m = m.batch(maya);
         let m_empty = from_m.len() == 1;
@@ -1347,13 +1406,14 @@ fn report(
     for (label, samples) in [
         ("time, first frame to both done, all", &initial.sync),
         (
-            "… sender's store freshly opened (`tapin sync`)",
-            &initial.sync_cold,
+            "… Maya dials, her store freshly opened (`tapin sync`)",
+            &initial.by_mode[0],
         ),
         (
-            "… sender's store holding the side (`tapin serve`)",
-            &initial.sync_warm,
+            "… Maya dials, her store holding the side (`tapin serve`)",
+            &initial.by_mode[1],
         ),
+        ("… Jordan dials Maya's `tapin serve`", &initial.by_mode[2]),
     ] {
         let r = ratio(ms(median(samples)), ms(load));
         let _ = writeln!(

@@ -440,7 +440,7 @@ fn a_private_document_cannot_be_named_on_the_wire() {
             "Maya's side for Sam, by its store name",
             named(&DocId::Side(w.maya_sam).to_string()),
         ),
-        ("a frame type that does not exist", vec![3, 0, 0]),
+        ("a frame type that does not exist", vec![4, 0, 0]),
         (
             "a frame type far out of range",
             vec![0xff, 0xff, 0xff, 0x0f],
@@ -501,6 +501,13 @@ async fn fetch(conn: &Connection, first: Vec<Frame>) -> Result<(Vec<u8>, Automer
                         received.extend_from_slice(&h);
                     }
                     received.extend_from_slice(&signature);
+                }
+                Frame::Snapshot { bytes } => {
+                    got_empty = false;
+                    received.extend_from_slice(&bytes);
+                    if replica.is_empty() {
+                        replica = Automerge::load(&bytes).map_err(|e| e.to_string())?;
+                    }
                 }
             }
         }
@@ -696,6 +703,20 @@ fn garbage_on_the_sync_protocol_is_refused() {
                 Frame::Sync {
                     doc: WireDoc::SenderSide,
                     message: vec![1, 2, 3],
+                },
+                Frame::EndOfBatch,
+            ]),
+            false,
+        ),
+        (
+            "a snapshot of his side after another frame",
+            Payload::Frames(vec![
+                Frame::Sync {
+                    doc: WireDoc::ReceiverSide,
+                    message: send_me_everything(),
+                },
+                Frame::Snapshot {
+                    bytes: load(&w.jordan, DocId::Side(w.jordan_maya)).save(),
                 },
                 Frame::EndOfBatch,
             ]),

@@ -12,6 +12,15 @@
 //!
 //! Each side also signs the heads of its own side with its device key ([`Frame::Heads`]), so a
 //! replica can later show whose devices vouched for what it holds.
+//!
+//! A first sync is where nearly all the bytes and time go: automerge answers an empty replica by
+//! encoding the whole document again (`save()`). Instead, a peer that has never heard from this
+//! device that it holds any of my side opens its first batch with my side exactly as my store
+//! keeps it ([`Frame::Snapshot`]). The receiver checks it like any whole document and, if its
+//! replica is still empty, takes it as the replica; automerge's sync then starts from there and
+//! sends only what the snapshot lacked. Of automerge's sync state, the receiver only records the
+//! snapshot's heads as shared, as automerge does for changes it receives; so however stale,
+//! lost or ignored a snapshot is, the documents still converge.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +62,13 @@ pub enum Frame {
     },
     /// The end of one batch; the other side answers with its own.
     EndOfBatch,
+    /// The sender's side as it stores it (a saved document, possibly followed by changes written
+    /// since), offered to fill an empty replica without automerge re-encoding the whole document.
+    /// Only ever the first frame a peer sends in a session; see [`Session::offers_snapshot`].
+    Snapshot {
+        /// Bytes that load as the sender's side, or as an earlier state of it.
+        bytes: Vec<u8>,
+    },
 }
 
 /// A peer broke the protocol's rules. The session must end; nothing of the offending message was
@@ -71,6 +87,9 @@ pub enum Violation {
     /// Signed heads whose signature does not verify.
     #[error("the peer's signature over its heads does not verify")]
     BadSignature,
+    /// A snapshot of their side anywhere but first.
+    #[error("the peer sent a snapshot of its side after other frames")]
+    LateSnapshot,
 }
 
 /// Signed heads of the friend's side, as received and verified.
@@ -147,6 +166,11 @@ pub struct Session {
     received_heads: Option<SignedHeads>,
     /// Their whole side, when it arrived in one piece into an empty replica.
     received_whole: Option<SavedDoc>,
+    /// Whether any frame has arrived yet (a snapshot may only come first).
+    received_any: bool,
+    /// My first batch began with a snapshot of my side, and automerge has not yet been held back
+    /// from sending the whole document a second time.
+    snapshot_pending: bool,
 }
 
 impl Session {
@@ -179,7 +203,26 @@ impl Session {
             last_signed: None,
             received_heads: None,
             received_whole: None,
+            received_any: false,
+            snapshot_pending: false,
         }
+    }
+
+    /// Whether a session resuming from `mine_state` (as persisted; empty for none) should open
+    /// its first batch with my side as stored, [`Frame::Snapshot`]: when the friend's device has
+    /// never confirmed holding any of it, so its replica is most likely empty. It depends on the
+    /// persisted state alone, so the snapshot can be on its way before my side is even loaded.
+    pub fn offers_snapshot(mine_state: &[u8]) -> bool {
+        sync::State::decode(mine_state).map_or(true, |state| state.shared_heads.is_empty())
+    }
+
+    /// Tells the session that my first batch began with a [`Frame::Snapshot`] of my side, sent
+    /// before [`Session::batch`] was first called. If the friend has meanwhile said their
+    /// replica is empty, the next batch then leaves out the message in which automerge would send
+    /// the whole document again; they answer with the heads the snapshot gave them. Only once: if
+    /// they still hold nothing after that, automerge sends the document itself.
+    pub fn snapshot_sent(&mut self) {
+        self.snapshot_pending = true;
     }
 
     /// Replaces my side with its latest state (after local writes), keeping the sync state.
@@ -219,7 +262,11 @@ impl Session {
     /// only the end marker.
     pub fn batch(&mut self, me: &DeviceKey) -> Vec<Frame> {
         let mut out = Vec::new();
-        if let Some(m) = self.mine.generate_sync_message(&mut self.mine_state) {
+        let hold_back =
+            self.snapshot_pending && self.mine_state.their_heads.as_deref() == Some(&[]);
+        if hold_back {
+            self.snapshot_pending = false;
+        } else if let Some(m) = self.mine.generate_sync_message(&mut self.mine_state) {
             out.push(Frame::Sync {
                 doc: WireDoc::SenderSide,
                 message: m.encode(),
@@ -302,20 +349,27 @@ impl Session {
         Ok((saved, count))
     }
 
+    /// Makes their whole side, checked by [`Session::check_whole`], my (empty) replica, and keeps
+    /// its bytes for [`Session::take_received_whole`].
+    fn adopt(&mut self, mut saved: SavedDoc) {
+        self.theirs = saved
+            .document()
+            .clone()
+            .with_actor(self.theirs.get_actor().clone());
+        self.received_whole = Some(saved);
+    }
+
     /// Takes in their whole side, already loaded by [`Session::check_whole`], as my empty
     /// replica: the same outcome as `receive_sync_message`, which would load it a second time.
     /// The caller checked that the replica is empty and that every head `msg` advertises is in
     /// the document.
     fn receive_whole(
         &mut self,
-        mut saved: SavedDoc,
+        saved: SavedDoc,
         changes: usize,
         mut msg: sync::Message,
     ) -> Result<Received, Violation> {
-        self.theirs = saved
-            .document()
-            .clone()
-            .with_actor(self.theirs.get_actor().clone());
+        self.adopt(saved);
         // With the document in place and every advertised head in it, automerge's bookkeeping is
         // what it does after applying the changes, except that for a message without changes it
         // also takes their heads as the ones we last sent: restore those.
@@ -325,7 +379,6 @@ impl Session {
             .receive_sync_message(&mut self.theirs_state, msg)
             .map_err(|e| Violation::Malformed(e.to_string()))?;
         self.theirs_state.last_sent_heads = last_sent;
-        self.received_whole = Some(saved);
         Ok(Received {
             changes,
             end_of_batch: false,
@@ -334,7 +387,30 @@ impl Session {
 
     /// Applies one received frame, or refuses it whole.
     pub fn receive(&mut self, frame: Frame) -> Result<Received, Violation> {
+        let first = !self.received_any;
+        self.received_any = true;
         match frame {
+            Frame::Snapshot { .. } if !first => Err(Violation::LateSnapshot),
+            Frame::Snapshot { bytes } => {
+                // A replica that already holds some of their side gets the rest through
+                // automerge's sync, which sends only what it lacks.
+                if !self.theirs.is_empty() {
+                    return Ok(Received::default());
+                }
+                let (saved, changes) = self.check_whole(bytes)?;
+                if changes == 0 {
+                    return Err(Violation::Malformed("an empty snapshot".to_owned()));
+                }
+                self.adopt(saved);
+                // As automerge does when it applies changes that came from the peer: what they
+                // sent, both have. My next message then summarises only what came after it,
+                // instead of a Bloom filter of every change for them to walk.
+                self.theirs_state.shared_heads = self.theirs.get_heads();
+                Ok(Received {
+                    changes,
+                    end_of_batch: false,
+                })
+            }
             Frame::EndOfBatch => Ok(Received {
                 changes: 0,
                 end_of_batch: true,
@@ -536,9 +612,7 @@ mod tests {
             for f in from_m {
                 taken += j.receive(f).unwrap().changes;
             }
-            for f in j.batch(&jordan) {
-                m.receive(f).unwrap();
-            }
+            deliver(&mut m, j.batch(&jordan));
         }
         assert_eq!(taken, 5);
         assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
@@ -720,6 +794,206 @@ mod tests {
             Frame::Sync { message, .. } => message.len() + 2,
             Frame::Heads { heads, signature } => heads.len() * 32 + signature.len() + 2,
             Frame::EndOfBatch => 1,
+            Frame::Snapshot { bytes } => bytes.len() + 4,
         }
+    }
+
+    /// Whether a frame is an automerge message carrying a whole document.
+    fn carries_whole_document(f: &Frame) -> bool {
+        let Frame::Sync { message, .. } = f else {
+            return false;
+        };
+        let msg = sync::Message::decode(message).unwrap();
+        msg.changes.iter().any(|chunk| chunk.get(8) == Some(&0))
+    }
+
+    /// Delivers `frames` to `to`, returning their size and whether any was an automerge message
+    /// carrying a whole document.
+    fn deliver(to: &mut Session, frames: Vec<Frame>) -> (usize, bool) {
+        let mut size = 0;
+        let mut whole = false;
+        for f in frames {
+            size += postcard_len(&f);
+            whole |= carries_whole_document(&f);
+            to.receive(f).unwrap();
+        }
+        (size, whole)
+    }
+
+    /// The first 30 of 40 changes saved as a snapshot, then the other 10 as change chunks: what a
+    /// store that compacted a while ago holds.
+    fn stored_with_chunks(author: &DeviceKey) -> (Automerge, Vec<u8>) {
+        let full = doc_by(author, 40);
+        let first = first_changes(&full, 30);
+        let mut bytes = first.save();
+        bytes.extend(full.save_after(&first.get_heads()));
+        (full, bytes)
+    }
+
+    /// `doc` as of its first `n` changes (its history is one device's, so a line).
+    fn first_changes(doc: &Automerge, n: usize) -> Automerge {
+        let nth = doc.get_changes(&[])[n - 1].hash();
+        doc.fork_at(&[nth]).unwrap()
+    }
+
+    #[test]
+    fn only_a_device_that_never_confirmed_my_side_is_offered_a_snapshot() {
+        let (maya, jordan) = (key(1), key(2));
+        assert!(Session::offers_snapshot(&[]));
+        assert!(Session::offers_snapshot(b"not a sync state"));
+        let mut m = first_session(doc_by(&maya, 3), &jordan);
+        let mut j = first_session(Automerge::new(), &maya);
+        converge(&mut m, &maya, &mut j, &jordan);
+        let (mine_state, _) = m.states();
+        assert!(!Session::offers_snapshot(&mine_state));
+    }
+
+    /// The sender dials: its first batch opens with its side as stored (a snapshot plus changes
+    /// written since), and automerge never sends the document again.
+    #[test]
+    fn a_snapshot_opening_the_first_batch_fills_an_empty_replica() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = stored_with_chunks(&maya);
+        let mut m = first_session(maya_side.clone(), &jordan);
+        let mut j = first_session(doc_by(&jordan, 2), &maya);
+        m.snapshot_sent();
+        let mut first = vec![Frame::Snapshot {
+            bytes: stored.clone(),
+        }];
+        first.extend(m.batch(&maya));
+        let received = j.receive(first.remove(0)).unwrap();
+        assert_eq!(received.changes, 40);
+        let (mut size, mut whole) = deliver(&mut j, first);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        for _ in 0..4 {
+            // Jordan's own side goes to Maya whole, as automerge sends it: not what is checked.
+            let (s, _) = deliver(&mut m, j.batch(&jordan));
+            let (s2, w) = deliver(&mut j, m.batch(&maya));
+            (size, whole) = (size + s + s2, whole | w);
+        }
+        assert!(!whole, "automerge sent the whole document again");
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        assert_eq!(m.theirs().get_heads(), j.mine().get_heads());
+        // The bytes to store are the snapshot exactly as sent.
+        let mut saved = j.take_received_whole().unwrap();
+        assert_eq!(saved.bytes(), stored);
+        assert_eq!(saved.document().get_heads(), maya_side.get_heads());
+        assert!(size < stored.len() / 2, "{size} bytes besides the snapshot");
+    }
+
+    /// The receiver dials and says first that it holds nothing; the sender's first batch opens
+    /// with a snapshot that is older than its side. Automerge holds back the whole document once
+    /// and sends only the changes the snapshot lacks.
+    #[test]
+    fn a_stale_snapshot_is_completed_by_automerge_not_resent() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, _) = stored_with_chunks(&maya);
+        // Ten changes were written after the snapshot was read (automerge would send the whole
+        // document again if over a third were missing).
+        let stale = first_changes(&maya_side, 30).save();
+        let mut j = first_session(doc_by(&jordan, 2), &maya);
+        let mut m = first_session(maya_side.clone(), &jordan);
+        deliver(&mut m, j.batch(&jordan));
+        m.snapshot_sent();
+        let mut first = vec![Frame::Snapshot { bytes: stale }];
+        first.extend(m.batch(&maya));
+        assert!(
+            !first.iter().any(carries_whole_document),
+            "the whole document was held back"
+        );
+        let (_, mut whole) = deliver(&mut j, first);
+        for _ in 0..4 {
+            deliver(&mut m, j.batch(&jordan));
+            whole |= deliver(&mut j, m.batch(&maya)).1;
+        }
+        assert!(!whole, "automerge sent the whole document again");
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+    }
+
+    /// A snapshot lost on the way costs a round, not convergence: after holding back once,
+    /// automerge sends the whole document itself.
+    #[test]
+    fn a_lost_snapshot_still_converges() {
+        let (maya, jordan) = (key(1), key(2));
+        let maya_side = doc_by(&maya, 20);
+        let mut j = first_session(Automerge::new(), &maya);
+        let mut m = first_session(maya_side.clone(), &jordan);
+        deliver(&mut m, j.batch(&jordan));
+        m.snapshot_sent();
+        deliver(&mut j, m.batch(&maya));
+        converge(&mut j, &jordan, &mut m, &maya);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+    }
+
+    #[test]
+    fn a_snapshot_into_a_replica_that_holds_some_is_left_to_automerge() {
+        let (maya, jordan) = (key(1), key(2));
+        let maya_side = doc_by(&maya, 12);
+        let partial = first_changes(&maya_side, 5);
+        let mut j = Session::new(
+            Automerge::new(),
+            partial.clone(),
+            &[],
+            &[],
+            [maya.id()],
+            maya.id(),
+        );
+        let got = j
+            .receive(Frame::Snapshot {
+                bytes: maya_side.save(),
+            })
+            .unwrap();
+        assert_eq!(got.changes, 0);
+        assert_eq!(j.theirs().get_heads(), partial.get_heads());
+        assert!(j.take_received_whole().is_none());
+        let mut m = first_session(maya_side.clone(), &jordan);
+        converge(&mut m, &maya, &mut j, &jordan);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+    }
+
+    #[test]
+    fn bad_or_late_snapshots_are_refused_and_apply_nothing() {
+        let (maya, jordan, eve) = (key(1), key(2), key(3));
+        // Jordan's side with one change by Eve's device in it.
+        let mut mixed = AutoCommit::load(&doc_by(&jordan, 2).save())
+            .unwrap()
+            .with_actor(eve.actor());
+        mixed.put(ROOT, "eve", 1).unwrap();
+        mixed.commit();
+        let mut damaged = doc_by(&jordan, 3).save();
+        let end = damaged.len() - 1;
+        damaged[end] ^= 0xff;
+        let mut cut = doc_by(&jordan, 3).save();
+        cut.truncate(cut.len() / 2);
+        for (bytes, foreign) in [
+            (mixed.save(), true),
+            (doc_by(&maya, 2).save(), true),
+            (damaged, false),
+            (cut, false),
+            (b"not automerge".to_vec(), false),
+            (Vec::new(), false),
+            (Automerge::new().save(), false),
+        ] {
+            let mut m = first_session(doc_by(&maya, 1), &jordan);
+            let err = m.receive(Frame::Snapshot { bytes }).unwrap_err();
+            assert_eq!(
+                matches!(err, Violation::ForeignAuthor(_)),
+                foreign,
+                "{err:?}"
+            );
+            assert!(foreign || matches!(err, Violation::Malformed(_)), "{err:?}");
+            assert!(m.theirs().is_empty(), "nothing applied");
+            assert!(m.take_received_whole().is_none());
+        }
+        // A genuine snapshot, but not first.
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
+        let mut j = first_session(doc_by(&jordan, 3), &maya);
+        deliver(&mut m, j.batch(&jordan));
+        assert_eq!(
+            m.receive(Frame::Snapshot {
+                bytes: doc_by(&jordan, 3).save()
+            }),
+            Err(Violation::LateSnapshot)
+        );
     }
 }

@@ -35,6 +35,6 @@ pub mod sync;
 pub const PAIR_ALPN: &[u8] = b"tapin/pair/1";
 
 /// The ALPN of the sync protocol.
-pub const SYNC_ALPN: &[u8] = b"tapin/sync/1";
+pub const SYNC_ALPN: &[u8] = b"tapin/sync/2";
 
 pub use iroh::Endpoint;

@@ -1,4 +1,4 @@
-//! One sync exchange over one QUIC stream (ALPN `tapin/sync/1`), wired to the store: load my side
+//! One sync exchange over one QUIC stream (ALPN `tapin/sync/2`), wired to the store: load my side
 //! and my replica of theirs, run [`tapin_core::sync::Session`] in alternating batches until a
 //! round trip carries nothing, and persist what arrived (durably, before answering), the sync
 //! states and the friend's signed heads. See docs/PROTOCOL.md.
@@ -199,14 +199,33 @@ pub async fn exchange(
     let side = DocId::Side(link.rel);
     let replica = DocId::Replica(link.rel);
     let peer_key = peer.to_bytes();
-    let mut session = {
+    let mut stats = SyncStats::default();
+    // A device that never confirmed holding my side gets it as stored, first thing: no
+    // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
+    let (mine_state, mut snapshot) = {
         let store = store.lock().map_err(store_err)?;
-        let mine = store.load(&side).map_err(store_err)?.unwrap_or_default();
-        let theirs = store.load(&replica).map_err(store_err)?.unwrap_or_default();
         let mine_state = store
             .get_sync_state(&side, &peer_key)
             .map_err(store_err)?
             .unwrap_or_default();
+        let snapshot = if Session::offers_snapshot(&mine_state) {
+            store.stored_bytes(&side).map_err(store_err)?
+        } else {
+            None
+        };
+        (mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes }))
+    };
+    let offered = snapshot.is_some();
+    // The initiator sends first, so its snapshot can travel (and the friend load it) while this
+    // side loads its own documents. A responder speaks only after reading the initiator's batch,
+    // which keeps the two directions from waiting on each other's flow control.
+    if initiator && let Some(f) = snapshot.take() {
+        send_frame(send, &f, &mut stats, tap).await?;
+    }
+    let mut session = {
+        let store = store.lock().map_err(store_err)?;
+        let mine = store.load(&side).map_err(store_err)?.unwrap_or_default();
+        let theirs = store.load(&replica).map_err(store_err)?.unwrap_or_default();
         let theirs_state = store
             .get_sync_state(&replica, &peer_key)
             .map_err(store_err)?
@@ -220,7 +239,9 @@ pub async fn exchange(
             peer,
         )
     };
-    let mut stats = SyncStats::default();
+    if offered {
+        session.snapshot_sent();
+    }
     let mut sent_empty;
     let mut got_empty = false;
     if !initiator {
@@ -228,15 +249,9 @@ pub async fn exchange(
     }
     loop {
         let batch = session.batch(me);
-        sent_empty = batch.len() == 1;
-        for f in &batch {
-            let n = frame::write(send, f).await? as u64;
-            stats.sent_bytes += n;
-            if let Some(tap) = tap
-                && let Ok(mut t) = tap.lock()
-            {
-                t.extend_from_slice(&postcard::to_stdvec(f).unwrap_or_default());
-            }
+        sent_empty = batch.len() == 1 && snapshot.is_none();
+        for f in snapshot.take().iter().chain(&batch) {
+            send_frame(send, f, &mut stats, tap).await?;
         }
         stats.rounds += 1;
         if !initiator && sent_empty && got_empty {
@@ -275,6 +290,22 @@ pub async fn exchange(
     }
     settings.commit().map_err(store_err)?;
     Ok(stats)
+}
+
+/// Writes one frame, counting it, and copying it to the tap if there is one.
+async fn send_frame(
+    send: &mut SendStream,
+    f: &Frame,
+    stats: &mut SyncStats,
+    tap: Option<&Tap>,
+) -> Result<(), SyncError> {
+    stats.sent_bytes += frame::write(send, f).await? as u64;
+    if let Some(tap) = tap
+        && let Ok(mut t) = tap.lock()
+    {
+        t.extend_from_slice(&postcard::to_stdvec(f).unwrap_or_default());
+    }
+    Ok(())
 }
 
 fn chrono_now_ms() -> i64 {

@@ -205,6 +205,22 @@ impl Store {
         Ok(current)
     }
 
+    /// A document's bytes exactly as stored, without loading them: its snapshot followed by the
+    /// chunks written since, which together load as the whole document. `Ok(None)` if it was
+    /// never written. For handing a document on as it is (a first sync sends a side this way).
+    pub fn stored_bytes(&self, doc: &DocId) -> Result<Option<Vec<u8>>, LoadError> {
+        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        // One read transaction, so the chunks are those after this very snapshot.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
+            .map_err(sqlite)?;
+        let Some(layout) = read_layout(&tx, doc).map_err(sqlite)? else {
+            return Ok(None);
+        };
+        let bytes = read_stored(&tx, doc, layout).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(Some(bytes))
+    }
+
     /// A copy of the document as stored now; see [`Store::with_current`].
     fn current(
         &self,
@@ -245,8 +261,7 @@ impl Store {
                 return Ok(Some(f(&mut cached.doc, layout)));
             }
         }
-        let mut bytes = read_snapshot(tx, doc).map_err(sqlite)?;
-        bytes.extend(read_chunks(tx, doc, layout.covers_upto).map_err(sqlite)?);
+        let bytes = read_stored(tx, doc, layout).map_err(sqlite)?;
         // `load` (unlike `load_incremental`) refuses data that only partly parses.
         let mut loaded = AutoCommit::load(&bytes).map_err(corrupt(doc))?;
         check_complete(doc, loaded.document())?;
@@ -761,6 +776,14 @@ fn read_snapshot(conn: &Connection, doc: &DocId) -> rusqlite::Result<Vec<u8>> {
         .unwrap_or_default())
 }
 
+/// A document's snapshot followed by the chunks written after it (as `layout` read them): bytes
+/// that load as the whole document.
+fn read_stored(conn: &Connection, doc: &DocId, layout: Layout) -> rusqlite::Result<Vec<u8>> {
+    let mut bytes = read_snapshot(conn, doc)?;
+    bytes.extend(read_chunks(conn, doc, layout.covers_upto)?);
+    Ok(bytes)
+}
+
 /// A document's chunks after `after`, in order, concatenated into one buffer automerge can load
 /// in a single pass.
 fn read_chunks(conn: &Connection, doc: &DocId, after: i64) -> rusqlite::Result<Vec<u8>> {
@@ -877,6 +900,32 @@ mod tests {
         assert_eq!(get(&private, "b"), Some(2));
         assert!(store.load(&DocId::Journal).unwrap().is_none());
         assert_eq!(store.documents().unwrap(), [DocId::Private]);
+    }
+
+    /// The stored bytes load as the document, before and after a compaction, and reading them
+    /// loads nothing.
+    #[test]
+    fn stored_bytes_load_as_the_document() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::open(home.path()).unwrap();
+        let doc = DocId::Journal;
+        assert!(store.stored_bytes(&doc).unwrap().is_none());
+        for i in 0..3 {
+            store.update(&doc, &device(), put("n", i)).unwrap();
+        }
+        store.compact(&doc).unwrap();
+        for i in 3..5 {
+            store.update(&doc, &device(), put("n", i)).unwrap();
+        }
+        let chunks = stats_of(&store, doc).unwrap().chunks;
+        assert_eq!(chunks, 2, "a snapshot with chunks after it");
+        let fresh = Store::open(home.path()).unwrap();
+        let bytes = fresh.stored_bytes(&doc).unwrap().unwrap();
+        assert!(fresh.cache.borrow().is_empty(), "nothing was loaded");
+        let loaded = Automerge::load(&bytes).unwrap();
+        let stored = store.load(&doc).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), stored.get_heads());
+        assert_eq!(get(&loaded, "n"), Some(4));
     }
 
     #[test]

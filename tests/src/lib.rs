@@ -14,6 +14,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use tapin_core::Id;
+use tapin_core::identity::DeviceKey;
+use tapin_store::Store;
+
 /// The `tapin` binary under test.
 ///
 /// `TAPIN_BIN` overrides it; otherwise it is the `tapin` built beside this test executable
@@ -710,4 +714,30 @@ pub fn release_tapin_bin() -> Result<PathBuf, Box<dyn std::error::Error + Send +
         return Err(format!("{} is missing after the build", bin.display()).into());
     }
     Ok(bin)
+}
+
+impl Home {
+    /// The home's store (opened beside any `tapin` running on it) and the device key `tapin init`
+    /// stored in it.
+    #[track_caller]
+    pub fn store_and_key(&self) -> (Store, DeviceKey) {
+        let store = Store::open(&self.path()).expect("open the store");
+        let secret: [u8; 32] = store
+            .get_meta("identity.device_secret")
+            .expect("read the store's meta")
+            .expect("the home has a device secret")
+            .try_into()
+            .expect("a device secret is 32 bytes");
+        (store, DeviceKey::from_secret(secret))
+    }
+
+    /// The relationship this home keeps with `person`, as `tapin show` names it.
+    #[track_caller]
+    pub fn relationship(&self, person: &str) -> Id {
+        self.json(&["show", person])["relationship"]
+            .as_str()
+            .expect("a relationship id")
+            .parse()
+            .expect("a valid relationship id")
+    }
 }

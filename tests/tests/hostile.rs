@@ -24,7 +24,6 @@ use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, free_udp_port, pa
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::sync::{FRAME_CAP, VIOLATION};
 use tapin_net::{SYNC_ALPN, frame};
-use tapin_store::Store;
 
 /// In Maya's shared side for Jordan: what Jordan may receive.
 const JORDAN_SIDE: &str = "for-jordan-side-5b1e07";
@@ -54,30 +53,9 @@ impl Gate for Nobody {
     }
 }
 
-/// A home's store and device key.
-fn open(home: &Home) -> (Store, DeviceKey) {
-    let store = Store::open(&home.path()).expect("open the store");
-    let secret: [u8; 32] = store
-        .get_meta("identity.device_secret")
-        .expect("read the store's meta")
-        .expect("the home has a device secret")
-        .try_into()
-        .expect("a device secret is 32 bytes");
-    (store, DeviceKey::from_secret(secret))
-}
-
-/// The relationship `home` keeps with `person`.
-fn relationship(home: &Home, person: &str) -> Id {
-    home.json(&["show", person])["relationship"]
-        .as_str()
-        .expect("a relationship id")
-        .parse()
-        .expect("a valid relationship id")
-}
-
 /// A document as stored in `home` (empty if never written).
 fn load(home: &Home, doc: DocId) -> Automerge {
-    let (store, _) = open(home);
+    let (store, _) = home.store_and_key();
     store
         .load(&doc)
         .expect("load the document")
@@ -235,7 +213,7 @@ fn world() -> World {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let (_, jordan_key) = open(&jordan);
+    let (_, jordan_key) = jordan.store_and_key();
     let ep = rt
         .block_on(endpoint::bind(
             jordan_key.secret(),
@@ -260,10 +238,10 @@ fn world() -> World {
         )))],
     );
     World {
-        maya_jordan: relationship(&maya, "Jordan"),
-        maya_sam: relationship(&maya, "Sam"),
-        jordan_maya: relationship(&jordan, "Maya"),
-        sam_maya: relationship(&sam, "Maya"),
+        maya_jordan: maya.relationship("Jordan"),
+        maya_sam: maya.relationship("Sam"),
+        jordan_maya: jordan.relationship("Maya"),
+        sam_maya: sam.relationship("Maya"),
         sam_device: device(&sam),
         serve,
         ep,

@@ -13,10 +13,10 @@ use automerge::sync::SyncDoc;
 use iroh::endpoint::{ConnectError, ConnectionError, RecvStream};
 use iroh::{EndpointAddr, PublicKey, TransportAddr};
 use serde_json::Value;
-use tapin_core::identity::{DeviceId, DeviceKey};
+use tapin_core::identity::DeviceId;
 use tapin_core::model::SideRecords;
 use tapin_core::sync::{Frame, WireDoc};
-use tapin_core::{DocId, Id, docs};
+use tapin_core::{DocId, docs};
 use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, pair};
 use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
 use tapin_net::gate::HomeGate;
@@ -67,30 +67,9 @@ fn show(home: &Home, person: &str) -> Value {
     home.json(&["show", person])
 }
 
-/// A home's store and device key, as `tapin serve` holds them.
-fn open(home: &Home) -> (Store, DeviceKey) {
-    let store = Store::open(&home.path()).expect("open the store");
-    let secret: [u8; 32] = store
-        .get_meta("identity.device_secret")
-        .expect("read the store's meta")
-        .expect("the home has a device secret")
-        .try_into()
-        .expect("a device secret is 32 bytes");
-    (store, DeviceKey::from_secret(secret))
-}
-
-/// The relationship `home` keeps with `person`.
-fn relationship(home: &Home, person: &str) -> Id {
-    show(home, person)["relationship"]
-        .as_str()
-        .expect("a relationship id")
-        .parse()
-        .expect("a valid relationship id")
-}
-
 /// The records of document `doc` of `home` (empty if never written).
 fn records(home: &Home, doc: DocId) -> SideRecords {
-    let (store, _) = open(home);
+    let (store, _) = home.store_and_key();
     match (store.load(&doc).expect("load the document"), doc) {
         (None, _) => SideRecords::default(),
         (Some(d), DocId::Side(rel)) => docs::read_side(&d, rel).expect("read the side"),
@@ -101,12 +80,12 @@ fn records(home: &Home, doc: DocId) -> SideRecords {
 
 /// What `home` shares with `person`: its side of their relationship.
 fn shared_with(home: &Home, person: &str) -> SideRecords {
-    records(home, DocId::Side(relationship(home, person)))
+    records(home, DocId::Side(home.relationship(person)))
 }
 
 /// What `home` holds of `person`'s side: its replica, written only by sync.
 fn replica_of(home: &Home, person: &str) -> SideRecords {
-    records(home, DocId::Replica(relationship(home, person)))
+    records(home, DocId::Replica(home.relationship(person)))
 }
 
 /// The friend's side as `reader` holds it must be exactly what the writer shares, and verified
@@ -417,8 +396,8 @@ fn two_serving_homes_push_a_write_to_each_other_without_a_manual_sync() {
 
     // A write by another process on Maya's home (the CLI), while both nodes run.
     let (at_jordan, at_maya) = (
-        DocId::Replica(relationship(&jordan, "Maya")),
-        DocId::Replica(relationship(&maya, "Jordan")),
+        DocId::Replica(jordan.relationship("Maya")),
+        DocId::Replica(maya.relationship("Jordan")),
     );
     let written = Instant::now();
     let thanks = maya.id(&["thanks", "Jordan", "Pushed while we were both online"]);
@@ -449,8 +428,8 @@ fn a_serving_node_restarted_after_a_crash_resumes_live_sync_at_once() {
     eventually(NET_TIMEOUT, "the two nodes to connect", || {
         connections(&maya_serve, "Jordan") > 0 && connections(&jordan_serve, "Maya") > 0
     });
-    let at_jordan = DocId::Replica(relationship(&jordan, "Maya"));
-    let at_maya = DocId::Replica(relationship(&maya, "Jordan"));
+    let at_jordan = DocId::Replica(jordan.relationship("Maya"));
+    let at_maya = DocId::Replica(maya.relationship("Jordan"));
     let first = maya.id(&["thanks", "Jordan", "Before any crash"]);
     eventually(LIVE, "Maya's first note to reach Jordan", || {
         records(&jordan, at_jordan).thanks.contains_key(&first)
@@ -520,8 +499,8 @@ fn addr_of(device: DeviceId, addr: SocketAddr) -> EndpointAddr {
 /// Maya's and Jordan's sides of one exchange run in this process over real endpoints, each with
 /// its own store and device key, as their nodes would. Returns every byte each side sent.
 async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
-    let (m_store, m_key) = open(maya);
-    let (j_store, j_key) = open(jordan);
+    let (m_store, m_key) = maya.store_and_key();
+    let (j_store, j_key) = jordan.store_and_key();
     let m_link = link_for(&m_store, j_key.id())
         .expect("read Maya's links")
         .expect("Maya is paired with Jordan's device");
@@ -716,7 +695,7 @@ fn private_words_cross_no_wire_and_reach_no_file_of_the_friends_home() {
     );
     // Structurally too, whatever the encoding on disk: no change of Maya's private documents
     // is in any document of Jordan's home.
-    let (maya_store, _) = open(&maya);
+    let (maya_store, _) = maya.store_and_key();
     let private_changes: Vec<automerge::ChangeHash> = [DocId::Private, DocId::Journal]
         .iter()
         .flat_map(|doc| {
@@ -728,7 +707,7 @@ fn private_words_cross_no_wire_and_reach_no_file_of_the_friends_home() {
         })
         .collect();
     assert!(!private_changes.is_empty());
-    let (jordan_store, _) = open(&jordan);
+    let (jordan_store, _) = jordan.store_and_key();
     for doc in jordan_store.documents().expect("Jordan's documents") {
         let d = jordan_store.load(&doc).expect("load").unwrap_or_default();
         for change in d.get_changes(&[]) {
@@ -867,7 +846,7 @@ fn a_third_home_that_is_not_paired_obtains_nothing() {
         .parse()
         .expect("a device id");
     let to = addr_of(maya_device, maya_addr);
-    let (_, sam_key) = open(&sam);
+    let (_, sam_key) = sam.store_and_key();
     let rt = runtime();
     for (who, secret) in [("a stranger", [0x5a; 32]), ("Sam", sam_key.secret())] {
         let (got, ended) = rt.block_on(knock(secret, to.clone()));

@@ -96,8 +96,12 @@ fn run(cli: Cli) -> Result<()> {
             commands::identity::init(&home, &name, &device, &net, json)
         }
         Command::Completions { shell } => {
+            // clap_complete panics when its writer fails (a closed pipe, `| head -1`): write the
+            // script into memory first, then out like any output, where a closed pipe is no error.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tapin", &mut std::io::stdout().lock());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tapin", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
             Ok(())
         }
         Command::Demo { keep } => commands::demo::run(keep, json),

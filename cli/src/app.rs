@@ -21,8 +21,9 @@ pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
 pub(crate) use tapin_store::DB_FILE;
 
 /// The format of the decoded documents cached in the store's `views` table; a release that
-/// changes the record types changes this, and older caches are simply decoded again.
-const VIEW_CACHE_FORMAT: &[u8] = b"tapin-view-json-1\n";
+/// changes the record types changes this, and older caches are simply decoded again. Version 2:
+/// records keyed by id and read one by one (a document with unreadable records is never cached).
+const VIEW_CACHE_FORMAT: &[u8] = b"tapin-view-json-2\n";
 pub(crate) const META_NET_PORT: &str = "net.port";
 pub(crate) const META_NET_BIND: &str = "net.bind";
 pub(crate) const META_NET_RELAY: &str = "net.relay";
@@ -212,7 +213,7 @@ impl App {
         decode: impl FnOnce(&automerge::Automerge) -> Result<T, docs::DocError>,
     ) -> Result<T>
     where
-        T: Default + serde::Serialize + serde::de::DeserializeOwned,
+        T: Decoded + Default + serde::Serialize + serde::de::DeserializeOwned,
     {
         let version = self.store.doc_version(&doc)?;
         if version == 0 {
@@ -232,8 +233,10 @@ impl App {
             return Ok(T::default());
         };
         let value = decode(&am)?;
+        // The JSON holds the readable records only: a document with records this build could not
+        // read is decoded every time, so that the count of them is never lost.
         let mut bytes = VIEW_CACHE_FORMAT.to_vec();
-        if serde_json::to_writer(&mut bytes, &value).is_ok() {
+        if value.fully_read() && serde_json::to_writer(&mut bytes, &value).is_ok() {
             // Written by `finish`, once the command has succeeded: a failed command writes nothing,
             // not even a cache.
             self.pending_views.borrow_mut().push((doc, version, bytes));
@@ -251,6 +254,39 @@ impl App {
         }
     }
 
+    /// A document's decoded contents read from the document itself, never from the view cache:
+    /// for what must fail on a damaged document rather than repeat a cached copy (an export,
+    /// which people keep as their backup).
+    fn read_uncached<T: Default>(
+        &self,
+        doc: DocId,
+        decode: impl FnOnce(&automerge::Automerge) -> Result<T, docs::DocError>,
+    ) -> Result<T> {
+        match self
+            .store
+            .load(&doc)
+            .with_context(|| format!("could not load document {doc}"))?
+        {
+            Some(am) => Ok(decode(&am)?),
+            None => Ok(T::default()),
+        }
+    }
+
+    /// The private document, read from the document itself (see [`App::read_uncached`]).
+    pub(crate) fn private_uncached(&self) -> Result<PrivateDoc> {
+        self.read_uncached(DocId::Private, docs::read_private)
+    }
+
+    /// The journal, read from the document itself.
+    pub(crate) fn journal_uncached(&self) -> Result<JournalDoc> {
+        self.read_uncached(DocId::Journal, docs::read_journal)
+    }
+
+    /// My shared side of one relationship, read from the document itself.
+    pub(crate) fn side_uncached(&self, rel: Id) -> Result<SideRecords> {
+        self.read_uncached(DocId::Side(rel), |d| docs::read_side(d, rel))
+    }
+
     /// The private document.
     pub(crate) fn private(&self) -> Result<PrivateDoc> {
         self.read(DocId::Private, docs::read_private)
@@ -266,9 +302,29 @@ impl App {
         self.read(DocId::Side(rel), |d| docs::read_side(d, rel))
     }
 
-    /// My replica of the friend's side of one relationship (empty until synced).
-    pub(crate) fn replica(&self, rel: Id) -> Result<SideRecords> {
-        self.read(DocId::Replica(rel), |d| docs::read_replica(d, rel))
+    /// My replica of the friend's side of one relationship (empty until synced). A replica this
+    /// build cannot read at all (written under a newer schema, or damaged here) does not fail the
+    /// command: it comes back empty, with the reason, and everything else still shows.
+    pub(crate) fn replica(&self, rel: Id) -> Result<TheirSide> {
+        match self.read(DocId::Replica(rel), |d| docs::read_replica(d, rel)) {
+            Ok(records) => Ok(TheirSide {
+                records,
+                unreadable: None,
+            }),
+            Err(err) => {
+                let why = match err.downcast_ref::<docs::DocError>() {
+                    Some(docs::DocError::TooNew { found, .. }) => format!(
+                        "their side was written by a newer tapin (document schema {found}); update tapin to read it"
+                    ),
+                    _ => format!("their side cannot be read on this device: {err:#}"),
+                };
+                tracing::warn!(relationship = %rel, "{why}");
+                Ok(TheirSide {
+                    records: SideRecords::default(),
+                    unreadable: Some(why),
+                })
+            }
+        }
     }
 
     /// Atomically edits one document and makes it durable before returning. `f` runs under the
@@ -291,6 +347,13 @@ impl App {
         }
     }
 
+    /// One use case's writes to several documents, as one transaction: all of them are written,
+    /// or (on an error, or a crash) none.
+    pub(crate) fn transaction<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+        let mut txn = Txn { app: self };
+        f(&mut txn)
+    }
+
     /// Finds a relationship by name (case-insensitive), unique name prefix, or id prefix.
     pub(crate) fn find_person(
         &self,
@@ -298,6 +361,27 @@ impl App {
         query: &str,
     ) -> Result<(Id, Relationship)> {
         find_person(private, query)
+    }
+}
+
+/// The documents being written by one [`App::transaction`].
+pub(crate) struct Txn<'a> {
+    app: &'a App,
+}
+
+impl Txn<'_> {
+    /// Edits one document within the transaction; see [`App::update`].
+    pub(crate) fn update<T>(
+        &mut self,
+        doc: DocId,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T>,
+    ) -> Result<T> {
+        self.app.update(doc, f)
+    }
+
+    /// Sets a meta entry within the transaction.
+    pub(crate) fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        Ok(self.app.store.set_meta(key, value)?)
     }
 }
 
@@ -313,6 +397,107 @@ impl std::fmt::Display for Inner {
 
 impl std::error::Error for Inner {}
 
+/// A decoded document, as the view cache keeps it.
+pub(crate) trait Decoded {
+    /// Whether every record of the document was read: only then may it be cached.
+    fn fully_read(&self) -> bool;
+}
+
+impl Decoded for PrivateDoc {
+    fn fully_read(&self) -> bool {
+        self.unreadable() == 0
+    }
+}
+
+impl Decoded for JournalDoc {
+    fn fully_read(&self) -> bool {
+        self.entries.unreadable().is_empty()
+    }
+}
+
+impl Decoded for SideRecords {
+    fn fully_read(&self) -> bool {
+        self.unreadable() == 0
+    }
+}
+
+/// My replica of a friend's side, as the views read it.
+#[derive(Debug, Default)]
+pub(crate) struct TheirSide {
+    /// What of it this build could read (empty until it first arrives).
+    pub(crate) records: SideRecords,
+    /// Why none of it could be read, when the whole document could not be.
+    pub(crate) unreadable: Option<String>,
+}
+
+/// What a page could not read: records of mine and of friends' sides that this build could not
+/// read (written by a newer tapin, or damaged), and friends' sides it could not read at all. Part
+/// of every page's `--json`, and said in words under it.
+#[derive(Debug, Default, serde::Serialize)]
+pub(crate) struct Unreadable {
+    /// My records that could not be read.
+    pub(crate) mine: usize,
+    /// Records of friends' sides that could not be read.
+    pub(crate) theirs: usize,
+    /// Friends' sides that could not be read at all.
+    pub(crate) sides: Vec<UnreadableSide>,
+}
+
+/// A friend's side this build could not read at all.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct UnreadableSide {
+    /// My relationship with them.
+    pub(crate) relationship: Id,
+    /// What I call them.
+    pub(crate) name: String,
+    /// Why.
+    pub(crate) why: String,
+}
+
+impl Unreadable {
+    /// Counts what of `theirs`, the side of the friend I call `name`, could not be read.
+    pub(crate) fn add_theirs(&mut self, relationship: Id, name: &str, theirs: &TheirSide) {
+        self.theirs += theirs.records.unreadable();
+        if let Some(why) = &theirs.unreadable {
+            self.sides.push(UnreadableSide {
+                relationship,
+                name: name.to_owned(),
+                why: why.clone(),
+            });
+        }
+    }
+
+    /// The same in words, one line each (none when everything was read).
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let records = |n: usize| {
+            if n == 1 {
+                "1 record".to_owned()
+            } else {
+                format!("{n} records")
+            }
+        };
+        let mut out = Vec::new();
+        if self.mine > 0 {
+            out.push(format!(
+                "{} of yours could not be read by this version of tapin (written by a newer \
+                 version, or damaged); they are kept as they are.",
+                records(self.mine)
+            ));
+        }
+        if self.theirs > 0 {
+            out.push(format!(
+                "{} shared with you could not be read by this version of tapin (written by a \
+                 newer version, or damaged); they are kept as they are.",
+                records(self.theirs)
+            ));
+        }
+        for side in &self.sides {
+            out.push(format!("{}: {}.", side.name, side.why));
+        }
+        out
+    }
+}
+
 /// Finds a relationship by exact name (case-insensitive), then unique name prefix, then id prefix.
 pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Relationship)> {
     let q = query.trim().to_lowercase();
@@ -322,7 +507,7 @@ pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Rela
     let all: Vec<(Id, &Relationship)> = private
         .relationships
         .iter()
-        .filter_map(|(id, r)| id.parse().ok().map(|id| (id, r)))
+        .map(|(id, r)| (*id, r))
         .collect();
     let pick = |matches: Vec<(Id, &Relationship)>| -> Option<Result<(Id, Relationship)>> {
         match matches.len() {
@@ -369,20 +554,17 @@ pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Rela
     )
 }
 
-/// Picks the one key that starts with `prefix` from `keys`, naming `what` in errors.
-pub(crate) fn unique_prefix<'a>(
-    keys: impl Iterator<Item = &'a str>,
-    prefix: &str,
-    what: &str,
-) -> Result<String> {
+/// Picks the one id that starts with `prefix` from `ids`, naming `what` in errors.
+pub(crate) fn unique_prefix(ids: impl Iterator<Item = Id>, prefix: &str, what: &str) -> Result<Id> {
     let p = prefix.trim().to_lowercase();
     if p.len() < 4 {
         bail!("{what} id {prefix:?} is too short; give at least 4 characters of the id");
     }
-    let mut found: Vec<&str> = keys.filter(|k| k.starts_with(&p)).collect();
+    let mut found: Vec<Id> = ids.filter(|id| id.to_string().starts_with(&p)).collect();
+    found.sort();
     found.dedup();
     match found.as_slice() {
-        [one] => Ok((*one).to_owned()),
+        [one] => Ok(*one),
         [] => bail!("no {what} with id {prefix:?}"),
         _ => bail!(
             "{what} id {prefix:?} is ambiguous: it matches {} ids; give more characters",
@@ -401,23 +583,40 @@ pub(crate) struct BothSides {
     pub(crate) kept: SideRecords,
     /// My replica of their shared side (empty until it arrives).
     pub(crate) replica: SideRecords,
+    /// Why their side could not be read at all, if it could not.
+    pub(crate) replica_unreadable: Option<String>,
 }
 
 impl BothSides {
     /// Loads `person`'s relationship and its records from both places and the replica.
     pub(crate) fn load(app: &App, private: &PrivateDoc, person: &str) -> Result<Self> {
         let (id, rel) = find_person(private, person)?;
+        let theirs = app.replica(id)?;
         Ok(BothSides {
             id,
             rel,
             shared: app.side(id)?,
-            kept: private
-                .records
-                .get(&id.to_string())
-                .cloned()
-                .unwrap_or_default(),
-            replica: app.replica(id)?,
+            kept: private.records.get(&id).cloned().unwrap_or_default(),
+            replica: theirs.records,
+            replica_unreadable: theirs.unreadable,
         })
+    }
+
+    /// What of this relationship's records could not be read.
+    pub(crate) fn unreadable(&self) -> Unreadable {
+        let mut u = Unreadable {
+            mine: self.shared.unreadable() + self.kept.unreadable(),
+            ..Unreadable::default()
+        };
+        u.theirs = self.replica.unreadable();
+        if let Some(why) = &self.replica_unreadable {
+            u.sides.push(UnreadableSide {
+                relationship: self.id,
+                name: self.rel.name.clone(),
+                why: why.clone(),
+            });
+        }
+        u
     }
 
     /// Their side, if anything of it ever arrived: views then read from my logs alone.
@@ -441,10 +640,7 @@ pub(crate) fn all_records(
 ) -> Result<Vec<(tapin_core::docs::Place, SideRecords)>> {
     use tapin_core::docs::Place;
     let mut out = Vec::new();
-    for (id, recs) in &private.records {
-        let rel: Id = id.parse().with_context(|| {
-            format!("relationship id {id:?} in the private document is damaged")
-        })?;
+    for (&rel, recs) in &private.records {
         out.push((Place::Private(rel), recs.clone()));
         out.push((Place::Shared(rel), app.side(rel)?));
     }
@@ -461,18 +657,15 @@ pub(crate) fn listed_records(
     use tapin_core::docs::Place;
     let only = person.map(|p| find_person(private, p)).transpose()?;
     let mut out = Vec::new();
-    for (key, rel) in &private.relationships {
-        let id: Id = key.parse().with_context(|| {
-            format!("relationship id {key:?} in the private document is damaged")
-        })?;
+    for (&id, rel) in &private.relationships {
         let wanted = match &only {
             Some((only, _)) => *only == id,
-            None => rel.status == tapin_core::model::RelationshipStatus::Active,
+            None => rel.is_active(),
         };
         if !wanted {
             continue;
         }
-        let mine = private.records.get(key).cloned().unwrap_or_default();
+        let mine = private.records.get(&id).cloned().unwrap_or_default();
         out.push((Place::Private(id), rel.clone(), mine));
         out.push((Place::Shared(id), rel.clone(), app.side(id)?));
     }
@@ -484,12 +677,12 @@ pub(crate) fn find_record<T: Clone>(
     places: &[(tapin_core::docs::Place, SideRecords)],
     prefix: &str,
     what: &str,
-    pick: impl Fn(&SideRecords) -> &std::collections::BTreeMap<String, T>,
-) -> Result<(tapin_core::docs::Place, String, T)> {
-    let keys = places
+    pick: impl Fn(&SideRecords) -> &tapin_core::model::Records<T>,
+) -> Result<(tapin_core::docs::Place, Id, T)> {
+    let ids = places
         .iter()
-        .flat_map(|(_, recs)| pick(recs).keys().map(String::as_str));
-    let id = unique_prefix(keys, prefix, what)?;
+        .flat_map(|(_, recs)| pick(recs).keys().copied());
+    let id = unique_prefix(ids, prefix, what)?;
     for (place, recs) in places {
         if let Some(found) = pick(recs).get(&id) {
             return Ok((*place, id, found.clone()));

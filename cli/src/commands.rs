@@ -67,12 +67,12 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
 /// Prints what a write command saved: a line for people, or `{"id": …, …}` with `--json`.
 pub(crate) fn saved(
     json: bool,
-    id: &str,
+    id: impl std::fmt::Display,
     text: impl std::fmt::Display,
     extra: serde_json::Value,
 ) -> Result<()> {
     if json {
-        let mut value = serde_json::json!({ "id": id });
+        let mut value = serde_json::json!({ "id": id.to_string() });
         if let (Some(obj), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
             obj.extend(more);
         }

@@ -37,3 +37,32 @@ pub(crate) fn note(message: impl std::fmt::Display) -> Result<()> {
 pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
+
+/// `text` cut to at most `max` characters, ending in "…" when cut: for table columns, whose
+/// width must stay bounded whatever a name holds.
+pub(crate) fn fit(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    std::borrow::Cow::Owned(kept + "…")
+}
+
+/// The widest a name column grows in a table; longer names are cut with [`fit`].
+pub(crate) const NAME_COLUMN: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_long_text_at_a_character_boundary() {
+        assert_eq!(fit("Jordan", 8), "Jordan");
+        assert_eq!(fit("Jordan Lee", 8), "Jordan …");
+        assert_eq!(fit("ÄÖÜäöüßé", 4), "ÄÖÜ…");
+        assert_eq!(
+            fit(&"x".repeat(65_536), NAME_COLUMN).chars().count(),
+            NAME_COLUMN
+        );
+    }
+}

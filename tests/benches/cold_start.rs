@@ -507,7 +507,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
             .map(|k| {
                 let done = rng.percent(50);
                 (
-                    rng.id().to_string(),
+                    rng.id(),
                     Objective {
                         text: format!("Step {} towards it", k + 1),
                         done,
@@ -547,7 +547,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 40);
         write(where_.doc(), &mut |d| {
-            docs::put_record(d, where_, Collection::Goals, &id.to_string(), &goal)
+            docs::put_record(d, where_, Collection::Goals, id, &goal)
         })?;
         goals_of.entry(rel).or_default().push(id);
         records += 1;
@@ -573,7 +573,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 60);
         write(where_.doc(), &mut |d| {
-            docs::put_record(d, where_, Collection::Rituals, &id.to_string(), &ritual)
+            docs::put_record(d, where_, Collection::Rituals, id, &ritual)
         })?;
         records += 1;
     }
@@ -602,7 +602,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 30);
         write(where_.doc(), &mut |d| {
-            docs::put_record(d, where_, Collection::CheckIns, &id.to_string(), &checkin)
+            docs::put_record(d, where_, Collection::CheckIns, id, &checkin)
         })?;
         records += 1;
     }
@@ -617,7 +617,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 80);
         write(where_.doc(), &mut |d| {
-            docs::put_record(d, where_, Collection::Thanks, &id.to_string(), &thanks)
+            docs::put_record(d, where_, Collection::Thanks, id, &thanks)
         })?;
         records += 1;
     }
@@ -630,13 +630,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 80);
         write(where_.doc(), &mut |d| {
-            docs::put_record(
-                d,
-                where_,
-                Collection::Boundaries,
-                &id.to_string(),
-                &boundary,
-            )
+            docs::put_record(d, where_, Collection::Boundaries, id, &boundary)
         })?;
         records += 1;
     }
@@ -694,13 +688,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
         let id = rng.id();
         let where_ = place(&mut rng, rel, 70);
         write(where_.doc(), &mut |d| {
-            docs::put_record(
-                d,
-                where_,
-                Collection::Interactions,
-                &id.to_string(),
-                &interaction,
-            )
+            docs::put_record(d, where_, Collection::Interactions, id, &interaction)
         })?;
     }
     updates += INTERACTIONS;
@@ -883,8 +871,8 @@ impl Components {
             .relationships
             .iter()
             .filter(|(_, r)| r.status == RelationshipStatus::Active)
-            .map(|(id, _)| id.parse())
-            .collect::<Result<_, _>>()?;
+            .map(|(id, _)| *id)
+            .collect();
         let (sides, _) = time_in_process(runs, || {
             let mut n = 0;
             for &id in &active {
@@ -928,11 +916,7 @@ impl Components {
             Ok(serde_json::from_slice::<docs::PrivateDoc>(&json)?)
         })?;
         comparisons.push(("`serde_json::from_slice` of the hydrated `private`", cached));
-        let ids: Vec<Id> = private
-            .relationships
-            .keys()
-            .map(|id| id.parse())
-            .collect::<Result<_, _>>()?;
+        let ids: Vec<Id> = private.relationships.keys().copied().collect();
         let (only, _) = time_in_process(runs, || {
             let mut n = 0;
             for &id in &ids {
@@ -972,8 +956,7 @@ impl Components {
         ));
 
         let mut interactions: usize = private.records.values().map(|r| r.interactions.len()).sum();
-        for id in private.relationships.keys() {
-            let id: Id = id.parse()?;
+        for &id in private.relationships.keys() {
             if let Some(doc) = store.load(&DocId::Side(id))? {
                 interactions += docs::read_side(&doc, id)?.interactions.len();
             }
@@ -986,7 +969,7 @@ impl Components {
             text_bytes: journal.entries.values().map(|e| e.text.len()).sum(),
             someone: active
                 .first()
-                .and_then(|id| private.relationships.get(&id.to_string()))
+                .and_then(|id| private.relationships.get(id))
                 .map(|r| r.name.clone())
                 .ok_or("no active relationship")?,
         };

@@ -249,7 +249,7 @@ fn side_history(
     let place = Place::Shared(rel);
     let first_day = Day::ymd(2024, 1, 1).ok_or("bad date")?;
     let start = now.timestamp_millis() - 3 * 365 * 86_400_000;
-    let mut interactions: Vec<(String, Interaction)> = Vec::new();
+    let mut interactions: Vec<(tapin_core::Id, Interaction)> = Vec::new();
     for i in 0..changes {
         let day = first_day.plus_days((i * 1_000 / changes.max(1)) as u64);
         let created = Timestamp(start + i as i64 * 60_000);
@@ -260,14 +260,14 @@ fn side_history(
                     text: THANKS[rng.below(THANKS.len())].to_owned(),
                     created,
                 };
-                let id = rng.id().to_string();
-                docs::put_record(&mut doc, place, Collection::Thanks, &id, &thanks)?;
+                let id = rng.id();
+                docs::put_record(&mut doc, place, Collection::Thanks, id, &thanks)?;
             }
             8 | 9 if !interactions.is_empty() => {
                 let k = rng.below(interactions.len());
                 let (id, record) = &mut interactions[k];
                 record.note = format!("{} (edited, {i})", NOTES[rng.below(NOTES.len())]);
-                docs::put_record(&mut doc, place, Collection::Interactions, id, record)?;
+                docs::put_record(&mut doc, place, Collection::Interactions, *id, record)?;
             }
             _ => {
                 let record = Interaction {
@@ -282,8 +282,8 @@ fn side_history(
                     note: NOTES[rng.below(NOTES.len())].to_owned(),
                     created,
                 };
-                let id = rng.id().to_string();
-                docs::put_record(&mut doc, place, Collection::Interactions, &id, &record)?;
+                let id = rng.id();
+                docs::put_record(&mut doc, place, Collection::Interactions, id, &record)?;
                 interactions.push((id, record));
             }
         }
@@ -303,10 +303,10 @@ fn write_thanks(store: &Store, author: &DeviceKey, rel: Id, n: usize) -> Result<
         text: format!("Thank you for the soup ({n})"),
         created: Timestamp(1_795_000_000_000 + n as i64),
     };
-    let id = format!("bench-thanks-{n}");
+    let id = tapin_core::Id::named(&format!("bench-thanks-{n}"));
     store
         .update(&DocId::Side(rel), &author.actor(), |d| {
-            docs::put_record(d, Place::Shared(rel), Collection::Thanks, &id, &thanks)
+            docs::put_record(d, Place::Shared(rel), Collection::Thanks, id, &thanks)
         })
         .map_err(|e| format!("writing a thanks note: {e}"))?;
     Ok(())
@@ -344,7 +344,7 @@ fn paired(name: &str, friend: &DeviceKey, addrs: &[SocketAddr], now: Timestamp) 
         peer: Some(Peer {
             person: person.id().to_string(),
             name: name.to_owned(),
-            devices,
+            devices: devices.into(),
             paired: now,
             unpaired: None,
         }),

@@ -741,3 +741,11 @@ impl Home {
             .expect("a valid relationship id")
     }
 }
+
+/// A record id as a command printed it (`Home::id`), parsed.
+#[track_caller]
+pub fn id_of(printed: &str) -> Id {
+    printed
+        .parse()
+        .unwrap_or_else(|e| panic!("{printed:?} is not a record id: {e}"))
+}

@@ -191,7 +191,10 @@ fn a_json_export_imported_into_a_fresh_home_shows_the_same_everything() {
     let summary = fresh.json(&["import", path_str(&file)]);
     assert_eq!(
         summary,
-        json!({ "relationships": 3, "reflections": 1, "journal_entries": 2, "shared_sides": 2, "changed": true })
+        json!({
+            "relationships": 3, "reflections": 1, "journal_entries": 2, "shared_sides": 2,
+            "changed": true, "restored_from": { "name": "Maya", "person": export["person"] },
+        })
     );
     for ((what, want), (_, got)) in views(&maya).into_iter().zip(views(&fresh)) {
         assert_eq!(got, want, "`{what}` differs after the round trip");
@@ -298,12 +301,12 @@ fn a_bad_import_is_refused_before_anything_is_written() {
         (
             "bad-entry-id",
             serde_json::to_vec(&bad_entry_id).expect("json"),
-            "\"not-an-id\" in the export is malformed",
+            "journal.entries.not-an-id: invalid id \"not-an-id\": expected 32 hex digits",
         ),
         (
             "bad-rel-id",
             serde_json::to_vec(&bad_relationship_id).expect("json"),
-            "\"xyz\" in the export is malformed",
+            "private.relationships.xyz: invalid id \"xyz\"",
         ),
     ];
     for (name, bytes, want) in cases {

@@ -379,7 +379,7 @@ impl World {
         let seen = load(&self.sam, DocId::Replica(self.sam_maya));
         let seen = docs::read_replica(&seen, self.sam_maya).expect("read Sam's replica");
         assert!(
-            seen.thanks.contains_key(&note),
+            seen.thanks.contains_key(&tapin_e2e::id_of(&note)),
             "Maya's new note did not reach Sam:\n{seen:#?}"
         );
         assert!(

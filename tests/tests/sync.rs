@@ -17,7 +17,9 @@ use tapin_core::identity::DeviceId;
 use tapin_core::model::SideRecords;
 use tapin_core::sync::{Frame, WireDoc};
 use tapin_core::{DocId, docs};
-use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, pair};
+use tapin_e2e::{
+    Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, id_of, pair,
+};
 use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
 use tapin_net::gate::HomeGate;
 use tapin_net::sync::{Tap, exchange, link_for};
@@ -164,7 +166,7 @@ fn shared_goals_steps_checkins_and_thanks_reach_the_friend_and_private_ones_do_n
     );
 
     let theirs = replica_of(&jordan, "Maya");
-    let g = &theirs.goals[&goal];
+    let g = &theirs.goals[&id_of(&goal)];
     assert_eq!(g.title, "Run a 10k together");
     let mut steps: Vec<(&str, bool)> = g
         .objectives
@@ -177,13 +179,22 @@ fn shared_goals_steps_checkins_and_thanks_reach_the_friend_and_private_ones_do_n
         [("Pick a race", true), ("Train twice a week", false)],
         "the goal's steps, one done"
     );
-    assert_eq!(theirs.checkins[&checkin].rating, 4);
-    assert_eq!(theirs.checkins[&checkin].went_well, "We laughed a lot");
-    assert_eq!(theirs.thanks[&thanks].text, "Thank you for the soup");
+    assert_eq!(theirs.checkins[&id_of(&checkin)].rating, 4);
+    assert_eq!(
+        theirs.checkins[&id_of(&checkin)].went_well,
+        "We laughed a lot"
+    );
+    assert_eq!(
+        theirs.thanks[&id_of(&thanks)].text,
+        "Thank you for the soup"
+    );
     // The private records: not under their ids, nowhere on Jordan's page, in no file.
-    assert!(!theirs.goals.contains_key(&private_goal), "{theirs:#?}");
     assert!(
-        !theirs.checkins.contains_key(&private_checkin),
+        !theirs.goals.contains_key(&id_of(&private_goal)),
+        "{theirs:#?}"
+    );
+    assert!(
+        !theirs.checkins.contains_key(&id_of(&private_checkin)),
         "{theirs:#?}"
     );
     let page = show(&jordan, "Maya");
@@ -207,7 +218,7 @@ fn shared_goals_steps_checkins_and_thanks_reach_the_friend_and_private_ones_do_n
 
     // The same exchange carried Jordan's side to Maya.
     assert_eq!(
-        replica_of(&maya, "Jordan").goals[&jordan_goal].title,
+        replica_of(&maya, "Jordan").goals[&id_of(&jordan_goal)].title,
         "Plan a weekend trip"
     );
     holds_exactly(&maya, "Jordan", &jordan, "Maya");
@@ -265,7 +276,10 @@ fn edits_made_apart_on_both_sides_converge_after_reconnecting() {
     holds_exactly(&maya, "Jordan", &jordan, "Maya");
     let at_jordan = replica_of(&jordan, "Maya");
     assert!(
-        at_jordan.goals[&goal].objectives.values().all(|o| o.done),
+        at_jordan.goals[&id_of(&goal)]
+            .objectives
+            .values()
+            .all(|o| o.done),
         "the step Maya completed apart is not done at Jordan's:\n{at_jordan:#?}"
     );
 }
@@ -404,7 +418,11 @@ fn two_serving_homes_push_a_write_to_each_other_without_a_manual_sync() {
     eventually(
         LIVE,
         "Maya's note to reach Jordan's replica by itself",
-        || records(&jordan, at_jordan).thanks.contains_key(&thanks),
+        || {
+            records(&jordan, at_jordan)
+                .thanks
+                .contains_key(&id_of(&thanks))
+        },
     );
     let first = written.elapsed();
 
@@ -412,7 +430,7 @@ fn two_serving_homes_push_a_write_to_each_other_without_a_manual_sync() {
     eventually(
         LIVE,
         "Jordan's goal to reach Maya's replica by itself",
-        || records(&maya, at_maya).goals.contains_key(&goal),
+        || records(&maya, at_maya).goals.contains_key(&id_of(&goal)),
     );
     holds_exactly(&jordan, "Maya", &maya, "Jordan");
     holds_exactly(&maya, "Jordan", &jordan, "Maya");
@@ -432,7 +450,9 @@ fn a_serving_node_restarted_after_a_crash_resumes_live_sync_at_once() {
     let at_maya = DocId::Replica(maya.relationship("Jordan"));
     let first = maya.id(&["thanks", "Jordan", "Before any crash"]);
     eventually(LIVE, "Maya's first note to reach Jordan", || {
-        records(&jordan, at_jordan).thanks.contains_key(&first)
+        records(&jordan, at_jordan)
+            .thanks
+            .contains_key(&id_of(&first))
     });
 
     // Each node in turn dies without a word (SIGKILL), comes back on its port, and its person
@@ -452,7 +472,7 @@ fn a_serving_node_restarted_after_a_crash_resumes_live_sync_at_once() {
         // Regression: the friend's node kept the dead connection and closed every connection of
         // the restarted node as a duplicate until the dead one timed out (30 s).
         let deadline = Instant::now() + LIVE;
-        while !records(reader, replica).thanks.contains_key(&note) {
+        while !records(reader, replica).thanks.contains_key(&id_of(&note)) {
             assert!(
                 Instant::now() < deadline,
                 "after {crashed}'s node restarted, a write did not reach {friend} within \

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tapin_core::docs::{self, JournalDoc, Place, PrivateDoc};
-use tapin_core::model::{Initiator, SideRecords};
+use tapin_core::model::{Initiator, Relationship, SideRecords};
 use tapin_core::{DocId, Id};
 
 use crate::app::App;
@@ -34,31 +34,54 @@ struct Export {
     private: PrivateDoc,
     journal: JournalDoc,
     /// The shared side of each relationship, by relationship id.
-    sides: BTreeMap<String, SideRecords>,
+    sides: BTreeMap<Id, SideRecords>,
 }
 
-fn collect(app: &App) -> Result<Export> {
-    let private = app.private()?;
+/// Everything of the home, read from the documents themselves (never from the view cache: an
+/// export is a backup, and must fail on a damaged document rather than repeat a cached copy),
+/// and how many records could not be read into it.
+fn collect(app: &App) -> Result<(Export, usize)> {
+    let private = app.private_uncached()?;
+    let mut unreadable = private.unreadable();
     let mut sides = BTreeMap::new();
-    for id in private.relationships.keys() {
-        let rel: Id = id
-            .parse()
-            .with_context(|| format!("relationship id {id:?} is damaged"))?;
-        let side = app.side(rel)?;
+    for &rel in private.relationships.keys() {
+        let side = app.side_uncached(rel)?;
+        unreadable += side.unreadable();
         if !side.is_empty() {
-            sides.insert(id.clone(), side);
+            sides.insert(rel, side);
         }
     }
-    Ok(Export {
+    let journal = app.journal_uncached()?;
+    unreadable += journal.entries.unreadable().len();
+    let export = Export {
         format: FORMAT.to_owned(),
         version: VERSION,
         exported_at: app.now,
         name: app.name.clone(),
         person: app.person.id().to_string(),
         private,
-        journal: app.journal()?,
+        journal,
         sides,
-    })
+    };
+    Ok((export, unreadable))
+}
+
+/// Tells the person that what could not be read is not in a JSON or Markdown export.
+fn warn_unreadable(unreadable: usize) -> Result<()> {
+    if unreadable == 0 {
+        return Ok(());
+    }
+    output::note(format!(
+        "{} could not be read by this version of tapin and {} not in this export; \
+         `tapin export --format automerge --out DIR` keeps everything, or export again after \
+         updating tapin.",
+        if unreadable == 1 {
+            "1 record".to_owned()
+        } else {
+            format!("{unreadable} records")
+        },
+        if unreadable == 1 { "is" } else { "are" }
+    ))
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a failure
@@ -80,12 +103,16 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub(crate) fn export(app: &App, args: ExportArgs, json: bool) -> Result<()> {
     match args.format {
         ExportFormat::Json => {
-            let mut bytes = serde_json::to_vec_pretty(&collect(app)?)?;
+            let (export, unreadable) = collect(app)?;
+            let mut bytes = serde_json::to_vec_pretty(&export)?;
             bytes.push(b'\n');
+            warn_unreadable(unreadable)?;
             emit(args.out.as_deref(), &bytes, json)
         }
         ExportFormat::Markdown => {
-            let md = markdown(&collect(app)?)?;
+            let (export, unreadable) = collect(app)?;
+            warn_unreadable(unreadable)?;
+            let md = markdown(&export)?;
             if json && args.out.is_none() {
                 return output::json(&serde_json::json!({ "markdown": md }));
             }
@@ -140,14 +167,6 @@ fn emit(out: Option<&Path>, bytes: &[u8], json: bool) -> Result<()> {
     }
 }
 
-/// The word an enum is written as in JSON ("in-person", "just-because").
-fn word<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn markdown(e: &Export) -> Result<String> {
     let mut md = String::new();
     writeln!(
@@ -158,13 +177,12 @@ fn markdown(e: &Export) -> Result<String> {
     )?;
     let empty = SideRecords::default();
     for (id, rel) in &e.private.relationships {
+        let rel_name = rel.name.as_str();
         writeln!(md, "## {}\n", rel.name)?;
         writeln!(
             md,
             "Importance {}/5 · {} risk · {}\n",
-            rel.importance,
-            word(&rel.risk),
-            word(&rel.status)
+            rel.importance, rel.risk, rel.status
         )?;
         for (label, recs) in [
             ("Shared", e.sides.get(id).unwrap_or(&empty)),
@@ -204,16 +222,12 @@ fn markdown(e: &Export) -> Result<String> {
                 )?;
             }
             for i in recs.interactions.values() {
-                let who = if i.by == Initiator::Me {
-                    "I reached out"
-                } else {
-                    "They reached out"
+                let who = match i.by {
+                    Initiator::Me => "I reached out".to_owned(),
+                    Initiator::Them => format!("{rel_name} reached out"),
+                    other => format!("Reached out ({other})"),
                 };
-                writeln!(
-                    md,
-                    "- {}: {who} ({:?}, {:?}) {}",
-                    i.on, i.via, i.reason, i.note
-                )?;
+                writeln!(md, "- {}: {who} ({}, {}) {}", i.on, i.via, i.reason, i.note)?;
             }
             for t in recs.thanks.values() {
                 writeln!(md, "- Thanks {}: {}", t.on, t.text)?;
@@ -227,7 +241,7 @@ fn markdown(e: &Export) -> Result<String> {
             .private
             .reflections
             .values()
-            .filter(|r| r.relationship.to_string() == *id)
+            .filter(|r| r.relationship == *id)
         {
             writeln!(
                 md,
@@ -274,71 +288,13 @@ pub(crate) fn import(app: &App, file: &Path, json: bool) -> Result<()> {
         text = std::fs::read_to_string(file)
             .with_context(|| format!("could not read {}", file.display()))?;
     }
-    let export: Export = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a tapin JSON export", file.display()))?;
-    if export.format != FORMAT {
-        bail!(
-            "{} is not a tapin export (format {:?})",
-            file.display(),
-            export.format
-        );
-    }
-    if export.version > VERSION {
-        bail!(
-            "{} was written by a newer tapin (export version {}); upgrade tapin to import it",
-            file.display(),
-            export.version
-        );
-    }
-    // Validate every id before writing anything.
-    let rel_ids: Vec<Id> = export
-        .private
-        .relationships
-        .keys()
-        .map(|k| {
-            k.parse()
-                .with_context(|| format!("relationship id {k:?} in the export is malformed"))
-        })
-        .collect::<Result<_>>()?;
-    for key in export.sides.keys().chain(export.private.records.keys()) {
-        if !export.private.relationships.contains_key(key) {
-            bail!("the export has records for relationship {key:?}, which it does not list");
-        }
-    }
-    for key in export
-        .private
-        .reflections
-        .keys()
-        .chain(export.journal.entries.keys())
-    {
-        key.parse::<Id>()
-            .with_context(|| format!("record id {key:?} in the export is malformed"))?;
-    }
+    let shown = file.display();
+    let export = parse_export(&text).with_context(|| format!("{shown} cannot be imported"))?;
+    let whose = check_whose(app, &export).with_context(|| format!("{shown} cannot be imported"))?;
+    check_export(app, &export).with_context(|| format!("{shown} cannot be imported"))?;
+
     let before: usize = heads_count(app)?;
-    app.update(DocId::Private, |d| {
-        for (id, (key, rel)) in rel_ids.iter().zip(&export.private.relationships) {
-            docs::put_relationship(d, *id, rel)?;
-            if let Some(recs) = export.private.records.get(key) {
-                docs::put_records(d, Place::Private(*id), recs)?;
-            }
-        }
-        for (key, r) in &export.private.reflections {
-            docs::put_reflection(d, key.parse()?, r)?;
-        }
-        Ok(())
-    })?;
-    app.update(DocId::Journal, |d| {
-        for (key, e) in &export.journal.entries {
-            docs::put_entry(d, key.parse()?, e)?;
-        }
-        Ok(())
-    })?;
-    for (key, recs) in &export.sides {
-        let id: Id = key.parse()?;
-        app.update(DocId::Side(id), |d| {
-            Ok(docs::put_records(d, Place::Shared(id), recs)?)
-        })?;
-    }
+    write_import(app, &export, &whose)?;
     let changed = heads_count(app)? != before;
     let summary = serde_json::json!({
         "relationships": export.private.relationships.len(),
@@ -346,12 +302,17 @@ pub(crate) fn import(app: &App, file: &Path, json: bool) -> Result<()> {
         "journal_entries": export.journal.entries.len(),
         "shared_sides": export.sides.len(),
         "changed": changed,
+        "restored_from": match whose {
+            Whose::Mine => None,
+            Whose::Restore => Some(serde_json::json!({ "name": export.name, "person": export.person })),
+        },
     });
     if json {
         return output::json(&summary);
     }
+    let mut out = output::stdout();
     writeln!(
-        output::stdout(),
+        out,
         "Imported {} relationships, {} reflections, {} journal entries, {} shared sides{}.",
         export.private.relationships.len(),
         export.private.reflections.len(),
@@ -363,7 +324,210 @@ pub(crate) fn import(app: &App, file: &Path, json: bool) -> Result<()> {
             " (all already here; nothing changed)"
         }
     )?;
+    if let Whose::Restore = whose {
+        writeln!(
+            out,
+            "This restored {}'s export into this new home. Pairings are never imported: pair \
+             with each friend again (`tapin invite` / `tapin join`).",
+            export.name
+        )?;
+    }
     Ok(())
+}
+
+/// Reads an export, naming the JSON path of whatever does not have the expected shape.
+fn parse_export(text: &str) -> Result<Export> {
+    #[derive(Deserialize)]
+    struct Header {
+        format: Option<String>,
+        version: Option<u32>,
+    }
+    let header: Header = serde_json::from_str(text).context("it is not a tapin JSON export")?;
+    if header.format.as_deref() != Some(FORMAT) {
+        bail!(
+            "it is not a tapin export (format {:?})",
+            header.format.unwrap_or_default()
+        );
+    }
+    if let Some(version) = header.version
+        && version > VERSION
+    {
+        bail!(
+            "it was written by a newer tapin (export version {version}); update tapin to import it"
+        );
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        // serde_json ends its messages with "at line L column C"; the path says more.
+        let inner = err.inner().to_string();
+        let what = inner.split(" at line ").next().unwrap_or_default();
+        anyhow::anyhow!("{}: {what}", err.path())
+    })
+}
+
+/// Whose export is being imported.
+enum Whose {
+    /// This person's own: the same person key, or that of a home this one was restored from.
+    Mine,
+    /// Someone's, into a home that holds nothing yet: a restore into a new home.
+    Restore,
+}
+
+/// An import never mixes two people's data: the export must be this person's own, or the home
+/// must be new and empty (restoring a backup into a new home, which has a new person key).
+fn check_whose(app: &App, export: &Export) -> Result<Whose> {
+    let person: tapin_core::identity::PersonId = export
+        .person
+        .parse()
+        .context("its person key is malformed")?;
+    if person == app.person.id() || restored_from(app)?.contains(&export.person) {
+        return Ok(Whose::Mine);
+    }
+    let private = app.private_uncached()?;
+    let journal = app.journal_uncached()?;
+    let empty = private.relationships.is_empty()
+        && private.reflections.is_empty()
+        && private.unreadable() == 0
+        && journal.entries.is_empty()
+        && journal.entries.unreadable().is_empty();
+    if empty {
+        return Ok(Whose::Restore);
+    }
+    bail!(
+        "it is {}'s export (person {}), not yours ({}, person {}); tapin imports only your own \
+         exports, or restores one into a new, empty home (`tapin --home NEW-DIR init --name …` \
+         then `tapin --home NEW-DIR import FILE`)",
+        export.name,
+        person.short(),
+        app.name,
+        app.person.id().short()
+    )
+}
+
+/// Everything a command would check, before anything is written: every record valid, every
+/// record set and reflection belonging to a relationship the export lists, and no name that
+/// another relationship of this home already has.
+fn check_export(app: &App, export: &Export) -> Result<()> {
+    use tapin_core::validate::{Mode, Validate};
+    let listed = &export.private.relationships;
+    let name_of = |id: &Id| {
+        listed
+            .get(id)
+            .map_or_else(|| id.short(), |r| format!("{} ({})", r.name, id.short()))
+    };
+    for (id, rel) in listed {
+        rel.validate(Mode::Input)
+            .with_context(|| format!("relationship {}", name_of(id)))?;
+    }
+    for (id, records) in &export.private.records {
+        if !listed.contains_key(id) {
+            bail!("it has private records of relationship {id}, which it does not list");
+        }
+        records
+            .validate(Mode::Input)
+            .with_context(|| format!("the private records of {}", name_of(id)))?;
+    }
+    for (id, side) in &export.sides {
+        if !listed.contains_key(id) {
+            bail!("it has a shared side of relationship {id}, which it does not list");
+        }
+        side.validate(Mode::Input)
+            .with_context(|| format!("the shared side of {}", name_of(id)))?;
+    }
+    for (id, r) in &export.private.reflections {
+        if !listed.contains_key(&r.relationship) {
+            bail!(
+                "reflection {id} is about relationship {}, which it does not list",
+                r.relationship
+            );
+        }
+        r.validate(Mode::Input)
+            .with_context(|| format!("reflection {id}"))?;
+    }
+    for (id, e) in &export.journal.entries {
+        e.validate(Mode::Input)
+            .with_context(|| format!("journal entry {id}"))?;
+    }
+    // Names are how people are found: no two relationships may share one, in the export or
+    // against this home.
+    let here = app.private_uncached()?;
+    let mut seen: BTreeMap<String, Id> = here
+        .relationships
+        .iter()
+        .map(|(id, r)| (r.name.to_lowercase(), *id))
+        .collect();
+    for (id, rel) in listed {
+        match seen.insert(rel.name.to_lowercase(), *id) {
+            Some(other) if other != *id => bail!(
+                "relationship {} has the same name as {} {}",
+                name_of(id),
+                if here.relationships.contains_key(&other) {
+                    "this home's"
+                } else {
+                    "the export's"
+                },
+                other.short()
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Writes the export in one transaction: all of it, or (on any error, or a crash) none of it.
+/// A pairing is never created, changed or removed: a relationship already here keeps its own,
+/// and a new one comes in unpaired. Pairings come only from an invitation and two confirmed codes.
+fn write_import(app: &App, export: &Export, whose: &Whose) -> Result<()> {
+    // A home restored from an export keeps the person key it came from, so that importing the
+    // same export (or a later one of that person) again is not taken for someone else's.
+    let mut from = restored_from(app)?;
+    if let Whose::Restore = whose {
+        from.push(export.person.clone());
+    }
+    app.transaction(|txn| {
+        if let Whose::Restore = whose {
+            txn.set_meta(META_RESTORED_FROM, &serde_json::to_vec(&from)?)?;
+        }
+        txn.update(DocId::Private, |d| {
+            for (&id, rel) in &export.private.relationships {
+                let here: Option<Relationship> = docs::get_relationship(d, id)?;
+                let mut rel = rel.clone();
+                rel.peer = here.and_then(|r| r.peer);
+                docs::put_relationship(d, id, &rel)?;
+                if let Some(recs) = export.private.records.get(&id) {
+                    docs::put_records(d, Place::Private(id), recs)?;
+                }
+            }
+            for (&id, r) in &export.private.reflections {
+                docs::put_reflection(d, id, r)?;
+            }
+            Ok(())
+        })?;
+        txn.update(DocId::Journal, |d| {
+            for (&id, e) in &export.journal.entries {
+                docs::put_entry(d, id, e)?;
+            }
+            Ok(())
+        })?;
+        for (&id, recs) in &export.sides {
+            txn.update(DocId::Side(id), |d| {
+                Ok(docs::put_records(d, Place::Shared(id), recs)?)
+            })?;
+        }
+        Ok(())
+    })
+}
+
+/// The meta key listing the person keys (hex) whose exports restored this home.
+const META_RESTORED_FROM: &str = "import.restored_from";
+
+/// The person keys whose exports restored this home (none for most homes).
+fn restored_from(app: &App) -> Result<Vec<String>> {
+    match app.store.get_meta(META_RESTORED_FROM)? {
+        None => Ok(Vec::new()),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("the home's {META_RESTORED_FROM} is damaged")),
+    }
 }
 
 /// A fingerprint of the store's state: total number of changes across documents.

@@ -31,13 +31,10 @@ fn kind(arg: GoalKindArg) -> GoalKind {
     }
 }
 
-pub(crate) fn status_word(s: GoalStatus) -> &'static str {
-    match s {
-        GoalStatus::Active => "active",
-        GoalStatus::Achieved => "achieved",
-        GoalStatus::Adjusted => "adjusted",
-        GoalStatus::Dropped => "dropped",
-    }
+/// How a status reads: "active", "achieved", … (a status written by a newer tapin reads as its
+/// own name).
+pub(crate) fn status_word(s: GoalStatus) -> String {
+    s.json_name()
 }
 
 fn where_word(place: Place) -> &'static str {
@@ -67,12 +64,12 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
             let (rel_id, rel) = app.find_person(&private, &person)?;
             let by = by.map(|s| parse_day(&s, app.now)).transpose()?;
             let now = app.stamp();
-            let mut objectives = std::collections::BTreeMap::new();
+            let mut objectives = tapin_core::model::Records::new();
             for (n, text) in steps.iter().enumerate() {
                 // Steps added together are ordered by their position on the command line.
                 let created = tapin_core::time::Timestamp(now.0 + n as i64);
                 objectives.insert(
-                    app::random_id()?.to_string(),
+                    app::random_id()?,
                     Objective {
                         text: text.clone(),
                         done: false,
@@ -91,10 +88,10 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
                 created: now,
                 updated: now,
             };
-            let id = app::random_id()?.to_string();
+            let id = app::random_id()?;
             let place = Place::choose(rel_id, share);
             app.update(place.doc(), |d| {
-                Ok(docs::put_record(d, place, Collection::Goals, &id, &goal)?)
+                Ok(docs::put_record(d, place, Collection::Goals, id, &goal)?)
             })?;
             let by_text = goal
                 .by
@@ -102,14 +99,14 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
                 .unwrap_or_default();
             saved(
                 json,
-                &id,
+                id,
                 format!(
                     "Goal {} for {}{by_text}, {} ({}). Id {}.",
                     paint(BOLD, &goal.title),
                     rel.name,
                     if share { "shared with them" } else { "private" },
                     plural(goal.objectives.len(), "step"),
-                    &id[..8]
+                    id.short()
                 ),
                 serde_json::json!({ "relationship": rel_id.to_string(), "shared": share, "goal": goal }),
             )
@@ -153,7 +150,7 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
             if from == to {
                 return saved(
                     json,
-                    &id,
+                    id,
                     format!("Goal {} is already {}.", g.title, where_word(to)),
                     serde_json::json!({ "shared": to.is_shared() }),
                 );
@@ -161,10 +158,10 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
             // Write the new copy before removing the old one: a crash in between leaves the goal in
             // both places, never in neither.
             app.update(to.doc(), |d| {
-                Ok(docs::put_record(d, to, Collection::Goals, &id, &g)?)
+                Ok(docs::put_record(d, to, Collection::Goals, id, &g)?)
             })?;
             app.update(from.doc(), |d| {
-                Ok(docs::delete_record(d, from, Collection::Goals, &id)?)
+                Ok(docs::delete_record(d, from, Collection::Goals, id)?)
             })?;
             let extra = if to_private {
                 " What they already received stays on their devices."
@@ -173,7 +170,7 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
             };
             saved(
                 json,
-                &id,
+                id,
                 format!("Goal {} is now {}.{extra}", g.title, where_word(to)),
                 serde_json::json!({ "shared": !to_private }),
             )
@@ -214,13 +211,12 @@ fn modify_steps(
     let private = app.private()?;
     let places = all_records(app, &private)?;
     let prefix = goal.trim().to_lowercase();
-    let mine_match = places
-        .iter()
-        .any(|(_, recs)| recs.goals.keys().any(|k| k.starts_with(&prefix)));
+    let starts = |id: &tapin_core::Id| id.to_string().starts_with(&prefix);
+    let mine_match = places.iter().any(|(_, recs)| recs.goals.keys().any(starts));
     let joined_match = places.iter().any(|(_, recs)| {
         recs.joins
             .values()
-            .any(|j| j.left.is_none() && j.goal.starts_with(&prefix))
+            .any(|j| j.left.is_none() && starts(&j.goal))
     });
     if mine_match || !joined_match {
         // One of my goals (or nothing at all): the usual lookup, with its errors.
@@ -228,23 +224,23 @@ fn modify_steps(
         return modify_at(app, place, id, goal, json, change);
     }
     // My joins, keyed by the friend's goal id they refer to.
-    let joins: Vec<(Place, String, String)> = places
+    let joins: Vec<(Place, tapin_core::Id, tapin_core::Id)> = places
         .iter()
         .filter(|(place, _)| place.is_shared())
         .flat_map(|(place, recs)| {
             recs.joins
                 .iter()
                 .filter(|(_, j)| j.left.is_none())
-                .map(move |(jid, j)| (*place, jid.clone(), j.goal.clone()))
+                .map(move |(jid, j)| (*place, *jid, j.goal))
         })
         .collect();
-    let target = app::unique_prefix(joins.iter().map(|(_, _, g)| g.as_str()), goal, "goal")?;
+    let target = app::unique_prefix(joins.iter().map(|(_, _, g)| *g), goal, "goal")?;
     let Some((place, jid, _)) = joins.into_iter().find(|(_, _, g)| *g == target) else {
         bail!("no goal with id {goal:?}");
     };
     let (title, what) = app.update(place.doc(), |d| {
         let mut j: tapin_core::model::GoalJoin =
-            docs::get_record(d, place, Collection::Joins, &jid)?
+            docs::get_record(d, place, Collection::Joins, jid)?
                 .ok_or_else(|| anyhow::anyhow!("goal {goal:?} was left meanwhile"))?;
         // The step logic works on a goal; a join is a goal's title and my own steps.
         let mut as_goal = Goal {
@@ -259,12 +255,12 @@ fn modify_steps(
         };
         let what = change(&mut as_goal)?;
         j.objectives = as_goal.objectives;
-        docs::put_record(d, place, Collection::Joins, &jid, &j)?;
+        docs::put_record(d, place, Collection::Joins, jid, &j)?;
         Ok((j.title, what))
     })?;
     saved(
         json,
-        &target,
+        target,
         format!("Goal {} (mutual): {what}.", paint(BOLD, &title)),
         serde_json::json!({}),
     )
@@ -273,23 +269,23 @@ fn modify_steps(
 fn modify_at(
     app: &App,
     place: Place,
-    id: String,
+    id: tapin_core::Id,
     goal: &str,
     json: bool,
     change: impl FnOnce(&mut Goal) -> Result<String>,
 ) -> Result<()> {
     let updated = app.stamp();
     let (g, what) = app.update(place.doc(), |d| {
-        let mut g: Goal = docs::get_record(d, place, Collection::Goals, &id)?
+        let mut g: Goal = docs::get_record(d, place, Collection::Goals, id)?
             .ok_or_else(|| anyhow::anyhow!("goal {goal:?} was removed meanwhile"))?;
         let what = change(&mut g)?;
         g.updated = updated;
-        docs::put_record(d, place, Collection::Goals, &id, &g)?;
+        docs::put_record(d, place, Collection::Goals, id, &g)?;
         Ok((g, what))
     })?;
     saved(
         json,
-        &id,
+        id,
         format!("Goal {}: {what}.", paint(BOLD, &g.title)),
         serde_json::json!({ "goal": g }),
     )
@@ -302,7 +298,7 @@ fn step_cmd(app: &App, cmd: StepCommand, json: bool) -> Result<()> {
             if text.is_empty() {
                 bail!("a step needs some text");
             }
-            let step_id = app::random_id()?.to_string();
+            let step_id = app::random_id()?;
             let now = app.stamp();
             modify_steps(app, &goal, json, |g| {
                 // Steps are numbered by when they were added; a clock that stands still or steps
@@ -340,7 +336,7 @@ fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result
             Some(n) => g
                 .steps()
                 .get(n.wrapping_sub(1))
-                .map(|(k, _)| (*k).to_owned())
+                .map(|(k, _)| *k)
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "goal {:?} has no step {n}; it has {}",
@@ -348,7 +344,7 @@ fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result
                         plural(g.objectives.len(), "step")
                     )
                 })?,
-            None => app::unique_prefix(g.objectives.keys().map(String::as_str), step, "step")?,
+            None => app::unique_prefix(g.objectives.keys().copied(), step, "step")?,
         };
         let Some(o) = g.objectives.get_mut(&key) else {
             bail!("no step {step:?}")
@@ -366,7 +362,7 @@ fn set_step(app: &App, goal: &str, step: &str, done: bool, json: bool) -> Result
 
 #[derive(Serialize)]
 struct GoalRow {
-    id: String,
+    id: tapin_core::Id,
     relationship: String,
     person: String,
     shared: bool,
@@ -420,7 +416,7 @@ fn list(app: &App, person: Option<&str>, all: bool, json: bool) -> Result<()> {
         writeln!(
             out,
             "  {}  {}{}  [{}, {}, {done}/{total}]",
-            paint(DIM, &row.id[..8]),
+            paint(DIM, row.id.short()),
             row.goal.title,
             by,
             status_word(row.goal.status),
@@ -439,14 +435,11 @@ fn list(app: &App, person: Option<&str>, all: bool, json: bool) -> Result<()> {
 }
 
 /// The friends' shared goals, from every replica: (relationship, friend's name, goal id, goal).
-fn friends_goals(app: &App) -> Result<Vec<(tapin_core::Id, String, String, Goal)>> {
+fn friends_goals(app: &App) -> Result<Vec<(tapin_core::Id, String, tapin_core::Id, Goal)>> {
     let private = app.private()?;
     let mut out = Vec::new();
-    for (key, rel) in &private.relationships {
-        let Ok(id) = key.parse::<tapin_core::Id>() else {
-            continue;
-        };
-        for (gid, g) in app.replica(id)?.goals {
+    for (&id, rel) in &private.relationships {
+        for (gid, g) in app.replica(id)?.records.goals {
             out.push((id, rel.name.clone(), gid, g));
         }
     }
@@ -455,17 +448,13 @@ fn friends_goals(app: &App) -> Result<Vec<(tapin_core::Id, String, String, Goal)
 
 fn join(app: &App, goal: &str, json: bool) -> Result<()> {
     let goals = friends_goals(app)?;
-    let gid = app::unique_prefix(
-        goals.iter().map(|(_, _, g, _)| g.as_str()),
-        goal,
-        "friend's goal",
-    )?;
+    let gid = app::unique_prefix(goals.iter().map(|(_, _, g, _)| *g), goal, "friend's goal")?;
     let Some((rel, friend, _, g)) = goals.into_iter().find(|(_, _, id, _)| *id == gid) else {
         bail!("no friend's goal with id {goal:?}");
     };
     let place = Place::Shared(rel);
     let now = app.stamp();
-    let join_id = app::random_id()?.to_string();
+    let join_id = app::random_id()?;
     let already = app.update(place.doc(), |d| {
         let mine = docs::read_side(d, rel)?;
         if mine
@@ -476,13 +465,13 @@ fn join(app: &App, goal: &str, json: bool) -> Result<()> {
             return Ok(true);
         }
         let record = tapin_core::model::GoalJoin {
-            goal: gid.clone(),
+            goal: gid,
             title: g.title.clone(),
             objectives: Default::default(),
             joined: now,
             left: None,
         };
-        docs::put_record(d, place, Collection::Joins, &join_id, &record)?;
+        docs::put_record(d, place, Collection::Joins, join_id, &record)?;
         Ok(false)
     })?;
     let text = if already {
@@ -500,7 +489,7 @@ fn join(app: &App, goal: &str, json: bool) -> Result<()> {
     };
     saved(
         json,
-        &gid,
+        gid,
         text,
         serde_json::json!({ "relationship": rel.to_string(), "joined": !already }),
     )
@@ -509,34 +498,27 @@ fn join(app: &App, goal: &str, json: bool) -> Result<()> {
 fn leave(app: &App, goal: &str, json: bool) -> Result<()> {
     let private = app.private()?;
     let mut found = Vec::new();
-    for key in private.relationships.keys() {
-        let Ok(rel) = key.parse::<tapin_core::Id>() else {
-            continue;
-        };
+    for &rel in private.relationships.keys() {
         for (jid, j) in app.side(rel)?.joins {
             if j.left.is_none() {
                 found.push((rel, jid, j));
             }
         }
     }
-    let gid = app::unique_prefix(
-        found.iter().map(|(_, _, j)| j.goal.as_str()),
-        goal,
-        "joined goal",
-    )?;
+    let gid = app::unique_prefix(found.iter().map(|(_, _, j)| j.goal), goal, "joined goal")?;
     let now = app.stamp();
     let mut left = Vec::new();
     for (rel, jid, mut j) in found.into_iter().filter(|(_, _, j)| j.goal == gid) {
         j.left = Some(now);
         let place = Place::Shared(rel);
         app.update(place.doc(), |d| {
-            Ok(docs::put_record(d, place, Collection::Joins, &jid, &j)?)
+            Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
         })?;
         left.push(j.title);
     }
     saved(
         json,
-        &gid,
+        gid,
         format!(
             "You left the goal {}; it is no longer mutual once you sync.",
             left.join(", ")

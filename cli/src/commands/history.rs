@@ -16,7 +16,7 @@ use crate::output::{self, BOLD, DIM, WARN, paint};
 #[derive(Serialize)]
 struct Item {
     kind: &'static str,
-    id: String,
+    id: tapin_core::Id,
     day: Day,
     shared: bool,
     summary: String,
@@ -29,10 +29,10 @@ fn day_of(ts: tapin_core::time::Timestamp) -> Day {
 
 fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<Item>) -> Result<()> {
     let shared = place.is_shared();
-    let mut push = |kind, id: &String, day, summary: String, record: serde_json::Value| {
+    let mut push = |kind, id: &tapin_core::Id, day, summary: String, record: serde_json::Value| {
         out.push(Item {
             kind,
-            id: id.clone(),
+            id: *id,
             day,
             shared,
             summary,
@@ -83,22 +83,15 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<Item>) -> Result<()>
     }
     for (id, i) in &recs.interactions {
         let who = match i.by {
-            Initiator::Me => "you reached out",
-            Initiator::Them => "they reached out",
+            Initiator::Me => "you reached out".to_owned(),
+            Initiator::Them => "they reached out".to_owned(),
+            other => format!("reached out: {other}"),
         };
-        let how = serde_json::to_value(i.via)?
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        let why = serde_json::to_value(i.reason)?
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
         push(
             "interaction",
             id,
             i.on,
-            format!("{who} ({how}, {why})"),
+            format!("{who} ({}, {})", i.via, i.reason),
             serde_json::to_value(i)?,
         );
     }
@@ -127,7 +120,7 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
     let private = app.private()?;
     let (rel_id, rel) = app.find_person(&private, person)?;
     let mut items = Vec::new();
-    if let Some(recs) = private.records.get(&rel_id.to_string()) {
+    if let Some(recs) = private.records.get(&rel_id) {
         items_of(Place::Private(rel_id), recs, &mut items)?;
     }
     items_of(Place::Shared(rel_id), &app.side(rel_id)?, &mut items)?;
@@ -148,7 +141,7 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
         };
         items.push(Item {
             kind: "reflection",
-            id: id.clone(),
+            id: *id,
             day: day_of(r.at),
             shared: false,
             summary,
@@ -181,7 +174,7 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
                 DIM,
                 format!(
                     "{:<8} {:<7}",
-                    &item.id[..8.min(item.id.len())],
+                    item.id.short(),
                     if item.shared { "shared" } else { "private" }
                 )
             ),

@@ -157,7 +157,7 @@ fn add(
     };
     saved(
         json,
-        &id.to_string(),
+        id,
         format!(
             "Journal entry saved{tags} (private, stays on your devices). Id {}.",
             id.short()
@@ -168,12 +168,7 @@ fn add(
 
 fn set_star(app: &App, entry: &str, starred: bool, json: bool) -> Result<()> {
     let journal = app.journal()?;
-    let key = app::unique_prefix(
-        journal.entries.keys().map(String::as_str),
-        entry,
-        "journal entry",
-    )?;
-    let id: Id = key.parse()?;
+    let id = app::unique_prefix(journal.entries.keys().copied(), entry, "journal entry")?;
     let e = app.update(DocId::Journal, |d| {
         let mut e: JournalEntry = docs::get_entry(d, id)?
             .ok_or_else(|| anyhow::anyhow!("journal entry {entry:?} was removed meanwhile"))?;
@@ -183,7 +178,7 @@ fn set_star(app: &App, entry: &str, starred: bool, json: bool) -> Result<()> {
     })?;
     saved(
         json,
-        &key,
+        id,
         format!(
             "Entry {} {}.",
             id.short(),
@@ -195,7 +190,7 @@ fn set_star(app: &App, entry: &str, starred: bool, json: bool) -> Result<()> {
 
 #[derive(Serialize)]
 struct EntryRow<'a> {
-    id: &'a str,
+    id: Id,
     #[serde(flatten)]
     entry: &'a JournalEntry,
     written: String,
@@ -224,7 +219,7 @@ fn show(app: &App, private: &PrivateDoc, query: &Query, limit: usize, json: bool
                 .map(|a| {
                     private
                         .relationships
-                        .get(&a.to_string())
+                        .get(a)
                         .map_or_else(|| a.short(), |r| r.name.clone())
                 })
                 .collect(),
@@ -252,7 +247,7 @@ fn show(app: &App, private: &PrivateDoc, query: &Query, limit: usize, json: bool
             out,
             "{star}{}  {}{about}",
             paint(BOLD, &row.written),
-            paint(DIM, &row.id[..8])
+            paint(DIM, row.id.short())
         )?;
         for line in row.entry.text.lines() {
             writeln!(out, "  {line}")?;

@@ -30,34 +30,22 @@ fn write_new<R: docs::Reconcile>(
     place: Place,
     collection: Collection,
     value: &R,
-) -> Result<String> {
-    let id = app::random_id()?.to_string();
+) -> Result<Id> {
+    let id = app::random_id()?;
     app.update(place.doc(), |d| {
-        Ok(docs::put_record(d, place, collection, &id, value)?)
+        Ok(docs::put_record(d, place, collection, id, value)?)
     })?;
     Ok(id)
 }
 
 pub(crate) fn parse_principle(s: &str) -> Result<Principle> {
     let wanted = s.trim().to_lowercase().replace([' ', '_'], "-");
-    Principle::ALL
-        .into_iter()
-        .find(|p| {
-            serde_json::to_value(p)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .as_deref()
-                == Some(wanted.as_str())
-        })
+    Principle::KNOWN
+        .iter()
+        .copied()
+        .find(|p| p.json_name() == wanted)
         .ok_or_else(|| {
-            let names: Vec<String> = Principle::ALL
-                .iter()
-                .filter_map(|p| {
-                    serde_json::to_value(p)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                })
-                .collect();
+            let names: Vec<String> = Principle::KNOWN.iter().map(Principle::json_name).collect();
             anyhow::anyhow!("unknown principle {s:?}; choose from {}", names.join(", "))
         })
 }
@@ -91,9 +79,8 @@ pub(crate) fn checkin(app: &App, args: CheckinArgs, json: bool) -> Result<()> {
                 g.title
             );
         }
-        let gid: Id = goal_id.parse()?;
         reviews.push(GoalReview {
-            goal: gid,
+            goal: goal_id,
             status: status(st),
             note: String::new(),
         });
@@ -114,11 +101,11 @@ pub(crate) fn checkin(app: &App, args: CheckinArgs, json: bool) -> Result<()> {
     let mut reviewed = Vec::new();
     for ((goal_place, goal_id), review) in goal_places.iter().zip(&record.reviews) {
         let title = app.update(goal_place.doc(), |d| {
-            let mut g: Goal = docs::get_record(d, *goal_place, Collection::Goals, goal_id)?
+            let mut g: Goal = docs::get_record(d, *goal_place, Collection::Goals, *goal_id)?
                 .ok_or_else(|| anyhow::anyhow!("goal {goal_id} was removed meanwhile"))?;
             g.status = review.status;
             g.updated = updated;
-            docs::put_record(d, *goal_place, Collection::Goals, goal_id, &g)?;
+            docs::put_record(d, *goal_place, Collection::Goals, *goal_id, &g)?;
             Ok(g.title)
         })?;
         reviewed.push(format!("{title}: {}", status_word(review.status)));
@@ -130,7 +117,7 @@ pub(crate) fn checkin(app: &App, args: CheckinArgs, json: bool) -> Result<()> {
     };
     saved(
         json,
-        &id,
+        id,
         format!(
             "Check-in with {} on {}, rated {}/5, {}.{reviewed}",
             paint(BOLD, &rel.name),
@@ -178,13 +165,14 @@ pub(crate) fn log(app: &App, args: LogArgs, json: bool) -> Result<()> {
     };
     let place = Place::choose(rel_id, !args.private);
     let id = write_new(app, place, Collection::Interactions, &record)?;
+    // A command only ever writes the two it knows.
     let who = match record.by {
         Initiator::Me => "You reached out to",
-        Initiator::Them => "They reached out:",
+        Initiator::Them | Initiator::Unknown(_) => "They reached out:",
     };
     saved(
         json,
-        &id,
+        id,
         format!(
             "{who} {} on {} ({}).",
             paint(BOLD, &rel.name),
@@ -216,7 +204,7 @@ pub(crate) fn thanks(app: &App, args: NoteArgs, json: bool) -> Result<()> {
     let id = write_new(app, place, Collection::Thanks, &record)?;
     saved(
         json,
-        &id,
+        id,
         format!(
             "Thanks to {} on {} ({}).",
             paint(BOLD, &rel.name),
@@ -238,7 +226,7 @@ pub(crate) fn boundary(app: &App, args: NoteArgs, json: bool) -> Result<()> {
     let id = write_new(app, place, Collection::Boundaries, &record)?;
     saved(
         json,
-        &id,
+        id,
         format!(
             "Boundary with {} noted ({}).",
             paint(BOLD, &rel.name),

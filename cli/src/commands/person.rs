@@ -10,7 +10,7 @@ use tapin_core::time::Interval;
 use tapin_core::views::touch::{self, Touch, TouchState};
 use tapin_core::{DocId, Id};
 
-use crate::app::{self, App};
+use crate::app::{self, App, Unreadable};
 use crate::args::{PersonCommand, PersonSettings, RiskArg};
 use crate::commands::saved;
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
@@ -100,9 +100,10 @@ fn clean_name(name: &str) -> Result<String> {
 /// Names are how people are found (case-insensitively), so two relationships may not share one.
 fn refuse_taken_name(private: &docs::PrivateDoc, name: &str, except: Option<Id>) -> Result<()> {
     let wanted = name.to_lowercase();
-    let taken = private.relationships.iter().any(|(id, r)| {
-        r.name.to_lowercase() == wanted && except.is_none_or(|e| e.to_string() != *id)
-    });
+    let taken = private
+        .relationships
+        .iter()
+        .any(|(id, r)| r.name.to_lowercase() == wanted && except != Some(*id));
     if taken {
         bail!("you already have someone called {name:?}; use `tapin person edit` or another name");
     }
@@ -127,7 +128,7 @@ fn add(app: &App, name: &str, settings: &PersonSettings, json: bool) -> Result<(
     app.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
     saved(
         json,
-        &id.to_string(),
+        id,
         format!(
             "Added {} (importance {}, {} risk, {}).",
             paint(BOLD, &name),
@@ -156,7 +157,7 @@ fn edit(
     })?;
     saved(
         json,
-        &id.to_string(),
+        id,
         format!("{} {what}.", paint(BOLD, &rel.name)),
         serde_json::json!({ "relationship": rel }),
     )
@@ -169,21 +170,20 @@ fn set_status(app: &App, person: &str, status: RelationshipStatus, json: bool) -
             RelationshipStatus::Active => "is active again",
             RelationshipStatus::Archived => "is archived; its history stays and nudges stop",
             RelationshipStatus::Ended => "is marked as ended; its history stays",
+            // A command only ever sets the three it knows.
+            RelationshipStatus::Unknown(_) => "has a new status",
         })
     })
 }
 
-pub(crate) fn risk_word(r: Risk) -> &'static str {
-    match r {
-        Risk::Low => "low",
-        Risk::Medium => "medium",
-        Risk::High => "high",
-    }
+/// How a risk reads: "low", "medium", "high" (or the name a newer tapin gave it).
+pub(crate) fn risk_word(r: Risk) -> String {
+    r.json_name()
 }
 
 #[derive(Serialize)]
 struct PersonRow {
-    id: String,
+    id: Id,
     #[serde(flatten)]
     relationship: Relationship,
     touch: Touch,
@@ -191,6 +191,8 @@ struct PersonRow {
     red_flag: bool,
     /// The next day one of my rituals with them is due.
     next_ritual: Option<tapin_core::time::Day>,
+    /// What of this relationship's records could not be read.
+    unreadable: Unreadable,
 }
 
 /// Every relationship with its staying-in-touch state, most important first.
@@ -198,26 +200,33 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
     let private = app.private()?;
     let today = app.today();
     let mut rows = Vec::new();
-    for (id, rel) in &private.relationships {
-        if !all && rel.status != RelationshipStatus::Active {
+    for (&rid, rel) in &private.relationships {
+        if !all && !rel.is_active() {
             continue;
         }
-        let rid: Id = id.parse().with_context(|| {
-            format!("relationship id {id:?} in the private document is damaged")
-        })?;
         let side = app.side(rid)?;
         let empty = Default::default();
-        let mine = private.records.get(id).unwrap_or(&empty);
+        let mine = private.records.get(&rid).unwrap_or(&empty);
         let theirs = if rel.peer.is_some() {
             Some(app.replica(rid)?)
         } else {
             None
         };
-        let last = touch::last_contact(mine, Some(&side))
-            .max(theirs.as_ref().and_then(|t| touch::last_contact(t, None)));
+        let mut unreadable = Unreadable {
+            mine: side.unreadable() + mine.unreadable(),
+            ..Unreadable::default()
+        };
+        if let Some(theirs) = &theirs {
+            unreadable.add_theirs(rid, &rel.name, theirs);
+        }
+        let last = touch::last_contact(mine, Some(&side)).max(
+            theirs
+                .as_ref()
+                .and_then(|t| touch::last_contact(&t.records, None)),
+        );
         let t = touch::touch_status(rel, last, today, &chrono::Local);
         let red_flag = tapin_core::views::reflection::latest_reflection(
-            private.reflections.iter().map(|(k, r)| (k.as_str(), r)),
+            private.reflections.iter().map(|(k, r)| (*k, r)),
             rid,
         )
         .is_some_and(|(_, r)| !tapin_core::views::reflection::red_flags(r).is_empty());
@@ -228,12 +237,21 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
             .filter_map(|r| tapin_core::views::ritual::schedule(r, today).next_due)
             .min();
         rows.push(PersonRow {
-            id: id.clone(),
+            id: rid,
             relationship: rel.clone(),
             touch: t,
             red_flag,
             next_ritual,
+            unreadable,
         });
+    }
+    // Relationships and reflections that could not be read have no row: say so.
+    let unrows = private.relationships.unreadable().len() + private.reflections.unreadable().len();
+    if unrows > 0 {
+        output::note(format!(
+            "{unrows} of your relationships or reflections could not be read by this version of \
+             tapin (written by a newer version, or damaged); they are kept as they are."
+        ))?;
     }
     rows.sort_by(|a, b| {
         b.relationship
@@ -259,7 +277,7 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
         .map(|r| r.relationship.name.chars().count())
         .max()
         .unwrap_or(0)
-        .max(4);
+        .clamp(4, output::NAME_COLUMN);
     writeln!(
         out,
         "{}",
@@ -287,21 +305,21 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
                 (BAD, format!("overdue ({days_over} days past max)"))
             }
             TouchState::Snoozed { until } => (DIM, format!("snoozed until {until}")),
-            TouchState::Inactive { status } => (DIM, status_word(*status).to_owned()),
+            TouchState::Inactive { status } => (DIM, status_word(*status)),
         };
         let paired = match &rel.peer {
             Some(p) if p.unpaired.is_some() => "unpaired".to_owned(),
             Some(p) => {
                 let devices: Vec<&str> = p.devices.values().map(|d| d.name.as_str()).collect();
-                format!("{} ({})", p.name, devices.join(", "))
+                format!("{} ({})", output::fit(&p.name, 12), devices.join(", "))
             }
             None => "-".to_owned(),
         };
         writeln!(
             out,
             "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {:<24}  {:<10}  {}{}",
-            &row.id[..8],
-            rel.name,
+            row.id.short(),
+            output::fit(&rel.name, width),
             rel.importance,
             risk_word(rel.risk),
             last,
@@ -316,15 +334,23 @@ pub(crate) fn people(app: &App, all: bool, json: bool) -> Result<()> {
             }
         )?;
     }
+    let total = Unreadable {
+        mine: rows.iter().map(|r| r.unreadable.mine).sum(),
+        theirs: rows.iter().map(|r| r.unreadable.theirs).sum(),
+        sides: rows
+            .iter()
+            .flat_map(|r| r.unreadable.sides.iter().cloned())
+            .collect(),
+    };
+    for line in total.lines() {
+        writeln!(out, "{}", paint(DIM, line))?;
+    }
     Ok(())
 }
 
-pub(crate) fn status_word(s: RelationshipStatus) -> &'static str {
-    match s {
-        RelationshipStatus::Active => "active",
-        RelationshipStatus::Archived => "archived",
-        RelationshipStatus::Ended => "ended",
-    }
+/// How a status reads: "active", "archived", "ended" (or the name a newer tapin gave it).
+pub(crate) fn status_word(s: RelationshipStatus) -> String {
+    s.json_name()
 }
 
 /// `tapin snooze PERSON FOR`: nudges about them stay quiet until then.

@@ -32,7 +32,7 @@ use tapin_core::views::reciprocity::{Bucket, Reciprocity, Window, reciprocity};
 use tapin_core::views::ritual::{RitualSchedule, RitualState, period_of, schedule, slots_between};
 use tapin_core::views::touch::{self, Touch, TouchState};
 
-use crate::app::App;
+use crate::app::{App, Unreadable};
 use crate::commands::exchange::write_atomic;
 use crate::commands::goal::status_word;
 use crate::commands::ritual::{recurrence_words, streak_words};
@@ -41,7 +41,7 @@ use crate::output;
 
 /// One goal on the page, with where it lives.
 struct GoalItem<'a> {
-    id: &'a str,
+    id: tapin_core::Id,
     shared: bool,
     goal: &'a Goal,
 }
@@ -50,7 +50,7 @@ fn goals(recs: &SideRecords, shared: bool) -> Vec<GoalItem<'_>> {
     recs.goals
         .iter()
         .map(|(id, goal)| GoalItem {
-            id: id.as_str(),
+            id: *id,
             shared,
             goal,
         })
@@ -59,7 +59,7 @@ fn goals(recs: &SideRecords, shared: bool) -> Vec<GoalItem<'_>> {
 
 /// One ritual on the page.
 struct RitualItem<'a> {
-    id: &'a str,
+    id: tapin_core::Id,
     mine: bool,
     shared: bool,
     ritual: &'a Ritual,
@@ -75,6 +75,7 @@ struct Report<'a> {
     today: Day,
     touch: Touch,
     their_side: Verification,
+    unreadable: Unreadable,
     reciprocity: Reciprocity,
     mutual: Vec<MutualGoal>,
     my_goals: Vec<GoalItem<'a>>,
@@ -106,7 +107,7 @@ pub(crate) fn run(app: &App, person: &str, html: &Path, json: bool) -> Result<()
     ] {
         for (rid, r) in &recs.rituals {
             rituals.push(RitualItem {
-                id: rid,
+                id: *rid,
                 mine,
                 shared,
                 ritual: r,
@@ -131,6 +132,7 @@ pub(crate) fn run(app: &App, person: &str, html: &Path, json: bool) -> Result<()
         today,
         touch: touch::touch_status(rel, last, today, &chrono::Local),
         their_side: verification(app, id, rel)?,
+        unreadable: both.unreadable(),
         reciprocity: reciprocity(&[shared, kept], theirs, today),
         mutual: mutual_goals(shared, kept, theirs),
         my_goals,
@@ -247,7 +249,10 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
         write!(
             out,
             "verified — signed by their device <code>{}</code>, as of {}.",
-            Esc(v.device.as_deref().map_or("?", |d| &d[..8.min(d.len())])),
+            Esc(&v
+                .device
+                .as_deref()
+                .map_or_else(|| "?".to_owned(), |d| d.chars().take(8).collect())),
             v.as_of.map(stamp).unwrap_or_default()
         )?;
     } else if p.paired && v.device.is_some() {
@@ -257,7 +262,11 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
     } else {
         out.push_str("not paired, so nothing of theirs is here.");
     }
-    out.push_str("</p>\n</header>\n");
+    out.push_str("</p>\n");
+    for line in p.unreadable.lines() {
+        writeln!(out, "<p class=\"meta unreadable\">{}</p>", Esc(&line))?;
+    }
+    out.push_str("</header>\n");
     Ok(())
 }
 
@@ -546,7 +555,7 @@ fn kind_word(kind: GoalKind) -> Option<&'static str> {
         GoalKind::EmotionalSupport => Some("emotional support"),
         GoalKind::SharedExperience => Some("shared experience"),
         GoalKind::PracticalHelp => Some("practical help"),
-        GoalKind::Other => None,
+        GoalKind::Other | GoalKind::Unknown(_) => None,
     }
 }
 
@@ -579,16 +588,16 @@ fn goal_card(out: &mut String, g: &GoalItem<'_>, whose: &str) -> fmt::Result {
         out,
         "<article class=\"card goal\" data-goal=\"{}\" data-whose=\"{whose}\" \
          data-private=\"{}\" data-status=\"{}\">\n<h4>{}",
-        Esc(g.id),
+        g.id,
         !g.shared,
-        status_word(goal.status),
+        Esc(&status_word(goal.status)),
         Esc(&goal.title)
     )?;
     if !g.shared {
         out.push_str("<span class=\"badge private\">private</span>");
     }
     out.push_str("</h4>\n<p class=\"meta\">");
-    write!(out, "{}", status_word(goal.status))?;
+    write!(out, "{}", Esc(&status_word(goal.status)))?;
     if let Some(by) = goal.by {
         write!(out, " · by {by}")?;
     }
@@ -633,7 +642,7 @@ fn goals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
                 "<article class=\"card goal mutual\" data-goal=\"{}\" data-whose=\"mutual\" \
                  data-owner=\"{owner}\" data-status=\"{}\">\n<h4>{}</h4>\n<p class=\"meta\">{} · \
                  {}",
-                Esc(&m.goal_id),
+                m.goal_id,
                 status_word(m.status),
                 Esc(&m.title),
                 status_word(m.status),
@@ -757,7 +766,7 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
             out,
             "<li class=\"card ritual\" data-ritual=\"{}\" data-whose=\"{}\" data-private=\"{}\">\
              <h4><span class=\"mark kept r{}\">{}</span> {}",
-            Esc(item.id),
+            item.id,
             if item.mine { "mine" } else { "theirs" },
             !item.shared,
             i % 6,
@@ -779,6 +788,7 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
             write!(out, " · about {m} minutes")?;
         }
         match (&s.state, s.next_due) {
+            (RitualState::Unscheduled, _) => out.push_str(" · no schedule this version knows"),
             (RitualState::Retired, _) | (_, None) => out.push_str(" · retired"),
             (RitualState::DueToday, _) => out.push_str(" · due today"),
             (RitualState::Overdue { since, .. }, _) => write!(out, " · due since {since}")?,
@@ -872,7 +882,7 @@ fn calendar_month(
                      title=\"{}: {}\">{}</span>",
                     mark.class(),
                     i % 6,
-                    Esc(item.id),
+                    item.id,
                     mark.class(),
                     Esc(&item.ritual.title),
                     mark.words(),

@@ -41,6 +41,9 @@ pub(crate) fn recurrence_words(r: Recurrence) -> String {
             format!("weekly on {name}")
         }
         Recurrence::EveryDays { days } => format!("every {days} days"),
+        Recurrence::Unknown(name) => {
+            format!("on a schedule this version of tapin does not know ({name})")
+        }
     }
 }
 
@@ -85,21 +88,21 @@ pub(crate) fn run(app: &App, cmd: RitualCommand, json: bool) -> Result<()> {
                 occurrences: Vec::new(),
                 retired: false,
             };
-            let id = app::random_id()?.to_string();
+            let id = app::random_id()?;
             let place = Place::choose(rel_id, share);
             app.update(place.doc(), |d| {
                 Ok(docs::put_record(
                     d,
                     place,
                     Collection::Rituals,
-                    &id,
+                    id,
                     &ritual,
                 )?)
             })?;
             let next = schedule(&ritual, app.today());
             saved(
                 json,
-                &id,
+                id,
                 format!(
                     "Ritual {} with {}, {}{}; next on {}. Id {}.",
                     paint(BOLD, &ritual.title),
@@ -109,7 +112,7 @@ pub(crate) fn run(app: &App, cmd: RitualCommand, json: bool) -> Result<()> {
                         .map(|m| format!(", about {m} minutes"))
                         .unwrap_or_default(),
                     next.next_due.map_or_else(|| "-".to_owned(), describe),
-                    &id[..8]
+                    id.short()
                 ),
                 serde_json::json!({ "relationship": rel_id.to_string(), "shared": share, "ritual": ritual, "schedule": next }),
             )
@@ -138,10 +141,9 @@ pub(crate) fn run(app: &App, cmd: RitualCommand, json: bool) -> Result<()> {
                 r.occurrences.sort();
                 let s = schedule(r, today);
                 Ok(format!(
-                    "done on {}; streak {} {}",
+                    "done on {}; streak {}",
                     describe(day),
-                    s.streak,
-                    s.period
+                    streak_words(&s)
                 ))
             })
         }
@@ -163,16 +165,16 @@ fn modify(
     let places = all_records(app, &private)?;
     let (place, id, _) = find_record(&places, ritual, "ritual", |r| &r.rituals)?;
     let (r, what) = app.update(place.doc(), |d| {
-        let mut r: Ritual = docs::get_record(d, place, Collection::Rituals, &id)?
+        let mut r: Ritual = docs::get_record(d, place, Collection::Rituals, id)?
             .ok_or_else(|| anyhow::anyhow!("ritual {ritual:?} was removed meanwhile"))?;
         let what = change(&mut r)?;
-        docs::put_record(d, place, Collection::Rituals, &id, &r)?;
+        docs::put_record(d, place, Collection::Rituals, id, &r)?;
         Ok((r, what))
     })?;
     let s = schedule(&r, app.today());
     saved(
         json,
-        &id,
+        id,
         format!("Ritual {}: {what}.", paint(BOLD, &r.title)),
         serde_json::json!({ "ritual": r, "schedule": s }),
     )
@@ -180,7 +182,7 @@ fn modify(
 
 #[derive(Serialize)]
 struct RitualRow {
-    id: String,
+    id: tapin_core::Id,
     relationship: String,
     person: String,
     shared: bool,
@@ -222,6 +224,7 @@ fn list(app: &App, person: Option<&str>, json: bool) -> Result<()> {
         let s = &row.schedule;
         let state = match &s.state {
             RitualState::Retired => paint(DIM, "retired"),
+            RitualState::Unscheduled => paint(DIM, "no schedule this version of tapin knows"),
             RitualState::DueToday => paint(WARN.bold(), "due today"),
             RitualState::Overdue { since, .. } => paint(BAD, format!("overdue since {since}")),
             RitualState::Upcoming { .. } => paint(
@@ -235,7 +238,7 @@ fn list(app: &App, person: Option<&str>, json: bool) -> Result<()> {
         writeln!(
             out,
             "{}  {} with {} — {}, {state}, streak {}",
-            paint(DIM, &row.id[..8]),
+            paint(DIM, row.id.short()),
             paint(BOLD, &row.ritual.title),
             row.person,
             recurrence_words(row.ritual.recurrence),

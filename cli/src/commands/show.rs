@@ -18,7 +18,7 @@ use tapin_core::views::ritual::{RitualSchedule, schedule};
 use tapin_core::views::touch::{self, Touch, TouchState};
 use tapin_net::sync::{StoredHeads, heads_key};
 
-use crate::app::App;
+use crate::app::{App, Unreadable};
 use crate::commands::goal::status_word;
 use crate::commands::ritual::streak_words;
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
@@ -36,7 +36,7 @@ pub(crate) struct Verification {
 
 #[derive(Serialize)]
 struct GoalRow<'a> {
-    id: &'a str,
+    id: tapin_core::Id,
     shared: bool,
     #[serde(flatten)]
     goal: &'a Goal,
@@ -44,7 +44,7 @@ struct GoalRow<'a> {
 
 #[derive(Serialize)]
 struct RitualRow<'a> {
-    id: &'a str,
+    id: tapin_core::Id,
     whose: &'static str,
     shared: bool,
     title: &'a str,
@@ -76,6 +76,7 @@ struct Page<'a> {
     reciprocity: Reciprocity,
     red_flags: RedFlags,
     their_side: Verification,
+    unreadable: Unreadable,
 }
 
 /// Whether the replica of `rel`'s friend side is verified, and as of when.
@@ -150,12 +151,12 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
         .goals
         .iter()
         .map(|(id, g)| GoalRow {
-            id,
+            id: *id,
             shared: true,
             goal: g,
         })
         .chain(kept.goals.iter().map(|(id, g)| GoalRow {
-            id,
+            id: *id,
             shared: false,
             goal: g,
         }))
@@ -165,7 +166,7 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
         .goals
         .iter()
         .map(|(id, g)| GoalRow {
-            id,
+            id: *id,
             shared: true,
             goal: g,
         })
@@ -185,7 +186,7 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
             recent.reverse();
             recent.truncate(3);
             rituals.push(RitualRow {
-                id: rid,
+                id: *rid,
                 whose,
                 shared: is_shared,
                 title: &r.title,
@@ -234,12 +235,13 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
             .collect();
 
     let recip = reciprocity(&[shared, kept], theirs, today);
-    let latest = latest_reflection(private.reflections.iter().map(|(k, r)| (k.as_str(), r)), id);
+    let latest = latest_reflection(private.reflections.iter().map(|(k, r)| (*k, r)), id);
     let flags = RedFlags {
         last_reflected: latest.map(|(_, r)| r.at.0),
         flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
     };
     let their_side = verification(app, id, rel)?;
+    let unreadable = both.unreadable();
 
     let page = Page {
         relationship: id.to_string(),
@@ -257,6 +259,7 @@ pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
         reciprocity: recip,
         red_flags: flags,
         their_side,
+        unreadable,
     };
     if json {
         return output::json(&page);
@@ -324,7 +327,7 @@ fn print(p: &Page<'_>) -> Result<()> {
         writeln!(
             out,
             "    {} {} [{}, {d}/{t}]{private}",
-            paint(DIM, &g.id[..8]),
+            paint(DIM, g.id.short()),
             g.goal.title,
             status_word(g.goal.status)
         )?;
@@ -338,7 +341,7 @@ fn print(p: &Page<'_>) -> Result<()> {
         writeln!(
             out,
             "    {} {} [{}, {d}/{t}]",
-            paint(DIM, &g.id[..8]),
+            paint(DIM, g.id.short()),
             g.goal.title,
             status_word(g.goal.status)
         )?;
@@ -464,7 +467,9 @@ fn print(p: &Page<'_>) -> Result<()> {
             GOOD,
             format!(
                 "verified: signed by their device {}, as of {}",
-                v.device.as_deref().map_or("?", |d| &d[..8.min(d.len())]),
+                v.device
+                    .as_deref()
+                    .map_or_else(|| "?".to_owned(), |d| d.chars().take(8).collect()),
                 v.as_of.map(stamp_day).unwrap_or_default()
             ),
         ),
@@ -476,5 +481,8 @@ fn print(p: &Page<'_>) -> Result<()> {
         (_, false) => paint(DIM, "not paired"),
     };
     writeln!(out, "\nTheir side is {line}")?;
+    for line in p.unreadable.lines() {
+        writeln!(out, "{}", paint(WARN, line))?;
+    }
     Ok(())
 }

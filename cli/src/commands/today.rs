@@ -2,13 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tapin_core::Id;
 use tapin_core::model::SideRecords;
 use tapin_core::views::today::{RelationshipInput, today};
 use tapin_core::views::touch::TouchState;
 
-use crate::app::App;
+use crate::app::{App, Unreadable};
 use crate::dates::describe;
 use crate::output::{self, BAD, BOLD, DIM, WARN, paint};
 
@@ -20,31 +20,46 @@ pub(crate) struct Loaded {
     pub(crate) theirs: Option<SideRecords>,
 }
 
-/// Loads every relationship's records once.
-pub(crate) fn load_all(app: &App, private: &tapin_core::docs::PrivateDoc) -> Result<Vec<Loaded>> {
+/// Loads every relationship's records once, counting what could not be read.
+pub(crate) fn load_all(
+    app: &App,
+    private: &tapin_core::docs::PrivateDoc,
+) -> Result<(Vec<Loaded>, Unreadable)> {
     let mut out = Vec::new();
-    for key in private.relationships.keys() {
-        let id: Id = key
-            .parse()
-            .with_context(|| format!("relationship id {key:?} is damaged"))?;
+    let mut unreadable = Unreadable {
+        mine: private.unreadable(),
+        ..Unreadable::default()
+    };
+    for (&id, rel) in &private.relationships {
         let theirs = app.replica(id)?;
+        unreadable.add_theirs(id, &rel.name, &theirs);
+        let shared = app.side(id)?;
+        unreadable.mine += shared.unreadable();
         out.push(Loaded {
             id,
-            shared: app.side(id)?,
-            private: private.records.get(key).cloned().unwrap_or_default(),
-            theirs: (!theirs.is_empty()).then_some(theirs),
+            shared,
+            private: private.records.get(&id).cloned().unwrap_or_default(),
+            theirs: (!theirs.records.is_empty()).then_some(theirs.records),
         });
     }
-    Ok(out)
+    Ok((out, unreadable))
+}
+
+/// The glance as `--json` prints it: the view, and what could not be read.
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    #[serde(flatten)]
+    today: &'a tapin_core::views::today::Today,
+    unreadable: &'a Unreadable,
 }
 
 pub(crate) fn run(app: &App, json: bool) -> Result<()> {
     let private = app.private()?;
-    let loaded = load_all(app, &private)?;
+    let (loaded, unreadable) = load_all(app, &private)?;
     let inputs: Vec<RelationshipInput<'_>> = loaded
         .iter()
         .filter_map(|l| {
-            let rel = private.relationships.get(&l.id.to_string())?;
+            let rel = private.relationships.get(&l.id)?;
             let last_reflection = private
                 .reflections
                 .values()
@@ -62,8 +77,15 @@ pub(crate) fn run(app: &App, json: bool) -> Result<()> {
         .collect();
     let t = today(&inputs, app.today(), &chrono::Local);
     if json {
-        return output::json(&t);
+        return output::json(&Page {
+            today: &t,
+            unreadable: &unreadable,
+        });
     }
+    print(&t, &unreadable)
+}
+
+fn print(t: &tapin_core::views::today::Today, unreadable: &Unreadable) -> Result<()> {
     let mut out = output::stdout();
     writeln!(
         out,
@@ -72,7 +94,6 @@ pub(crate) fn run(app: &App, json: bool) -> Result<()> {
     )?;
     if t.is_empty() {
         writeln!(out, "Nothing needs you today.")?;
-        return Ok(());
     }
     if !t.rituals.is_empty() {
         writeln!(out, "\nRituals")?;
@@ -141,6 +162,9 @@ pub(crate) fn run(app: &App, json: bool) -> Result<()> {
             "  {}",
             paint(DIM, format!("tapin reflect {:?}", l.name))
         )?;
+    }
+    for line in unreadable.lines() {
+        writeln!(out, "\n{}", paint(DIM, line))?;
     }
     Ok(())
 }

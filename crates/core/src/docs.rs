@@ -20,7 +20,8 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue, Value};
 pub use autosurgeon::{Hydrate, ReadDoc, Reconcile};
 
 use crate::ids::{DocId, Id};
-use crate::model::{JournalEntry, Reflection, Relationship, SideRecords};
+use crate::model::{JournalEntry, Records, Reflection, Relationship, SideRecords};
+use crate::validate::{Mode, Validate};
 
 /// The schema version this build writes and understands.
 pub const SCHEMA: u64 = 1;
@@ -46,6 +47,17 @@ pub enum DocError {
         /// The cause.
         #[source]
         source: Box<autosurgeon::HydrateError>,
+    },
+    /// One record cannot be read by this build: another shape, a value out of range, or written
+    /// by a newer tapin.
+    #[error("record {record} in {doc} cannot be read by this version of tapin: {why}")]
+    Unreadable {
+        /// The document.
+        doc: DocId,
+        /// The record's key.
+        record: String,
+        /// What is wrong with it.
+        why: String,
     },
     /// Writing a record failed.
     #[error("could not write to {doc}")]
@@ -289,7 +301,9 @@ fn put_in<R: Reconcile>(
     })
 }
 
-fn get_in<D: ReadDoc, H: Hydrate>(
+/// Reads one record, which must validate ([`Mode::Read`]): an edit never starts from a record
+/// this build cannot read whole.
+fn get_in<D: ReadDoc, H: Hydrate + Validate>(
     d: &D,
     doc: DocId,
     obj: &ObjId,
@@ -298,12 +312,17 @@ fn get_in<D: ReadDoc, H: Hydrate>(
     if d.get(obj, key).map_err(am(doc))?.is_none() {
         return Ok(None);
     }
-    autosurgeon::hydrate_prop(d, obj, key)
-        .map(Some)
-        .map_err(|source| DocError::Hydrate {
-            doc,
-            source: Box::new(source),
-        })
+    let unreadable = |why: String| DocError::Unreadable {
+        doc,
+        record: key.chars().take(64).collect(),
+        why,
+    };
+    let record: H =
+        autosurgeon::hydrate_prop(d, obj, key).map_err(|e| unreadable(e.to_string()))?;
+    record
+        .validate(Mode::Read)
+        .map_err(|e| unreadable(e.to_string()))?;
+    Ok(Some(record))
 }
 
 /// Adds or replaces a relationship in the private document, and lays out its private records.
@@ -369,7 +388,7 @@ pub fn put_record<R: Reconcile>(
     d: &mut AutoCommit,
     place: Place,
     collection: Collection,
-    id: &str,
+    id: Id,
     value: &R,
 ) -> Result<(), DocError> {
     let doc = place.doc();
@@ -382,7 +401,7 @@ pub fn put_record<R: Reconcile>(
         // a time under the store's lock), so no concurrent creation can shadow it.
         None => create_map(d, doc, &records, collection.key())?,
     };
-    put_in(d, doc, &obj, id, value)
+    put_in(d, doc, &obj, &id.to_string(), value)
 }
 
 /// Writes every record of `records` into `place` (an upsert by id: records already there with
@@ -396,10 +415,10 @@ pub fn put_records(
         d: &mut AutoCommit,
         place: Place,
         c: Collection,
-        map: &std::collections::BTreeMap<String, R>,
+        map: &Records<R>,
     ) -> Result<(), DocError> {
         map.iter()
-            .try_for_each(|(id, r)| put_record(d, place, c, id, r))
+            .try_for_each(|(id, r)| put_record(d, place, c, *id, r))
     }
     all(d, place, Collection::Goals, &records.goals)?;
     all(d, place, Collection::Rituals, &records.rituals)?;
@@ -415,7 +434,7 @@ pub fn delete_record(
     d: &mut AutoCommit,
     place: Place,
     collection: Collection,
-    id: &str,
+    id: Id,
 ) -> Result<(), DocError> {
     let doc = place.doc();
     check_schema(d, doc)?;
@@ -423,18 +442,19 @@ pub fn delete_record(
     let Some(obj) = map_at(d, &records, collection.key()).map_err(am(doc))? else {
         return Ok(());
     };
-    if d.get(&obj, id).map_err(am(doc))?.is_some() {
-        d.delete(&obj, id).map_err(am(doc))?;
+    let key = id.to_string();
+    if d.get(&obj, key.as_str()).map_err(am(doc))?.is_some() {
+        d.delete(&obj, key.as_str()).map_err(am(doc))?;
     }
     Ok(())
 }
 
 /// Reads one record, if present.
-pub fn get_record<D: ReadDoc, H: Hydrate>(
+pub fn get_record<D: ReadDoc, H: Hydrate + Validate>(
     d: &D,
     place: Place,
     collection: Collection,
-    id: &str,
+    id: Id,
 ) -> Result<Option<H>, DocError> {
     let doc = place.doc();
     check_schema(d, doc)?;
@@ -445,25 +465,46 @@ pub fn get_record<D: ReadDoc, H: Hydrate>(
     let Some(obj) = map_at(d, &records, collection.key()).map_err(am(doc))? else {
         return Ok(None);
     };
-    get_in(d, doc, &obj, id)
+    get_in(d, doc, &obj, &id.to_string())
 }
 
-/// The private document, read whole.
+/// The private document, read whole (record by record: see [`Records`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hydrate, serde::Serialize, serde::Deserialize)]
 pub struct PrivateDoc {
     /// Relationships, by id.
-    pub relationships: std::collections::BTreeMap<String, Relationship>,
+    #[autosurgeon(missing = "Records::new")]
+    pub relationships: Records<Relationship>,
     /// Reflections, by id.
-    pub reflections: std::collections::BTreeMap<String, Reflection>,
+    #[autosurgeon(missing = "Records::new")]
+    #[serde(default)]
+    pub reflections: Records<Reflection>,
     /// Private records, by relationship id.
-    pub records: std::collections::BTreeMap<String, SideRecords>,
+    #[autosurgeon(missing = "Records::new")]
+    #[serde(default)]
+    pub records: Records<SideRecords>,
 }
 
-/// The journal document, read whole.
+impl PrivateDoc {
+    /// How many records of the private document could not be read: relationships, reflections,
+    /// and the private records of every relationship.
+    pub fn unreadable(&self) -> usize {
+        self.relationships.unreadable().len()
+            + self.reflections.unreadable().len()
+            + self.records.unreadable().len()
+            + self
+                .records
+                .values()
+                .map(SideRecords::unreadable)
+                .sum::<usize>()
+    }
+}
+
+/// The journal document, read whole (entry by entry: see [`Records`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hydrate, serde::Serialize, serde::Deserialize)]
 pub struct JournalDoc {
     /// Entries, by id.
-    pub entries: std::collections::BTreeMap<String, JournalEntry>,
+    #[autosurgeon(missing = "Records::new")]
+    pub entries: Records<JournalEntry>,
 }
 
 fn hydrate_whole<D: ReadDoc, H: Hydrate + Default>(d: &D, doc: DocId) -> Result<H, DocError> {
@@ -534,7 +575,7 @@ mod tests {
             &mut side,
             Place::Shared(id),
             Collection::Thanks,
-            "t1",
+            Id::named("t1"),
             &thanks("shared"),
         )
         .unwrap();
@@ -542,19 +583,24 @@ mod tests {
             &mut private,
             Place::Private(id),
             Collection::Thanks,
-            "t2",
+            Id::named("t2"),
             &thanks("kept"),
         )
         .unwrap();
 
         let shared = read_side(&side, id).unwrap();
         assert_eq!(shared.thanks.len(), 1);
-        assert_eq!(shared.thanks["t1"].text, "shared");
+        assert_eq!(shared.thanks[&Id::named("t1")].text, "shared");
         let home = read_private(&private).unwrap();
-        assert_eq!(home.records[&id.to_string()].thanks["t2"].text, "kept");
-        assert_eq!(home.relationships[&id.to_string()].name, "Sam");
-        let got: Option<Thanks> =
-            get_record(&side, Place::Shared(id), Collection::Thanks, "t2").unwrap();
+        assert_eq!(home.records[&id].thanks[&Id::named("t2")].text, "kept");
+        assert_eq!(home.relationships[&id].name, "Sam");
+        let got: Option<Thanks> = get_record(
+            &side,
+            Place::Shared(id),
+            Collection::Thanks,
+            Id::named("t2"),
+        )
+        .unwrap();
         assert_eq!(
             got, None,
             "a private record must not be readable from the side document"
@@ -569,7 +615,7 @@ mod tests {
             &mut side,
             Place::Shared(id),
             Collection::Thanks,
-            "t",
+            Id::named("t"),
             &thanks("x"),
         )
         .unwrap();
@@ -579,7 +625,7 @@ mod tests {
             &mut side,
             Place::Shared(id),
             Collection::Thanks,
-            "t",
+            Id::named("t"),
             &thanks("x"),
         )
         .unwrap();
@@ -608,7 +654,7 @@ mod tests {
             &mut side,
             Place::Shared(id),
             Collection::Thanks,
-            "a",
+            Id::named("a"),
             &thanks("a"),
         )
         .unwrap();
@@ -616,12 +662,21 @@ mod tests {
             &mut side,
             Place::Shared(id),
             Collection::Thanks,
-            "b",
+            Id::named("b"),
             &thanks("b"),
         )
         .unwrap();
-        delete_record(&mut side, Place::Shared(id), Collection::Thanks, "a").unwrap();
+        delete_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            Id::named("a"),
+        )
+        .unwrap();
         let shared = read_side(&side, id).unwrap();
-        assert_eq!(shared.thanks.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            shared.thanks.keys().copied().collect::<Vec<_>>(),
+            [Id::named("b")]
+        );
     }
 }

@@ -22,6 +22,15 @@ impl Id {
         Self(bytes)
     }
 
+    /// A fixed id derived from a label: the same label always gives the same id. For tests,
+    /// fixtures and examples, where a readable name is clearer than random bytes.
+    pub fn named(label: &str) -> Self {
+        let hash = blake3::derive_key("tapin fixed record id v1", label.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&hash[..16]);
+        Self(bytes)
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0

@@ -6,9 +6,12 @@ pub mod identity;
 pub mod ids;
 pub mod model;
 pub mod pairing;
+pub mod records;
 pub mod saved;
 pub mod sync;
 pub mod time;
+pub mod validate;
+pub mod variant;
 pub mod views;
 
 pub use ids::{DocId, Id};

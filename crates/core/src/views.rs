@@ -36,6 +36,11 @@
 //! assert_eq!(s.streak, 1);
 //! ```
 
+use std::collections::BTreeMap;
+
+use crate::Id;
+use crate::model::{Records, SideRecords};
+
 pub mod journal;
 pub mod mutual;
 pub mod reciprocity;
@@ -43,3 +48,17 @@ pub mod reflection;
 pub mod ritual;
 pub mod today;
 pub mod touch;
+
+/// The records of `sides` in one collection, each id once (the first side holding it wins).
+pub(crate) fn by_id<'a, T>(
+    sides: &[&'a SideRecords],
+    pick: impl Fn(&'a SideRecords) -> &'a Records<T>,
+) -> BTreeMap<Id, &'a T> {
+    let mut out = BTreeMap::new();
+    for side in sides {
+        for (id, record) in pick(side) {
+            out.entry(*id).or_insert(record);
+        }
+    }
+    out
+}

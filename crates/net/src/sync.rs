@@ -75,10 +75,7 @@ fn pairings(store: &Store) -> Result<(Vec<Link>, Addrs), SyncError> {
     let private = docs::read_private(&doc).map_err(store_err)?;
     let mut out = Vec::new();
     let mut addrs = Addrs::new();
-    for (id, rel) in &private.relationships {
-        let Ok(rel_id) = id.parse::<Id>() else {
-            continue;
-        };
+    for (&rel_id, rel) in &private.relationships {
         let mut devices = Vec::new();
         for (device, paired) in rel.paired_devices() {
             let Ok(device) = device.parse::<DeviceId>() else {

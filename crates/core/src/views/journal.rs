@@ -97,7 +97,7 @@ impl Query {
 }
 
 /// The entries matching `query`, newest first by [`JournalEntry::at`] (ties by id).
-pub fn search<'a>(journal: &'a JournalDoc, query: &Query) -> Vec<(&'a str, &'a JournalEntry)> {
+pub fn search<'a>(journal: &'a JournalDoc, query: &Query) -> Vec<(Id, &'a JournalEntry)> {
     // Fold the query once, so a hand-built query matches like a parsed one.
     let terms: Vec<String> = query
         .terms
@@ -111,7 +111,7 @@ pub fn search<'a>(journal: &'a JournalDoc, query: &Query) -> Vec<(&'a str, &'a J
         .map(|t| fold(t.strip_prefix('@').unwrap_or(t)))
         .collect();
     let mut text = String::new();
-    let mut hits: Vec<(&'a str, &'a JournalEntry)> = journal
+    let mut hits: Vec<(Id, &'a JournalEntry)> = journal
         .entries
         .iter()
         .filter(|(_, e)| {
@@ -125,7 +125,7 @@ pub fn search<'a>(journal: &'a JournalDoc, query: &Query) -> Vec<(&'a str, &'a J
                     terms.iter().all(|t| text.contains(t.as_str()))
                 })
         })
-        .map(|(id, e)| (id.as_str(), e))
+        .map(|(id, e)| (*id, e))
         .collect();
     hits.sort_by(|(ia, a), (ib, b)| b.at.cmp(&a.at).then_with(|| ia.cmp(ib)));
     hits
@@ -288,6 +288,12 @@ mod tests {
         }
     }
 
+    /// The id of entry "eN": ids that sort in the order of their labels, as ties are broken by id.
+    fn entry_id(label: &str) -> Id {
+        let n: u8 = label[1..].parse().unwrap();
+        Id::from_bytes([0xe0 + n; 16])
+    }
+
     fn journal() -> JournalDoc {
         let sam = Id::from_bytes([1; 16]);
         let kim = Id::from_bytes([2; 16]);
@@ -305,7 +311,7 @@ mod tests {
             ),
             ("e5", entry(20, "tired, but fine", &[], false)),
         ] {
-            j.entries.insert(id.into(), e);
+            j.entries.insert(entry_id(id), e);
         }
         j
     }
@@ -361,8 +367,9 @@ mod tests {
             ),
         ];
         for (query, want) in cases {
-            let got: Vec<&str> = search(&j, query).into_iter().map(|(id, _)| id).collect();
-            assert_eq!(got, *want, "{query:?}");
+            let got: Vec<Id> = search(&j, query).into_iter().map(|(id, _)| id).collect();
+            let want: Vec<Id> = want.iter().map(|label| entry_id(label)).collect();
+            assert_eq!(got, want, "{query:?}");
         }
     }
 
@@ -383,11 +390,11 @@ mod tests {
                 text.push_str(" — café");
             }
             j.entries
-                .insert(format!("{i:05}"), entry(i, &text, &[], false));
+                .insert(Id::named(&format!("{i:05}")), entry(i, &text, &[], false));
         }
         let hits = search(&j, &Query::parse("@work tired"));
         assert_eq!(hits.len(), 500);
-        assert_eq!(hits[0].0, "09980", "newest first");
+        assert_eq!(hits[0].0, Id::named("09980"), "newest first");
         assert_eq!(search(&j, &Query::parse("CAFÉ tired")).len(), 10);
     }
 }

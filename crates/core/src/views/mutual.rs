@@ -40,6 +40,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::ids::Id;
 use crate::model::{Goal, GoalJoin, GoalStatus, SideRecords};
 use crate::time::{Day, Timestamp};
 
@@ -79,7 +80,7 @@ impl Progress {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MutualGoal {
     /// The goal's id in its owner's side.
-    pub goal_id: String,
+    pub goal_id: Id,
     /// Whose goal it is.
     pub owner: Owner,
     /// The goal's title, as its owner has it now.
@@ -113,11 +114,11 @@ pub fn mutual_goals(
     let mine_joined_by_them = mine_shared
         .goals
         .iter()
-        .filter_map(|(id, goal)| mutual(Owner::Me, id, goal, theirs));
+        .filter_map(|(id, goal)| mutual(Owner::Me, *id, goal, theirs));
     let theirs_joined_by_me = theirs
         .goals
         .iter()
-        .filter_map(|(id, goal)| mutual(Owner::Them, id, goal, mine_shared));
+        .filter_map(|(id, goal)| mutual(Owner::Them, *id, goal, mine_shared));
     let mut out: Vec<MutualGoal> = mine_joined_by_them.chain(theirs_joined_by_me).collect();
     out.sort_by(|a, b| (a.joined, a.owner, &a.goal_id).cmp(&(b.joined, b.owner, &b.goal_id)));
     out
@@ -125,7 +126,7 @@ pub fn mutual_goals(
 
 /// The mutual goal for `goal` (owned by `owner`) if `joiner_side` holds a join naming it that is
 /// not left.
-fn mutual(owner: Owner, id: &str, goal: &Goal, joiner_side: &SideRecords) -> Option<MutualGoal> {
+fn mutual(owner: Owner, id: Id, goal: &Goal, joiner_side: &SideRecords) -> Option<MutualGoal> {
     let joins: Vec<&GoalJoin> = joiner_side
         .joins
         .values()
@@ -134,12 +135,12 @@ fn mutual(owner: Owner, id: &str, goal: &Goal, joiner_side: &SideRecords) -> Opt
     let joined = joins.iter().map(|j| j.joined).min()?;
     // Objectives are keyed by id; the same step copied into two joins counts once, done if
     // either copy is.
-    let mut steps: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut steps: BTreeMap<Id, bool> = BTreeMap::new();
     for (k, o) in joins.iter().flat_map(|j| &j.objectives) {
-        *steps.entry(k.as_str()).or_default() |= o.done;
+        *steps.entry(*k).or_default() |= o.done;
     }
     Some(MutualGoal {
-        goal_id: id.to_owned(),
+        goal_id: id,
         owner,
         title: goal.title.clone(),
         status: goal.status,
@@ -162,12 +163,12 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn steps(done: &[bool]) -> BTreeMap<String, Objective> {
+    fn steps(done: &[bool]) -> crate::model::Records<Objective> {
         done.iter()
             .enumerate()
             .map(|(i, done)| {
                 (
-                    format!("o{i}"),
+                    Id::named(&format!("o{i}")),
                     Objective {
                         text: format!("step {i}"),
                         done: *done,
@@ -194,7 +195,7 @@ mod tests {
 
     fn join(goal: &str, joined: i64, left: Option<i64>, done: &[bool]) -> GoalJoin {
         GoalJoin {
-            goal: goal.into(),
+            goal: Id::named(goal),
             title: "as it was when joined".into(),
             objectives: steps(done),
             joined: Timestamp(joined),
@@ -206,20 +207,23 @@ mod tests {
         SideRecords {
             goals: goals
                 .iter()
-                .map(|(k, g)| (k.to_string(), g.clone()))
+                .map(|(k, g)| (Id::named(k), g.clone()))
                 .collect(),
             joins: joins
                 .iter()
-                .map(|(k, j)| (k.to_string(), j.clone()))
+                .map(|(k, j)| (Id::named(k), j.clone()))
                 .collect(),
             ..SideRecords::default()
         }
     }
 
-    fn summary(goals: &[MutualGoal]) -> Vec<(&str, Owner)> {
-        goals
-            .iter()
-            .map(|g| (g.goal_id.as_str(), g.owner))
+    fn summary(goals: &[MutualGoal]) -> Vec<(Id, Owner)> {
+        goals.iter().map(|g| (g.goal_id, g.owner)).collect()
+    }
+
+    fn named(want: &[(&str, Owner)]) -> Vec<(Id, Owner)> {
+        want.iter()
+            .map(|(label, o)| (Id::named(label), *o))
             .collect()
     }
 
@@ -238,7 +242,7 @@ mod tests {
             got,
             [
                 MutualGoal {
-                    goal_id: "g-mine".into(),
+                    goal_id: Id::named("g-mine"),
                     owner: Owner::Me,
                     title: "Walk on Sundays".into(),
                     status: GoalStatus::Active,
@@ -248,7 +252,7 @@ mod tests {
                     joined: Timestamp(10),
                 },
                 MutualGoal {
-                    goal_id: "g-theirs".into(),
+                    goal_id: Id::named("g-theirs"),
                     owner: Owner::Them,
                     title: "Talk more openly".into(),
                     status: GoalStatus::Active,
@@ -352,7 +356,7 @@ mod tests {
         ];
         for (case, shared, private, theirs, want) in &cases {
             let got = mutual_goals(shared, private, theirs.as_ref());
-            assert_eq!(summary(&got), *want, "{case}");
+            assert_eq!(summary(&got), named(want), "{case}");
         }
     }
 
@@ -381,7 +385,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&got).unwrap(),
             serde_json::json!([{
-                "goal_id": "g",
+                "goal_id": Id::named("g").to_string(),
                 "owner": "me",
                 "title": "Walk",
                 "status": "active",

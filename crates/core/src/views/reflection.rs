@@ -134,9 +134,9 @@ pub fn red_flags(r: &Reflection) -> Vec<RedFlag> {
 /// The latest reflection on `relationship`, by [`Reflection::at`] (ties broken by the larger id,
 /// so the answer does not depend on iteration order).
 pub fn latest_reflection<'a>(
-    reflections: impl Iterator<Item = (&'a str, &'a Reflection)>,
+    reflections: impl Iterator<Item = (Id, &'a Reflection)>,
     relationship: Id,
-) -> Option<(&'a str, &'a Reflection)> {
+) -> Option<(Id, &'a Reflection)> {
     reflections
         .filter(|(_, r)| r.relationship == relationship)
         .max_by(|(ia, a), (ib, b)| a.at.cmp(&b.at).then_with(|| ia.cmp(ib)))
@@ -558,14 +558,20 @@ mod tests {
             ..reflection("yes", "happy")
         };
         let all = [
-            ("a".to_owned(), at(sam, 10)),
-            ("b".to_owned(), at(sam, 30)),
-            ("c".to_owned(), at(kim, 50)),
-            ("d".to_owned(), at(sam, 20)),
+            (Id::named("a"), at(sam, 10)),
+            (Id::named("b"), at(sam, 30)),
+            (Id::named("c"), at(kim, 50)),
+            (Id::named("d"), at(sam, 20)),
         ];
-        let iter = || all.iter().map(|(id, r)| (id.as_str(), r));
-        assert_eq!(latest_reflection(iter(), sam).map(|(id, _)| id), Some("b"));
-        assert_eq!(latest_reflection(iter(), kim).map(|(id, _)| id), Some("c"));
+        let iter = || all.iter().map(|(id, r)| (*id, r));
+        assert_eq!(
+            latest_reflection(iter(), sam).map(|(id, _)| id),
+            Some(Id::named("b"))
+        );
+        assert_eq!(
+            latest_reflection(iter(), kim).map(|(id, _)| id),
+            Some(Id::named("c"))
+        );
         let nobody = Id::from_bytes([3; 16]);
         assert_eq!(latest_reflection(iter(), nobody), None);
     }

@@ -11,8 +11,13 @@
 //! | `WeeklyOn { weekday }` | an ISO week, Monday to Sunday | that weekday (0 = Monday … 6 = Sunday) |
 //! | `EveryDays { days }` | `days` days, counted from [`Ritual::start`] | the period's first day |
 //!
-//! Out-of-range settings are read leniently rather than refused: a month day of 0 reads as 1 and
-//! above 31 as the last day, a weekday above 6 as Sunday, and `EveryDays { days: 0 }` as every day.
+//! Records out of range never reach here (they do not validate, so they are not read), but the
+//! arithmetic stays total anyway: a month day of 0 reads as 1 and above 31 as the last day, a
+//! weekday above 6 as Sunday, and `EveryDays { days: 0 }` as every day.
+//!
+//! **A recurrence this build does not know** (written by a newer tapin) has no periods here: its
+//! schedule is [`RitualState::Unscheduled`], with no next day due and no streak, while
+//! `last_done` is still reported; it has no slots on a calendar.
 //!
 //! **The first period** is the one containing `start`; periods before it do not exist, and
 //! occurrences before `start` are ignored. Its slot can fall before `start` (a ritual on the 4th
@@ -73,6 +78,8 @@ pub enum RitualState {
     },
     /// The ritual was retired; it is never due.
     Retired,
+    /// Its recurrence was written by a newer tapin, and this build cannot tell when it is due.
+    Unscheduled,
 }
 
 /// A ritual's schedule as of one day.
@@ -128,6 +135,12 @@ pub fn period_of(r: &Ritual, day: Day) -> Period {
                 slot: start,
             }
         }
+        // No periods are known; a day of its own keeps this function total.
+        Recurrence::Unknown(_) => Period {
+            start: day,
+            end: day,
+            slot: day,
+        },
     }
 }
 
@@ -137,7 +150,7 @@ pub fn period_of(r: &Ritual, day: Day) -> Period {
 pub fn slots_between(r: &Ritual, from: Day, to: Day) -> Vec<Day> {
     let from = from.max(r.start);
     let mut slots = Vec::new();
-    if from > to {
+    if from > to || !r.recurrence.is_known() {
         return slots;
     }
     let mut p = period_of(r, from);
@@ -166,6 +179,20 @@ pub fn schedule(r: &Ritual, today: Day) -> RitualSchedule {
             .filter(move |d| *d >= r.start && *d <= today)
     };
     let last_done = happened().max();
+    if !r.recurrence.is_known() {
+        return RitualSchedule {
+            next_due: None,
+            state: if r.retired {
+                RitualState::Retired
+            } else {
+                RitualState::Unscheduled
+            },
+            kept_this_period: false,
+            streak: 0,
+            last_done,
+            period: period_word(r.recurrence),
+        };
+    }
     let kept: BTreeSet<Day> = happened().map(|d| period_of(r, d).start).collect();
 
     let (due, kept_this_period, streak) = if today < r.start {
@@ -227,6 +254,7 @@ pub fn period_word(recurrence: Recurrence) -> String {
         Recurrence::WeeklyOn { .. } => "week".to_owned(),
         Recurrence::EveryDays { days: 0 | 1 } => "day".to_owned(),
         Recurrence::EveryDays { days } => format!("{days} days"),
+        Recurrence::Unknown(_) => "period".to_owned(),
     }
 }
 

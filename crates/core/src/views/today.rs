@@ -48,8 +48,9 @@ use chrono::TimeZone;
 use serde::Serialize;
 
 use crate::ids::Id;
-use crate::model::{GoalStatus, Relationship, RelationshipStatus, Risk, SideRecords};
+use crate::model::{GoalStatus, Relationship, Risk, SideRecords};
 use crate::time::{Day, Timestamp};
+use crate::views::by_id;
 use crate::views::mutual::Progress;
 use crate::views::ritual::{RitualState, schedule};
 use crate::views::touch::{Touch, TouchState, last_contact, today_in, touch_status};
@@ -88,7 +89,7 @@ pub struct RitualNudge {
     /// Its name.
     pub name: String,
     /// The ritual's id.
-    pub ritual: String,
+    pub ritual: Id,
     /// Its title.
     pub title: String,
     /// The slot it is due on (today, or the missed slot).
@@ -131,7 +132,7 @@ pub struct GoalNudge {
     /// Its name.
     pub name: String,
     /// The goal's id.
-    pub goal: String,
+    pub goal: Id,
     /// Its title.
     pub title: String,
     /// The end of its timeframe.
@@ -236,7 +237,7 @@ pub fn today(input: &[RelationshipInput<'_>], today: Day, tz: &impl TimeZone) ->
 }
 
 fn is_quiet(rel: &Relationship, today: Day) -> bool {
-    rel.status != RelationshipStatus::Active || rel.snoozed_until.is_some_and(|u| u > today)
+    !rel.is_active() || rel.snoozed_until.is_some_and(|u| u > today)
 }
 
 fn rituals(input: &[&RelationshipInput<'_>], today: Day) -> Vec<RitualNudge> {
@@ -247,14 +248,16 @@ fn rituals(input: &[&RelationshipInput<'_>], today: Day) -> Vec<RitualNudge> {
             let (due, days_overdue) = match s.state {
                 RitualState::DueToday => (today, 0),
                 RitualState::Overdue { since, days } => (since, days),
-                RitualState::Upcoming { .. } | RitualState::Retired => continue,
+                RitualState::Upcoming { .. } | RitualState::Retired | RitualState::Unscheduled => {
+                    continue;
+                }
             };
             out.push((
                 r.rel.importance,
                 RitualNudge {
                     relationship: r.id,
                     name: r.rel.name.clone(),
-                    ritual: id.to_owned(),
+                    ritual: id,
                     title: ritual.title.clone(),
                     due,
                     days_overdue,
@@ -336,7 +339,7 @@ fn goals(input: &[&RelationshipInput<'_>], today: Day) -> Vec<GoalNudge> {
                 GoalNudge {
                     relationship: r.id,
                     name: r.rel.name.clone(),
-                    goal: id.to_owned(),
+                    goal: id,
                     title: goal.title.clone(),
                     by,
                     days_left: today.days_until(by),
@@ -368,14 +371,14 @@ fn checkins(input: &[&RelationshipInput<'_>], today: Day, tz: &impl TimeZone) ->
             .filter(|g| g.status.is_open())
             .map(|g| g.created)
             .collect();
-        let mut joined: BTreeMap<&str, Timestamp> = BTreeMap::new();
+        let mut joined: BTreeMap<Id, Timestamp> = BTreeMap::new();
         for j in by_id(&r.mine, |s| &s.joins).into_values() {
             let closed = r
                 .theirs
                 .and_then(|t| t.goals.get(&j.goal))
                 .is_some_and(|g| !g.status.is_open());
             if j.left.is_none() && !closed {
-                let at = joined.entry(j.goal.as_str()).or_insert(j.joined);
+                let at = joined.entry(j.goal).or_insert(j.joined);
                 *at = (*at).min(j.joined);
             }
         }
@@ -480,20 +483,6 @@ fn span(days: i64) -> String {
     }
 }
 
-/// The records of `sides` in one collection, each id once (the first side holding it wins).
-fn by_id<'a, T>(
-    sides: &[&'a SideRecords],
-    pick: impl Fn(&'a SideRecords) -> &'a BTreeMap<String, T>,
-) -> BTreeMap<&'a str, &'a T> {
-    let mut out = BTreeMap::new();
-    for side in sides {
-        for (id, record) in pick(side) {
-            out.entry(id.as_str()).or_insert(record);
-        }
-    }
-    out
-}
-
 fn saturate(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
@@ -505,7 +494,7 @@ mod tests {
     use super::*;
     use crate::model::{
         Channel, CheckIn, Goal, GoalJoin, GoalKind, Initiator, Interaction, Reason, Recurrence,
-        Rhythm, Ritual,
+        RelationshipStatus, Rhythm, Ritual,
     };
     use crate::time::Interval;
 
@@ -551,7 +540,7 @@ mod tests {
 
     fn contacted(on: &str) -> SideRecords {
         let mut s = SideRecords::default();
-        s.interactions.insert("i".into(), contact(on));
+        s.interactions.insert(Id::named("i"), contact(on));
         s
     }
 
@@ -574,7 +563,7 @@ mod tests {
             kind: GoalKind::Other,
             by: by.map(d),
             status,
-            objectives: BTreeMap::new(),
+            objectives: Default::default(),
             created: at(created),
             updated: at(created),
         }
@@ -676,11 +665,11 @@ mod tests {
         let today_ = d("2026-03-10");
         let mut loud = SideRecords::default();
         loud.rituals.insert(
-            "r".into(),
+            Id::named("r"),
             ritual("Walk", Recurrence::MonthlyOn { day: 1 }, &[]),
         );
         loud.goals.insert(
-            "g".into(),
+            Id::named("g"),
             goal(
                 "Plan the trip",
                 Some("2026-03-12"),
@@ -747,33 +736,33 @@ mod tests {
         let mut a = SideRecords::default();
         let mut a_private = SideRecords::default();
         a.rituals.insert(
-            "r31".into(),
+            Id::named("r31"),
             ritual("Month-end call", Recurrence::MonthlyOn { day: 31 }, &[]),
         );
         a.rituals.insert(
-            "r4".into(),
+            Id::named("r4"),
             ritual("One-on-one", Recurrence::MonthlyOn { day: 4 }, &[]),
         );
         a.rituals.insert(
-            "kept".into(),
+            Id::named("kept"),
             ritual("Kept", Recurrence::MonthlyOn { day: 4 }, &["2026-02-03"]),
         );
         let mut retired = ritual("Retired", Recurrence::MonthlyOn { day: 4 }, &[]);
         retired.retired = true;
-        a.rituals.insert("retired".into(), retired);
+        a.rituals.insert(Id::named("retired"), retired);
         // The same ritual in both places (a move cut short) is listed once.
         a_private.rituals.insert(
-            "r4".into(),
+            Id::named("r4"),
             ritual("One-on-one", Recurrence::MonthlyOn { day: 4 }, &[]),
         );
         let mut b = SideRecords::default();
         b.rituals.insert(
-            "w".into(),
+            Id::named("w"),
             // Weekly on Monday: Feb 23 missed, 5 days ago.
             ritual("Walk", Recurrence::WeeklyOn { weekday: 0 }, &[]),
         );
         b.rituals.insert(
-            "s".into(),
+            Id::named("s"),
             // Weekly on Sunday: tomorrow.
             ritual("Sunday lunch", Recurrence::WeeklyOn { weekday: 6 }, &[]),
         );
@@ -801,7 +790,7 @@ mod tests {
             serde_json::json!({
                 "relationship": id(1).to_string(),
                 "name": "Alex",
-                "ritual": "r31",
+                "ritual": Id::named("r31").to_string(),
                 "title": "Month-end call",
                 "due": "2026-02-28",
                 "days_overdue": 0,
@@ -818,35 +807,35 @@ mod tests {
         let mut private = SideRecords::default();
         let g = |title: &str, by: Option<&str>, status| goal(title, by, status, "2026-02-01");
         shared.goals.insert(
-            "a".into(),
+            Id::named("a"),
             g("a week ahead", Some("2026-03-05"), GoalStatus::Active),
         );
         shared.goals.insert(
-            "b".into(),
+            Id::named("b"),
             g("eight days ahead", Some("2026-03-06"), GoalStatus::Active),
         );
         shared.goals.insert(
-            "c".into(),
+            Id::named("c"),
             g("past", Some("2026-02-20"), GoalStatus::Adjusted),
         );
         shared
             .goals
-            .insert("d".into(), g("no date", None, GoalStatus::Active));
+            .insert(Id::named("d"), g("no date", None, GoalStatus::Active));
         shared.goals.insert(
-            "e".into(),
+            Id::named("e"),
             g("achieved", Some("2026-02-27"), GoalStatus::Achieved),
         );
         shared.goals.insert(
-            "f".into(),
+            Id::named("f"),
             g("dropped", Some("2026-02-27"), GoalStatus::Dropped),
         );
         private.goals.insert(
-            "p".into(),
+            Id::named("p"),
             g("private, today", Some("2026-02-26"), GoalStatus::Active),
         );
         let mut other = SideRecords::default();
         other.goals.insert(
-            "o".into(),
+            Id::named("o"),
             g("other, today", Some("2026-02-26"), GoalStatus::Active),
         );
         let ra = rel("Alex", 2, Risk::Low, None);
@@ -880,10 +869,10 @@ mod tests {
             for (n, (id, status, created)) in goals.iter().enumerate() {
                 let mut g = open(created);
                 g.status = *status;
-                s.goals.insert(format!("{id}{n}"), g);
+                s.goals.insert(Id::named(&format!("{id}{n}")), g);
             }
             for (n, on) in checkins.iter().enumerate() {
-                s.checkins.insert(format!("c{n}"), checkin(on));
+                s.checkins.insert(Id::named(&format!("c{n}")), checkin(on));
             }
             s
         };
@@ -958,16 +947,18 @@ mod tests {
         let today_ = d("2026-03-31");
         let r = rel("Sam", 3, Risk::Medium, None);
         let join = |left: Option<Timestamp>| GoalJoin {
-            goal: "t".into(),
+            goal: Id::named("t"),
             title: "Their goal".into(),
-            objectives: BTreeMap::new(),
+            objectives: Default::default(),
             joined: at("2026-01-31"),
             left,
         };
         let their = |status| {
             let mut s = SideRecords::default();
-            s.goals
-                .insert("t".into(), goal("Their goal", None, status, "2026-01-01"));
+            s.goals.insert(
+                Id::named("t"),
+                goal("Their goal", None, status, "2026-01-01"),
+            );
             s
         };
         // (case, my join left, their goal's status if synced, nudged)
@@ -984,7 +975,7 @@ mod tests {
         ];
         for (case, left, status, nudged) in cases {
             let mut mine = SideRecords::default();
-            mine.joins.insert("j".into(), join(left));
+            mine.joins.insert(Id::named("j"), join(left));
             let mine = [mine];
             let theirs = status.map(their);
             let mut i = input(1, &r, &mine);

@@ -131,9 +131,14 @@ pub fn touch_status(
     let clock_start = last_contact.unwrap_or_else(|| today_in(rel.created.to_datetime(), tz));
     let snoozed_until = rel.snoozed_until.filter(|until| *until > today);
     let state = match (rel.status, rel.rhythm, snoozed_until) {
-        (RelationshipStatus::Archived | RelationshipStatus::Ended, _, _) => {
-            TouchState::Inactive { status: rel.status }
-        }
+        // A status written by a newer tapin counts as inactive: shown, never nagged about.
+        (
+            RelationshipStatus::Archived
+            | RelationshipStatus::Ended
+            | RelationshipStatus::Unknown(_),
+            _,
+            _,
+        ) => TouchState::Inactive { status: rel.status },
         (RelationshipStatus::Active, None, _) => TouchState::NoRhythm,
         (RelationshipStatus::Active, Some(_), Some(until)) => TouchState::Snoozed { until },
         (RelationshipStatus::Active, Some(rhythm), None) => {
@@ -195,6 +200,7 @@ fn saturate(n: i64) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use crate::Id;
     use chrono::FixedOffset;
     use chrono_tz::America::{Los_Angeles, New_York};
     use chrono_tz::Pacific::Auckland;
@@ -245,14 +251,14 @@ mod tests {
         assert_eq!(last_contact(&private, Some(&shared)), None);
         private
             .interactions
-            .insert("a".into(), interaction("2026-01-10", Initiator::Me));
+            .insert(Id::named("a"), interaction("2026-01-10", Initiator::Me));
         assert_eq!(last_contact(&private, None), Some(d("2026-01-10")));
         shared
             .interactions
-            .insert("b".into(), interaction("2026-01-20", Initiator::Them));
+            .insert(Id::named("b"), interaction("2026-01-20", Initiator::Them));
         assert_eq!(last_contact(&private, Some(&shared)), Some(d("2026-01-20")));
         shared.rituals.insert(
-            "r".into(),
+            Id::named("r"),
             Ritual {
                 title: "Walk".into(),
                 recurrence: Recurrence::WeeklyOn { weekday: 5 },

@@ -9,6 +9,7 @@ use tapin_core::docs::{self, JournalDoc, PrivateDoc};
 use tapin_core::identity::{DeviceCertificate, DeviceKey, PersonKey};
 use tapin_core::model::{Relationship, SideRecords};
 use tapin_core::time::{Day, Timestamp};
+use tapin_core::validate::{Mode, Validate};
 use tapin_core::{DocId, Id};
 use tapin_store::Store;
 
@@ -383,6 +384,15 @@ impl Txn<'_> {
     pub(crate) fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
         Ok(self.app.store.set_meta(key, value)?)
     }
+}
+
+/// `record` if it is valid as input ([`Mode::Input`]: ranges and length limits), else an error
+/// naming `what` and the field.
+pub(crate) fn checked<T: Validate>(what: &str, record: T) -> Result<T> {
+    record
+        .validate(Mode::Input)
+        .map_err(|e| anyhow!("the {what}'s {} {}", e.field.replace(['.', '_'], " "), e.problem))?;
+    Ok(record)
 }
 
 /// Carries a command's own error through the store's transaction, which rolls back on it.

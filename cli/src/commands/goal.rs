@@ -88,6 +88,7 @@ pub(crate) fn run(app: &App, cmd: GoalCommand, json: bool) -> Result<()> {
                 created: now,
                 updated: now,
             };
+            let goal = app::checked("goal", goal)?;
             let id = app::random_id()?;
             let place = Place::choose(rel_id, share);
             app.update(place.doc(), |d| {
@@ -254,6 +255,7 @@ fn modify_steps(
             updated: j.joined,
         };
         let what = change(&mut as_goal)?;
+        let as_goal = app::checked("goal", as_goal)?;
         j.objectives = as_goal.objectives;
         docs::put_record(d, place, Collection::Joins, jid, &j)?;
         Ok((j.title, what))
@@ -280,6 +282,7 @@ fn modify_at(
             .ok_or_else(|| anyhow::anyhow!("goal {goal:?} was removed meanwhile"))?;
         let what = change(&mut g)?;
         g.updated = updated;
+        let g = app::checked("goal", g)?;
         docs::put_record(d, place, Collection::Goals, id, &g)?;
         Ok((g, what))
     })?;

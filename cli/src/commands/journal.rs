@@ -140,6 +140,7 @@ fn add(
         starred: star,
         principles: Vec::new(),
     };
+    let entry = app::checked("journal entry", entry)?;
     let id = app::random_id()?;
     app.update(DocId::Journal, |d| Ok(docs::put_entry(d, id, &entry)?))?;
     let tags = if entry.tags.is_empty() {

@@ -25,12 +25,14 @@ fn shared_word(place: Place) -> &'static str {
 }
 
 /// Writes one new record of `rel` into `place` and returns its id.
-fn write_new<R: docs::Reconcile>(
+fn write_new<R: docs::Reconcile + tapin_core::validate::Validate>(
     app: &App,
     place: Place,
     collection: Collection,
+    what: &str,
     value: &R,
 ) -> Result<Id> {
+    let value = app::checked(what, value)?;
     let id = app::random_id()?;
     app.update(place.doc(), |d| {
         Ok(docs::put_record(d, place, collection, id, value)?)
@@ -96,7 +98,7 @@ pub(crate) fn checkin(app: &App, args: CheckinArgs, json: bool) -> Result<()> {
         created: app.stamp(),
     };
     let place = Place::choose(rel_id, args.share);
-    let id = write_new(app, place, Collection::CheckIns, &record)?;
+    let id = write_new(app, place, Collection::CheckIns, "check-in", &record)?;
     let updated = app.stamp();
     let mut reviewed = Vec::new();
     for ((goal_place, goal_id), review) in goal_places.iter().zip(&record.reviews) {
@@ -164,7 +166,7 @@ pub(crate) fn log(app: &App, args: LogArgs, json: bool) -> Result<()> {
         created: app.stamp(),
     };
     let place = Place::choose(rel_id, !args.private);
-    let id = write_new(app, place, Collection::Interactions, &record)?;
+    let id = write_new(app, place, Collection::Interactions, "note", &record)?;
     // A command only ever writes the two it knows.
     let who = match record.by {
         Initiator::Me => "You reached out to",
@@ -201,7 +203,7 @@ pub(crate) fn thanks(app: &App, args: NoteArgs, json: bool) -> Result<()> {
         created: app.stamp(),
     };
     let place = Place::choose(rel_id, !args.private);
-    let id = write_new(app, place, Collection::Thanks, &record)?;
+    let id = write_new(app, place, Collection::Thanks, "thank-you note", &record)?;
     saved(
         json,
         id,
@@ -223,7 +225,7 @@ pub(crate) fn boundary(app: &App, args: NoteArgs, json: bool) -> Result<()> {
         created: app.stamp(),
     };
     let place = Place::choose(rel_id, !args.private);
-    let id = write_new(app, place, Collection::Boundaries, &record)?;
+    let id = write_new(app, place, Collection::Boundaries, "boundary", &record)?;
     saved(
         json,
         id,

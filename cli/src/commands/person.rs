@@ -124,6 +124,7 @@ fn add(app: &App, name: &str, settings: &PersonSettings, json: bool) -> Result<(
         snoozed_until: None,
         peer: None,
     };
+    let rel = app::checked("person", rel)?;
     let id = app::random_id()?;
     app.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
     saved(
@@ -152,6 +153,7 @@ fn edit(
         let mut rel = docs::get_relationship(d, id)?
             .ok_or_else(|| anyhow::anyhow!("{person:?} was removed meanwhile"))?;
         let what = change(&mut rel)?;
+        let rel = app::checked("person", rel)?;
         docs::put_relationship(d, id, &rel)?;
         Ok((rel, what))
     })?;

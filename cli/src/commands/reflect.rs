@@ -64,6 +64,7 @@ pub(crate) fn run(app: &App, args: ReflectArgs, json: bool) -> Result<()> {
         answers,
         note: args.note,
     };
+    let reflection = app::checked("reflection", reflection)?;
     let id = app::random_id()?;
     app.update(DocId::Private, |d| {
         Ok(docs::put_reflection(d, id, &reflection)?)

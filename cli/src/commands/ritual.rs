@@ -88,6 +88,7 @@ pub(crate) fn run(app: &App, cmd: RitualCommand, json: bool) -> Result<()> {
                 occurrences: Vec::new(),
                 retired: false,
             };
+            let ritual = app::checked("ritual", ritual)?;
             let id = app::random_id()?;
             let place = Place::choose(rel_id, share);
             app.update(place.doc(), |d| {
@@ -168,6 +169,7 @@ fn modify(
         let mut r: Ritual = docs::get_record(d, place, Collection::Rituals, id)?
             .ok_or_else(|| anyhow::anyhow!("ritual {ritual:?} was removed meanwhile"))?;
         let what = change(&mut r)?;
+        let r = app::checked("ritual", r)?;
         docs::put_record(d, place, Collection::Rituals, id, &r)?;
         Ok((r, what))
     })?;

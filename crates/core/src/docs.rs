@@ -59,6 +59,17 @@ pub enum DocError {
         /// What is wrong with it.
         why: String,
     },
+    /// A record to write does not validate.
+    #[error("record {record} for {doc} is not valid")]
+    Invalid {
+        /// The document.
+        doc: DocId,
+        /// The record's key.
+        record: String,
+        /// What is wrong with it.
+        #[source]
+        source: crate::validate::Invalid,
+    },
     /// Writing a record failed.
     #[error("could not write to {doc}")]
     Reconcile {
@@ -288,13 +299,22 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
     Ok(())
 }
 
-fn put_in<R: Reconcile>(
+/// Writes one record, which must validate ([`Mode::Read`]): tapin never writes a record it would
+/// not read back. (Commands and imports check [`Mode::Input`] before they get here.)
+fn put_in<R: Reconcile + Validate>(
     d: &mut AutoCommit,
     doc: DocId,
     obj: &ObjId,
     key: &str,
     value: &R,
 ) -> Result<(), DocError> {
+    value
+        .validate(Mode::Read)
+        .map_err(|source| DocError::Invalid {
+            doc,
+            record: key.to_owned(),
+            source,
+        })?;
     autosurgeon::reconcile_prop(d, obj, key, value).map_err(|source| DocError::Reconcile {
         doc,
         source: Box::new(source),
@@ -384,7 +404,7 @@ pub fn get_entry<D: ReadDoc>(d: &D, id: Id) -> Result<Option<JournalEntry>, DocE
 ///
 /// The relationship must exist in the private document for a private place; a shared side is
 /// laid out on first write.
-pub fn put_record<R: Reconcile>(
+pub fn put_record<R: Reconcile + Validate>(
     d: &mut AutoCommit,
     place: Place,
     collection: Collection,
@@ -411,7 +431,7 @@ pub fn put_records(
     place: Place,
     records: &SideRecords,
 ) -> Result<(), DocError> {
-    fn all<R: Reconcile>(
+    fn all<R: Reconcile + Validate>(
         d: &mut AutoCommit,
         place: Place,
         c: Collection,
@@ -678,5 +698,259 @@ mod tests {
             shared.thanks.keys().copied().collect::<Vec<_>>(),
             [Id::named("b")]
         );
+    }
+}
+
+/// The compatibility contract (docs/FORMAT.md), as a newer tapin would exercise it: a side holding
+/// fields, enum variants and a kind of record this build does not know is read, and edited by this
+/// build without losing any of them.
+#[cfg(test)]
+mod compat {
+    use automerge::ScalarValue;
+
+    use super::*;
+    use crate::model::*;
+    use crate::time::{Day, Timestamp};
+
+    fn day(s: &str) -> Day {
+        s.parse().unwrap()
+    }
+
+    fn map(d: &mut AutoCommit, parent: &ObjId, key: &str) -> ObjId {
+        d.put_object(parent, key, ObjType::Map).unwrap()
+    }
+
+    fn get(d: &AutoCommit, obj: &ObjId, key: &str) -> Option<(Value<'static>, ObjId)> {
+        d.get(obj, key).unwrap().map(|(v, id)| (v.into_owned(), id))
+    }
+
+    fn scalar(d: &AutoCommit, obj: &ObjId, key: &str) -> ScalarValue {
+        match get(d, obj, key) {
+            Some((Value::Scalar(s), _)) => s.into_owned(),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+
+    fn obj(d: &AutoCommit, parent: &ObjId, key: &str) -> ObjId {
+        get(d, parent, key)
+            .unwrap_or_else(|| panic!("{key} is gone"))
+            .1
+    }
+
+    /// A side as this build writes it, then changed the way a newer tapin would change it.
+    fn side_from_a_newer_tapin() -> (AutoCommit, Id, Id, Id, Id) {
+        let rel = Id::named("rel");
+        let place = Place::Shared(rel);
+        let (goal, ritual, log, checkin) = (
+            Id::named("goal"),
+            Id::named("ritual"),
+            Id::named("log"),
+            Id::named("checkin"),
+        );
+        let mut d = AutoCommit::new();
+        let step = Objective {
+            text: "Ask how their week went".into(),
+            done: false,
+            created: Timestamp(1),
+            done_at: None,
+        };
+        put_record(
+            &mut d,
+            place,
+            Collection::Goals,
+            goal,
+            &Goal {
+                title: "Talk more openly".into(),
+                why: String::new(),
+                kind: GoalKind::EmotionalSupport,
+                by: None,
+                status: GoalStatus::Active,
+                objectives: [(Id::named("step"), step)].into_iter().collect(),
+                created: Timestamp(1),
+                updated: Timestamp(1),
+            },
+        )
+        .unwrap();
+        put_record(
+            &mut d,
+            place,
+            Collection::Rituals,
+            ritual,
+            &Ritual {
+                title: "Spring walk".into(),
+                recurrence: Recurrence::MonthlyOn { day: 4 },
+                minutes: None,
+                guidelines: vec![],
+                start: day("2026-01-01"),
+                occurrences: vec![],
+                retired: false,
+            },
+        )
+        .unwrap();
+        put_record(
+            &mut d,
+            place,
+            Collection::Interactions,
+            log,
+            &Interaction {
+                on: day("2026-11-20"),
+                by: Initiator::Them,
+                via: Channel::Call,
+                reason: Reason::JustBecause,
+                note: String::new(),
+                created: Timestamp(2),
+            },
+        )
+        .unwrap();
+        put_record(
+            &mut d,
+            place,
+            Collection::CheckIns,
+            checkin,
+            &CheckIn {
+                on: day("2026-11-21"),
+                rating: 4,
+                went_well: "We laughed".into(),
+                to_change: String::new(),
+                reviews: vec![],
+                principles: vec![Principle::Trust],
+                created: Timestamp(3),
+            },
+        )
+        .unwrap();
+
+        // What a newer tapin adds: a field, in a record and in a nested one; variants of four
+        // enums, one of them with fields; and a kind of record.
+        let goals = obj(&d, &ROOT, "goals");
+        let g = obj(&d, &goals, &goal.to_string());
+        d.put(&g, "mood", "hopeful").unwrap();
+        d.put(&g, "kind", "Mentoring").unwrap();
+        let steps = obj(&d, &g, "objectives");
+        let s = obj(&d, &steps, &Id::named("step").to_string());
+        d.put(&s, "effort", 3).unwrap();
+        let rituals = obj(&d, &ROOT, "rituals");
+        let r = obj(&d, &rituals, &ritual.to_string());
+        let rec = map(&mut d, &r, "recurrence");
+        let yearly = map(&mut d, &rec, "YearlyOn");
+        d.put(&yearly, "month", 3).unwrap();
+        d.put(&yearly, "day", 4).unwrap();
+        let logs = obj(&d, &ROOT, "interactions");
+        let i = obj(&d, &logs, &log.to_string());
+        d.put(&i, "via", "Email").unwrap();
+        let checkins = obj(&d, &ROOT, "checkins");
+        let c = obj(&d, &checkins, &checkin.to_string());
+        let principles = obj(&d, &c, "principles");
+        d.insert(&principles, 1, "Patience").unwrap();
+        let letters = map(&mut d, &ROOT, "letters");
+        for n in 0..2 {
+            let letter = map(&mut d, &letters, &Id::named(&format!("letter{n}")).to_string());
+            d.put(&letter, "text", "Dear Maya").unwrap();
+        }
+        (d, goal, ritual, log, checkin)
+    }
+
+    #[test]
+    fn a_side_from_a_newer_tapin_is_read() {
+        let (d, goal, ritual, log, checkin) = side_from_a_newer_tapin();
+        let side = read_side(&d, Id::named("rel")).unwrap();
+        let g = &side.goals[&goal];
+        assert_eq!(g.kind.stored_name(), "Mentoring");
+        assert_eq!(g.kind.json_name(), "mentoring");
+        assert_eq!(g.objectives.len(), 1);
+        let r = &side.rituals[&ritual];
+        assert_eq!(r.recurrence.stored_name(), "YearlyOn");
+        assert!(!r.recurrence.is_known());
+        assert_eq!(side.interactions[&log].via.json_name(), "email");
+        let principles: Vec<String> = side.checkins[&checkin]
+            .principles
+            .iter()
+            .map(Principle::json_name)
+            .collect();
+        assert_eq!(principles, ["trust", "patience"]);
+        assert_eq!(side.other_kinds.get("letters"), Some(&2));
+        assert_eq!(side.unreadable(), 2, "the letters, counted");
+    }
+
+    #[test]
+    fn an_edit_by_this_build_keeps_what_it_does_not_understand() {
+        let (mut d, goal, ritual, log, checkin) = side_from_a_newer_tapin();
+        let place = Place::Shared(Id::named("rel"));
+
+        let mut g: Goal = get_record(&d, place, Collection::Goals, goal)
+            .unwrap()
+            .unwrap();
+        g.status = GoalStatus::Achieved;
+        g.objectives.get_mut(&Id::named("step")).unwrap().done = true;
+        put_record(&mut d, place, Collection::Goals, goal, &g).unwrap();
+        let mut r: Ritual = get_record(&d, place, Collection::Rituals, ritual)
+            .unwrap()
+            .unwrap();
+        r.occurrences.push(day("2026-03-04"));
+        put_record(&mut d, place, Collection::Rituals, ritual, &r).unwrap();
+        let mut i: Interaction = get_record(&d, place, Collection::Interactions, log)
+            .unwrap()
+            .unwrap();
+        i.note = "a long call".into();
+        put_record(&mut d, place, Collection::Interactions, log, &i).unwrap();
+        let mut c: CheckIn = get_record(&d, place, Collection::CheckIns, checkin)
+            .unwrap()
+            .unwrap();
+        c.rating = 5;
+        put_record(&mut d, place, Collection::CheckIns, checkin, &c).unwrap();
+
+        // The edits are there…
+        let side = read_side(&d, Id::named("rel")).unwrap();
+        assert_eq!(side.goals[&goal].status, GoalStatus::Achieved);
+        assert_eq!(side.rituals[&ritual].occurrences, [day("2026-03-04")]);
+        assert_eq!(side.interactions[&log].note, "a long call");
+        assert_eq!(side.checkins[&checkin].rating, 5);
+        // …and so is everything a newer tapin wrote, exactly as it wrote it.
+        let goals = obj(&d, &ROOT, "goals");
+        let gm = obj(&d, &goals, &goal.to_string());
+        assert_eq!(scalar(&d, &gm, "mood"), ScalarValue::Str("hopeful".into()));
+        assert_eq!(scalar(&d, &gm, "kind"), ScalarValue::Str("Mentoring".into()));
+        let steps = obj(&d, &gm, "objectives");
+        let s = obj(&d, &steps, &Id::named("step").to_string());
+        assert_eq!(scalar(&d, &s, "effort"), ScalarValue::Int(3));
+        assert_eq!(scalar(&d, &s, "done"), ScalarValue::Boolean(true));
+        let rituals = obj(&d, &ROOT, "rituals");
+        let rm = obj(&d, &rituals, &ritual.to_string());
+        let rec = obj(&d, &rm, "recurrence");
+        let yearly = obj(&d, &rec, "YearlyOn");
+        assert_eq!(scalar(&d, &yearly, "month"), ScalarValue::Int(3));
+        assert_eq!(scalar(&d, &yearly, "day"), ScalarValue::Int(4));
+        assert!(get(&d, &rec, "MonthlyOn").is_none());
+        let logs = obj(&d, &ROOT, "interactions");
+        let im = obj(&d, &logs, &log.to_string());
+        assert_eq!(scalar(&d, &im, "via"), ScalarValue::Str("Email".into()));
+        let checkins = obj(&d, &ROOT, "checkins");
+        let cm = obj(&d, &checkins, &checkin.to_string());
+        let principles = obj(&d, &cm, "principles");
+        assert_eq!(d.length(&principles), 2);
+        assert_eq!(
+            d.get(&principles, 1).unwrap().unwrap().0.into_scalar().ok(),
+            Some(ScalarValue::Str("Patience".into()))
+        );
+        let letters = obj(&d, &ROOT, "letters");
+        assert_eq!(d.length(&letters), 2);
+    }
+
+    #[test]
+    fn a_record_this_build_cannot_read_is_refused_for_edits_and_kept() {
+        let rel = Id::named("rel");
+        let place = Place::Shared(rel);
+        let mut d = AutoCommit::new();
+        init(&mut d, DocId::Side(rel)).unwrap();
+        let thanks = obj(&d, &ROOT, "thanks");
+        let t = map(&mut d, &thanks, &Id::named("t").to_string());
+        d.put(&t, "on", "2026-11-20").unwrap();
+        d.put(&t, "text", 42).unwrap();
+        d.put(&t, "created", 1).unwrap();
+        let err = get_record::<_, Thanks>(&d, place, Collection::Thanks, Id::named("t")).unwrap_err();
+        assert!(matches!(err, DocError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().contains("cannot be read by this version"), "{err}");
+        let side = read_side(&d, rel).unwrap();
+        assert!(side.thanks.is_empty());
+        assert_eq!(side.thanks.unreadable().len(), 1);
     }
 }

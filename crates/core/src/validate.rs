@@ -82,6 +82,12 @@ pub trait Validate {
     fn validate(&self, mode: Mode) -> Result<(), Invalid>;
 }
 
+impl<T: Validate + ?Sized> Validate for &T {
+    fn validate(&self, mode: Mode) -> Result<(), Invalid> {
+        (**self).validate(mode)
+    }
+}
+
 impl<T: Validate> Validate for Option<T> {
     fn validate(&self, mode: Mode) -> Result<(), Invalid> {
         self.as_ref().map_or(Ok(()), |v| v.validate(mode))

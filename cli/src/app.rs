@@ -389,9 +389,13 @@ impl Txn<'_> {
 /// `record` if it is valid as input ([`Mode::Input`]: ranges and length limits), else an error
 /// naming `what` and the field.
 pub(crate) fn checked<T: Validate>(what: &str, record: T) -> Result<T> {
-    record
-        .validate(Mode::Input)
-        .map_err(|e| anyhow!("the {what}'s {} {}", e.field.replace(['.', '_'], " "), e.problem))?;
+    record.validate(Mode::Input).map_err(|e| {
+        anyhow!(
+            "the {what}'s {} {}",
+            e.field.replace(['.', '_'], " "),
+            e.problem
+        )
+    })?;
     Ok(record)
 }
 

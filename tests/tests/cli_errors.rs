@@ -459,3 +459,79 @@ fn a_bad_tapin_now_is_a_clear_error() {
     );
     assert!(home.snapshot() == before);
 }
+
+/// `people` panicked on a 65,536-character name ("Formatting argument out of range"). A name that
+/// long is refused now, with its length and the limit, and one already in a home (a release
+/// before the limit accepted it) is shown cut to the column.
+#[test]
+fn a_very_long_name_is_refused_and_one_already_stored_does_not_break_people() {
+    let home = Home::init("Maya");
+    let long = "x".repeat(65_536);
+    let err = home.refuses(&["person", "add", &long]);
+    assert!(
+        err.contains("the person's name is 65536 characters long; the limit is 100"),
+        "{err}"
+    );
+
+    // As a release without the limit stored it.
+    let (store, key) = home.store_and_key();
+    let id = tapin_core::Id::named("long name");
+    let rel = tapin_core::model::Relationship {
+        name: long.clone(),
+        importance: 3,
+        risk: tapin_core::model::Risk::Medium,
+        rhythm: None,
+        status: tapin_core::model::RelationshipStatus::Active,
+        created: tapin_core::time::Timestamp(1),
+        snoozed_until: None,
+        peer: None,
+    };
+    store
+        .update(&tapin_core::DocId::Private, &key.actor(), |d| {
+            tapin_core::docs::put_relationship(d, id, &rel)
+        })
+        .expect("store a long name");
+    let run = home.run(&["people"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("xxxx"))
+        .expect("the row");
+    assert!(line.contains(&format!("{}…", "x".repeat(31))), "{line}");
+    assert!(line.chars().count() < 200, "{line}");
+    assert_eq!(home.json(&["people"])[0]["name"], long);
+}
+
+/// `tapin completions bash | head -1` panicked when the reader went away.
+#[test]
+fn completions_on_a_closed_pipe_exit_0() {
+    use std::io::BufRead;
+    let home = Home::new("maya");
+    for shell in ["bash", "zsh", "fish"] {
+        let mut child = home
+            .cmd(&["completions", shell])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn tapin");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read the first line");
+        // The reader goes away, as `head -1` does, before the script is all written.
+        let out = child.wait_with_output().expect("wait for tapin");
+        assert!(!first.is_empty(), "{shell}: nothing printed");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{shell}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use tapin_core::model::{Initiator, SideRecords};
 use tapin_core::time::Day;
 use tapin_core::views::reflection::red_flags;
 
-use crate::app::App;
+use crate::app::{App, Unreadable};
 use crate::commands::goal::status_word;
 use crate::output::{self, BOLD, DIM, WARN, paint};
 
@@ -120,10 +120,16 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
     let private = app.private()?;
     let (rel_id, rel) = app.find_person(&private, person)?;
     let mut items = Vec::new();
+    let side = app.side(rel_id)?;
+    let mut unreadable = Unreadable {
+        mine: side.unreadable(),
+        ..Unreadable::default()
+    };
     if let Some(recs) = private.records.get(&rel_id) {
+        unreadable.mine += recs.unreadable();
         items_of(Place::Private(rel_id), recs, &mut items)?;
     }
-    items_of(Place::Shared(rel_id), &app.side(rel_id)?, &mut items)?;
+    items_of(Place::Shared(rel_id), &side, &mut items)?;
     for (id, r) in private
         .reflections
         .iter()
@@ -151,9 +157,10 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
     items.sort_by(|a, b| b.day.cmp(&a.day).then(a.kind.cmp(b.kind)));
     items.truncate(limit);
     if json {
-        return output::json(
-            &serde_json::json!({ "relationship": rel_id.to_string(), "name": rel.name, "items": items }),
-        );
+        return output::json(&serde_json::json!({
+            "relationship": rel_id.to_string(), "name": rel.name, "items": items,
+            "unreadable": unreadable,
+        }));
     }
     let mut out = output::stdout();
     writeln!(out, "{}", paint(BOLD, &rel.name))?;
@@ -179,6 +186,9 @@ pub(crate) fn run(app: &App, person: &str, limit: usize, json: bool) -> Result<(
                 )
             ),
         )?;
+    }
+    for line in unreadable.lines() {
+        writeln!(out, "{}", paint(DIM, line))?;
     }
     Ok(())
 }

@@ -1,0 +1,258 @@
+//! Compatibility across versions, end to end: what a friend on a newer tapin writes reaches this
+//! one over a real sync, and every page still works.
+//!
+//! A newer tapin is played by writing into the friend's own side with the friend's device key,
+//! exactly as their devices would (so the changes pass the sync's authorship check), then
+//! syncing over real iroh endpoints on 127.0.0.1.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
+use serde_json::Value;
+use tapin_core::{DocId, Id};
+use tapin_e2e::{Home, free_udp_ports, pair};
+
+/// Maya and Jordan, paired over loopback (Maya invited).
+fn friends() -> (Home, Home) {
+    let [maya_port, jordan_port] = free_udp_ports::<2>();
+    let maya = Home::init_net("Maya", "maya-laptop", maya_port);
+    let jordan = Home::init_net("Jordan", "jordan-phone", jordan_port);
+    pair(&maya, &jordan);
+    (maya, jordan)
+}
+
+/// Changes `person`'s own side of the relationship with `friend` the way their device would.
+fn write_side(person: &Home, friend: &str, f: impl FnOnce(&mut AutoCommit)) {
+    let rel = person.relationship(friend);
+    let (store, key) = person.store_and_key();
+    store
+        .update(&DocId::Side(rel), &key.actor(), |d| {
+            f(d);
+            Ok::<_, std::convert::Infallible>(())
+        })
+        .expect("write the side");
+}
+
+/// The map under `key` in `parent`.
+fn map(d: &AutoCommit, parent: &ObjId, key: &str) -> ObjId {
+    match d.get(parent, key).expect("read the side") {
+        Some((automerge::Value::Object(ObjType::Map), id)) => id,
+        other => panic!("{key} is not a map: {other:?}"),
+    }
+}
+
+/// A record under `key` in the collection `collection`, with `fields`.
+fn put_record(d: &mut AutoCommit, collection: &str, key: &str, fields: &[(&str, Value)]) {
+    let coll = map(d, &ROOT, collection);
+    let rec = d.put_object(&coll, key, ObjType::Map).expect("a record");
+    for (field, value) in fields {
+        match value {
+            Value::String(s) => d.put(&rec, *field, s.as_str()),
+            Value::Number(n) => d.put(&rec, *field, n.as_i64().expect("an integer")),
+            Value::Bool(b) => d.put(&rec, *field, *b),
+            Value::Array(items) if items.is_empty() => {
+                d.put_object(&rec, *field, ObjType::List).map(drop)
+            }
+            other => panic!("no such value in these tests: {other}"),
+        }
+        .expect("a field");
+    }
+}
+
+fn sync(maya: &Home, jordan: &Home) {
+    let _serve = jordan.start_serve();
+    maya.sync_with("Jordan");
+}
+
+fn no_panic(home: &Home, args: &[&str]) -> String {
+    let run = home.run(args);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "tapin {args:?} failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stdout
+}
+
+/// One record a newer tapin (or damage) made unreadable in a friend's side used to make `show`,
+/// `people`, `today` and `report` fail for every relationship ("document replica-… does not match
+/// its schema"), and a record keyed "x" made `show` panic on `&id[..8]`.
+#[test]
+fn records_this_version_cannot_read_in_a_friends_side_leave_the_rest_readable() {
+    let (maya, jordan) = friends();
+    jordan.ok(&["thanks", "Maya", "Thank you for the soup"]);
+    jordan.ok(&["goal", "add", "Maya", "Plan a trip", "--share"]);
+    let when = serde_json::json!(1_763_000_000_000i64);
+    write_side(&jordan, "Maya", |d| {
+        let paused = Id::named("paused goal").to_string();
+        put_record(
+            d,
+            "goals",
+            &paused,
+            &[
+                ("title", "Learn to sail".into()),
+                ("why", "".into()),
+                ("kind", "Mentoring".into()),
+                ("status", "Paused".into()),
+                ("created", when.clone()),
+                ("updated", when.clone()),
+            ],
+        );
+        d.put(
+            map(d, &map(d, &ROOT, "goals"), &paused),
+            "by",
+            automerge::ScalarValue::Null,
+        )
+        .expect("by");
+        d.put_object(
+            map(d, &map(d, &ROOT, "goals"), &paused),
+            "objectives",
+            ObjType::Map,
+        )
+        .expect("objectives");
+        // A key that is not an id; a field of another type; a date that is not one; a value out
+        // of range.
+        put_record(
+            d,
+            "thanks",
+            "x",
+            &[
+                ("on", "2026-11-20".into()),
+                ("text", "keyed x".into()),
+                ("created", when.clone()),
+            ],
+        );
+        let ids: Vec<String> = (0..3)
+            .map(|n| Id::named(&format!("bad{n}")).to_string())
+            .collect();
+        put_record(
+            d,
+            "thanks",
+            &ids[0],
+            &[
+                ("on", "2026-11-20".into()),
+                ("text", 42.into()),
+                ("created", when.clone()),
+            ],
+        );
+        put_record(
+            d,
+            "thanks",
+            &ids[1],
+            &[
+                ("on", "someday".into()),
+                ("text", "when?".into()),
+                ("created", when.clone()),
+            ],
+        );
+        put_record(
+            d,
+            "checkins",
+            &ids[2],
+            &[
+                ("on", "2026-11-20".into()),
+                ("rating", 99.into()),
+                ("went_well", "".into()),
+                ("to_change", "".into()),
+                ("reviews", serde_json::json!([])),
+                ("principles", serde_json::json!([])),
+                ("created", when.clone()),
+            ],
+        );
+        // A kind of record this version does not know.
+        let letters = d
+            .put_object(ROOT, "letters", ObjType::Map)
+            .expect("letters");
+        for n in 0..2 {
+            let letter = d
+                .put_object(
+                    &letters,
+                    Id::named(&format!("letter{n}")).to_string(),
+                    ObjType::Map,
+                )
+                .expect("a letter");
+            d.put(&letter, "text", "Dear Maya").expect("text");
+        }
+    });
+    sync(&maya, &jordan);
+
+    let page = maya.json(&["show", "Jordan"]);
+    let titles: Vec<&str> = page["their_goals"]
+        .as_array()
+        .expect("their goals")
+        .iter()
+        .filter_map(|g| g["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Plan a trip"), "{page:#}");
+    let sail = page["their_goals"]
+        .as_array()
+        .and_then(|goals| goals.iter().find(|g| g["title"] == "Learn to sail"))
+        .unwrap_or_else(|| panic!("a goal with a newer status is shown:\n{page:#}"));
+    assert_eq!(sail["status"], "paused");
+    assert_eq!(sail["kind"], "mentoring");
+    assert!(
+        page["thanks"]
+            .to_string()
+            .contains("Thank you for the soup"),
+        "{page:#}"
+    );
+    // The thanks keyed "x", the two broken ones, the check-in out of range and two letters.
+    assert_eq!(page["unreadable"]["theirs"], 6, "{page:#}");
+    assert_eq!(page["unreadable"]["mine"], 0, "{page:#}");
+
+    let text = no_panic(&maya, &["show", "Jordan"]);
+    assert!(text.contains("Learn to sail [paused"), "{text}");
+    assert!(
+        text.contains(
+            "6 records shared with you could not be read by this version of tapin (written by a \
+             newer version, or damaged); they are kept as they are."
+        ),
+        "{text}"
+    );
+    let people = maya.json(&["people"]);
+    assert_eq!(people[0]["name"], "Jordan");
+    assert_eq!(people[0]["unreadable"]["theirs"], 6, "{people:#}");
+    assert!(no_panic(&maya, &["people"]).contains("6 records shared with you"));
+    assert_eq!(maya.json(&["today"])["unreadable"]["theirs"], 6);
+    no_panic(&maya, &["today"]);
+    let html = maya.scratch().join("jordan.html");
+    no_panic(
+        &maya,
+        &["report", "Jordan", "--html", html.to_str().expect("UTF-8")],
+    );
+    let page = std::fs::read_to_string(&html).expect("the report");
+    assert!(page.contains("Learn to sail"), "the report shows the goal");
+    assert!(page.contains("6 records shared with you could not be read"));
+
+    // Their side from a newer schema altogether: shown as such, and everything else works.
+    write_side(&jordan, "Maya", |d| {
+        d.put(ROOT, "schema", 2u64).expect("schema");
+    });
+    sync(&maya, &jordan);
+    let page = maya.json(&["show", "Jordan"]);
+    assert_eq!(page["their_goals"], serde_json::json!([]), "{page:#}");
+    let why = page["unreadable"]["sides"][0]["why"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.contains("their side was written by a newer tapin (document schema 2)"),
+        "{page:#}"
+    );
+    let text = no_panic(&maya, &["show", "Jordan"]);
+    assert!(
+        text.contains(
+            "Jordan: their side was written by a newer tapin (document schema 2); update tapin \
+             to read it."
+        ),
+        "{text}"
+    );
+    no_panic(&maya, &["people"]);
+    no_panic(&maya, &["today"]);
+    no_panic(
+        &maya,
+        &["report", "Jordan", "--html", html.to_str().expect("UTF-8")],
+    );
+    maya.ok(&["thanks", "Jordan", "Still here"]);
+}

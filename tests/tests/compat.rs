@@ -256,3 +256,122 @@ fn records_this_version_cannot_read_in_a_friends_side_leave_the_rest_readable() 
     );
     maya.ok(&["thanks", "Jordan", "Still here"]);
 }
+
+/// Every release's fixture homes (tests/fixtures/homes/<release>/), copied into a temporary
+/// directory so the committed files are never touched.
+fn fixture_releases() -> Vec<(String, tempfile::TempDir)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/homes");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&root).expect("tests/fixtures/homes") {
+        let entry = entry.expect("a fixture");
+        let release = entry.file_name().to_string_lossy().into_owned();
+        let copy = tempfile::tempdir().expect("a temporary directory");
+        copy_dir(&entry.path(), copy.path());
+        out.push((release, copy));
+    }
+    assert!(!out.is_empty(), "no fixture homes in {}", root.display());
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read the fixture") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Runs the real binary on a fixture home, with the clock the fixture was written at.
+fn at_home(dir: &std::path::Path, args: &[&str]) -> tapin_e2e::Run {
+    std::process::Command::new(tapin_e2e::tapin_bin())
+        .args(args)
+        .env("TAPIN_HOME", dir)
+        .env("TAPIN_NOW", tapin_e2e::NOW)
+        .env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .env("TAPIN_MDNS", "off")
+        .env("TAPIN_RELAY", "none")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("spawn tapin")
+        .into()
+}
+
+fn ok_at(dir: &std::path::Path, args: &[&str]) -> String {
+    let run = at_home(dir, args);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "tapin {args:?} on {} failed:\n{}\n{}",
+        dir.display(),
+        run.stdout,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stdout
+}
+
+/// A home every earlier release wrote opens, shows everything it holds, exports exactly what that
+/// release exported, and takes new writes.
+#[test]
+fn every_release_fixture_home_opens_and_reads_as_it_was_written() {
+    for (release, dir) in fixture_releases() {
+        for (home, friend) in [("maya", "Jordan"), ("jordan", "Maya")] {
+            let path = dir.path().join(home);
+            let what = format!("{release}/{home}");
+            for args in [
+                &["whoami"][..],
+                &["people", "--all"],
+                &["today"],
+                &["show", friend],
+                &["history", friend],
+                &["journal", "list"],
+                &["goal", "list"],
+                &["ritual", "list"],
+            ] {
+                ok_at(&path, args);
+            }
+            let html = dir.path().join(format!("{home}.html"));
+            ok_at(
+                &path,
+                &["report", friend, "--html", html.to_str().expect("UTF-8")],
+            );
+
+            // The export holds exactly what the release exported.
+            let then: Value = serde_json::from_slice(
+                &std::fs::read(dir.path().join(format!("{home}-export.json")))
+                    .expect("the release's export"),
+            )
+            .expect("JSON");
+            let now: Value =
+                serde_json::from_str(&ok_at(&path, &["--json", "export", "--format", "json"]))
+                    .expect("JSON");
+            for part in ["name", "person", "private", "journal", "sides"] {
+                assert_eq!(now[part], then[part], "{what}: the export's {part} differs");
+            }
+            let page: Value =
+                serde_json::from_str(&ok_at(&path, &["--json", "show", friend])).expect("JSON");
+            assert_eq!(page["unreadable"]["mine"], 0, "{what}: {page:#}");
+            assert_eq!(page["unreadable"]["theirs"], 0, "{what}: {page:#}");
+            assert_eq!(page["paired"], true, "{what}");
+            assert_eq!(page["their_side"]["verified"], true, "{what}: {page:#}");
+
+            // And it takes new writes, which read back.
+            ok_at(&path, &["thanks", friend, "Written by a later release"]);
+            let page: Value =
+                serde_json::from_str(&ok_at(&path, &["--json", "show", friend])).expect("JSON");
+            assert!(
+                page["thanks"]
+                    .to_string()
+                    .contains("Written by a later release"),
+                "{what}: {page:#}"
+            );
+        }
+    }
+}

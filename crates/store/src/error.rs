@@ -88,6 +88,78 @@ pub enum LoadError {
     },
 }
 
+/// An operation inside a [`Store::transaction`](crate::Store::transaction) failed, or the
+/// transaction itself could not start or commit. Whatever the variant, the transaction writes
+/// nothing: once one of its operations has failed, later ones fail with [`TxnError::Aborted`] and
+/// it is rolled back instead of committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxnError {
+    /// Starting or committing the transaction failed (a full disk, a lock held for longer than
+    /// the busy timeout, …).
+    #[error("cannot write store {}", path.display())]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// An earlier operation of this transaction failed, so it can only be rolled back.
+    #[error("an earlier error aborted this transaction; nothing was written to store {}", path.display())]
+    Aborted {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The document's rows could not be read or written.
+    #[error("cannot write document {doc}")]
+    Sqlite {
+        /// The document.
+        doc: DocId,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The document already on disk does not load, so it cannot be read or changed safely.
+    #[error("document {doc} is damaged")]
+    Corrupt {
+        /// The document.
+        doc: DocId,
+        /// What automerge found.
+        #[source]
+        source: Box<AutomergeError>,
+    },
+    /// Changes handed to [`Txn::apply_changes`](crate::Txn::apply_changes) or
+    /// [`Txn::apply_saved`](crate::Txn::apply_saved) are not valid automerge data, or depend on
+    /// changes the document does not have.
+    #[error("invalid changes for document {doc}")]
+    Automerge {
+        /// The document.
+        doc: DocId,
+        /// What automerge found.
+        #[source]
+        source: Box<AutomergeError>,
+    },
+    /// Reading or writing one meta entry or sync state failed.
+    #[error("cannot access meta entry {key:?}")]
+    Meta {
+        /// The entry's key.
+        key: String,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+impl From<LoadError> for TxnError {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Sqlite { doc, source } => TxnError::Sqlite { doc, source },
+            LoadError::Corrupt { doc, source } => TxnError::Corrupt { doc, source },
+        }
+    }
+}
+
 /// [`Store::update`](crate::Store::update), [`Store::apply_changes`](crate::Store::apply_changes)
 /// or [`Store::compact`](crate::Store::compact) failed. Whatever the variant, nothing was written.
 ///
@@ -127,6 +199,9 @@ pub enum UpdateError<E> {
         #[source]
         source: Box<AutomergeError>,
     },
+    /// The transaction around the write could not start or commit.
+    #[error(transparent)]
+    Transaction(TxnError),
 }
 
 impl<E> UpdateError<E> {
@@ -141,6 +216,17 @@ impl<E> From<LoadError> for UpdateError<E> {
         match err {
             LoadError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
             LoadError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
+        }
+    }
+}
+
+impl<E> From<TxnError> for UpdateError<E> {
+    fn from(err: TxnError) -> Self {
+        match err {
+            TxnError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
+            TxnError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
+            TxnError::Automerge { doc, source } => UpdateError::Automerge { doc, source },
+            other => UpdateError::Transaction(other),
         }
     }
 }

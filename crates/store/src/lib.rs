@@ -11,7 +11,9 @@
 //! fails, nothing was written; and any number of tapin processes can share a home, even writing
 //! with the same actor, because each reloads the document after taking the lock. Every few dozen
 //! writes a document is compacted into a new snapshot in the same transaction, so loading stays
-//! one snapshot plus a bounded number of changes.
+//! one snapshot plus a bounded number of changes. [`Store::transaction`] does the same for any
+//! number of documents and meta entries at once ([`Txn`]): one commit, all or nothing, even if
+//! the process is killed half-way.
 //!
 //! The store never prints and has no network access. Damage is reported, not papered over: a file
 //! that is not a tapin store, or was written by a newer tapin, is refused at [`Store::open`], and a
@@ -40,9 +42,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
+mod rows;
 mod schema;
 mod store;
+mod txn;
 
-pub use error::{LoadError, OpenError, StoreError, UpdateError};
+pub use error::{LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};
+pub use txn::Txn;

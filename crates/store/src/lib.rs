@@ -15,6 +15,11 @@
 //! number of documents and meta entries at once ([`Txn`]): one commit, all or nothing, even if
 //! the process is killed half-way.
 //!
+//! What the store derives from a document and keeps is checked before it is used: each document's
+//! heads as of its version ([`Store::heads`]), recorded with every write, and the app's cache of
+//! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
+//! current version and heads and its digest verifies.
+//!
 //! The store never prints and has no network access. Damage is reported, not papered over: a file
 //! that is not a tapin store, or was written by a newer tapin, is refused at [`Store::open`], and a
 //! document whose bytes do not load gives an error naming it while the others still load.
@@ -42,10 +47,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
+mod heads;
 mod rows;
 mod schema;
 mod store;
 mod txn;
+mod views;
 
 pub use error::{LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use schema::FORMAT_VERSION;

@@ -1,4 +1,4 @@
-//! The on-disk format: tables, version stamps, and opening a database file safely.
+//! The on-disk format: tables, version stamps, migrations, and opening a database file safely.
 //!
 //! `docs/FORMAT.md` describes the same format for people; the two change together.
 
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use crate::error::OpenError;
+use crate::{heads, rows};
 
 /// The store format this version of tapin writes, kept in `PRAGMA user_version`.
 pub const FORMAT_VERSION: u32 = 1;
@@ -19,9 +20,10 @@ pub(crate) const APPLICATION_ID: i32 = 0x7461_706e;
 /// short (one document's load, edit and append), so anything near this is a stuck process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The format 1 schema. `AUTOINCREMENT` matters: chunk ids must never be reused after compaction
-/// deletes the highest ones, or a new chunk could get an id at or below a snapshot's `covers_upto`
-/// and be skipped on load.
+/// The tables of format 1 as release c2a9253 created them, less its `views` table (which
+/// [`ADDITIONS`] retires). `AUTOINCREMENT` matters: chunk ids must never be reused after
+/// compaction deletes the highest ones, or a new chunk could get an id at or below a snapshot's
+/// `covers_upto` and be skipped on load.
 const SCHEMA_V1: &str = "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY NOT NULL,
@@ -44,23 +46,52 @@ CREATE TABLE sync_states (
     state BLOB NOT NULL,
     PRIMARY KEY (doc, peer)
 ) STRICT;
-CREATE TABLE views (
+";
+
+/// Format 1's additions, which keep `user_version` at 1 because a format-1 tapin that ignores
+/// them still reads and writes correctly (docs/FORMAT.md, "How the format evolves"):
+///
+/// - `doc_heads`: each document's heads at a version. An older tapin appends chunks without
+///   touching it, which moves the document's version past the row's, so the row then reads as
+///   unknown rather than wrong.
+/// - `view_cache`: the checked cache of decoded documents that replaces `views`.
+/// - `views` becomes an SQL view with release c2a9253's columns and no rows: that release's
+///   `SELECT bytes FROM views WHERE doc = ?1 AND version = ?2` finds nothing (so it decodes the
+///   document itself), and its `INSERT INTO views …` fails, which it treats as a cache it could
+///   not fill. It can no longer read a cache that nothing checks.
+///
+/// Every statement is idempotent apart from the `views` swap, which [`migrate`] does only while
+/// `views` is still a table.
+const ADDITIONS: &str = "
+CREATE TABLE IF NOT EXISTS doc_heads (
     doc     TEXT PRIMARY KEY NOT NULL,
     version INTEGER NOT NULL,
+    heads   BLOB NOT NULL,
+    digest  BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS view_cache (
+    doc     TEXT PRIMARY KEY NOT NULL,
+    version INTEGER NOT NULL,
+    heads   BLOB NOT NULL,
+    digest  BLOB NOT NULL,
     bytes   BLOB NOT NULL
 ) STRICT;
+CREATE VIEW IF NOT EXISTS views (doc, version, bytes) AS SELECT NULL, NULL, NULL WHERE 0;
 ";
 
 /// What the version stamps of a database file say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stamp {
     /// A database with no tables and no stamps: new, ready to be initialised.
     Empty,
-    /// A tapin store of a format this version reads and writes.
-    Current,
+    /// A tapin store of a format this version reads and writes; `additions` says whether it has
+    /// the format-1 additions yet.
+    Current { additions: bool },
 }
 
 /// Opens the database file at `path`, checks that it is a tapin store this version can use,
-/// sets the connection up, and creates the schema if the file is new.
+/// sets the connection up, and creates the schema if the file is new or migrates it if it lacks
+/// the format-1 additions.
 ///
 /// The version check happens before anything is written, so refusing a file leaves it untouched.
 pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
@@ -72,7 +103,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
     // the file holds (truncation), fails here.
     let stamp = read_stamp(&conn, path)?;
 
-    enable_wal(&conn, path)?;
+    enable_wal(&conn, path).map_err(sqlite)?;
     // FULL makes every commit durable once it returns: an acknowledged write survives power loss,
     // not only a crash of the process.
     conn.pragma_update(None, "synchronous", "FULL")
@@ -80,8 +111,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(sqlite)?;
 
-    if let Stamp::Empty = stamp {
-        initialise(&conn, path)?;
+    match stamp {
+        Stamp::Empty => initialise(&conn, path)?,
+        Stamp::Current { additions: false } => migrate(&conn, path)?,
+        Stamp::Current { additions: true } => {}
     }
     Ok(conn)
 }
@@ -92,9 +125,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
 /// The mode is persistent, so this only changes anything for a new file. Changing it needs an
 /// exclusive lock, and SQLite reports `SQLITE_BUSY` for that without calling the busy handler
 /// when several processes open a new home at once, hence the retry here.
-fn enable_wal(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+fn enable_wal(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
     let mode = |sql| conn.query_row(sql, [], |row| row.get::<_, String>(0));
-    let current = mode("PRAGMA journal_mode").map_err(|source| classify(path, source))?;
+    let current = mode("PRAGMA journal_mode")?;
     if current.eq_ignore_ascii_case("wal") {
         return Ok(());
     }
@@ -114,7 +147,7 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<(), OpenError> {
             {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            Err(source) => return Err(classify(path, source)),
+            Err(source) => return Err(source),
         }
     }
 }
@@ -125,29 +158,91 @@ fn initialise(conn: &Connection, path: &Path) -> Result<(), OpenError> {
     let sqlite = |source| classify(path, source);
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(sqlite)?;
-    if let Stamp::Empty = read_stamp(&tx, path)? {
-        tx.execute_batch(SCHEMA_V1).map_err(sqlite)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)
-            .map_err(sqlite)?;
-        tx.pragma_update(None, "user_version", FORMAT_VERSION)
-            .map_err(sqlite)?;
-        tracing::info!(path = %path.display(), format = FORMAT_VERSION, "created store");
+    match read_stamp(&tx, path)? {
+        Stamp::Empty => {
+            tx.execute_batch(SCHEMA_V1).map_err(sqlite)?;
+            tx.execute_batch(ADDITIONS).map_err(sqlite)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(sqlite)?;
+            tx.pragma_update(None, "user_version", FORMAT_VERSION)
+                .map_err(sqlite)?;
+            tracing::info!(path = %path.display(), format = FORMAT_VERSION, "created store");
+        }
+        // Another process initialised it first; it may have been an older tapin.
+        Stamp::Current { additions: false } => add_to_format_1(&tx, path)?,
+        Stamp::Current { additions: true } => {}
     }
     tx.commit().map_err(sqlite)
 }
 
-/// Reads `application_id`, `user_version` and whether any tables exist, and decides what the file
-/// is. Refuses files of other applications and of newer formats.
+/// Brings a format-1 file without the additions up to date, under the write lock, looking again
+/// once it holds it: of several processes opening an old home at once, one migrates it.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let sqlite = |source| classify(path, source);
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(sqlite)?;
+    if read_stamp(&tx, path)? == (Stamp::Current { additions: false }) {
+        add_to_format_1(&tx, path)?;
+    }
+    tx.commit().map_err(sqlite)
+}
+
+/// Creates the format-1 additions in the caller's write transaction, retires the old `views`
+/// table (a cache: its rows are only dropped), and records the heads of every document that
+/// loads strictly. A damaged document gets no heads, so nothing cached is ever checked against
+/// it; loading it still reports the damage.
+fn add_to_format_1(tx: &Connection, path: &Path) -> Result<(), OpenError> {
+    let sqlite = |source| classify(path, source);
+    let views_is_table: bool = tx
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'views'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_err(sqlite)?
+        > 0;
+    if views_is_table {
+        tx.execute_batch("DROP TABLE views").map_err(sqlite)?;
+    }
+    tx.execute_batch(ADDITIONS).map_err(sqlite)?;
+
+    let mut recorded = 0;
+    for doc in rows::documents(tx, path).map_err(sqlite)? {
+        let Some(layout) = rows::read_layout(tx, &doc).map_err(sqlite)? else {
+            continue;
+        };
+        let bytes = rows::read_stored(tx, &doc, layout).map_err(sqlite)?;
+        match rows::load_strict(&doc, &bytes) {
+            Ok(mut loaded) => {
+                heads::write(tx, &doc, layout.last_chunk, &loaded.get_heads()).map_err(sqlite)?;
+                recorded += 1;
+            }
+            Err(err) => {
+                let err = &err as &dyn std::error::Error;
+                tracing::warn!(%doc, err, "document does not load; recording no heads for it");
+            }
+        }
+    }
+    tracing::info!(path = %path.display(), recorded, "added format 1's checked caches to the store");
+    Ok(())
+}
+
+/// Reads `application_id`, `user_version`, whether any tables exist and whether the format-1
+/// additions do, and decides what the file is. Refuses files of other applications and of newer
+/// formats.
 fn read_stamp(conn: &Connection, path: &Path) -> Result<Stamp, OpenError> {
     // One statement, so one read transaction: another process initialising the file between
     // separate reads would otherwise show us a half-stamped file and we would call it foreign.
-    let (application_id, user_version, objects): (i32, i64, i64) = conn
+    let (application_id, user_version, objects, additions): (i32, i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT application_id FROM pragma_application_id),
                     (SELECT user_version FROM pragma_user_version),
-                    (SELECT count(*) FROM sqlite_schema)",
+                    (SELECT count(*) FROM sqlite_schema),
+                    (SELECT count(*) FROM sqlite_schema
+                     WHERE (type = 'table' AND name IN ('doc_heads', 'view_cache'))
+                        OR (type = 'view' AND name = 'views'))",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .map_err(|source| classify(path, source))?;
 
@@ -170,7 +265,9 @@ fn read_stamp(conn: &Connection, path: &Path) -> Result<Stamp, OpenError> {
                 Err(foreign())
             } else {
                 // Format 1 is the only format so far; a migration from older ones goes here.
-                Ok(Stamp::Current)
+                Ok(Stamp::Current {
+                    additions: additions == 3,
+                })
             }
         }
         _ => Err(foreign()),

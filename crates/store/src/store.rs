@@ -13,7 +13,7 @@ use tapin_core::saved::SavedDoc;
 
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::rows::{self, Layout, corrupt};
-use crate::schema;
+use crate::{heads, schema};
 
 /// The database file's name inside a home directory.
 pub const DB_FILE: &str = "tapin.db";
@@ -214,38 +214,6 @@ impl Store {
         Ok(Some((rows::load_strict(doc, &bytes)?, layout)))
     }
 
-    /// A cached, derived rendering of a document (the app keeps its decoded contents here) if it
-    /// was made from `version` of the document; `None` when missing or stale.
-    pub fn cached_view(&self, doc: &DocId, version: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT bytes FROM views WHERE doc = ?1 AND version = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![doc.to_string(), version], |row| row.get(0))
-                    .optional()
-            })
-            .map_err(|source| StoreError::Meta {
-                key: format!("cached view of {doc}"),
-                source,
-            })
-    }
-
-    /// Stores a derived rendering of `version` of a document. It is only ever a cache: losing it
-    /// costs a slower read, never data.
-    pub fn put_view(&self, doc: &DocId, version: i64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO views (doc, version, bytes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (doc) DO UPDATE SET version = excluded.version, bytes = excluded.bytes
-                 WHERE excluded.version >= views.version",
-                params![doc.to_string(), version, bytes],
-            )
-            .map(drop)
-            .map_err(|source| StoreError::Meta {
-                key: format!("cached view of {doc}"),
-                source,
-            })
-    }
-
     /// Remembers documents as of the versions a committed transaction left them at.
     pub(crate) fn remember(&self, docs: impl IntoIterator<Item = (DocId, i64, AutoCommit)>) {
         self.cache
@@ -314,13 +282,14 @@ impl Store {
         if layout.is_none_or(|layout| layout.chunks == 0) {
             return Ok(());
         }
-        let Some((bytes, last_chunk)) = self.with_current(&tx, doc, |current, layout| {
-            (current.save(), layout.last_chunk)
+        let Some((bytes, last_chunk, heads)) = self.with_current(&tx, doc, |current, layout| {
+            (current.save(), layout.last_chunk, current.get_heads())
         })?
         else {
             return Ok(());
         };
         rows::write_snapshot(&tx, doc, &bytes, last_chunk).map_err(UpdateError::sqlite(doc))?;
+        heads::write(&tx, doc, last_chunk, &heads).map_err(UpdateError::sqlite(doc))?;
         tx.commit().map_err(UpdateError::sqlite(doc))
     }
 

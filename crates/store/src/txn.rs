@@ -10,6 +10,7 @@ use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
 
 use crate::error::TxnError;
+use crate::heads;
 use crate::rows::{self, Layout};
 use crate::store::{self, Store};
 
@@ -396,7 +397,8 @@ impl Txn<'_> {
         }
     }
 
-    /// Commits, and only then lets the store remember the documents.
+    /// Records the heads of every document written (and of every document read whose recorded
+    /// heads are not current), commits, and only then lets the store remember the documents.
     fn commit(self) -> Result<(), TxnError> {
         let Txn {
             store,
@@ -411,14 +413,29 @@ impl Txn<'_> {
                 path: store.path.clone(),
             });
         }
+        let mut remembered = Vec::with_capacity(docs.len());
+        for (doc, mut w) in docs {
+            let Some(layout) = w.layout else {
+                continue;
+            };
+            let version = layout.last_chunk;
+            let current = w.doc.get_heads();
+            let recorded = if w.written {
+                None
+            } else {
+                heads::read(&tx, &doc).ok().flatten()
+            };
+            if recorded.is_none_or(|(v, h)| v != version || h != heads::encode(&current)) {
+                heads::write(&tx, &doc, version, &current)
+                    .map_err(|source| TxnError::Sqlite { doc, source })?;
+            }
+            remembered.push((doc, version, w.doc));
+        }
         tx.commit().map_err(|source| TxnError::Store {
             path: store.path.clone(),
             source,
         })?;
-        store.remember(docs.into_iter().filter_map(|(doc, w)| {
-            let layout = w.layout?;
-            Some((doc, layout.last_chunk, w.doc))
-        }));
+        store.remember(remembered);
         Ok(())
     }
 }

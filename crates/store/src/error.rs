@@ -47,6 +47,16 @@ pub enum OpenError {
         /// The database file.
         path: PathBuf,
     },
+    /// The database file did not exist and could not be created (private to its owner) in the
+    /// home directory.
+    #[error("cannot create store {}", path.display())]
+    CreateFile {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store was written by a newer tapin, in a format this version does not know. Nothing
     /// was modified.
     #[error(

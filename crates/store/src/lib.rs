@@ -48,6 +48,7 @@
 
 mod error;
 mod heads;
+mod home;
 mod rows;
 mod schema;
 mod store;
@@ -55,6 +56,7 @@ mod txn;
 mod views;
 
 pub use error::{LoadError, OpenError, StoreError, TxnError, UpdateError};
+pub use home::Tightened;
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};
 pub use txn::Txn;

@@ -5,9 +5,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::OpenError;
+use crate::home::{self, Tightened};
 use crate::{heads, rows};
 
 /// The store format this version of tapin writes, kept in `PRAGMA user_version`.
@@ -89,14 +90,32 @@ enum Stamp {
     Current { additions: bool },
 }
 
+/// An open connection and what opening it found.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) conn: Connection,
+    /// Files whose permissions opening tightened.
+    pub(crate) tightened: Vec<Tightened>,
+}
+
 /// Opens the database file at `path`, checks that it is a tapin store this version can use,
 /// sets the connection up, and creates the schema if the file is new or migrates it if it lacks
 /// the format-1 additions.
 ///
+/// A missing file is created private to its owner (0600 on Unix) before SQLite opens it; an
+/// existing one that others may read or write is made private (see [`home::tighten`]).
+///
 /// The version check happens before anything is written, so refusing a file leaves it untouched.
-pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
+pub(crate) fn open(path: &Path) -> Result<Opened, OpenError> {
+    home::create_private_file(path).map_err(|source| OpenError::CreateFile {
+        path: path.to_owned(),
+        source,
+    })?;
     let sqlite = |source| classify(path, source);
-    let conn = Connection::open(path).map_err(sqlite)?;
+    // No SQLITE_OPEN_CREATE: the file was created above with the right mode, and a file that
+    // vanished since should not silently come back with another.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
 
     // The first real read: a file that is not SQLite, or whose header promises more pages than
@@ -116,7 +135,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection, OpenError> {
         Stamp::Current { additions: false } => migrate(&conn, path)?,
         Stamp::Current { additions: true } => {}
     }
-    Ok(conn)
+    // Last, so that the `-wal` and `-shm` files SQLite has just made (with the main file's mode)
+    // are tightened too.
+    let tightened = home::tighten(path);
+    Ok(Opened { conn, tightened })
 }
 
 /// Puts the file in WAL mode, so that readers never block the writer and a commit is one append

@@ -12,6 +12,7 @@ use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
 
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
+use crate::home::Tightened;
 use crate::rows::{self, Layout, corrupt};
 use crate::{heads, schema};
 
@@ -35,6 +36,7 @@ pub struct Store {
     pub(crate) home: PathBuf,
     pub(crate) path: PathBuf,
     pub(crate) cache: RefCell<HashMap<DocId, Cached>>,
+    tightened: Vec<Tightened>,
 }
 
 /// A document as of one version ([`Store::doc_version`]).
@@ -75,24 +77,41 @@ pub struct DocStats {
 }
 
 impl Store {
-    /// Opens the store in `home`, creating the directory and the database (`home/tapin.db`) if
-    /// they are missing.
+    /// Opens the store in `home`, creating the directory (mode 0700 on Unix; missing parents
+    /// with default permissions) and the database (`home/tapin.db`, mode 0600) if they are
+    /// missing. The mode of an existing directory is left as it is.
     ///
     /// A file written by a newer tapin is refused with [`OpenError::TooNew`] and left untouched;
     /// a file that is not a tapin store, or is damaged, is refused naming its path. A format-1
     /// file from an older tapin is migrated in place (docs/FORMAT.md, "How the format evolves").
+    /// A database file that others could read or write is made private to its owner, and
+    /// [`Store::tightened`] says so.
     pub fn open(home: &Path) -> Result<Store, OpenError> {
-        std::fs::create_dir_all(home).map_err(|source| OpenError::CreateHome {
+        let not_a_home = |source| OpenError::CreateHome {
             path: home.to_owned(),
             source,
-        })?;
+        };
+        match std::fs::metadata(home) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(not_a_home(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "not a directory",
+                )));
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                crate::home::create_home_dir(home).map_err(not_a_home)?;
+            }
+            Err(err) => return Err(not_a_home(err)),
+        }
         let path = home.join(DB_FILE);
-        let conn = schema::open(&path)?;
+        let opened = schema::open(&path)?;
         Ok(Store {
-            conn,
+            conn: opened.conn,
             home: home.to_owned(),
             path,
             cache: RefCell::new(HashMap::new()),
+            tightened: opened.tightened,
         })
     }
 
@@ -104,6 +123,12 @@ impl Store {
     /// The database file.
     pub fn db_path(&self) -> &Path {
         &self.path
+    }
+
+    /// The files [`Store::open`] made private to their owner because group or others could read
+    /// or write them, with their modes before and after. Empty on platforms without Unix modes.
+    pub fn tightened(&self) -> &[Tightened] {
+        &self.tightened
     }
 
     /// Loads a document: its snapshot plus every change written since. `Ok(None)` if it was never

@@ -57,6 +57,24 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    /// The home cannot be written, and its database has never been set up: there is nothing to
+    /// read.
+    #[error("store {} is empty and its home cannot be written", path.display())]
+    ReadOnlyEmpty {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The home cannot be written, and its write-ahead log holds commits that SQLite can read
+    /// only with a writable home (its shared-memory file is missing). Opening it regardless would
+    /// show an older state as if it were current.
+    #[error(
+        "store {} cannot be read without its write-ahead log, which needs a writable home; make the home writable and try again",
+        path.display()
+    )]
+    ReadOnlyWal {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The store was written by a newer tapin, in a format this version does not know. Nothing
     /// was modified.
     #[error(
@@ -105,6 +123,12 @@ pub enum LoadError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TxnError {
+    /// The store was opened read-only ([`Store::is_read_only`](crate::Store::is_read_only)).
+    #[error("the home {} cannot be written; it is open read-only", home.display())]
+    ReadOnly {
+        /// The home directory.
+        home: PathBuf,
+    },
     /// Starting or committing the transaction failed (a full disk, a lock held for longer than
     /// the busy timeout, …).
     #[error("cannot write store {}", path.display())]
@@ -209,6 +233,12 @@ pub enum UpdateError<E> {
         #[source]
         source: Box<AutomergeError>,
     },
+    /// The store was opened read-only ([`Store::is_read_only`](crate::Store::is_read_only)).
+    #[error("the home {} cannot be written; it is open read-only", home.display())]
+    ReadOnly {
+        /// The home directory.
+        home: PathBuf,
+    },
     /// The transaction around the write could not start or commit.
     #[error(transparent)]
     Transaction(TxnError),
@@ -236,6 +266,7 @@ impl<E> From<TxnError> for UpdateError<E> {
             TxnError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
             TxnError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
             TxnError::Automerge { doc, source } => UpdateError::Automerge { doc, source },
+            TxnError::ReadOnly { home } => UpdateError::ReadOnly { home },
             other => UpdateError::Transaction(other),
         }
     }
@@ -263,5 +294,11 @@ pub enum StoreError {
         /// Why.
         #[source]
         source: rusqlite::Error,
+    },
+    /// A write to a store opened read-only ([`Store::is_read_only`](crate::Store::is_read_only)).
+    #[error("the home {} cannot be written; it is open read-only", home.display())]
+    ReadOnly {
+        /// The home directory.
+        home: PathBuf,
     },
 }

@@ -20,6 +20,9 @@
 //! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
 //! current version and heads and its digest verifies.
 //!
+//! A home that cannot be written (a read-only file or mount) opens read-only
+//! ([`Store::is_read_only`]): every read works and every write is an error naming the home.
+//!
 //! The store never prints and has no network access. Damage is reported, not papered over: a file
 //! that is not a tapin store, or was written by a newer tapin, is refused at [`Store::open`], and a
 //! document whose bytes do not load gives an error naming it while the others still load.

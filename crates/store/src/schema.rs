@@ -1,4 +1,5 @@
-//! The on-disk format: tables, version stamps, migrations, and opening a database file safely.
+//! The on-disk format: tables, version stamps, migrations, and opening a database file safely,
+//! for writing when the home can be written and for reading when it cannot.
 //!
 //! `docs/FORMAT.md` describes the same format for people; the two change together.
 
@@ -94,6 +95,11 @@ enum Stamp {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) conn: Connection,
+    /// The file could not be opened for writing; see [`open`].
+    pub(crate) read_only: bool,
+    /// Whether `doc_heads` and `view_cache` exist. Always true for a writable store (opening
+    /// migrates it); a read-only one may be an unmigrated format-1 file.
+    pub(crate) additions: bool,
     /// Files whose permissions opening tightened.
     pub(crate) tightened: Vec<Tightened>,
 }
@@ -105,24 +111,68 @@ pub(crate) struct Opened {
 /// A missing file is created private to its owner (0600 on Unix) before SQLite opens it; an
 /// existing one that others may read or write is made private (see [`home::tighten`]).
 ///
+/// A file that cannot be written (a read-only file, a directory where SQLite cannot create its
+/// shared-memory file, a read-only mount) is opened read-only instead: first with
+/// `SQLITE_OPEN_READONLY`, then, when SQLite cannot set up even that, as `immutable`. Nothing is
+/// migrated or tightened then.
+///
 /// The version check happens before anything is written, so refusing a file leaves it untouched.
 pub(crate) fn open(path: &Path) -> Result<Opened, OpenError> {
     home::create_private_file(path).map_err(|source| OpenError::CreateFile {
         path: path.to_owned(),
         source,
     })?;
+    if let Some(opened) = open_read_write(path)? {
+        return Ok(opened);
+    }
+    tracing::info!(path = %path.display(), "the store cannot be written; opening it read-only");
+    open_read_only(path)
+}
+
+/// Whether an SQLite error means the file (or its directory, or the mount) cannot be written,
+/// rather than that it is damaged or foreign.
+fn cannot_write(source: &rusqlite::Error) -> bool {
+    matches!(
+        source.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
+/// Turns "the file cannot be written" into `Ok(None)` and anything else into an error.
+fn writable<T>(path: &Path, result: rusqlite::Result<T>) -> Result<Option<T>, OpenError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(source) if cannot_write(&source) => Ok(None),
+        Err(source) => Err(classify(path, source)),
+    }
+}
+
+/// The read-write open; `Ok(None)` when the file turns out not to be writable.
+fn open_read_write(path: &Path) -> Result<Option<Opened>, OpenError> {
     let sqlite = |source| classify(path, source);
-    // No SQLITE_OPEN_CREATE: the file was created above with the right mode, and a file that
+    // No SQLITE_OPEN_CREATE: `open` created the file with the right mode, and a file that
     // vanished since should not silently come back with another.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    let Some(conn) = writable(path, Connection::open_with_flags(path, flags))? else {
+        return Ok(None);
+    };
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
 
     // The first real read: a file that is not SQLite, or whose header promises more pages than
     // the file holds (truncation), fails here.
-    let stamp = read_stamp(&conn, path)?;
+    let stamp = match read_stamp(&conn, path) {
+        Ok(stamp) => stamp,
+        Err(OpenError::Sqlite { source, .. }) if cannot_write(&source) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    // SQLite opens a file it may not write read-only without an error.
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(sqlite)? {
+        return Ok(None);
+    }
 
-    enable_wal(&conn, path).map_err(sqlite)?;
+    if writable(path, enable_wal(&conn, path))?.is_none() {
+        return Ok(None);
+    }
     // FULL makes every commit durable once it returns: an acknowledged write survives power loss,
     // not only a crash of the process.
     conn.pragma_update(None, "synchronous", "FULL")
@@ -130,15 +180,104 @@ pub(crate) fn open(path: &Path) -> Result<Opened, OpenError> {
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(sqlite)?;
 
-    match stamp {
-        Stamp::Empty => initialise(&conn, path)?,
-        Stamp::Current { additions: false } => migrate(&conn, path)?,
-        Stamp::Current { additions: true } => {}
+    let set_up = match stamp {
+        Stamp::Empty => initialise(&conn, path),
+        Stamp::Current { additions: false } => migrate(&conn, path),
+        Stamp::Current { additions: true } => Ok(()),
+    };
+    match set_up {
+        Ok(()) => {}
+        Err(OpenError::Sqlite { source, .. }) if cannot_write(&source) => return Ok(None),
+        Err(err) => return Err(err),
     }
+
     // Last, so that the `-wal` and `-shm` files SQLite has just made (with the main file's mode)
     // are tightened too.
     let tightened = home::tighten(path);
-    Ok(Opened { conn, tightened })
+    Ok(Some(Opened {
+        conn,
+        read_only: false,
+        additions: true,
+        tightened,
+    }))
+}
+
+/// Opens a file that cannot be written, for reading only.
+fn open_read_only(path: &Path) -> Result<Opened, OpenError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if let Some(conn) = writable(path, Connection::open_with_flags(path, flags))? {
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|source| classify(path, source))?;
+        match read_stamp(&conn, path) {
+            Ok(stamp) => return read_only(conn, stamp, path),
+            // SQLite reads a WAL file read-only only if its `-shm` and `-wal` files exist or can
+            // be created; otherwise only as immutable, below.
+            Err(OpenError::Sqlite { source, .. }) if cannot_write(&source) => {}
+            Err(err) => return Err(err),
+        }
+    }
+
+    // `immutable` makes SQLite read the main file alone, without locks and ignoring any `-wal`
+    // file. That is only the truth when there is no log with commits in it.
+    let wal = home::sibling(path, "-wal");
+    if std::fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0) {
+        return Err(OpenError::ReadOnlyWal {
+            path: path.to_owned(),
+        });
+    }
+    let uri = immutable_uri(path).map_err(|source| OpenError::CreateFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let flags = flags | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(uri, flags).map_err(|source| classify(path, source))?;
+    let stamp = read_stamp(&conn, path)?;
+    tracing::info!(path = %path.display(), "opened the store as immutable");
+    read_only(conn, stamp, path)
+}
+
+fn read_only(conn: Connection, stamp: Stamp, path: &Path) -> Result<Opened, OpenError> {
+    match stamp {
+        Stamp::Empty => Err(OpenError::ReadOnlyEmpty {
+            path: path.to_owned(),
+        }),
+        Stamp::Current { additions } => Ok(Opened {
+            conn,
+            read_only: true,
+            additions,
+            tightened: Vec::new(),
+        }),
+    }
+}
+
+/// A `file:` URI for `path` with `immutable=1`, every byte outside the unreserved set escaped
+/// (a `?` or `#` in a home's path must not end the path).
+fn immutable_uri(path: &Path) -> std::io::Result<String> {
+    let absolute = std::path::absolute(path)?;
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        absolute.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = {
+        let text = absolute.to_string_lossy().replace('\\', "/");
+        if text.starts_with('/') {
+            text.into_bytes()
+        } else {
+            format!("/{text}").into_bytes()
+        }
+    };
+    let mut uri = String::from("file:");
+    for byte in bytes {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Ok(uri)
 }
 
 /// Puts the file in WAL mode, so that readers never block the writer and a commit is one append

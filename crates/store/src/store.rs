@@ -36,6 +36,10 @@ pub struct Store {
     pub(crate) home: PathBuf,
     pub(crate) path: PathBuf,
     pub(crate) cache: RefCell<HashMap<DocId, Cached>>,
+    /// Opened read-only: every write fails with a `ReadOnly` error naming the home.
+    pub(crate) read_only: bool,
+    /// Whether `doc_heads` and `view_cache` exist (always, unless read-only; see `schema`).
+    pub(crate) additions: bool,
     tightened: Vec<Tightened>,
 }
 
@@ -47,7 +51,10 @@ pub(crate) struct Cached {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .finish()
     }
 }
 
@@ -86,6 +93,11 @@ impl Store {
     /// file from an older tapin is migrated in place (docs/FORMAT.md, "How the format evolves").
     /// A database file that others could read or write is made private to its owner, and
     /// [`Store::tightened`] says so.
+    ///
+    /// A database that cannot be written (a read-only file or mount, a directory where SQLite
+    /// cannot make its shared-memory file) is opened read-only: [`Store::is_read_only`] is then
+    /// true, every read works, and every write fails naming the home. Nothing is migrated or
+    /// tightened then.
     pub fn open(home: &Path) -> Result<Store, OpenError> {
         let not_a_home = |source| OpenError::CreateHome {
             path: home.to_owned(),
@@ -111,6 +123,8 @@ impl Store {
             home: home.to_owned(),
             path,
             cache: RefCell::new(HashMap::new()),
+            read_only: opened.read_only,
+            additions: opened.additions,
             tightened: opened.tightened,
         })
     }
@@ -125,10 +139,25 @@ impl Store {
         &self.path
     }
 
+    /// Whether the store was opened read-only because its database cannot be written; see
+    /// [`Store::open`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The files [`Store::open`] made private to their owner because group or others could read
     /// or write them, with their modes before and after. Empty on platforms without Unix modes.
     pub fn tightened(&self) -> &[Tightened] {
         &self.tightened
+    }
+
+    /// Fails with `err` when the store is read-only.
+    pub(crate) fn writable<E>(&self, err: impl FnOnce(PathBuf) -> E) -> Result<(), E> {
+        if self.read_only {
+            Err(err(self.home.clone()))
+        } else {
+            Ok(())
+        }
     }
 
     /// Loads a document: its snapshot plus every change written since. `Ok(None)` if it was never
@@ -300,6 +329,7 @@ impl Store {
     /// Compacts one document now: writes a full snapshot and deletes the chunks it covers. Does
     /// nothing for a document with no chunks or one never written.
     pub fn compact(&self, doc: &DocId) -> Result<(), UpdateError<Infallible>> {
+        self.writable(|home| UpdateError::ReadOnly { home })?;
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(UpdateError::sqlite(doc))?;
         // Nothing to fold in: no need to load the document at all.
@@ -338,6 +368,7 @@ impl Store {
 
     /// Stores `value` under `key` in the meta table, replacing any previous value, durably.
     pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.writable(|home| StoreError::ReadOnly { home })?;
         put_meta(&self.conn, key, value).map_err(|source| StoreError::Meta {
             key: key.to_owned(),
             source,
@@ -354,6 +385,7 @@ impl Store {
 
     /// Persists the automerge sync state for `doc` with one peer device, durably.
     pub fn set_sync_state(&self, doc: &DocId, peer: &[u8], state: &[u8]) -> Result<(), StoreError> {
+        self.writable(|home| StoreError::ReadOnly { home })?;
         put_sync_state(&self.conn, doc, peer, state).map_err(|source| StoreError::Meta {
             key: format!("sync state of {doc}"),
             source,
@@ -363,6 +395,7 @@ impl Store {
     /// Starts writing several meta entries and sync states as one transaction: one commit, one
     /// flush to disk, all or nothing.
     pub fn settings(&self) -> Result<Settings<'_>, StoreError> {
+        self.writable(|home| StoreError::ReadOnly { home })?;
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(
             |source| StoreError::Sqlite {
                 path: self.path.clone(),

@@ -90,6 +90,7 @@ impl Store {
     where
         E: From<TxnError>,
     {
+        self.writable(|home| TxnError::ReadOnly { home })?;
         // IMMEDIATE takes the write lock before reading, so no other writer can slip a change in
         // between our loads and our appends.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(

@@ -62,7 +62,8 @@ impl Store {
         if version == 0 {
             return Ok(None);
         }
-        if let Some((recorded, encoded)) = heads::read(conn, doc)?
+        if self.additions
+            && let Some((recorded, encoded)) = heads::read(conn, doc)?
             && recorded == version
         {
             return Ok(Some((encoded, false)));
@@ -78,12 +79,16 @@ impl Store {
     /// A cached rendering of a document (the app keeps its decoded contents here), if one was
     /// made from the document as it is now: see the module docs for the checks. `None` when
     /// missing, stale, not checkable, or damaged (damaged rows are deleted, with a warning naming
-    /// the document).
+    /// the document, unless the store is read-only).
     ///
     /// This vouches for the cache against the heads the store computed, not for the document's
     /// stored bytes: a caller that must know the document still loads ([`Store::load`]), which
     /// reports damage to its rows whatever the cache holds.
     pub fn cached_view(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.additions {
+            // A read-only, unmigrated format-1 file: no checked cache to read.
+            return Ok(None);
+        }
         let sqlite = |source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
@@ -97,14 +102,16 @@ impl Store {
             Verdict::Skip => Ok(None),
             Verdict::Damaged(digest) => {
                 tracing::warn!(%doc, "discarding a damaged cached view of the document");
-                // Only the row we judged: another process may have replaced it since.
-                let deleted = self.conn.execute(
-                    "DELETE FROM view_cache WHERE doc = ?1 AND digest IS ?2",
-                    params![doc.to_string(), digest],
-                );
-                if let Err(err) = deleted {
-                    let err = &err as &dyn std::error::Error;
-                    tracing::warn!(%doc, err, "could not delete the damaged cached view");
+                if !self.read_only {
+                    // Only the row we judged: another process may have replaced it since.
+                    let deleted = self.conn.execute(
+                        "DELETE FROM view_cache WHERE doc = ?1 AND digest IS ?2",
+                        params![doc.to_string(), digest],
+                    );
+                    if let Err(err) = deleted {
+                        let err = &err as &dyn std::error::Error;
+                        tracing::warn!(%doc, err, "could not delete the damaged cached view");
+                    }
                 }
                 Ok(None)
             }
@@ -163,6 +170,7 @@ impl Store {
         heads: &[ChangeHash],
         bytes: &[u8],
     ) -> Result<bool, StoreError> {
+        self.writable(|home| StoreError::ReadOnly { home })?;
         let failed = |source| StoreError::Meta {
             key: format!("cached view of {doc}"),
             source,

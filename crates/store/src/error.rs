@@ -302,3 +302,50 @@ pub enum StoreError {
         home: PathBuf,
     },
 }
+
+/// [`Store::create`](crate::Store::create) did not create a home. Whatever the variant, no
+/// `tapin.db` was put in place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// The directory already holds a tapin home (possibly one created a moment ago by another
+    /// process).
+    #[error("{} already holds a tapin home", path.display())]
+    AlreadyHome {
+        /// The home directory.
+        path: PathBuf,
+    },
+    /// The directory holds other files: it is not a tapin home, and a new one is not made there.
+    #[error("{} is not empty and is not a tapin home; choose a new or empty directory", path.display())]
+    NotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The path exists and is not a directory.
+    #[error("{} exists and is not a directory", path.display())]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("cannot create home {}", path.display())]
+    Io {
+        /// The file or directory it failed on.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The new database did not close cleanly: its write-ahead log was left behind.
+    #[error("the new store {} did not close cleanly", path.display())]
+    Unclean {
+        /// The temporary database file.
+        path: PathBuf,
+        /// What SQLite reported, if anything.
+        #[source]
+        source: Option<rusqlite::Error>,
+    },
+    /// Opening the new database (or the finished home) failed.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+}

@@ -20,6 +20,8 @@
 //! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
 //! current version and heads and its digest verifies.
 //!
+//! A new home is made with [`Store::create`], which puts `tapin.db` in place only once the
+//! caller has written everything a home needs into it, so a home is there whole or not at all.
 //! A home that cannot be written (a read-only file or mount) opens read-only
 //! ([`Store::is_read_only`]): every read works and every write is an error naming the home.
 //!
@@ -58,7 +60,7 @@ mod store;
 mod txn;
 mod views;
 
-pub use error::{LoadError, OpenError, StoreError, TxnError, UpdateError};
+pub use error::{CreateError, LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use home::Tightened;
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};

@@ -86,7 +86,8 @@ pub struct DocStats {
 impl Store {
     /// Opens the store in `home`, creating the directory (mode 0700 on Unix; missing parents
     /// with default permissions) and the database (`home/tapin.db`, mode 0600) if they are
-    /// missing. The mode of an existing directory is left as it is.
+    /// missing. The mode of an existing directory is left as it is. To create a new home for a
+    /// person, use [`Store::create`], which never leaves a half-made one.
     ///
     /// A file written by a newer tapin is refused with [`OpenError::TooNew`] and left untouched;
     /// a file that is not a tapin store, or is damaged, is refused naming its path. A format-1
@@ -116,17 +117,27 @@ impl Store {
             }
             Err(err) => return Err(not_a_home(err)),
         }
-        let path = home.join(DB_FILE);
-        let opened = schema::open(&path)?;
+        Store::open_file(home, &home.join(DB_FILE))
+    }
+
+    /// Opens the database file `path` as the store of `home`.
+    pub(crate) fn open_file(home: &Path, path: &Path) -> Result<Store, OpenError> {
+        let opened = schema::open(path)?;
         Ok(Store {
             conn: opened.conn,
             home: home.to_owned(),
-            path,
+            path: path.to_owned(),
             cache: RefCell::new(HashMap::new()),
             read_only: opened.read_only,
             additions: opened.additions,
             tightened: opened.tightened,
         })
+    }
+
+    /// Closes the database, reporting what SQLite reports (dropping a `Store` ignores it). The
+    /// last connection to close checkpoints the log into the file and removes it.
+    pub(crate) fn close(self) -> Result<(), rusqlite::Error> {
+        self.conn.close().map_err(|(_, err)| err)
     }
 
     /// The home directory this store lives in.

@@ -114,6 +114,19 @@ pub enum LoadError {
         #[source]
         source: Box<AutomergeError>,
     },
+    /// The document's rows load, but no longer hold what the store recorded of them (its heads
+    /// at a version): rows went missing or were swapped for others.
+    #[error(
+        "document {doc} is damaged: its rows (version {found}) no longer hold the changes recorded at version {recorded}"
+    )]
+    Rewritten {
+        /// The document.
+        doc: DocId,
+        /// The version the recorded heads are of.
+        recorded: i64,
+        /// The document's version now.
+        found: i64,
+    },
 }
 
 /// An operation inside a [`Store::transaction`](crate::Store::transaction) failed, or the
@@ -163,6 +176,19 @@ pub enum TxnError {
         #[source]
         source: Box<AutomergeError>,
     },
+    /// The document already on disk no longer holds what the store recorded of it; see
+    /// [`LoadError::Rewritten`].
+    #[error(
+        "document {doc} is damaged: its rows (version {found}) no longer hold the changes recorded at version {recorded}"
+    )]
+    Rewritten {
+        /// The document.
+        doc: DocId,
+        /// The version the recorded heads are of.
+        recorded: i64,
+        /// The document's version now.
+        found: i64,
+    },
     /// Changes handed to [`Txn::apply_changes`](crate::Txn::apply_changes) or
     /// [`Txn::apply_saved`](crate::Txn::apply_saved) are not valid automerge data, or depend on
     /// changes the document does not have.
@@ -190,6 +216,15 @@ impl From<LoadError> for TxnError {
         match err {
             LoadError::Sqlite { doc, source } => TxnError::Sqlite { doc, source },
             LoadError::Corrupt { doc, source } => TxnError::Corrupt { doc, source },
+            LoadError::Rewritten {
+                doc,
+                recorded,
+                found,
+            } => TxnError::Rewritten {
+                doc,
+                recorded,
+                found,
+            },
         }
     }
 }
@@ -222,6 +257,19 @@ pub enum UpdateError<E> {
         /// What automerge found.
         #[source]
         source: Box<AutomergeError>,
+    },
+    /// The document already on disk no longer holds what the store recorded of it; see
+    /// [`LoadError::Rewritten`].
+    #[error(
+        "document {doc} is damaged: its rows (version {found}) no longer hold the changes recorded at version {recorded}"
+    )]
+    Rewritten {
+        /// The document.
+        doc: DocId,
+        /// The version the recorded heads are of.
+        recorded: i64,
+        /// The document's version now.
+        found: i64,
     },
     /// The changes handed to [`Store::apply_changes`](crate::Store::apply_changes) are not valid
     /// automerge data, or depend on changes the document does not have.
@@ -256,6 +304,15 @@ impl<E> From<LoadError> for UpdateError<E> {
         match err {
             LoadError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
             LoadError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
+            LoadError::Rewritten {
+                doc,
+                recorded,
+                found,
+            } => UpdateError::Rewritten {
+                doc,
+                recorded,
+                found,
+            },
         }
     }
 }
@@ -266,6 +323,15 @@ impl<E> From<TxnError> for UpdateError<E> {
             TxnError::Sqlite { doc, source } => UpdateError::Sqlite { doc, source },
             TxnError::Corrupt { doc, source } => UpdateError::Corrupt { doc, source },
             TxnError::Automerge { doc, source } => UpdateError::Automerge { doc, source },
+            TxnError::Rewritten {
+                doc,
+                recorded,
+                found,
+            } => UpdateError::Rewritten {
+                doc,
+                recorded,
+                found,
+            },
             TxnError::ReadOnly { home } => UpdateError::ReadOnly { home },
             other => UpdateError::Transaction(other),
         }

@@ -234,9 +234,12 @@ impl Store {
             if layout.covers_upto <= cached.version && cached.version <= layout.last_chunk {
                 if cached.version < layout.last_chunk {
                     let bytes = rows::read_chunks(tx, doc, cached.version).map_err(sqlite)?;
-                    if let Err(source) = rows::merge_strict(&mut cached.doc, &bytes) {
+                    let merged = rows::merge_strict(&mut cached.doc, &bytes)
+                        .map_err(corrupt(doc))
+                        .and_then(|()| self.check_recorded(tx, doc, layout, &mut cached.doc));
+                    if let Err(err) = merged {
                         cache.remove(doc);
-                        return Err(corrupt(doc)(source));
+                        return Err(err);
                     }
                     cached.version = layout.last_chunk;
                 }
@@ -244,7 +247,8 @@ impl Store {
             }
         }
         let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
-        let loaded = rows::load_strict(doc, &bytes)?;
+        let mut loaded = rows::load_strict(doc, &bytes)?;
+        self.check_recorded(tx, doc, layout, &mut loaded)?;
         let cached = cache.entry(*doc).insert_entry(Cached {
             version: layout.last_chunk,
             doc: loaded,
@@ -272,11 +276,55 @@ impl Store {
             if version < layout.last_chunk {
                 let bytes = rows::read_chunks(tx, doc, version).map_err(sqlite)?;
                 rows::merge_strict(&mut copy, &bytes).map_err(corrupt(doc))?;
+                self.check_recorded(tx, doc, layout, &mut copy)?;
             }
             return Ok(Some((copy, layout)));
         }
         let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
-        Ok(Some((rows::load_strict(doc, &bytes)?, layout)))
+        let mut loaded = rows::load_strict(doc, &bytes)?;
+        self.check_recorded(tx, doc, layout, &mut loaded)?;
+        Ok(Some((loaded, layout)))
+    }
+
+    /// Refuses a document whose rows no longer hold what the store recorded of them in
+    /// `doc_heads` (heads `H` at version `v`). Rows only ever grow: a chunk id is never reused, a
+    /// compaction keeps the version and the changes, and an older tapin that does not know
+    /// `doc_heads` only appends. So a document now at a version below `v`, at `v` with other heads,
+    /// or past `v` without every head in `H`, lost or swapped rows: a silently different document
+    /// otherwise. Without an intact record (a new or migrated-from-damage document, a read-only
+    /// unmigrated file) there is nothing to check against.
+    fn check_recorded(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+        layout: Layout,
+        current: &mut AutoCommit,
+    ) -> Result<(), LoadError> {
+        if !self.additions {
+            return Ok(());
+        }
+        let recorded =
+            heads::read(tx, doc).map_err(|source| LoadError::Sqlite { doc: *doc, source })?;
+        let Some((version, encoded)) = recorded else {
+            return Ok(());
+        };
+        let rewritten = match layout.last_chunk.cmp(&version) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => heads::encode(&current.get_heads()) != encoded,
+            std::cmp::Ordering::Greater => heads::decode(&encoded).is_none_or(|heads| {
+                heads
+                    .iter()
+                    .any(|head| current.get_change_by_hash(head).is_none())
+            }),
+        };
+        if rewritten {
+            return Err(LoadError::Rewritten {
+                doc: *doc,
+                recorded: version,
+                found: layout.last_chunk,
+            });
+        }
+        Ok(())
     }
 
     /// Remembers documents as of the versions a committed transaction left them at.

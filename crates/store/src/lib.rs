@@ -45,8 +45,19 @@
 //!
 //! let journal = store.load(&DocId::Journal)?.expect("written above");
 //! let (mood, _) = journal.get(ROOT, "mood")?.expect("written above");
-//! assert_eq!(mood.to_str(), Some("calm"));
+//! assert_eq!(mood.as_str(), Some("calm"));
 //! assert_eq!(store.documents()?, [DocId::Journal]);
+//!
+//! // Several documents and a meta entry, all or nothing. Store errors convert into the
+//! // closures' own error type.
+//! type Error = Box<dyn std::error::Error>;
+//! store.transaction(&device, |txn| {
+//!     txn.update(&DocId::Private, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "calm")?))?;
+//!     txn.update(&DocId::Journal, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "glad")?))?;
+//!     txn.set_meta("last mood", b"glad")?;
+//!     Ok::<_, Error>(())
+//! })?;
+//! assert_eq!(store.documents()?, [DocId::Journal, DocId::Private]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

@@ -174,8 +174,9 @@ impl Store {
     /// Loads a document: its snapshot plus every change written since. `Ok(None)` if it was never
     /// written.
     ///
-    /// A document whose bytes do not load gives [`LoadError::Corrupt`] naming it; other documents
-    /// are unaffected.
+    /// A document whose bytes do not load gives [`LoadError::Corrupt`] naming it, and one whose
+    /// rows contradict the heads recorded for it [`LoadError::Rewritten`]; other documents are
+    /// unaffected.
     pub fn load(&self, doc: &DocId) -> Result<Option<Automerge>, LoadError> {
         Ok(self.load_versioned(doc)?.map(|(doc, _)| doc))
     }

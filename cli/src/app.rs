@@ -74,8 +74,11 @@ pub(crate) struct App {
     pub(crate) cert: DeviceCertificate,
     pub(crate) now: DateTime<Utc>,
     /// Decoded documents to cache once the command has succeeded (see [`App::finish`]).
-    pending_views: std::cell::RefCell<Vec<(DocId, i64, Vec<u8>)>>,
+    pending_views: std::cell::RefCell<Vec<PendingView>>,
 }
+
+/// A decoded document, with the version and heads it was decoded from.
+type PendingView = (DocId, i64, Vec<automerge::ChangeHash>, Vec<u8>);
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -220,7 +223,7 @@ impl App {
         if version == 0 {
             return Ok(T::default());
         }
-        if let Some(bytes) = self.store.cached_view(&doc, version)?
+        if let Some(bytes) = self.store.cached_view(&doc)?
             && let Some(json) = bytes.strip_prefix(VIEW_CACHE_FORMAT)
             && let Ok(value) = serde_json::from_slice(json)
         {
@@ -240,15 +243,18 @@ impl App {
         if value.fully_read() && serde_json::to_writer(&mut bytes, &value).is_ok() {
             // Written by `finish`, once the command has succeeded: a failed command writes nothing,
             // not even a cache.
-            self.pending_views.borrow_mut().push((doc, version, bytes));
+            let heads = am.get_heads();
+            self.pending_views
+                .borrow_mut()
+                .push((doc, version, heads, bytes));
         }
         Ok(value)
     }
 
     /// Called after a command succeeded: stores the decoded documents it read, for the next one.
     pub(crate) fn finish(&self) {
-        for (doc, version, bytes) in self.pending_views.borrow_mut().drain(..) {
-            if let Err(err) = self.store.put_view(&doc, version, &bytes) {
+        for (doc, version, heads, bytes) in self.pending_views.borrow_mut().drain(..) {
+            if let Err(err) = self.store.put_view(&doc, version, &heads, &bytes) {
                 // Only a cache: the next read decodes again.
                 tracing::debug!("could not cache the decoded {doc}: {err}");
             }

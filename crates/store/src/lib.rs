@@ -11,7 +11,19 @@
 //! fails, nothing was written; and any number of tapin processes can share a home, even writing
 //! with the same actor, because each reloads the document after taking the lock. Every few dozen
 //! writes a document is compacted into a new snapshot in the same transaction, so loading stays
-//! one snapshot plus a bounded number of changes.
+//! one snapshot plus a bounded number of changes. [`Store::transaction`] does the same for any
+//! number of documents and meta entries at once ([`Txn`]): one commit, all or nothing, even if
+//! the process is killed half-way.
+//!
+//! What the store derives from a document and keeps is checked before it is used: each document's
+//! heads as of its version ([`Store::heads`]), recorded with every write, and the app's cache of
+//! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
+//! current version and heads and its digest verifies.
+//!
+//! A new home is made with [`Store::create`], which puts `tapin.db` in place only once the
+//! caller has written everything a home needs into it, so a home is there whole or not at all.
+//! A home that cannot be written (a read-only file or mount) opens read-only
+//! ([`Store::is_read_only`]): every read works and every write is an error naming the home.
 //!
 //! The store never prints and has no network access. Damage is reported, not papered over: a file
 //! that is not a tapin store, or was written by a newer tapin, is refused at [`Store::open`], and a
@@ -33,16 +45,34 @@
 //!
 //! let journal = store.load(&DocId::Journal)?.expect("written above");
 //! let (mood, _) = journal.get(ROOT, "mood")?.expect("written above");
-//! assert_eq!(mood.to_str(), Some("calm"));
+//! assert_eq!(mood.as_str(), Some("calm"));
 //! assert_eq!(store.documents()?, [DocId::Journal]);
+//!
+//! // Several documents and a meta entry, all or nothing. Store errors convert into the
+//! // closures' own error type.
+//! type Error = Box<dyn std::error::Error>;
+//! store.transaction(&device, |txn| {
+//!     txn.update(&DocId::Private, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "calm")?))?;
+//!     txn.update(&DocId::Journal, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "glad")?))?;
+//!     txn.set_meta("last mood", b"glad")?;
+//!     Ok::<_, Error>(())
+//! })?;
+//! assert_eq!(store.documents()?, [DocId::Journal, DocId::Private]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
+mod heads;
+mod home;
+mod rows;
 mod schema;
 mod store;
+mod txn;
+mod views;
 
-pub use error::{LoadError, OpenError, StoreError, UpdateError};
+pub use error::{CreateError, LoadError, OpenError, StoreError, TxnError, UpdateError};
+pub use home::Tightened;
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};
+pub use txn::Txn;

@@ -251,6 +251,66 @@ fn missing_chunk_is_reported_as_damage() {
     );
 }
 
+/// Rows that load but no longer hold what the store recorded: the newest chunk gone (the
+/// document would silently lose the last write), or a snapshot swapped for another document's
+/// (it would load as that document).
+#[test]
+fn rows_that_contradict_the_recorded_heads_are_damage() {
+    let home = tempfile::tempdir().unwrap();
+    let side = DocId::Side(Id::from_bytes([4; 16]));
+    {
+        let store = Store::open(home.path()).unwrap();
+        for i in 0..3 {
+            // Different values per document: the same edits by the same device would otherwise
+            // be the very same changes, and a swap would change nothing.
+            for (n, doc) in [DocId::Journal, side, DocId::Private]
+                .into_iter()
+                .enumerate()
+            {
+                store
+                    .update(&doc, &device(), put(format!("k{i}"), i + 10 * n as i64))
+                    .unwrap();
+            }
+        }
+        store.compact(&side).unwrap();
+        store.compact(&DocId::Private).unwrap();
+    }
+    let conn = raw(home.path());
+    conn.execute(
+        "DELETE FROM chunks WHERE id = (SELECT max(id) FROM chunks WHERE doc = 'journal')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE snapshots SET bytes = (SELECT bytes FROM snapshots WHERE doc = 'private')
+         WHERE doc = ?1",
+        [side.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(home.path()).unwrap();
+    for doc in [DocId::Journal, side] {
+        let err = store.load(&doc).unwrap_err();
+        assert!(
+            matches!(&err, LoadError::Rewritten { doc: d, .. } if *d == doc),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&doc.to_string()), "{err}");
+        let err = store
+            .update(&doc, &device(), put("more".into(), 1))
+            .unwrap_err();
+        assert!(
+            matches!(&err, UpdateError::Rewritten { doc: d, .. } if *d == doc),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        get(&store.load(&DocId::Private).unwrap().unwrap(), "k2"),
+        Some(22)
+    );
+}
+
 #[test]
 fn newer_format_is_refused_and_left_untouched() {
     let home = tempfile::tempdir().unwrap();

@@ -1,7 +1,8 @@
-//! Several processes on one home: concurrent writers, and a writer killed mid-stream.
+//! Several processes on one home: concurrent writers, a writer killed mid-stream, and a
+//! transaction over several documents killed before, during and after its commit.
 //!
-//! The child processes are this test binary re-executed with `--exact child_writer` and
-//! [`CHILD_ENV`] set; see [`child_writer`].
+//! The child processes are this test binary re-executed with `--exact child_writer` (or
+//! `child_transactor`) and [`CHILD_ENV`] set; see [`child_writer`] and [`child_transactor`].
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -10,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
-use tapin_core::DocId;
-use tapin_store::Store;
+use tapin_core::{DocId, Id};
+use tapin_store::{Store, TxnError};
 
 /// Set (to the home directory) only in child processes.
 const CHILD_ENV: &str = "TAPIN_STORE_TEST_CHILD_HOME";
@@ -51,6 +52,61 @@ fn child_writer() {
     }
 }
 
+/// The documents every transaction of [`child_transactor`] writes.
+fn transacted() -> [DocId; 3] {
+    [
+        DocId::Private,
+        DocId::Journal,
+        DocId::Side(Id::from_bytes([5; 16])),
+    ]
+}
+
+/// The other child process's entry point; does nothing in a normal test run.
+///
+/// Waits for a line on stdin, then runs `COUNT` transactions; transaction `i` writes `n = i`
+/// into each of [`transacted`] (five edits each, so that it is long and sometimes compacts) and
+/// into the meta entry `n`, printing `ack i` once it has committed. If `PREFIX` is `hang`, the
+/// last transaction prints `inside` after editing every document and then waits for stdin to
+/// close, inside the transaction, to be killed there.
+#[test]
+fn child_transactor() {
+    let Ok(home) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let var = |name| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
+    let actor: ActorId = var(ACTOR_ENV).parse().unwrap();
+    let hang = var(PREFIX_ENV) == "hang";
+    let count: u64 = var(COUNT_ENV).parse().unwrap();
+
+    let store = Store::open(Path::new(&home)).unwrap();
+    let mut stdin = std::io::stdin().lines();
+    stdin.next().unwrap().unwrap();
+    let mut stdout = std::io::stdout().lock();
+    for i in 0..count {
+        store
+            .transaction(&actor, |txn| {
+                for doc in transacted() {
+                    for _ in 0..5 {
+                        txn.update(&doc, |d| {
+                            d.put(ROOT, "n", i).expect("put");
+                            Ok::<_, TxnError>(())
+                        })?;
+                    }
+                }
+                txn.set_meta("n", i.to_string().as_bytes())?;
+                if hang && i + 1 == count {
+                    writeln!(stdout, "inside").unwrap();
+                    stdout.flush().unwrap();
+                    for _ in stdin.by_ref() {}
+                }
+                Ok::<_, TxnError>(())
+            })
+            .unwrap();
+        writeln!(stdout, "ack {i}").unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
 struct Writer {
     child: Child,
     acks: BufReader<ChildStdout>,
@@ -58,8 +114,12 @@ struct Writer {
 
 impl Writer {
     fn spawn(home: &Path, actor: &ActorId, prefix: &str, count: u64) -> Writer {
+        Writer::spawn_test("child_writer", home, actor, prefix, count)
+    }
+
+    fn spawn_test(test: &str, home: &Path, actor: &ActorId, prefix: &str, count: u64) -> Writer {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, home)
             .env(ACTOR_ENV, actor.to_hex_string())
             .env(PREFIX_ENV, prefix)
@@ -70,6 +130,21 @@ impl Writer {
             .unwrap();
         let acks = BufReader::new(child.stdout.take().unwrap());
         Writer { child, acks }
+    }
+
+    /// Reads lines until one is exactly `wanted` (after the harness's own text on its line).
+    fn expect_line(&mut self, wanted: &str) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.acks.read_line(&mut line).unwrap() > 0,
+                "child exited before printing {wanted:?}"
+            );
+            if line.trim_end().ends_with(wanted) {
+                return;
+            }
+        }
     }
 
     fn go(&mut self) {
@@ -222,4 +297,80 @@ fn every_acknowledged_write_survives_sigkill() {
         .unwrap();
     let journal = store.load(&DocId::Journal).unwrap().unwrap();
     assert_eq!(get(&journal, "after"), Some(1));
+}
+
+/// What the transactions of [`child_transactor`] left: the `n` of every document and of the
+/// meta entry, which must all be the same.
+fn transacted_n(home: &Path) -> Option<u64> {
+    let store = Store::open(home).unwrap();
+    let meta = store
+        .get_meta("n")
+        .unwrap()
+        .map(|bytes| String::from_utf8(bytes).unwrap().parse::<u64>().unwrap());
+    for doc in transacted() {
+        let n = store
+            .load(&doc)
+            .unwrap()
+            .and_then(|loaded| get(&loaded, "n"));
+        assert_eq!(
+            n, meta,
+            "{doc} disagrees with the meta entry: half a transaction"
+        );
+    }
+    meta
+}
+
+/// A transaction killed inside its closure, after editing every document, leaves nothing.
+#[test]
+fn a_transaction_killed_inside_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    drop(Store::open(home.path()).unwrap());
+    let actor = ActorId::from(b"killed transaction".as_slice());
+    let mut child = Writer::spawn_test("child_transactor", home.path(), &actor, "hang", 4);
+    child.go();
+    for i in 0..3 {
+        assert_eq!(child.next_ack(), Some(i));
+    }
+    child.expect_line("inside");
+    child.child.kill().unwrap();
+    let status = child.wait(CHILD_DEADLINE);
+    assert!(!status.success(), "child was not killed: {status}");
+    assert_eq!(transacted_n(home.path()), Some(2));
+}
+
+/// Transactions killed at arbitrary moments (before, during or after a commit) are each there
+/// whole or not at all, and every acknowledged one is there.
+#[test]
+fn transactions_killed_at_any_moment_are_all_or_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    drop(Store::open(home.path()).unwrap());
+    let actor = ActorId::from(b"killed transactions".as_slice());
+    let mut done = None;
+    for trial in 0..10_u64 {
+        let mut child =
+            Writer::spawn_test("child_transactor", home.path(), &actor, "run", u64::MAX);
+        child.go();
+        // Let it commit a few (more each trial), then kill it at a moment that varies.
+        let mut acked = None;
+        for _ in 0..(1 + trial % 4) {
+            acked = child.next_ack();
+        }
+        std::thread::sleep(Duration::from_micros(700 * trial + 100));
+        child.child.kill().unwrap();
+        while let Some(n) = child.next_ack() {
+            acked = Some(n);
+        }
+        let status = child.wait(CHILD_DEADLINE);
+        assert!(!status.success(), "child was not killed: {status}");
+
+        let n = transacted_n(home.path());
+        // Each child starts again at 0: what it acknowledged is there, or a later one of its own.
+        let acked = acked.expect("the child acknowledged at least one transaction");
+        assert!(
+            n.is_some_and(|n| n >= acked),
+            "trial {trial}: acked {acked}, found {n:?}"
+        );
+        done = n;
+    }
+    assert!(done.is_some());
 }

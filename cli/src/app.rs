@@ -120,6 +120,7 @@ impl App {
         }
         let store = Store::open(home)
             .with_context(|| format!("could not open the home at {}", home.display()))?;
+        tell_tightened(store.tightened())?;
         let person = PersonKey::from_secret(secret_from_meta(&store, META_PERSON_SECRET, home)?);
         let device = DeviceKey::from_secret(secret_from_meta(&store, META_DEVICE_SECRET, home)?);
         let name = store
@@ -354,11 +355,14 @@ impl App {
         }
     }
 
-    /// One use case's writes to several documents, as one transaction: all of them are written,
-    /// or (on an error, or a crash) none.
-    pub(crate) fn transaction<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
-        let mut txn = Txn { app: self };
-        f(&mut txn)
+    /// One use case's writes to several documents (and meta entries), as one SQLite
+    /// transaction: all of them are written, or (on an error, or a crash) none. `f` runs under
+    /// the store's write lock on the latest state, so read what you change inside it.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut tapin_store::Txn<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.store.transaction(&self.device.actor(), f)
     }
 
     /// Finds a relationship by name (case-insensitive), unique name prefix, or id prefix.
@@ -368,27 +372,6 @@ impl App {
         query: &str,
     ) -> Result<(Id, Relationship)> {
         find_person(private, query)
-    }
-}
-
-/// The documents being written by one [`App::transaction`].
-pub(crate) struct Txn<'a> {
-    app: &'a App,
-}
-
-impl Txn<'_> {
-    /// Edits one document within the transaction; see [`App::update`].
-    pub(crate) fn update<T>(
-        &mut self,
-        doc: DocId,
-        f: impl FnOnce(&mut AutoCommit) -> Result<T>,
-    ) -> Result<T> {
-        self.app.update(doc, f)
-    }
-
-    /// Sets a meta entry within the transaction.
-    pub(crate) fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
-        Ok(self.app.store.set_meta(key, value)?)
     }
 }
 
@@ -403,6 +386,35 @@ pub(crate) fn checked<T: Validate>(what: &str, record: T) -> Result<T> {
         )
     })?;
     Ok(record)
+}
+
+/// Tells the person which of the home's files the store made private to them, one line per
+/// change of mode ("tapin.db and tapin.db-wal were open to other users …").
+fn tell_tightened(fixed: &[tapin_store::Tightened]) -> Result<()> {
+    let mut by_mode: std::collections::BTreeMap<(u32, u32), Vec<String>> = Default::default();
+    for f in fixed {
+        let name = f.path.file_name().map_or_else(
+            || f.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        by_mode.entry((f.before, f.after)).or_default().push(name);
+    }
+    for ((before, after), names) in by_mode {
+        let (names, were, they) = match names.as_slice() {
+            [one] => (one.clone(), "was", "it is"),
+            [rest @ .., last] => (
+                format!("{} and {last}", rest.join(", ")),
+                "were",
+                "they are",
+            ),
+            [] => continue,
+        };
+        crate::output::note(format!(
+            "{names} {were} open to other users of this computer (mode {before:03o}); {they} now \
+             private to you ({after:03o})."
+        ))?;
+    }
+    Ok(())
 }
 
 /// Carries a command's own error through the store's transaction, which rolls back on it.

@@ -491,17 +491,15 @@ fn check_names(here: &PrivateDoc, export: &Export) -> Result<()> {
 /// A pairing is never created, changed or removed: a relationship already here keeps its own,
 /// and a new one comes in unpaired. Pairings come only from an invitation and two confirmed codes.
 fn write_import(app: &App, export: &Export, whose: &Whose) -> Result<()> {
-    // A home restored from an export keeps the person key it came from, so that importing the
-    // same export (or a later one of that person) again is not taken for someone else's.
-    let mut from = restored_from(app)?;
-    if let Whose::Restore = whose {
-        from.push(export.person.clone());
-    }
     app.transaction(|txn| {
+        // A home restored from an export keeps the person key it came from, so that importing
+        // the same export (or a later one of that person) again is not taken for someone else's.
         if let Whose::Restore = whose {
+            let mut from = parse_restored_from(txn.get_meta(META_RESTORED_FROM)?)?;
+            from.push(export.person.clone());
             txn.set_meta(META_RESTORED_FROM, &serde_json::to_vec(&from)?)?;
         }
-        txn.update(DocId::Private, |d| {
+        txn.update(&DocId::Private, |d| -> Result<()> {
             for (&id, rel) in &export.private.relationships {
                 let here: Option<Relationship> = docs::get_relationship(d, id)?;
                 let mut rel = rel.clone();
@@ -516,14 +514,14 @@ fn write_import(app: &App, export: &Export, whose: &Whose) -> Result<()> {
             }
             Ok(())
         })?;
-        txn.update(DocId::Journal, |d| {
+        txn.update(&DocId::Journal, |d| -> Result<()> {
             for (&id, e) in &export.journal.entries {
                 docs::put_entry(d, id, e)?;
             }
             Ok(())
         })?;
         for (&id, recs) in &export.sides {
-            txn.update(DocId::Side(id), |d| {
+            txn.update(&DocId::Side(id), |d| -> Result<()> {
                 Ok(docs::put_records(d, Place::Shared(id), recs)?)
             })?;
         }
@@ -536,7 +534,11 @@ const META_RESTORED_FROM: &str = "import.restored_from";
 
 /// The person keys whose exports restored this home (none for most homes).
 fn restored_from(app: &App) -> Result<Vec<String>> {
-    match app.store.get_meta(META_RESTORED_FROM)? {
+    parse_restored_from(app.store.get_meta(META_RESTORED_FROM)?)
+}
+
+fn parse_restored_from(value: Option<Vec<u8>>) -> Result<Vec<String>> {
+    match value {
         None => Ok(Vec::new()),
         Some(bytes) => serde_json::from_slice(&bytes)
             .with_context(|| format!("the home's {META_RESTORED_FROM} is damaged")),

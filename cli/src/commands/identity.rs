@@ -3,17 +3,16 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use tapin_core::DocId;
 use tapin_core::docs;
 use tapin_core::identity::{DeviceKey, PersonKey};
 use tapin_core::time::Timestamp;
-use tapin_store::Store;
+use tapin_core::validate::{self, Mode};
+use tapin_store::{CreateError, Store};
 
-use crate::app::{
-    self, App, DB_FILE, META_DEVICE_CERT, META_DEVICE_SECRET, META_NAME, META_PERSON_SECRET,
-};
+use crate::app::{self, App, META_DEVICE_CERT, META_DEVICE_SECRET, META_NAME, META_PERSON_SECRET};
 use crate::output::{self, BOLD, DIM, paint};
 
 /// Network settings chosen at init.
@@ -26,6 +25,11 @@ pub(crate) struct NetSettings {
 }
 
 /// Creates a home: a person key, a device key certified by it, and the empty private documents.
+///
+/// The home is a new directory (made private to its owner) or an empty one (left as it is), and
+/// it appears whole or not at all: everything is written into a new database that only then
+/// takes its place ([`Store::create`]), so of several `init`s racing on one home exactly one
+/// succeeds, and an interrupted one leaves nothing that looks like a home.
 pub(crate) fn init(
     home: &Path,
     name: &str,
@@ -34,9 +38,11 @@ pub(crate) fn init(
     json: bool,
 ) -> Result<()> {
     let name = name.trim();
-    if name.is_empty() {
-        bail!("--name cannot be empty");
-    }
+    let device_name = device_name.trim();
+    validate::text("name", name, validate::MAX_NAME, true, Mode::Input)
+        .map_err(|e| anyhow::anyhow!("--name {}", e.problem))?;
+    validate::text("device", device_name, MAX_DEVICE_NAME, true, Mode::Input)
+        .map_err(|e| anyhow::anyhow!("--device {}", e.problem))?;
     let relay: tapin_net::endpoint::Relay = net
         .relay
         .parse()
@@ -49,12 +55,6 @@ pub(crate) fn init(
             49152 + (u16::from_be_bytes([r[0], r[1]]) % (65535 - 49152))
         }
     };
-    if home.join(DB_FILE).exists() {
-        bail!(
-            "{} already holds a tapin home; choose another with --home",
-            home.display()
-        );
-    }
     let person = PersonKey::from_secret(app::random_secret()?);
     let device = DeviceKey::from_secret(app::random_secret()?);
     let cert = person.certify(
@@ -62,24 +62,34 @@ pub(crate) fn init(
         device_name,
         Timestamp::from_datetime(app::now()?),
     );
-    let store = Store::open(home)
-        .with_context(|| format!("could not create a home at {}", home.display()))?;
-    restrict_permissions(home)?;
-    // The name is written last: a home interrupted half-way is refused by `App::open` as
-    // incomplete rather than silently half-initialised.
-    store.set_meta(META_PERSON_SECRET, &person.secret())?;
-    store.set_meta(META_DEVICE_SECRET, &device.secret())?;
-    store.set_meta(META_DEVICE_CERT, &cert.to_bytes())?;
-    store.set_meta(app::META_NET_PORT, port.to_string().as_bytes())?;
-    store.set_meta(app::META_NET_BIND, net.bind.to_string().as_bytes())?;
-    store.set_meta(app::META_NET_RELAY, relay.to_string().as_bytes())?;
-    store.set_meta(app::META_NET_MDNS, if net.mdns { b"on" } else { b"off" })?;
-    for doc in [DocId::Private, DocId::Journal] {
-        store
-            .update(&doc, &device.actor(), |d| docs::init(d, doc))
-            .with_context(|| format!("could not create document {doc}"))?;
-    }
-    store.set_meta(META_NAME, name.as_bytes())?;
+    Store::create(home, |store| -> Result<()> {
+        store.transaction(&device.actor(), |txn| -> Result<()> {
+            txn.set_meta(META_PERSON_SECRET, &person.secret())?;
+            txn.set_meta(META_DEVICE_SECRET, &device.secret())?;
+            txn.set_meta(META_DEVICE_CERT, &cert.to_bytes())?;
+            txn.set_meta(app::META_NET_PORT, port.to_string().as_bytes())?;
+            txn.set_meta(app::META_NET_BIND, net.bind.to_string().as_bytes())?;
+            txn.set_meta(app::META_NET_RELAY, relay.to_string().as_bytes())?;
+            txn.set_meta(app::META_NET_MDNS, if net.mdns { b"on" } else { b"off" })?;
+            for doc in [DocId::Private, DocId::Journal] {
+                txn.update(&doc, |d| -> Result<()> { Ok(docs::init(d, doc)?) })
+                    .with_context(|| format!("could not create document {doc}"))?;
+            }
+            txn.set_meta(META_NAME, name.as_bytes())?;
+            Ok(())
+        })
+    })
+    .map_err(|err| match err.downcast_ref::<CreateError>() {
+        Some(CreateError::AlreadyHome { .. }) => anyhow::anyhow!(
+            "{} already holds a tapin home; choose another with --home",
+            home.display()
+        ),
+        Some(CreateError::NotEmpty { .. }) => anyhow::anyhow!(
+            "{} is not empty and is not a tapin home; choose a new or empty directory with --home",
+            home.display()
+        ),
+        _ => err.context(format!("could not create a home at {}", home.display())),
+    })?;
     if json {
         return output::json(&serde_json::json!({
             "home": home, "name": name, "person": person.id().to_string(), "device": device.id().to_string(),
@@ -111,18 +121,8 @@ pub(crate) fn init(
     Ok(())
 }
 
-/// The home holds secret keys and private words: only its owner may read it.
-#[cfg(unix)]
-fn restrict_permissions(home: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("could not make {} private to you", home.display()))
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_home: &Path) -> Result<()> {
-    Ok(())
-}
+/// The longest device name: device certificates hold at most 64 characters.
+const MAX_DEVICE_NAME: usize = 64;
 
 #[derive(Serialize)]
 struct Whoami<'a> {

@@ -58,17 +58,17 @@ fn clean_home(home: &Path) {
     assert!(!home.join(format!("{DB_FILE}-wal")).exists());
 }
 
-/// A home with its `-wal` and `-shm` files beside it, as release c2a9253 left the fixtures (and
-/// as a home looks while another process has it open): SQLite reads it with
-/// `SQLITE_OPEN_READONLY`. It is also an unmigrated format-1 file.
+/// A home with its `-wal` and `-shm` files beside it, as a home looks while another process has
+/// it open (an empty log, and a shared-memory index SQLite rebuilds from it): SQLite reads it
+/// with `SQLITE_OPEN_READONLY`. It is also an unmigrated format-1 file, written by release
+/// c2a9253.
 fn old_home(home: &Path) {
     fs::create_dir_all(home).unwrap();
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/homes/c2a9253/jordan");
-    for suffix in ["", "-wal", "-shm"] {
-        let name = format!("{DB_FILE}{suffix}");
-        fs::copy(fixture.join(&name), home.join(&name)).unwrap();
-    }
+    fs::copy(fixture.join(DB_FILE), home.join(DB_FILE)).unwrap();
+    fs::write(home.join(format!("{DB_FILE}-wal")), b"").unwrap();
+    fs::write(home.join(format!("{DB_FILE}-shm")), vec![0u8; 32 * 1024]).unwrap();
 }
 
 /// A home whose log holds commits but whose `-shm` file is gone: read-only, SQLite could only

@@ -39,7 +39,11 @@ fn init_uses_an_empty_directory_as_it_is_and_refuses_one_that_is_not_a_home() {
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
     let run = init(&shared);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(mode(&shared), 0o1777, "init changed the mode of a directory it did not make");
+    assert_eq!(
+        mode(&shared),
+        0o1777,
+        "init changed the mode of a directory it did not make"
+    );
     assert_eq!(mode(&shared.join("tapin.db")), 0o600);
 
     let new = root.path().join("new/deeper/home");
@@ -69,7 +73,11 @@ fn init_uses_an_empty_directory_as_it_is_and_refuses_one_that_is_not_a_home() {
 
     let again = init(&shared);
     assert_eq!(again.code, Some(1));
-    assert!(again.stderr.contains("already holds a tapin home"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already holds a tapin home"),
+        "{}",
+        again.stderr
+    );
 
     let root_mode = mode(Path::new("/"));
     let run = init(Path::new("/"));
@@ -149,7 +157,8 @@ fn the_database_files_are_private_and_loose_ones_are_tightened_and_said() {
     let run = home.run(&["people"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.stderr.contains("open to other users of this computer (mode 644)")
+        run.stderr
+            .contains("open to other users of this computer (mode 644)")
             && run.stderr.contains("now private to you (600)"),
         "{}",
         run.stderr
@@ -167,9 +176,10 @@ fn read_only(home: &Path, script: &str) -> tapin_e2e::Run {
     let root = is_root();
     let mut cmd = if root {
         let mut c = Command::new("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"]).arg(format!(
-            "mount --bind -o ro \"$TAPIN_HOME\" \"$TAPIN_HOME\" && {script}"
-        ));
+        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind -o ro \"$TAPIN_HOME\" \"$TAPIN_HOME\" && {script}"
+            ));
         c
     } else {
         for entry in std::fs::read_dir(home).expect("the home") {
@@ -225,11 +235,18 @@ fn a_home_that_cannot_be_written_can_still_be_read_and_exported() {
             err = home.scratch().join("write.err").display(),
         ),
     );
-    assert_eq!(run.code, Some(0), "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        run.stdout,
+        run.stderr
+    );
     assert!(run.stdout.contains("Jordan"), "{}", run.stdout);
     assert!(run.stdout.contains("A calm day"), "{}", run.stdout);
     assert!(
-        run.stderr.contains("cannot be written; it is open read-only"),
+        run.stderr
+            .contains("cannot be written; it is open read-only"),
         "{}",
         run.stderr
     );

@@ -79,9 +79,17 @@ fn an_import_never_creates_changes_or_removes_a_pairing() {
     let summary = maya.import_json(&crafted);
     assert_eq!(summary["changed"], true, "{summary}");
 
-    assert_eq!(pairing(&maya, "Jordan"), Some(jordan_before), "Jordan was re-paired");
+    assert_eq!(
+        pairing(&maya, "Jordan"),
+        Some(jordan_before),
+        "Jordan was re-paired"
+    );
     assert_eq!(pairing(&maya, "Sam"), None, "Sam was paired by a file");
-    assert_eq!(pairing(&maya, "Newcomer"), None, "a new relationship came in paired");
+    assert_eq!(
+        pairing(&maya, "Newcomer"),
+        None,
+        "a new relationship came in paired"
+    );
 
     // And the real Jordan still syncs.
     jordan.ok(&["thanks", "Maya", "Still me"]);
@@ -107,7 +115,13 @@ fn another_persons_export_is_refused_naming_whose_it_is() {
     sam.ok(&["person", "add", "Ada"]);
     sam.ok(&["journal", "add", "Sam's private words"]);
     let file = sam.scratch().join("sam.json");
-    sam.ok(&["export", "--format", "json", "--out", file.to_str().expect("UTF-8")]);
+    sam.ok(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        file.to_str().expect("UTF-8"),
+    ]);
 
     let maya = Home::init("Maya");
     maya.ok(&["person", "add", "Jordan"]);
@@ -117,7 +131,10 @@ fn another_persons_export_is_refused_naming_whose_it_is() {
         .expect("person")
         .to_owned();
     assert!(
-        err.contains(&format!("it is Sam's export (person {}), not yours", &sam_key[..8])),
+        err.contains(&format!(
+            "it is Sam's export (person {}), not yours",
+            &sam_key[..8]
+        )),
         "{err}"
     );
     assert!(err.contains("restores one into a new, empty home"), "{err}");
@@ -140,7 +157,13 @@ fn an_import_checks_every_record_as_a_command_would() {
     let maya = Home::init("Maya");
     maya.ok(&["person", "add", "Jordan"]);
     maya.ok(&[
-        "checkin", "Jordan", "--rating", "4", "--went-well", "fine", "--share",
+        "checkin",
+        "Jordan",
+        "--rating",
+        "4",
+        "--went-well",
+        "fine",
+        "--share",
     ]);
     maya.ok(&["ritual", "add", "Jordan", "Walk", "--monthly-on", "4"]);
     let good = maya.export_json();
@@ -257,7 +280,10 @@ fn big_export(home: &Home, n: usize) -> Value {
 
 /// What of the big export a home holds: (relationships, journal entries).
 fn held(home: &Home) -> (usize, u64) {
-    let people = home.json(&["people", "--all"]).as_array().map_or(0, Vec::len);
+    let people = home
+        .json(&["people", "--all"])
+        .as_array()
+        .map_or(0, Vec::len);
     let entries = home.json(&["journal", "list"])["total"]
         .as_u64()
         .expect("a total");
@@ -305,5 +331,8 @@ fn an_import_killed_at_any_moment_leaves_all_of_it_or_none() {
             ),
         }
     }
-    assert!(none > 0 && all > 0, "the kills all fell on one side: {none} none, {all} all");
+    assert!(
+        none > 0 && all > 0,
+        "the kills all fell on one side: {none} none, {all} all"
+    );
 }

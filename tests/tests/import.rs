@@ -176,7 +176,9 @@ fn an_import_checks_every_record_as_a_command_would() {
         .as_object()
         .and_then(|o| o.keys().next().cloned())
         .expect("a ritual");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, String)> = vec![
+    /// What a case is, how it changes the export, and what the refusal must say.
+    type Case = (&'static str, Box<dyn Fn(&mut Value)>, String);
+    let cases: Vec<Case> = vec![
         (
             "importance 0",
             Box::new(|v: &mut Value| relationship(v, "Jordan").1["importance"] = json!(0)),

@@ -671,6 +671,32 @@ mod tests {
     }
 
     #[test]
+    fn a_record_out_of_range_is_never_written() {
+        let id = Id::from_bytes([4; 16]);
+        let mut side = AutoCommit::new();
+        let mut bad = thanks("x");
+        bad.on = Day::ymd(1850, 1, 1).unwrap();
+        let err = put_record(
+            &mut side,
+            Place::Shared(id),
+            Collection::Thanks,
+            Id::named("t"),
+            &bad,
+        )
+        .unwrap_err();
+        assert!(matches!(err, DocError::Invalid { .. }), "{err}");
+        assert!(read_side(&side, id).unwrap().thanks.is_empty());
+        let mut private = AutoCommit::new();
+        let mut r = rel("Sam");
+        r.importance = 9;
+        assert!(matches!(
+            put_relationship(&mut private, id, &r),
+            Err(DocError::Invalid { .. })
+        ));
+        assert!(read_private(&private).unwrap().relationships.is_empty());
+    }
+
+    #[test]
     fn deleting_removes_only_that_record() {
         let id = Id::from_bytes([3; 16]);
         let mut side = AutoCommit::new();

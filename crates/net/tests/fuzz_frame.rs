@@ -183,7 +183,7 @@ fn read_all<T: DeserializeOwned + Send + 'static>(
     let n = net();
     let _turn = n.turn();
     n.rt.block_on(async {
-        let mut send = n.client.open_uni().await.map_err(fail)?;
+        let mut send = in_time(n.client.open_uni()).await?;
         // The writer runs beside the reader: a stream holds more than QUIC lets through unread.
         let writer = tokio::spawn(async move {
             let _ = send.write_all(&bytes).await;
@@ -193,10 +193,7 @@ fn read_all<T: DeserializeOwned + Send + 'static>(
             // Held (open, if so asked) until the reader is done with the stream.
             std::future::pending::<()>().await;
         });
-        let mut recv = tokio::time::timeout(PROMPT, n.server.accept_uni())
-            .await
-            .map_err(fail)?
-            .map_err(fail)?;
+        let mut recv = in_time(n.server.accept_uni()).await?;
         let mut got = Vec::new();
         while got.len() < limit {
             let read = tokio::time::timeout(PROMPT, frame::read::<T>(&mut recv, cap))
@@ -222,6 +219,17 @@ fn read_all<T: DeserializeOwned + Send + 'static>(
 
 fn fail(e: impl Debug) -> TestCaseError {
     TestCaseError::fail(format!("{e:?}"))
+}
+
+/// `f`'s value, or a failure if it errs or takes longer than [`PROMPT`]: a case fails rather
+/// than hangs.
+async fn in_time<T, E: Debug>(
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, TestCaseError> {
+    tokio::time::timeout(PROMPT, f)
+        .await
+        .map_err(fail)?
+        .map_err(fail)
 }
 
 fn frame() -> impl Strategy<Value = Frame> {
@@ -423,24 +431,27 @@ proptest! {
         let _turn = n.turn();
         let want = frames.clone();
         let got = n.rt.block_on(async {
-            let mut send = n.client.open_uni().await.map_err(fail)?;
+            let mut send = in_time(n.client.open_uni()).await?;
             let writer = tokio::spawn(async move {
                 for f in &frames {
                     frame::write(&mut send, f).await.map_err(fail)?;
                 }
                 send.finish().map_err(fail)?;
-                let _ = send.stopped().await;
+                // Held until the reader is done with the stream.
+                std::future::pending::<()>().await;
                 Ok::<_, TestCaseError>(())
             });
-            let mut recv = n.server.accept_uni().await.map_err(fail)?;
+            let mut recv = in_time(n.server.accept_uni()).await?;
             let mut got = Vec::new();
             for _ in 0..want.len() {
-                got.push(frame::read::<Frame>(&mut recv, sync::FRAME_CAP).await.map_err(fail)?);
+                got.push(in_time(frame::read::<Frame>(&mut recv, sync::FRAME_CAP)).await?);
             }
-            let end = frame::read::<Frame>(&mut recv, sync::FRAME_CAP).await;
-            prop_assert!(matches!(end, Err(FrameError::Io(_))), "{:?}", end);
-            drop(recv);
-            writer.await.map_err(fail)??;
+            let end = tokio::time::timeout(PROMPT, frame::read::<Frame>(&mut recv, sync::FRAME_CAP)).await;
+            let _ = recv.stop(0u32.into());
+            let failed = writer.is_finished();
+            writer.abort();
+            prop_assert!(matches!(end, Ok(Err(FrameError::Io(_)))), "{:?}", end);
+            prop_assert!(!failed, "frame::write failed");
             Ok(got)
         })?;
         prop_assert_eq!(got, want);

@@ -36,6 +36,18 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
 
+    // automerge panics on some crafted input; the engine catches those panics at the boundary
+    // (`tapin_core::saved::guard`) and reports them as errors, so their messages stay out of the
+    // person's terminal. Any other panic is a bug, and says so as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if tapin_core::saved::guarded() {
+            tracing::debug!("automerge panicked on untrusted input; refused it: {info}");
+        } else {
+            default_hook(info);
+        }
+    }));
+
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tapin_core::DocId;
 use tapin_core::docs;
-use tapin_core::identity::{DeviceKey, PersonKey};
+use tapin_core::identity::{DeviceKey, MAX_DEVICE_NAME, PersonKey};
 use tapin_core::time::Timestamp;
 use tapin_core::validate::{self, Mode};
 use tapin_store::{CreateError, Store};
@@ -120,9 +120,6 @@ pub(crate) fn init(
     )?;
     Ok(())
 }
-
-/// The longest device name: device certificates hold at most 64 characters.
-const MAX_DEVICE_NAME: usize = 64;
 
 #[derive(Serialize)]
 struct Whoami<'a> {

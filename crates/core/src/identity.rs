@@ -184,9 +184,12 @@ impl fmt::Debug for DeviceKey {
     }
 }
 
+/// The most characters a device's name has in its certificate (docs/FORMAT.md).
+pub const MAX_DEVICE_NAME: usize = 64;
+
 fn truncate_name(name: &str) -> String {
     // Names travel in certificates; keep them bounded so a certificate stays small.
-    name.chars().take(64).collect()
+    name.chars().take(MAX_DEVICE_NAME).collect()
 }
 
 /// A person key's statement that a device key is theirs.
@@ -265,6 +268,11 @@ impl DeviceCertificate {
         ) as usize;
         let name =
             std::str::from_utf8(take(74..74 + len)?).map_err(|_| IdentityError::Malformed)?;
+        // A name longer than any certificate tapin writes (a patched tapin's) is refused, not
+        // stored and shown.
+        if name.chars().count() > MAX_DEVICE_NAME {
+            return Err(IdentityError::Malformed);
+        }
         let sig: [u8; 64] = take(74 + len..74 + len + 64)?
             .try_into()
             .map_err(|_| IdentityError::Malformed)?;

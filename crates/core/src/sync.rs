@@ -307,7 +307,7 @@ impl Session {
         }
         // automerge skips what it cannot parse with only a log line; refuse it instead.
         for chunk in msg.changes.iter() {
-            saved::check_strict(chunk).map_err(malformed)?;
+            saved::check_strict(chunk).map_err(|e| Violation::Malformed(e.to_string()))?;
         }
         let mut theirs = self.theirs.clone();
         let mut state = self.theirs_state.clone();
@@ -386,7 +386,18 @@ impl Session {
     }
 
     /// Applies one received frame, or refuses it whole.
+    ///
+    /// automerge panics on some crafted messages; such a panic is caught and refuses the frame
+    /// as malformed. The session must then end, as after any violation: what it holds may be
+    /// half-changed.
     pub fn receive(&mut self, frame: Frame) -> Result<Received, Violation> {
+        match saved::guard(|| Ok(self.receive_frame(frame))) {
+            Ok(result) => result,
+            Err(panicked) => Err(Violation::Malformed(panicked.to_string())),
+        }
+    }
+
+    fn receive_frame(&mut self, frame: Frame) -> Result<Received, Violation> {
         let first = !self.received_any;
         self.received_any = true;
         match frame {

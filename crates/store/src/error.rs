@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use automerge::AutomergeError;
 use tapin_core::DocId;
+use tapin_core::saved::BytesError;
 
 /// [`Store::open`](crate::Store::open) failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +112,7 @@ pub enum LoadError {
         doc: DocId,
         /// What automerge found.
         #[source]
-        source: Box<AutomergeError>,
+        source: Box<BytesError>,
     },
     /// The document's rows load, but no longer hold what the store recorded of them (its heads
     /// at a version): rows went missing or were swapped for others.
@@ -174,7 +174,7 @@ pub enum TxnError {
         doc: DocId,
         /// What automerge found.
         #[source]
-        source: Box<AutomergeError>,
+        source: Box<BytesError>,
     },
     /// The document already on disk no longer holds what the store recorded of it; see
     /// [`LoadError::Rewritten`].
@@ -198,7 +198,7 @@ pub enum TxnError {
         doc: DocId,
         /// What automerge found.
         #[source]
-        source: Box<AutomergeError>,
+        source: Box<BytesError>,
     },
     /// Reading or writing one meta entry or sync state failed.
     #[error("cannot access meta entry {key:?}")]
@@ -256,7 +256,7 @@ pub enum UpdateError<E> {
         doc: DocId,
         /// What automerge found.
         #[source]
-        source: Box<AutomergeError>,
+        source: Box<BytesError>,
     },
     /// The document already on disk no longer holds what the store recorded of it; see
     /// [`LoadError::Rewritten`].
@@ -279,7 +279,7 @@ pub enum UpdateError<E> {
         doc: DocId,
         /// What automerge found.
         #[source]
-        source: Box<AutomergeError>,
+        source: Box<BytesError>,
     },
     /// The store was opened read-only ([`Store::is_read_only`](crate::Store::is_read_only)).
     #[error("the home {} cannot be written; it is open read-only", home.display())]

@@ -7,7 +7,7 @@ use std::path::Path;
 use automerge::{AutoCommit, Automerge, AutomergeError, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tapin_core::DocId;
-use tapin_core::saved;
+use tapin_core::saved::{self, BytesError};
 
 use crate::error::LoadError;
 
@@ -68,11 +68,11 @@ impl Layout {
     }
 }
 
-pub(crate) fn corrupt(doc: &DocId) -> impl FnOnce(AutomergeError) -> LoadError {
+pub(crate) fn corrupt<E: Into<BytesError>>(doc: &DocId) -> impl FnOnce(E) -> LoadError {
     let doc = *doc;
     move |source| LoadError::Corrupt {
         doc,
-        source: Box::new(source),
+        source: Box::new(source.into()),
     }
 }
 
@@ -80,7 +80,8 @@ pub(crate) fn corrupt(doc: &DocId) -> impl FnOnce(AutomergeError) -> LoadError {
 /// only partly parses, and changes still waiting for missing dependencies mean a chunk row went
 /// missing. Either way the document is damaged, never partial.
 pub(crate) fn load_strict(doc: &DocId, bytes: &[u8]) -> Result<AutoCommit, LoadError> {
-    let mut loaded = AutoCommit::load(bytes).map_err(corrupt(doc))?;
+    // Rows on disk are input too: automerge's panics on crafted bytes become damage.
+    let mut loaded = saved::guard(|| AutoCommit::load(bytes)).map_err(corrupt(doc))?;
     check_complete(doc, loaded.document())?;
     Ok(loaded)
 }
@@ -97,12 +98,14 @@ fn check_complete(doc: &DocId, loaded: &Automerge) -> Result<(), LoadError> {
 
 /// Merges `bytes` (changes or saved documents) into `current`, refusing anything that does not
 /// parse whole or leaves dependencies missing.
-pub(crate) fn merge_strict(current: &mut AutoCommit, bytes: &[u8]) -> Result<(), AutomergeError> {
+///
+/// If it fails, `current` may be half-changed: throw it away.
+pub(crate) fn merge_strict(current: &mut AutoCommit, bytes: &[u8]) -> Result<(), BytesError> {
     // `load_incremental` skips whatever it cannot parse with only a log line.
     saved::check_strict(bytes)?;
-    current.load_incremental(bytes)?;
+    saved::guard(|| current.load_incremental(bytes))?;
     if !current.document().get_missing_deps(&[]).is_empty() {
-        return Err(AutomergeError::MissingDeps);
+        return Err(AutomergeError::MissingDeps.into());
     }
     Ok(())
 }

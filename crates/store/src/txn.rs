@@ -314,7 +314,7 @@ impl Txn<'_> {
         }
         let before = w.doc.get_heads();
         let (_, mut other) = saved.into_parts();
-        if let Err(source) = w.doc.merge(&mut other) {
+        if let Err(source) = tapin_core::saved::guard(|| w.doc.merge(&mut other).map(drop)) {
             self.docs.remove(doc);
             return Err(TxnError::Automerge {
                 doc: *doc,

@@ -510,7 +510,7 @@ fn errors_name_what_failed() {
     let doc = DocId::Side(Id::from_bytes([1; 16]));
     let err = LoadError::Corrupt {
         doc,
-        source: Box::new(AutomergeError::MissingDeps),
+        source: Box::new(AutomergeError::MissingDeps.into()),
     };
     assert_eq!(
         err.to_string(),

@@ -18,9 +18,10 @@ use tapin_core::model::SideRecords;
 use tapin_core::sync::{Frame, WireDoc};
 use tapin_core::{DocId, docs};
 use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, pair};
-use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
+use tapin_net::endpoint::{self, Advertise, Gate, NetConfig, REFUSED, Relay};
+
 use tapin_net::gate::HomeGate;
-use tapin_net::sync::{Tap, exchange, link_for};
+use tapin_net::sync::{Tap, Wire, exchange, link_for};
 use tapin_net::{SYNC_ALPN, frame};
 use tapin_store::Store;
 
@@ -496,6 +497,15 @@ fn addr_of(device: DeviceId, addr: SocketAddr) -> EndpointAddr {
     EndpointAddr::from_parts(id, [TransportAddr::Ip(addr)])
 }
 
+/// The wire of `tapin/sync/3` for an endpoint a test bound on a passing port: it says where it
+/// can be reached as a home without a stable port would (no address), or the friend would
+/// store that passing port and dial it later.
+fn no_address(ep: &tapin_net::Endpoint) -> Wire {
+    Wire::V3 {
+        mine: endpoint::my_reach(ep, &Relay::None, Advertise::Nothing),
+    }
+}
+
 /// Maya's and Jordan's sides of one exchange run in this process over real endpoints, each with
 /// its own store and device key, as their nodes would. Returns every byte each side sent.
 async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
@@ -546,6 +556,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             &mut send,
             &mut recv,
             true,
+            &no_address(&m_ep),
             Some(&m_tap),
         )
         .await
@@ -565,6 +576,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             &mut send,
             &mut recv,
             false,
+            &no_address(&j_ep),
             Some(&j_tap),
         )
         .await

@@ -46,8 +46,9 @@ pub enum PairError {
     /// Not a tapin ticket at all.
     #[error("this is not a tapin invitation (it should start with {TICKET_PREFIX})")]
     NotATicket,
-    /// A tapin ticket of a version this build does not know.
-    #[error("this invitation was made by a different version of tapin (ticket version {0})")]
+    /// A tapin ticket of a version this build does not know. Ticket versions only grow, and a
+    /// build reads every version it ever wrote, so this is an invitation from a newer tapin.
+    #[error("this invitation was made by a newer tapin (ticket version {0}); update tapin to join")]
     UnknownVersion(u8),
     /// A tapin ticket that was cut short, padded or garbled.
     #[error("this invitation is incomplete or garbled; copy the whole line again")]
@@ -247,8 +248,12 @@ impl Invitation {
             .map_err(|_| PairError::Malformed)?;
         let mut r = Reader(&bytes);
         let version = r.u8()?;
-        if version != TICKET_VERSION {
+        if version > TICKET_VERSION {
             return Err(PairError::UnknownVersion(version));
+        }
+        if version != TICKET_VERSION {
+            // No build ever wrote version 0.
+            return Err(PairError::Malformed);
         }
         let person = PersonId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
         let endpoint = DeviceId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
@@ -821,6 +826,29 @@ mod tests {
         assert_eq!(
             Invitation::from_ticket(&tampered),
             Err(PairError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_ticket_of_a_newer_version_says_to_update_and_version_0_is_garbled() {
+        let ticket = invitation(&side(1)).ticket().to_string();
+        let mut bytes = data_encoding::BASE32_NOPAD
+            .decode(&ticket.as_bytes()["TAPIN".len()..])
+            .unwrap();
+        let with_version = |bytes: &mut Vec<u8>, v: u8| {
+            bytes[0] = v;
+            format!("TAPIN{}", data_encoding::BASE32_NOPAD.encode(bytes))
+        };
+        let newer = Invitation::from_ticket(&with_version(&mut bytes, TICKET_VERSION + 1));
+        assert_eq!(newer, Err(PairError::UnknownVersion(TICKET_VERSION + 1)));
+        let said = newer.unwrap_err().to_string();
+        assert!(
+            said.contains("newer tapin") && said.contains("update tapin"),
+            "{said}"
+        );
+        assert_eq!(
+            Invitation::from_ticket(&with_version(&mut bytes, 0)),
+            Err(PairError::Malformed)
         );
     }
 

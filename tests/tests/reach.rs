@@ -188,6 +188,20 @@ fn two_homes_that_reach_each_other_only_through_a_relay_pair_and_then_sync_both_
         "Jordan's thanks did not reach Maya"
     );
     assert!(serve.running(), "Maya's node stopped:\n{}", serve.stderr());
+
+    // Both nodes online: `tapin serve`'s dialler goes through the relay too, and a write on one
+    // side is pushed to the other as it happens.
+    let mut jordan_serve = lab.b.spawn(lab_cmd(&jordan, &relay, &["serve"]), None);
+    eventually(
+        NET_TIMEOUT,
+        "the two nodes to connect through the relay",
+        || jordan_serve.stderr().contains("Maya: connected") || !jordan_serve.running(),
+    );
+    assert!(jordan_serve.running(), "{}", jordan_serve.stderr());
+    jordan.ok(&["thanks", "Maya", "Pushed live, via the relay"]);
+    eventually(NET_TIMEOUT, "Jordan's write to reach Maya live", || {
+        has_thanks(&maya, "Jordan", "Pushed live, via the relay")
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

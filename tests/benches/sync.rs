@@ -46,7 +46,7 @@ use tapin_net::SYNC_ALPN;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
-use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, exchange};
+use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, Wire, exchange};
 use tapin_store::Store;
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -331,6 +331,7 @@ fn paired(name: &str, friend: &DeviceKey, addrs: &[SocketAddr], now: Timestamp) 
             cert: hex(&cert.to_bytes()),
             addrs: addrs.iter().map(ToString::to_string).collect(),
             added: now,
+            relay: None,
         },
     );
     Relationship {
@@ -396,6 +397,23 @@ fn udp_bytes(conn: &Connection) -> u64 {
     s.udp_tx.bytes + s.udp_rx.bytes
 }
 
+/// The wire of `tapin/sync/3`, the version the bench's endpoints speak (`SYNC_ALPN`), with
+/// nothing to say about where this device listens: the endpoints are on loopback.
+fn v3() -> Wire {
+    Wire::V3 {
+        mine: Default::default(),
+    }
+}
+
+/// What a bench node says about itself: loopback, no relay.
+fn local() -> node::Local {
+    node::Local {
+        name: "Bench".to_owned(),
+        relay: endpoint::Relay::None,
+        advertise: endpoint::Advertise::Bound,
+    }
+}
+
 /// Accepts one connection and answers one exchange on it, as `tapin serve` does.
 async fn respond_once(
     ep: Endpoint,
@@ -407,7 +425,18 @@ async fn respond_once(
     let incoming = ep.accept().await.ok_or("the endpoint closed")?;
     let conn = incoming.await?;
     let (mut send, mut recv) = conn.accept_bi().await?;
-    let stats = exchange(&store, &me, &link, peer, &mut send, &mut recv, false, None).await?;
+    let stats = exchange(
+        &store,
+        &me,
+        &link,
+        peer,
+        &mut send,
+        &mut recv,
+        false,
+        &v3(),
+        None,
+    )
+    .await?;
     let done = Instant::now();
     let _ = send.finish();
     Ok((stats, done, conn))
@@ -487,11 +516,13 @@ async fn initial_sync(
             rel: mrel,
             name: "Jordan".to_owned(),
             devices: vec![jordan.id()],
+            reach: Default::default(),
         };
         let jordan_link = Link {
             rel: jrel,
             name: "Maya".to_owned(),
             devices: vec![maya.id()],
+            reach: Default::default(),
         };
         let responder = || {
             tokio::spawn(respond_once(
@@ -563,6 +594,7 @@ async fn initial_sync(
             &mut send,
             &mut recv,
             true,
+            &v3(),
             None,
         )
         .await?;
@@ -623,6 +655,7 @@ async fn initial_sync(
             &mut send,
             &mut recv,
             true,
+            &v3(),
             None,
         )
         .await?;
@@ -837,7 +870,7 @@ fn live_propagation(
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         nodes.push(rt.spawn(async move {
-            node::run(ep, &home, key, None, async {
+            node::run(ep, &home, key, local(), None, async {
                 let _ = stopped.await;
             })
             .await
@@ -1115,9 +1148,11 @@ fn sync_all(
             rt.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let t = Instant::now();
-                let results = node::sync_once(&ep, &home, &key, &links).await;
-                let errors: Vec<String> =
-                    results.into_iter().filter_map(|(_, r)| r.err()).collect();
+                let results = node::sync_once(&ep, &home, &key, &local(), &links).await;
+                let errors: Vec<String> = results
+                    .into_iter()
+                    .filter_map(|(_, r)| r.err().map(|e| e.to_string()))
+                    .collect();
                 (t.elapsed(), errors)
             })
         })

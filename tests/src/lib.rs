@@ -8,6 +8,8 @@
 //! assert!(people.as_array().unwrap().is_empty());
 //! ```
 
+pub mod lab;
+
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

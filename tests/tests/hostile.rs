@@ -18,11 +18,12 @@ use iroh::endpoint::{Connection, ConnectionError, RecvStream, SendStream};
 use iroh::{Endpoint, EndpointAddr, PublicKey, TransportAddr};
 use serde_json::Value;
 use tapin_core::identity::{DeviceId, DeviceKey};
+use tapin_core::pairing::Reach;
 use tapin_core::sync::{Frame, WireDoc};
 use tapin_core::{DocId, Id, docs};
 use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, free_udp_port, pair};
 use tapin_net::endpoint::{self, Gate, NetConfig};
-use tapin_net::sync::{FRAME_CAP, VIOLATION};
+use tapin_net::sync::{FRAME_CAP, REACH_CAP, VIOLATION};
 use tapin_net::{SYNC_ALPN, frame};
 
 /// In Maya's shared side for Jordan: what Jordan may receive.
@@ -294,6 +295,11 @@ impl World {
             let conn = self.connect().await;
             let (mut send, mut recv): (SendStream, RecvStream) =
                 conn.open_bi().await.expect("open a stream");
+            // tapin/sync/3 opens with where the device can be reached; the payload comes where
+            // the first batch does.
+            frame::write(&mut send, &Reach::default())
+                .await
+                .expect("send the reach frame");
             match payload {
                 Payload::Raw(bytes) => {
                     let _ = send.write_all(bytes).await;
@@ -436,6 +442,11 @@ fn a_private_document_cannot_be_named_on_the_wire() {
 /// messages and signed heads, as bytes) and the replica built from it.
 async fn fetch(conn: &Connection, first: Vec<Frame>) -> Result<(Vec<u8>, Automerge), String> {
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    // tapin/sync/3: each side's first frame is its reach.
+    frame::write(&mut send, &Reach::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut their_reach = true;
     let mut replica = Automerge::new();
     let mut state = am_sync::State::new();
     let mut received = Vec::new();
@@ -456,6 +467,12 @@ async fn fetch(conn: &Connection, first: Vec<Frame>) -> Result<(Vec<u8>, Automer
                 .map_err(|e| e.to_string())?;
         }
         let mut got_empty = true;
+        if std::mem::take(&mut their_reach) {
+            tokio::time::timeout(REFUSAL, frame::read::<Reach>(&mut recv, REACH_CAP))
+                .await
+                .map_err(|_| "Maya's node went quiet".to_owned())?
+                .map_err(|e| e.to_string())?;
+        }
         loop {
             let f: Frame = tokio::time::timeout(REFUSAL, frame::read(&mut recv, FRAME_CAP))
                 .await

@@ -672,7 +672,7 @@ impl tapin_net::endpoint::Gate for Anyone {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_request_replayed_from_another_device_is_refused_and_leaves_the_invitation_open() {
     use tapin_core::identity::DeviceCertificate;
-    use tapin_core::pairing::{Invitation, JoinResponse, join_request};
+    use tapin_core::pairing::{Invitation, JoinResponse, Reach, join_request};
     use tapin_net::endpoint::{self, NetConfig};
     use tapin_net::{PAIR_ALPN, frame, pair::FRAME_CAP};
 
@@ -694,7 +694,7 @@ async fn a_join_request_replayed_from_another_device_is_refused_and_leaves_the_i
         .expect("read Jordan's store")
         .expect("Jordan's device certificate");
     let cert = DeviceCertificate::from_bytes(&cert).expect("a certificate");
-    let recorded = join_request(&inv, "Jordan", &cert, vec![]);
+    let recorded = join_request(&inv, "Jordan", &cert, Reach::default());
 
     // Eve replays it from her own device.
     let eve = endpoint::bind(

@@ -20,9 +20,9 @@ use tapin_core::{DocId, docs};
 use tapin_e2e::{
     Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, id_of, pair,
 };
-use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
+use tapin_net::endpoint::{self, Advertise, Gate, NetConfig, REFUSED, Relay};
 use tapin_net::gate::HomeGate;
-use tapin_net::sync::{Tap, exchange, link_for};
+use tapin_net::sync::{Tap, Wire, exchange, link_for};
 use tapin_net::{SYNC_ALPN, frame};
 use tapin_store::Store;
 
@@ -516,6 +516,15 @@ fn addr_of(device: DeviceId, addr: SocketAddr) -> EndpointAddr {
     EndpointAddr::from_parts(id, [TransportAddr::Ip(addr)])
 }
 
+/// The wire of `tapin/sync/3` for an endpoint a test bound on a passing port: it says where it
+/// can be reached as a home without a stable port would (no address), or the friend would
+/// store that passing port and dial it later.
+fn no_address(ep: &tapin_net::Endpoint) -> Wire {
+    Wire::V3 {
+        mine: endpoint::my_reach(ep, &Relay::None, Advertise::Nothing),
+    }
+}
+
 /// Maya's and Jordan's sides of one exchange run in this process over real endpoints, each with
 /// its own store and device key, as their nodes would. Returns every byte each side sent.
 async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
@@ -566,6 +575,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             &mut send,
             &mut recv,
             true,
+            &no_address(&m_ep),
             Some(&m_tap),
         )
         .await
@@ -585,6 +595,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             &mut send,
             &mut recv,
             false,
+            &no_address(&j_ep),
             Some(&j_tap),
         )
         .await

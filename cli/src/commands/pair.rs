@@ -9,9 +9,9 @@ use tapin_core::DocId;
 use tapin_core::docs;
 use tapin_core::identity::DeviceCertificate;
 use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
-use tapin_core::pairing::{Invitation, InviteId, PairedDevice};
+use tapin_core::pairing::{Invitation, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
-use tapin_net::endpoint::{self, Gate};
+use tapin_net::endpoint::{self, Advertise, Gate};
 use tapin_net::gate::HomeGate;
 use tapin_net::pair::{self, Invitations, PendingPairing};
 use tapin_store::Store;
@@ -183,15 +183,16 @@ fn store_pairing(
     app: &App,
     choice: Option<&str>,
     peer: &PairedDevice,
-    addrs: &[std::net::SocketAddr],
+    reach: &Reach,
     new_id: tapin_core::Id,
 ) -> Result<(String, bool)> {
     let now = app.stamp();
     let device = PeerDevice {
         name: peer.cert.device_name.clone(),
         cert: data_encoding::HEXLOWER.encode(&peer.cert.to_bytes()),
-        addrs: addrs.iter().map(ToString::to_string).collect(),
+        addrs: reach.addrs.iter().map(ToString::to_string).collect(),
         added: now,
+        relay: reach.relay.clone(),
     };
     app.update(DocId::Private, |d| {
         let private = docs::read_private(d)?;
@@ -278,14 +279,16 @@ pub(crate) fn invite(
             app.device.secret(),
             &config,
             gate.clone() as Arc<dyn Gate>,
-            vec![tapin_net::PAIR_ALPN.to_vec()],
+            tapin_net::PAIR_ALPNS.iter().map(|a| a.to_vec()).collect(),
         )
         .await
         .context("could not start listening for your friend")?;
-        let relay = match &config.relay {
-            tapin_net::endpoint::Relay::Custom(url) => Some(url.clone()),
-            _ => None,
-        };
+        let relay = endpoint::home_relay(&ep, &config.relay).await;
+        if config.relay.enabled() && relay.is_none() {
+            output::note(
+                "No relay answered yet: your friend can join only at this device's own addresses.",
+            )?;
+        }
         let inv = Invitation::new(
             &app.person,
             &app.name,
@@ -390,7 +393,7 @@ async fn finish(
 ) -> Result<()> {
     let friend = pending.peer.name.clone();
     let code = pending.code.clone();
-    let addrs = pending.peer_addrs.clone();
+    let reach = pending.peer_reach.clone();
     let new_id = app::random_id()?;
     // Decide where the pairing goes before confirming: if this side could not store it, say no,
     // so the friend stores nothing either.
@@ -403,7 +406,7 @@ async fn finish(
         tokio::task::spawn_blocking(move || confirm(&friend, &code, yes)).await??
     };
     let peer = pending.finish(answer).await?;
-    let (name, created) = store_pairing(app, choice, &peer, &addrs, new_id)?;
+    let (name, created) = store_pairing(app, choice, &peer, &reach, new_id)?;
     print_paired(json, &name, created, &peer, &code)
 }
 
@@ -447,14 +450,19 @@ pub(crate) fn join(
         };
         output::note(format!("Connecting to {}'s device…", inv.name))?;
         let result = async {
-            let mut addrs = endpoint::direct_addrs(&ep);
-            if let Some(port) = advertise_port {
-                for a in &mut addrs {
-                    a.set_port(port);
-                }
-            }
-            let pending =
-                pair::join(&ep, &inv, &app.name, &my_cert(app), addrs, app.stamp()).await?;
+            let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
+            let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
+            reach.relay = endpoint::home_relay(&ep, &config.relay).await;
+            let pending = pair::join(
+                &ep,
+                &inv,
+                &app.name,
+                &my_cert(app),
+                reach,
+                config.relay.enabled(),
+                app.stamp(),
+            )
+            .await?;
             finish(app, pending, as_person.as_deref(), yes, json).await
         }
         .await;

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use tapin_net::endpoint::{self, Gate, NetConfig};
+use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, Event};
+use tapin_net::node::{self, Event, Local, Unsynced};
 use tapin_store::Store;
 
 use crate::app::{App, find_person};
@@ -75,6 +75,15 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
         return Ok(());
     }
     let mut config = app.net_config(net)?;
+    // Friends are told the home's port, where `tapin serve` listens, not this command's.
+    let local = Local {
+        name: app.name.clone(),
+        relay: config.relay.clone(),
+        advertise: match config.port {
+            0 => Advertise::Nothing,
+            port => Advertise::HomePort(port),
+        },
+    };
     // A one-shot sync only dials out: it takes any free port, so it never competes with a running
     // `tapin serve` for the home's port, nor receives a friend's dial meant for that server.
     config.port = 0;
@@ -88,7 +97,7 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        let results = node::sync_once(&ep, &app.home, &app.device, &links).await;
+        let results = node::sync_once(&ep, &app.home, &app.device, &local, &links).await;
         if let Some(bar) = spinner {
             bar.finish_and_clear();
         }
@@ -120,12 +129,15 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
             }
             Err(why) => {
                 rows.push(serde_json::json!({
-                    "name": link.name, "relationship": link.rel.to_string(), "reached": false, "error": why,
+                    "name": link.name, "relationship": link.rel.to_string(), "reached": false,
+                    "error": why.to_string(), "reason": reason(why),
                 }));
-                if !json {
+                if !json && why.is_version() {
+                    writeln!(out, "{} {why}", paint(WARN, "·"))?;
+                } else if !json {
                     writeln!(
                         out,
-                        "{} {}: not reachable now ({why})",
+                        "{} {}: {why}",
                         paint(WARN, "·"),
                         paint(BOLD, &link.name)
                     )?;
@@ -136,10 +148,27 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
     if json {
         output::json(&serde_json::json!({ "friends": rows }))?;
     }
-    if person.is_some() && results.iter().all(|(_, r)| r.is_err()) {
-        bail!("could not reach {}", person.unwrap_or_default());
+    if person.is_some()
+        && let [(link, Err(why))] = &results[..]
+    {
+        if why.is_version() {
+            bail!("{why}");
+        }
+        bail!("could not sync with {}: {why}", link.name);
     }
     Ok(())
+}
+
+/// The `--json` name of why a friend was not synced with.
+fn reason(why: &Unsynced) -> &'static str {
+    match why {
+        Unsynced::TheirsOlder { .. } => "their-tapin-is-older",
+        Unsynced::TheirsNewer { .. } => "their-tapin-is-newer",
+        Unsynced::RelayOff { .. } => "relay-off",
+        Unsynced::NotServing => "not-serving",
+        Unsynced::Unreachable { .. } => "unreachable",
+        Unsynced::Failed(_) => "failed",
+    }
 }
 
 /// `tapin serve`.
@@ -151,7 +180,7 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
             app.device.secret(),
             &config,
             gate as Arc<dyn Gate>,
-            vec![tapin_net::SYNC_ALPN.to_vec()],
+            tapin_net::SYNC_ALPNS.iter().map(|a| a.to_vec()).collect(),
         )
         .await
         .context("could not start listening")?;
@@ -183,14 +212,21 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
                     Event::Disconnected { name, reason } => {
                         format!("{name}: disconnected ({reason})")
                     }
+                    Event::Version(why) => why.to_string(),
                 };
                 let _ = output::note(line);
             }
         });
+        let local = Local {
+            name: app.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
+        };
         node::run(
             ep,
             &app.home,
             app.device.clone(),
+            local,
             Some(tx),
             shutdown_signal(),
         )

@@ -107,6 +107,10 @@ pub struct PeerDevice {
     pub addrs: Vec<String>,
     /// When it was added.
     pub added: Timestamp,
+    /// The URL of its home relay, when it uses one (learned at pairing, kept current by sync).
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub relay: Option<String>,
 }
 
 open_enum! {

@@ -35,8 +35,10 @@ const SAFETY_CONTEXT: &str = "tapin pairing 2026-11 safety code v1";
 const INVITE_ID_CONTEXT: &str = "tapin pairing 2026-11 invitation id v1";
 /// Bounds that keep a ticket small enough for a QR code and parsing cheap.
 const MAX_NAME: usize = 64;
-const MAX_ADDRS: usize = 16;
-const MAX_RELAY: usize = 256;
+/// The most direct addresses a ticket, a join request or a reach frame carries.
+pub const MAX_ADDRS: usize = 16;
+/// The longest relay URL, in bytes, a ticket, a join request or a reach frame carries.
+pub const MAX_RELAY: usize = 256;
 
 /// Why a ticket or a pairing message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,8 +46,9 @@ pub enum PairError {
     /// Not a tapin ticket at all.
     #[error("this is not a tapin invitation (it should start with {TICKET_PREFIX})")]
     NotATicket,
-    /// A tapin ticket of a version this build does not know.
-    #[error("this invitation was made by a different version of tapin (ticket version {0})")]
+    /// A tapin ticket of a version this build does not know. Ticket versions only grow, and a
+    /// build reads every version it ever wrote, so this is an invitation from a newer tapin.
+    #[error("this invitation was made by a newer tapin (ticket version {0}); update tapin to join")]
     UnknownVersion(u8),
     /// A tapin ticket that was cut short, padded or garbled.
     #[error("this invitation is incomplete or garbled; copy the whole line again")]
@@ -65,6 +68,9 @@ pub enum PairError {
     /// The inviter refused the join.
     #[error("the inviter refused: {0}")]
     Refused(String),
+    /// The other device's addresses or relay are not usable.
+    #[error("the other device sent unusable addresses: {0}")]
+    BadReach(#[from] ReachError),
 }
 
 /// An invitation to pair: who is inviting, where to reach them, and the one-time secret.
@@ -95,6 +101,7 @@ impl fmt::Debug for Invitation {
             .field("name", &self.name)
             .field("endpoint", &self.endpoint)
             .field("addrs", &self.addrs)
+            .field("relay", &self.relay)
             .field("expires", &self.expires)
             .finish_non_exhaustive()
     }
@@ -241,8 +248,12 @@ impl Invitation {
             .map_err(|_| PairError::Malformed)?;
         let mut r = Reader(&bytes);
         let version = r.u8()?;
-        if version != TICKET_VERSION {
+        if version > TICKET_VERSION {
             return Err(PairError::UnknownVersion(version));
+        }
+        if version != TICKET_VERSION {
+            // No build ever wrote version 0.
+            return Err(PairError::Malformed);
         }
         let person = PersonId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
         let endpoint = DeviceId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
@@ -290,6 +301,16 @@ impl Invitation {
             .verify(&signed, &inv.signature)
             .map_err(|_| PairError::BadSignature)?;
         Ok(inv)
+    }
+
+    /// Where to dial the inviter: the ticket's addresses, and its relay if that is a usable relay
+    /// URL. A ticket is signed by the inviter, so its contents are theirs; a relay this build
+    /// cannot use is left out rather than refusing the ticket, and the addresses may still work.
+    pub fn reach(&self) -> Reach {
+        Reach {
+            addrs: self.addrs.iter().copied().filter(usable).collect(),
+            relay: self.relay.as_deref().and_then(|r| relay_url(r).ok()),
+        }
     }
 
     /// Refuses an invitation past its expiry.
@@ -341,7 +362,7 @@ fn proof(
     *mac.finalize().as_bytes()
 }
 
-/// The joiner's first message.
+/// The joiner's first message (`tapin/pair/2`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRequest {
     /// Which invitation.
@@ -354,6 +375,61 @@ pub struct JoinRequest {
     pub proof: [u8; 32],
     /// Where the joiner's device listens, so the inviter can reach it later.
     pub addrs: Vec<SocketAddr>,
+    /// The joiner's home relay, so the inviter can reach it when its addresses cannot be.
+    pub relay: Option<String>,
+}
+
+/// The joiner's first message as `tapin/pair/1` has it: [`JoinRequest`] without the relay.
+/// postcard is positional, so the two shapes are told apart by the ALPN, never guessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequestV1 {
+    /// Which invitation.
+    pub invite: InviteId,
+    /// The joiner's display name.
+    pub name: String,
+    /// The joiner's device certificate (its bytes).
+    pub cert: Vec<u8>,
+    /// MAC keyed by the secret over both endpoint ids and the certificate.
+    pub proof: [u8; 32],
+    /// Where the joiner's device listens.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl From<JoinRequestV1> for JoinRequest {
+    fn from(v1: JoinRequestV1) -> Self {
+        JoinRequest {
+            invite: v1.invite,
+            name: v1.name,
+            cert: v1.cert,
+            proof: v1.proof,
+            addrs: v1.addrs,
+            relay: None,
+        }
+    }
+}
+
+impl From<JoinRequest> for JoinRequestV1 {
+    /// For an inviter that speaks only `tapin/pair/1`: the relay is left out.
+    fn from(req: JoinRequest) -> Self {
+        JoinRequestV1 {
+            invite: req.invite,
+            name: req.name,
+            cert: req.cert,
+            proof: req.proof,
+            addrs: req.addrs,
+        }
+    }
+}
+
+impl JoinRequest {
+    /// Where the joiner says it can be dialled, checked like a reach frame.
+    pub fn reach(&self) -> Result<Reach, ReachError> {
+        Reach {
+            addrs: self.addrs.clone(),
+            relay: self.relay.clone(),
+        }
+        .checked()
+    }
 }
 
 /// The inviter's answer.
@@ -397,16 +473,19 @@ fn check_cert(bytes: &[u8], remote: DeviceId) -> Result<DeviceCertificate, PairE
     Ok(cert)
 }
 
-/// The joiner's request, given the invitation and this device's certificate.
+/// The joiner's request, given the invitation, this device's certificate and where it can be
+/// dialled (cut to what a request may carry).
 pub fn join_request(
     inv: &Invitation,
     my_name: &str,
     my_cert: &DeviceCertificate,
-    my_addrs: Vec<SocketAddr>,
+    my_reach: Reach,
 ) -> JoinRequest {
     let cert = my_cert.to_bytes();
+    let my_reach = my_reach.capped();
     JoinRequest {
-        addrs: my_addrs.into_iter().take(MAX_ADDRS).collect(),
+        addrs: my_reach.addrs,
+        relay: my_reach.relay,
         invite: inv.id(),
         name: truncate(my_name, MAX_NAME),
         proof: proof(
@@ -421,7 +500,9 @@ pub fn join_request(
 }
 
 /// The inviter's check of a join request arriving from endpoint `remote`. The caller has already
-/// checked that the invitation is open (not used, not expired).
+/// checked that the invitation is open (not used, not expired). Where the joiner can be dialled
+/// ([`JoinRequest::reach`]) is checked too, so a request that would store unusable addresses
+/// uses up no invitation.
 pub fn check_join(
     inv: &Invitation,
     req: &JoinRequest,
@@ -441,6 +522,7 @@ pub fn check_join(
             "you cannot pair with yourself".to_owned(),
         ));
     }
+    req.reach()?;
     Ok(PairedDevice {
         name: truncate(&req.name, MAX_NAME),
         cert,
@@ -513,6 +595,160 @@ pub fn safety_code(secret: &[u8; 32], a: &DeviceCertificate, b: &DeviceCertifica
         hash.as_bytes()[3],
     ]) % 1_000_000;
     format!("{:03} {:03}", n / 1000, n % 1000)
+}
+
+/// Where one device can be dialled: its direct addresses and its home relay. A pairing learns the
+/// friend's (from the ticket, or from the join request), and every `tapin/sync/3` exchange opens
+/// with each side sending its own, so both stay current.
+///
+/// What comes from the network is read only through [`Reach::checked`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    /// Direct addresses (IP and UDP port), at most [`MAX_ADDRS`]. Empty means "none to give":
+    /// the receiver keeps the addresses it knows.
+    pub addrs: Vec<SocketAddr>,
+    /// The home relay's URL, at most [`MAX_RELAY`] bytes. `None` means "none to give": the
+    /// receiver keeps the relay it knows.
+    pub relay: Option<String>,
+}
+
+/// Why a reach (addresses and relay) from another device was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReachError {
+    /// More addresses than any device gives.
+    #[error("{0} addresses, more than the {MAX_ADDRS} allowed")]
+    TooManyAddrs(usize),
+    /// A relay URL longer than allowed.
+    #[error("a relay URL of {0} bytes, more than the {MAX_RELAY} allowed")]
+    RelayTooLong(usize),
+    /// A relay that is not an `http://` or `https://` URL tapin can use.
+    #[error("{0}")]
+    BadRelay(String),
+}
+
+impl Reach {
+    /// Checks a reach read from the network or a document: at most [`MAX_ADDRS`] addresses and a
+    /// relay URL of at most [`MAX_RELAY`] bytes that parses ([`relay_url`]), or it is refused
+    /// whole. What is kept: the addresses a device could be dialled at (no unspecified, multicast
+    /// or broadcast IP, no port 0), each once, in the order given; the relay in canonical form.
+    pub fn checked(self) -> Result<Reach, ReachError> {
+        if self.addrs.len() > MAX_ADDRS {
+            return Err(ReachError::TooManyAddrs(self.addrs.len()));
+        }
+        let relay = self.relay.as_deref().map(relay_url).transpose()?;
+        let mut addrs: Vec<SocketAddr> = Vec::with_capacity(self.addrs.len());
+        for addr in self.addrs.into_iter().filter(usable) {
+            if !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+        }
+        Ok(Reach { addrs, relay })
+    }
+
+    /// This device's own reach cut to what a message may carry: the first [`MAX_ADDRS`] usable
+    /// addresses, and the relay only if it passes [`relay_url`].
+    pub fn capped(self) -> Reach {
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        for addr in self.addrs.into_iter().filter(usable) {
+            if addrs.len() < MAX_ADDRS && !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+        }
+        Reach {
+            addrs,
+            relay: self.relay.as_deref().and_then(|r| relay_url(r).ok()),
+        }
+    }
+}
+
+/// Whether a device could be dialled at `addr`.
+fn usable(addr: &SocketAddr) -> bool {
+    let ip = addr.ip();
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    addr.port() != 0 && !ip.is_unspecified() && !ip.is_multicast() && !broadcast
+}
+
+/// Checks a relay URL and returns it in canonical form, so two spellings of one relay compare
+/// equal: `http://` or `https://` (any case), then a host (a DNS name, an IPv4 address, or an
+/// IPv6 address in brackets), an optional port (1–65535), and an optional path; printable ASCII
+/// only, no user name or password, no query or fragment, at most [`MAX_RELAY`] bytes. The
+/// canonical form has the scheme and host in lower case and the path `/` when there is none.
+pub fn relay_url(url: &str) -> Result<String, ReachError> {
+    let bad = |why: &str| ReachError::BadRelay(format!("relay URL {url:?}: {why}"));
+    if url.len() > MAX_RELAY {
+        return Err(ReachError::RelayTooLong(url.len()));
+    }
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad("it must be printable ASCII without spaces"));
+    }
+    let lower = url.to_ascii_lowercase();
+    let scheme = if lower.starts_with("https://") {
+        "https"
+    } else if lower.starts_with("http://") {
+        "http"
+    } else {
+        return Err(bad("it must start with http:// or https://"));
+    };
+    // ASCII only, so byte offsets are the same in `url` and `lower`; the path keeps its case.
+    let rest = &url[scheme.len() + "://".len()..];
+    if rest.contains(['?', '#', '@', '\\']) {
+        return Err(bad("it may not hold a user name, a query or a fragment"));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (ip, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+        ip.parse::<std::net::Ipv6Addr>()
+            .map_err(|_| bad("not an IPv6 address in brackets"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
+        };
+        (format!("[{}]", ip.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let host = host.to_ascii_lowercase();
+        let labels_ok = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !labels_ok {
+            return Err(bad("not a host name or an IP address"));
+        }
+        // As URLs are parsed (WHATWG), a host whose last label is a number is an IPv4 address
+        // ("a.0" included), and must be one.
+        let last = host.rsplit('.').next().unwrap_or_default();
+        let numeric = last.bytes().all(|b| b.is_ascii_digit())
+            || last
+                .strip_prefix("0x")
+                .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        if numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad("not an IPv4 address"));
+        }
+        (host, port)
+    };
+    let port = match port {
+        None => String::new(),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && !p.starts_with('0') => format!(":{n}"),
+            _ => return Err(bad("the port must be a number from 1 to 65535")),
+        },
+    };
+    let canonical = format!("{scheme}://{host}{port}{path}");
+    if canonical.len() > MAX_RELAY {
+        return Err(ReachError::RelayTooLong(canonical.len()));
+    }
+    Ok(canonical)
 }
 
 #[cfg(test)]
@@ -594,6 +830,29 @@ mod tests {
     }
 
     #[test]
+    fn a_ticket_of_a_newer_version_says_to_update_and_version_0_is_garbled() {
+        let ticket = invitation(&side(1)).ticket().to_string();
+        let mut bytes = data_encoding::BASE32_NOPAD
+            .decode(&ticket.as_bytes()["TAPIN".len()..])
+            .unwrap();
+        let with_version = |bytes: &mut Vec<u8>, v: u8| {
+            bytes[0] = v;
+            format!("TAPIN{}", data_encoding::BASE32_NOPAD.encode(bytes))
+        };
+        let newer = Invitation::from_ticket(&with_version(&mut bytes, TICKET_VERSION + 1));
+        assert_eq!(newer, Err(PairError::UnknownVersion(TICKET_VERSION + 1)));
+        let said = newer.unwrap_err().to_string();
+        assert!(
+            said.contains("newer tapin") && said.contains("update tapin"),
+            "{said}"
+        );
+        assert_eq!(
+            Invitation::from_ticket(&with_version(&mut bytes, 0)),
+            Err(PairError::Malformed)
+        );
+    }
+
+    #[test]
     fn expiry_is_checked_against_the_clock_given() {
         let inv = invitation(&side(1));
         assert!(inv.check_fresh(Timestamp(9_999)).is_ok());
@@ -607,7 +866,7 @@ mod tests {
     fn both_sides_verify_each_other_and_agree_on_the_code() {
         let (maya, jordan) = (side(1), side(3));
         let inv = invitation(&maya);
-        let req = join_request(&inv, "Jordan", &jordan.cert, vec![]);
+        let req = join_request(&inv, "Jordan", &jordan.cert, Reach::default());
         let joined = check_join(&inv, &req, jordan.device.id()).unwrap();
         assert_eq!(joined.cert.person, jordan.person.id());
         let resp = welcome(&inv, &maya.cert, jordan.device.id());
@@ -623,7 +882,7 @@ mod tests {
     fn a_request_replayed_from_another_endpoint_is_refused() {
         let (maya, jordan, eve) = (side(1), side(3), side(5));
         let inv = invitation(&maya);
-        let req = join_request(&inv, "Jordan", &jordan.cert, vec![]);
+        let req = join_request(&inv, "Jordan", &jordan.cert, Reach::default());
         assert_eq!(
             check_join(&inv, &req, eve.device.id()),
             Err(PairError::BadProof)
@@ -636,7 +895,7 @@ mod tests {
         let inv = invitation(&maya);
         let mut wrong = inv.clone();
         wrong.secret = [7; 32];
-        let req = join_request(&wrong, "Eve", &eve.cert, vec![]);
+        let req = join_request(&wrong, "Eve", &eve.cert, Reach::default());
         assert_eq!(
             check_join(&inv, &req, eve.device.id()),
             Err(PairError::BadProof)
@@ -648,7 +907,7 @@ mod tests {
         let (maya, jordan, eve) = (side(1), side(3), side(5));
         let inv = invitation(&maya);
         // Eve knows the secret but presents Jordan's certificate from her own endpoint.
-        let mut req = join_request(&inv, "Jordan", &jordan.cert, vec![]);
+        let mut req = join_request(&inv, "Jordan", &jordan.cert, Reach::default());
         req.proof = proof(
             JOIN_CONTEXT,
             &inv.secret,
@@ -669,6 +928,232 @@ mod tests {
         assert_ne!(code, safety_code(&[2; 32], &maya.cert, &jordan.cert));
         assert_ne!(code, safety_code(&[1; 32], &maya.cert, &eve.cert));
         assert_eq!(code, safety_code(&[1; 32], &jordan.cert, &maya.cert));
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn relay_urls_are_checked_and_made_canonical() {
+        let accepted = [
+            ("http://10.99.0.1:3340", "http://10.99.0.1:3340/"),
+            ("HTTPS://Relay.Example.org", "https://relay.example.org/"),
+            ("https://relay.example.org/", "https://relay.example.org/"),
+            (
+                "https://relay.example.org:443/Path/x",
+                "https://relay.example.org:443/Path/x",
+            ),
+            ("http://[::1]:3340", "http://[::1]:3340/"),
+            ("http://[FE80::1]", "http://[fe80::1]/"),
+            ("http://localhost", "http://localhost/"),
+        ];
+        for (url, canonical) in accepted {
+            assert_eq!(relay_url(url).as_deref(), Ok(canonical), "{url}");
+            assert_eq!(relay_url(canonical).as_deref(), Ok(canonical), "{url}");
+        }
+        let refused = [
+            "",
+            "relay.example.org",
+            "ftp://relay.example.org",
+            "http://",
+            "http:///path",
+            "http://relay example.org",
+            "http://relay.example.org:0",
+            "http://relay.example.org:65536",
+            "http://relay.example.org:080",
+            "http://relay.example.org:",
+            "http://relay.example.org:port",
+            "http://user:pw@relay.example.org",
+            "http://relay.example.org/?q=1",
+            "http://relay.example.org/#x",
+            "http://-relay.example.org",
+            "http://relay..example.org",
+            "http://999.1.1.1",
+            "http://a.0",
+            "http://relay.0x1f",
+            "http://relay.example.0x",
+            "http://01.2.3.4",
+            "http://[::1",
+            "http://[not-v6]",
+            "http://[::1]x",
+            "http://relay\u{e9}.example.org",
+            "http://relay.example.org\n",
+        ];
+        for url in refused {
+            assert!(
+                matches!(relay_url(url), Err(ReachError::BadRelay(_))),
+                "{url:?} should be refused: {:?}",
+                relay_url(url)
+            );
+        }
+        let long = format!("https://relay.example.org/{}", "a".repeat(MAX_RELAY));
+        assert_eq!(relay_url(&long), Err(ReachError::RelayTooLong(long.len())));
+        // Exactly at the limit once canonical: "/" added to a URL without a path counts.
+        let host = "a".repeat(63);
+        let at_limit = format!(
+            "http://{host}.{host}.{host}.{}",
+            "b".repeat(MAX_RELAY - 7 - 3 * 64)
+        );
+        assert_eq!(at_limit.len(), MAX_RELAY);
+        assert!(matches!(
+            relay_url(&at_limit),
+            Err(ReachError::RelayTooLong(_))
+        ));
+    }
+
+    #[test]
+    fn a_reach_from_the_network_is_capped_and_cleaned() {
+        let many = Reach {
+            addrs: (1..=17).map(|p| addr(&format!("10.0.0.1:{p}"))).collect(),
+            relay: None,
+        };
+        assert_eq!(many.clone().checked(), Err(ReachError::TooManyAddrs(17)));
+        // This device's own reach is cut rather than refused.
+        assert_eq!(many.capped().addrs.len(), MAX_ADDRS);
+
+        let got = Reach {
+            addrs: vec![
+                addr("10.0.0.1:4433"),
+                addr("0.0.0.0:4433"),
+                addr("10.0.0.1:0"),
+                addr("224.0.0.251:5353"),
+                addr("255.255.255.255:4433"),
+                addr("[::]:4433"),
+                addr("10.0.0.1:4433"),
+                addr("[fd00::1]:4433"),
+                addr("127.0.0.1:4433"),
+            ],
+            relay: Some("HTTP://Relay.example.org".to_owned()),
+        }
+        .checked()
+        .unwrap();
+        assert_eq!(
+            got,
+            Reach {
+                addrs: vec![
+                    addr("10.0.0.1:4433"),
+                    addr("[fd00::1]:4433"),
+                    addr("127.0.0.1:4433")
+                ],
+                relay: Some("http://relay.example.org/".to_owned()),
+            }
+        );
+
+        let bad = Reach {
+            addrs: vec![],
+            relay: Some("javascript:alert(1)".to_owned()),
+        };
+        assert!(matches!(
+            bad.clone().checked(),
+            Err(ReachError::BadRelay(_))
+        ));
+        assert_eq!(bad.capped().relay, None);
+        assert_eq!(Reach::default().checked(), Ok(Reach::default()));
+    }
+
+    #[test]
+    fn a_join_request_with_unusable_addresses_or_relay_is_refused() {
+        let (maya, jordan) = (side(1), side(3));
+        let inv = invitation(&maya);
+        let good = Reach {
+            addrs: vec![addr("10.0.0.2:4433")],
+            relay: Some("http://relay.example.org".to_owned()),
+        };
+        let req = join_request(&inv, "Jordan", &jordan.cert, good);
+        assert_eq!(req.relay.as_deref(), Some("http://relay.example.org/"));
+        assert!(check_join(&inv, &req, jordan.device.id()).is_ok());
+        assert_eq!(req.reach().unwrap().addrs, vec![addr("10.0.0.2:4433")]);
+
+        let mut too_many = req.clone();
+        too_many.addrs = (1..=40).map(|p| addr(&format!("10.0.0.2:{p}"))).collect();
+        assert_eq!(
+            check_join(&inv, &too_many, jordan.device.id()),
+            Err(PairError::BadReach(ReachError::TooManyAddrs(40)))
+        );
+        let mut bad_relay = req.clone();
+        bad_relay.relay = Some("http://relay.example.org:99999".to_owned());
+        assert!(matches!(
+            check_join(&inv, &bad_relay, jordan.device.id()),
+            Err(PairError::BadReach(ReachError::BadRelay(_)))
+        ));
+        // The proof is checked first: without the secret, nothing else is looked at.
+        let mut forged = too_many;
+        forged.proof = [0; 32];
+        assert_eq!(
+            check_join(&inv, &forged, jordan.device.id()),
+            Err(PairError::BadProof)
+        );
+
+        // pair/1's request is the same without the relay, and converts both ways.
+        let v1 = JoinRequestV1::from(req.clone());
+        let back = JoinRequest::from(v1);
+        assert_eq!(back.relay, None);
+        assert!(check_join(&inv, &back, jordan.device.id()).is_ok());
+    }
+
+    #[test]
+    fn a_tickets_unusable_relay_is_left_out_of_where_to_dial() {
+        let maya = side(1);
+        let mut inv = invitation(&maya);
+        assert_eq!(inv.reach().relay, None);
+        inv.relay = Some("http://10.99.0.1:3340".to_owned());
+        assert_eq!(inv.reach().relay.as_deref(), Some("http://10.99.0.1:3340/"));
+        inv.relay = Some("not a url".to_owned());
+        assert_eq!(inv.reach().relay, None);
+        assert_eq!(inv.reach().addrs, inv.addrs);
+    }
+
+    proptest! {
+        #[test]
+        fn relay_url_never_panics_and_its_canonical_form_is_a_fixed_point(s in "\\PC{0,300}") {
+            if let Ok(canonical) = relay_url(&s) {
+                prop_assert!(canonical.len() <= MAX_RELAY);
+                prop_assert_eq!(relay_url(&canonical), Ok(canonical.clone()));
+            }
+        }
+
+        #[test]
+        fn relay_like_strings_are_accepted_or_refused_never_misread(
+            scheme in "(?i)https?",
+            host in "[a-zA-Z0-9.:\\[\\]-]{0,40}",
+            port in proptest::option::of("[0-9]{0,6}"),
+            path in "(/[a-zA-Z0-9/?#@%._-]{0,30})?",
+        ) {
+            let url = match &port {
+                Some(p) => format!("{scheme}://{host}:{p}{path}"),
+                None => format!("{scheme}://{host}{path}"),
+            };
+            if let Ok(canonical) = relay_url(&url) {
+                prop_assert!(canonical.starts_with("http://") || canonical.starts_with("https://"));
+                prop_assert!(!canonical.contains(['?', '#', '@']));
+                prop_assert_eq!(relay_url(&canonical), Ok(canonical.clone()));
+            }
+        }
+
+        #[test]
+        fn a_checked_reach_keeps_only_dialable_addresses_each_once(
+            addrs in proptest::collection::vec(
+                (any::<[u8; 4]>(), 0u16..4).prop_map(|(ip, port)| SocketAddr::from((ip, port))),
+                0..40,
+            ),
+        ) {
+            let n = addrs.len();
+            match (Reach { addrs: addrs.clone(), relay: None }).checked() {
+                Err(e) => prop_assert_eq!(e, ReachError::TooManyAddrs(n)),
+                Ok(reach) => {
+                    prop_assert!(n <= MAX_ADDRS);
+                    for (i, a) in reach.addrs.iter().enumerate() {
+                        prop_assert!(addrs.contains(a));
+                        prop_assert!(usable(a));
+                        prop_assert!(!reach.addrs[..i].contains(a));
+                    }
+                }
+            }
+            let capped = Reach { addrs, relay: None }.capped();
+            prop_assert!(capped.addrs.len() <= MAX_ADDRS);
+            prop_assert_eq!(capped.clone().checked(), Ok(capped));
+        }
     }
 
     proptest! {

@@ -2,11 +2,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, presets};
-use iroh::{Endpoint, RelayMode, RelayUrl, SecretKey};
+use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, RelayUrl, SecretKey, TransportAddr};
+use tapin_core::identity::DeviceId;
+use tapin_core::pairing::Reach;
 
-use crate::{PAIR_ALPN, SYNC_ALPN};
+use crate::version::{PairVersion, SyncVersion};
 
 /// Which relays an endpoint may use. Relays only forward encrypted packets; nothing is stored on
 /// them.
@@ -27,10 +30,14 @@ impl std::str::FromStr for Relay {
         match s {
             "none" | "" => Ok(Relay::None),
             "default" => Ok(Relay::Default),
-            url if url.starts_with("https://") || url.starts_with("http://") => url
-                .parse::<RelayUrl>()
-                .map(|_| Relay::Custom(url.to_owned()))
-                .map_err(|e| format!("invalid relay URL {url:?}: {e}")),
+            url if url.starts_with("https://") || url.starts_with("http://") => {
+                // Friends check a relay URL with `relay_url` before they use it: refuse here what
+                // they would refuse there.
+                tapin_core::pairing::relay_url(url).map_err(|e| e.to_string())?;
+                url.parse::<RelayUrl>()
+                    .map(|_| Relay::Custom(url.to_owned()))
+                    .map_err(|e| format!("invalid relay URL {url:?}: {e}"))
+            }
             other => Err(format!(
                 "relay must be none, default or a URL, not {other:?}"
             )),
@@ -73,7 +80,9 @@ impl NetConfig {
     }
 }
 
-/// Decides which devices may connect. Consulted after every handshake.
+/// Decides which devices may connect. Consulted after every handshake: [`Gate::allow_sync`] for
+/// every sync ALPN (the outdated `tapin/sync/1` included), [`Gate::allow_pairing`] for every
+/// pairing ALPN.
 pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
     /// Whether this device (its endpoint id) is currently paired and may sync.
     fn allow_sync(&self, device: &[u8; 32]) -> bool;
@@ -96,9 +105,11 @@ impl EndpointHooks for GateHook {
         }
         let remote = *conn.remote_id().as_bytes();
         let alpn = conn.alpn();
-        let (allowed, why): (bool, &[u8]) = if alpn == SYNC_ALPN {
+        // Every sync version, the outdated one included: only a paired device may learn, from
+        // the "update tapin" answer, whose device this is.
+        let (allowed, why): (bool, &[u8]) = if SyncVersion::of(alpn).is_some() {
             (self.0.allow_sync(&remote), b"not paired")
-        } else if alpn == PAIR_ALPN {
+        } else if PairVersion::of(alpn).is_some() {
             (self.0.allow_pairing(), b"no open invitation")
         } else {
             (false, b"unknown protocol")
@@ -190,4 +201,88 @@ pub fn direct_addrs(ep: &Endpoint) -> Vec<SocketAddr> {
     addrs.sort();
     addrs.dedup();
     addrs
+}
+
+impl Relay {
+    /// Whether the endpoint has a relay transport at all: with `none`, iroh cannot use a
+    /// friend's relay either.
+    pub fn enabled(&self) -> bool {
+        *self != Relay::None
+    }
+}
+
+/// How long [`home_relay`] waits for the endpoint to reach its relay.
+pub const RELAY_WAIT: Duration = Duration::from_secs(5);
+
+/// The relay friends should dial this device through: the configured one, or with the default
+/// relays the one iroh chose as home (waiting up to [`RELAY_WAIT`] for it); `None` without a
+/// relay, or when the default relays cannot be reached. Canonical ([`tapin_core::pairing::relay_url`]).
+pub async fn home_relay(ep: &Endpoint, relay: &Relay) -> Option<String> {
+    let url = match relay {
+        Relay::None => return None,
+        Relay::Custom(url) => url.clone(),
+        Relay::Default => {
+            let _ = tokio::time::timeout(RELAY_WAIT, ep.online()).await;
+            ep.addr().relay_urls().next()?.to_string()
+        }
+    };
+    tapin_core::pairing::relay_url(&url).ok()
+}
+
+/// Which direct addresses a device tells its friends to dial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advertise {
+    /// The addresses the endpoint listens on (`tapin serve`, `tapin invite`).
+    Bound,
+    /// The endpoint's IP addresses with the home's port: a command that had to bind another
+    /// port (`tapin sync`, or `tapin join` while `tapin serve` holds the home's port) points
+    /// friends to where the home's node listens.
+    HomePort(u16),
+    /// None: the home has no stable port, so the friend keeps the addresses it knows.
+    Nothing,
+}
+
+/// Where this device can be dialled now: its direct addresses (as `advertise` says) and, unless
+/// the relay is off, its home relay (the configured one, or with the default relays the one iroh
+/// chose, if it has chosen yet). Cut to what a message may carry.
+pub fn my_reach(ep: &Endpoint, relay: &Relay, advertise: Advertise) -> Reach {
+    let addrs = match advertise {
+        Advertise::Bound => direct_addrs(ep),
+        Advertise::HomePort(port) => direct_addrs(ep)
+            .into_iter()
+            .map(|mut a| {
+                a.set_port(port);
+                a
+            })
+            .collect(),
+        Advertise::Nothing => Vec::new(),
+    };
+    let relay = match relay {
+        Relay::None => None,
+        Relay::Custom(url) => Some(url.clone()),
+        Relay::Default => ep.addr().relay_urls().next().map(ToString::to_string),
+    };
+    Reach { addrs, relay }.capped()
+}
+
+/// Where to dial a device known at `reach`: its direct addresses, and its relay when this
+/// endpoint has a relay transport (`relay_enabled`) and the URL parses; iroh tries them all and
+/// keeps what works. `None` if the device id is not a valid endpoint id.
+pub fn dial_addr(device: DeviceId, reach: &Reach, relay_enabled: bool) -> Option<EndpointAddr> {
+    let id = PublicKey::from_bytes(&device.to_bytes()).ok()?;
+    let relay = reach
+        .relay
+        .as_deref()
+        .filter(|_| relay_enabled)
+        .and_then(|r| r.parse::<RelayUrl>().ok())
+        .map(TransportAddr::Relay);
+    Some(EndpointAddr::from_parts(
+        id,
+        reach
+            .addrs
+            .iter()
+            .copied()
+            .map(TransportAddr::Ip)
+            .chain(relay),
+    ))
 }

@@ -1,5 +1,5 @@
 //! Length-prefixed postcard frames on QUIC streams, with a size cap so a hostile peer cannot
-//! make us allocate without bound.
+//! make us allocate without bound, and a body that must be exactly one message.
 
 use iroh::endpoint::{RecvStream, SendStream};
 use serde::Serialize;
@@ -54,5 +54,19 @@ pub async fn read<T: DeserializeOwned>(recv: &mut RecvStream, cap: u32) -> Resul
     recv.read_exact(&mut body)
         .await
         .map_err(|e| FrameError::Io(e.to_string()))?;
-    postcard::from_bytes(&body).map_err(|e| FrameError::Decode(e.to_string()))
+    decode(&body)
+}
+
+/// Decodes one frame's body, which must be exactly one message: postcard would otherwise accept
+/// a message followed by anything, and a frame of one shape could pass for another.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
+    let (msg, rest) =
+        postcard::take_from_bytes(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(FrameError::Decode(format!(
+            "{} bytes left over after the message",
+            rest.len()
+        )));
+    }
+    Ok(msg)
 }

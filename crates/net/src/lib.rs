@@ -6,6 +6,10 @@
 //! admits only paired devices, the pairing ALPN admits anyone only while an invitation is open,
 //! and any other ALPN is refused. See [`endpoint::Gate`].
 //!
+//! Protocols are versioned by ALPN, and every version ever defined stays accepted: the current
+//! ones are spoken, older ones either still spoken or answered with a clear "update tapin"
+//! ([`version`]).
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), tapin_net::endpoint::BindError> {
 //! use std::sync::Arc;
@@ -18,7 +22,8 @@
 //!     fn allow_pairing(&self) -> bool { true }
 //! }
 //! let config = NetConfig::loopback();
-//! let ep = endpoint::bind([7; 32], &config, Arc::new(NobodyYet), vec![tapin_net::PAIR_ALPN.to_vec()]).await?;
+//! let alpns = tapin_net::PAIR_ALPNS.iter().map(|a| a.to_vec()).collect();
+//! let ep = endpoint::bind([7; 32], &config, Arc::new(NobodyYet), alpns).await?;
 //! println!("listening on {:?}", ep.addr());
 //! # Ok(()) }
 //! ```
@@ -30,11 +35,35 @@ pub mod gate;
 pub mod node;
 pub mod pair;
 pub mod sync;
+pub mod version;
 
-/// The ALPN of the pairing protocol.
-pub const PAIR_ALPN: &[u8] = b"tapin/pair/1";
+/// The pairing protocol this build speaks first. Version 2's join request carries the joiner's
+/// relay.
+pub const PAIR_ALPN: &[u8] = b"tapin/pair/2";
 
-/// The ALPN of the sync protocol.
-pub const SYNC_ALPN: &[u8] = b"tapin/sync/2";
+/// The pairing protocol of release c2a9253 and before, still served and offered so people on
+/// either version pair with each other.
+pub const PAIR_ALPN_V1: &[u8] = b"tapin/pair/1";
+
+/// Every pairing ALPN this build speaks, newest first: what an inviter serves (the serving side's
+/// order decides) and what a joiner offers.
+pub const PAIR_ALPNS: [&[u8]; 2] = [PAIR_ALPN, PAIR_ALPN_V1];
+
+/// The sync protocol this build speaks first. Version 3 opens each exchange with both sides'
+/// reach (direct addresses and relay).
+pub const SYNC_ALPN: &[u8] = b"tapin/sync/3";
+
+/// The sync protocol of release c2a9253, still served and offered, exactly as that release
+/// speaks it.
+pub const SYNC_ALPN_V2: &[u8] = b"tapin/sync/2";
+
+/// The first sync protocol, no longer spoken. It is still served and offered, only to tell the
+/// other side that its tapin is too old (close code [`version::OUTDATED`]) instead of failing
+/// the handshake.
+pub const SYNC_ALPN_V1: &[u8] = b"tapin/sync/1";
+
+/// Every sync ALPN this build accepts, newest first: what `tapin serve` serves (the serving
+/// side's order decides) and what a dialler offers.
+pub const SYNC_ALPNS: [&[u8]; 3] = [SYNC_ALPN, SYNC_ALPN_V2, SYNC_ALPN_V1];
 
 pub use iroh::Endpoint;

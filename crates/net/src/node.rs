@@ -1,23 +1,31 @@
 //! The long-running node behind `tapin serve`: accepts paired devices, dials friends at their last
-//! known addresses with backoff, and pushes local changes — including those written by other
-//! processes on the same home — to connected friends as they happen.
+//! known addresses and relay with backoff, and pushes local changes — including those written by
+//! other processes on the same home — to connected friends as they happen. Also the one-shot
+//! [`sync_once`] behind `tapin sync`.
+//!
+//! Both speak every sync version this build knows: a connection runs the version its handshake
+//! chose (`tapin/sync/3`, or `tapin/sync/2` with release c2a9253), and one that chose
+//! `tapin/sync/1` is closed at once with [`version::OUTDATED`], saying so on both sides.
 //!
 //! The node takes its endpoint, its home and its shutdown signal from the caller and never binds a
 //! socket itself, so tests own their ports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use iroh::endpoint::Connection;
-use iroh::{Endpoint, EndpointAddr, PublicKey, TransportAddr};
+use iroh::Endpoint;
+use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
 use tapin_core::DocId;
 use tapin_core::identity::{DeviceId, DeviceKey};
+use tapin_core::pairing::Reach;
 use tapin_store::Store;
 
-use crate::SYNC_ALPN;
-use crate::sync::{self, Link, LinkCache, SyncError, SyncStats};
+use crate::endpoint::{self, Advertise, Relay};
+use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
+use crate::version::{self, SyncVersion};
+use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2};
 
 /// How often the node looks for local writes (a cheap `PRAGMA data_version`).
 pub const POLL: Duration = Duration::from_millis(5);
@@ -27,6 +35,86 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
 /// How long one dial may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a node says about itself, and how it may dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    /// This person's name, for the message a friend on an older tapin reads.
+    pub name: String,
+    /// This home's relay setting: whether it can dial through a friend's relay at all, and which
+    /// relay it tells friends about.
+    pub relay: Relay,
+    /// Which direct addresses it tells friends about.
+    pub advertise: Advertise,
+}
+
+/// Why a friend was not synced with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unsynced {
+    /// Their tapin speaks only a sync version this build no longer syncs on.
+    #[error("{name}'s tapin is older; they need to update to sync with you")]
+    TheirsOlder {
+        /// The friend.
+        name: String,
+    },
+    /// Their tapin no longer syncs on any version this build offered: it closed the connection
+    /// with [`version::OUTDATED`].
+    #[error("{name}'s tapin is newer and no longer syncs with this version; update tapin")]
+    TheirsNewer {
+        /// The friend.
+        name: String,
+    },
+    /// Not reachable at their addresses, and they have a relay this home cannot use because it
+    /// has no relay of its own.
+    #[error(
+        "not reachable at their addresses ({why}); they can also be reached through their relay \
+         {relay}, but this home uses no relay (relay: none): sync with `--relay default` or \
+         `--relay URL`"
+    )]
+    RelayOff {
+        /// Their relay.
+        relay: String,
+        /// Why the addresses failed.
+        why: String,
+    },
+    /// Something answered at their address, but it does not serve tapin sync.
+    #[error(
+        "not reachable now: what answers at their address does not serve tapin sync (another \
+         tapin command such as `tapin invite`, or another program, may be using their port)"
+    )]
+    NotServing,
+    /// None of their devices could be reached.
+    #[error("not reachable now ({why})")]
+    Unreachable {
+        /// Why.
+        why: String,
+    },
+    /// Reached, but the exchange failed.
+    #[error("sync failed: {0}")]
+    Failed(String),
+}
+
+impl Unsynced {
+    /// Whether this is a version difference (the message then names the friend itself).
+    pub fn is_version(&self) -> bool {
+        matches!(
+            self,
+            Unsynced::TheirsOlder { .. } | Unsynced::TheirsNewer { .. }
+        )
+    }
+
+    /// Which of two reasons to report for a friend with several devices: the one that tells the
+    /// person most about what to do.
+    fn rank(&self) -> u8 {
+        match self {
+            Unsynced::TheirsOlder { .. } | Unsynced::TheirsNewer { .. } => 5,
+            Unsynced::Failed(_) => 4,
+            Unsynced::RelayOff { .. } => 3,
+            Unsynced::NotServing => 2,
+            Unsynced::Unreachable { .. } => 1,
+        }
+    }
+}
 
 /// Something the node reports as it runs (for logs and the CLI's progress lines).
 #[derive(Debug, Clone)]
@@ -50,10 +138,15 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A friend's device speaks only a version this build no longer syncs on, or no longer syncs
+    /// on any version this build speaks. Reported once per device until it syncs again.
+    Version(Unsynced),
 }
 
 struct Peer {
     conn: Connection,
+    /// The version the handshake chose (one this build syncs on).
+    version: SyncVersion,
     /// When it was registered: a duplicate of a connection older than [`DUPLICATE_WINDOW`] means
     /// the other side has lost it (a restart), not that both sides dialled at once.
     since: tokio::time::Instant,
@@ -68,7 +161,12 @@ struct Shared {
     /// The paired relationships, for the accept path (lock after `store`).
     links: Mutex<LinkCache>,
     me: DeviceKey,
+    ep: Endpoint,
+    local: Local,
     peers: Mutex<HashMap<[u8; 32], Arc<Peer>>>,
+    /// Devices already reported as on another version (until they sync again), so a dial every
+    /// minute does not repeat it.
+    told: Mutex<HashSet<[u8; 32]>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
@@ -77,6 +175,48 @@ impl Shared {
         if let Some(tx) = &self.events {
             let _ = tx.send(e);
         }
+    }
+
+    /// Reports a version difference with `device`, once until it syncs again.
+    fn tell_version(&self, device: DeviceId, what: Unsynced) {
+        tracing::info!(device = %device, "{what}");
+        let first = self
+            .told
+            .lock()
+            .map(|mut told| told.insert(device.to_bytes()))
+            .unwrap_or(true);
+        if first {
+            self.emit(Event::Version(what));
+        }
+    }
+
+    /// Reports an exchange with `device` (a sync: any version difference is over).
+    fn synced(&self, device: DeviceId, name: &str, stats: SyncStats) {
+        if let Ok(mut told) = self.told.lock() {
+            told.remove(&device.to_bytes());
+        }
+        self.emit(Event::Synced {
+            name: name.to_owned(),
+            stats,
+        });
+    }
+
+    /// The wire for an exchange with `peer`: its version, with this device's reach as of now.
+    fn wire(&self, peer: &Peer) -> Wire {
+        Wire::of(peer.version, || {
+            endpoint::my_reach(&self.ep, &self.local.relay, self.local.advertise)
+        })
+        .unwrap_or(Wire::V2)
+    }
+
+    /// The friend's relationship as the store has it now (its devices' reach included), or as it
+    /// was when the connection was made if it cannot be read.
+    fn current_link(&self, peer: &Peer, device: DeviceId) -> Link {
+        match (self.store.lock(), self.links.lock()) {
+            (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
+            _ => None,
+        }
+        .unwrap_or_else(|| peer.link.clone())
     }
 }
 
@@ -93,14 +233,16 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
         .open_bi()
         .await
         .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
+    let link = shared.current_link(peer, device);
     let stats = sync::exchange(
         &shared.store,
         &shared.me,
-        &peer.link,
+        &link,
         device,
         &mut send,
         &mut recv,
         true,
+        &shared.wire(peer),
         None,
     )
     .await?;
@@ -126,14 +268,16 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
         };
         let result = {
             let _turn = peer.busy.lock().await;
+            let link = shared.current_link(&peer, device);
             sync::exchange(
                 &shared.store,
                 &shared.me,
-                &peer.link,
+                &link,
                 device,
                 &mut send,
                 &mut recv,
                 false,
+                &shared.wire(&peer),
                 None,
             )
             .await
@@ -141,10 +285,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
         match result {
             Ok(stats) => {
                 let _ = send.finish();
-                shared.emit(Event::Synced {
-                    name: peer.link.name.clone(),
-                    stats,
-                });
+                shared.synced(device, &peer.link.name, stats);
             }
             Err(err) => {
                 sync::refuse(&peer.conn, &err);
@@ -178,7 +319,12 @@ fn dialer(shared: &Shared, conn: &Connection) -> [u8; 32] {
 /// are two connections; both sides keep the one dialled by the smaller device id and close the
 /// other, so they agree without talking about it. A newer connection dialled by the same side as
 /// the registered one replaces it.
-fn register(shared: &Arc<Shared>, conn: Connection, link: Link) -> Option<Arc<Peer>> {
+fn register(
+    shared: &Arc<Shared>,
+    conn: Connection,
+    version: SyncVersion,
+    link: Link,
+) -> Option<Arc<Peer>> {
     let device = device_of(&conn)?;
     let mut peers = shared.peers.lock().ok()?;
     if let Some(existing) = peers.get(&device.to_bytes())
@@ -200,6 +346,7 @@ fn register(shared: &Arc<Shared>, conn: Connection, link: Link) -> Option<Arc<Pe
     }
     let peer = Arc::new(Peer {
         conn,
+        version,
         since: tokio::time::Instant::now(),
         link,
         busy: Arc::new(tokio::sync::Mutex::new(())),
@@ -208,21 +355,100 @@ fn register(shared: &Arc<Shared>, conn: Connection, link: Link) -> Option<Arc<Pe
     Some(peer)
 }
 
-/// Dials one friend device; on success registers the connection, serves its streams and pushes.
-async fn dial(shared: Arc<Shared>, ep: Endpoint, link: Link, device: DeviceId) -> bool {
-    let addrs = match (shared.store.lock(), shared.links.lock()) {
-        (Ok(store), Ok(mut links)) => links.addrs(&store, device).unwrap_or_default(),
-        _ => return false,
+/// How a dial to one friend device ended.
+enum Dialled {
+    /// Connected on a version this build syncs on.
+    Connected(Connection, SyncVersion),
+    /// Not synced with, and why.
+    Not(Unsynced),
+}
+
+/// Dials `device` of the friend called `name` at `reach`, offering every sync version this build
+/// knows, newest first, and settles what the handshake chose: a version too old to sync on is
+/// closed at once with [`version::OUTDATED`], and a friend who closed with it is newer.
+async fn dial_device(
+    ep: &Endpoint,
+    local: &Local,
+    name: &str,
+    device: DeviceId,
+    reach: &Reach,
+) -> Dialled {
+    let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
+        return Dialled::Not(Unsynced::Failed("not a valid device id".to_owned()));
     };
-    let Ok(id) = PublicKey::from_bytes(&device.to_bytes()) else {
-        return false;
+    let unreachable = |why: String| match &reach.relay {
+        Some(relay) if !local.relay.enabled() => Unsynced::RelayOff {
+            relay: relay.clone(),
+            why,
+        },
+        _ => Unsynced::Unreachable { why },
     };
-    let addr = EndpointAddr::from_parts(id, addrs.into_iter().map(TransportAddr::Ip));
-    let conn = match tokio::time::timeout(DIAL_TIMEOUT, ep.connect(addr, SYNC_ALPN)).await {
+    if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {
+        return Dialled::Not(unreachable("no known address".to_owned()));
+    }
+    let options = ConnectOptions::new()
+        .with_additional_alpns(vec![SYNC_ALPN_V2.to_vec(), SYNC_ALPN_V1.to_vec()]);
+    let dial = async {
+        let connecting = ep.connect_with_opts(addr, SYNC_ALPN, options).await?;
+        Ok::<_, ConnectError>(connecting.await?)
+    };
+    let conn = match tokio::time::timeout(DIAL_TIMEOUT, dial).await {
         Ok(Ok(conn)) => conn,
+        Ok(Err(err)) => {
+            return Dialled::Not(match version::connection_error(&err) {
+                Some(e) if version::closed_as_outdated(e) => Unsynced::TheirsNewer {
+                    name: name.to_owned(),
+                },
+                _ if version::no_common_protocol(&err) => Unsynced::NotServing,
+                _ => unreachable(err.to_string()),
+            });
+        }
+        Err(_) => return Dialled::Not(unreachable("timed out".to_owned())),
+    };
+    match SyncVersion::of(conn.alpn()) {
+        Some(v) if v.is_spoken() => Dialled::Connected(conn, v),
+        Some(_) => {
+            conn.close(
+                version::OUTDATED.into(),
+                &version::outdated_reason(&local.name),
+            );
+            Dialled::Not(Unsynced::TheirsOlder {
+                name: name.to_owned(),
+            })
+        }
+        None => {
+            conn.close(0u32.into(), b"unknown protocol");
+            Dialled::Not(Unsynced::NotServing)
+        }
+    }
+}
+
+/// Whether the friend closed `conn` because its tapin is newer: a peer that accepted an old
+/// ALPN only to say so.
+fn closed_as_newer(conn: &Connection) -> bool {
+    conn.close_reason()
+        .is_some_and(|e| version::closed_as_outdated(&e))
+}
+
+/// Dials one friend device; on success registers the connection, serves its streams and pushes.
+async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
+    let reach = match (shared.store.lock(), shared.links.lock()) {
+        (Ok(store), Ok(mut links)) => links.reach(&store, device).unwrap_or_default(),
         _ => return false,
     };
-    let Some(peer) = register(&shared, conn, link) else {
+    let (conn, version) =
+        match dial_device(&shared.ep, &shared.local, &link.name, device, &reach).await {
+            Dialled::Connected(conn, version) => (conn, version),
+            Dialled::Not(why) => {
+                if why.is_version() {
+                    shared.tell_version(device, why);
+                } else {
+                    tracing::debug!(device = %device, "dial failed: {why}");
+                }
+                return false;
+            }
+        };
+    let Some(peer) = register(&shared, conn, version, link) else {
         return false;
     };
     shared.emit(Event::Connected {
@@ -230,20 +456,27 @@ async fn dial(shared: Arc<Shared>, ep: Endpoint, link: Link, device: DeviceId) -
     });
     tokio::spawn(serve_streams(shared.clone(), peer.clone()));
     match push(&shared, &peer).await {
-        Ok(stats) => shared.emit(Event::Synced {
-            name: peer.link.name.clone(),
-            stats,
-        }),
+        Ok(stats) => shared.synced(device, &peer.link.name, stats),
+        Err(_) if closed_as_newer(&peer.conn) => {
+            shared.tell_version(
+                device,
+                Unsynced::TheirsNewer {
+                    name: peer.link.name.clone(),
+                },
+            );
+        }
         Err(err) => sync::refuse(&peer.conn, &err),
     }
     true
 }
 
-/// Runs the node until `shutdown` resolves.
+/// Runs the node until `shutdown` resolves. `ep` should accept every ALPN in
+/// [`crate::SYNC_ALPNS`].
 pub async fn run(
     ep: Endpoint,
     home: &Path,
     me: DeviceKey,
+    local: Local,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SyncError> {
@@ -255,7 +488,10 @@ pub async fn run(
         store: Mutex::new(store),
         links: Mutex::new(LinkCache::default()),
         me,
+        ep: ep.clone(),
+        local,
         peers: Mutex::new(HashMap::new()),
+        told: Mutex::new(HashSet::new()),
         events,
     });
 
@@ -278,7 +514,22 @@ pub async fn run(
                         conn.close(sync::VIOLATION.into(), b"not paired");
                         return;
                     };
-                    if let Some(peer) = register(&shared, conn, link) {
+                    let version = match SyncVersion::of(conn.alpn()) {
+                        Some(v) if v.is_spoken() => v,
+                        Some(_) => {
+                            conn.close(
+                                version::OUTDATED.into(),
+                                &version::outdated_reason(&shared.local.name),
+                            );
+                            shared.tell_version(device, Unsynced::TheirsOlder { name: link.name });
+                            return;
+                        }
+                        None => {
+                            conn.close(sync::VIOLATION.into(), b"unknown protocol");
+                            return;
+                        }
+                    };
+                    if let Some(peer) = register(&shared, conn, version, link) {
                         shared.emit(Event::Connected {
                             name: peer.link.name.clone(),
                         });
@@ -290,7 +541,7 @@ pub async fn run(
     };
 
     let watch_and_dial = {
-        let (shared, ep) = (shared.clone(), ep.clone());
+        let shared = shared.clone();
         async move {
             let mut data_version = watch.data_version().unwrap_or_default();
             let mut pushed: HashMap<tapin_core::Id, i64> = HashMap::new();
@@ -388,7 +639,7 @@ pub async fn run(
                             key,
                             (now + backoff + DIAL_TIMEOUT, (backoff * 2).min(MAX_BACKOFF)),
                         );
-                        tokio::spawn(dial(shared.clone(), ep.clone(), link.clone(), *device));
+                        tokio::spawn(dial(shared.clone(), link.clone(), *device));
                     }
                 }
             }
@@ -413,55 +664,49 @@ pub async fn run(
 }
 
 /// Syncs once with every device of the given links that can be reached (the `tapin sync`
-/// command): dial, one exchange, close. Returns per link the stats, or why it failed.
+/// command): dial, one exchange, close. Returns per link the stats, or why it was not synced.
 pub async fn sync_once(
     ep: &Endpoint,
     home: &Path,
     me: &DeviceKey,
+    local: &Local,
     links: &[Link],
-) -> Vec<(Link, Result<SyncStats, String>)> {
+) -> Vec<(Link, Result<SyncStats, Unsynced>)> {
     let store = match Store::open(home) {
         Ok(s) => Mutex::new(s),
         Err(e) => {
             return links
                 .iter()
-                .map(|l| (l.clone(), Err(e.to_string())))
+                .map(|l| (l.clone(), Err(Unsynced::Failed(e.to_string()))))
                 .collect();
         }
     };
-    let mut pairings = LinkCache::default();
     let mut out = Vec::new();
     for link in links {
         let mut total: Option<SyncStats> = None;
-        let mut last_err = "no known address".to_owned();
+        let mut worst: Option<Unsynced> = None;
         for device in &link.devices {
-            let addrs = match store.lock() {
-                Ok(s) => pairings.addrs(&s, *device).unwrap_or_default(),
-                Err(_) => Vec::new(),
-            };
-            let Ok(id) = PublicKey::from_bytes(&device.to_bytes()) else {
-                continue;
-            };
-            let addr = EndpointAddr::from_parts(id, addrs.into_iter().map(TransportAddr::Ip));
-            let conn = match tokio::time::timeout(DIAL_TIMEOUT, ep.connect(addr, SYNC_ALPN)).await {
-                Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => {
-                    last_err = e.to_string();
-                    continue;
-                }
-                Err(_) => {
-                    last_err = "timed out".to_owned();
-                    continue;
-                }
-            };
+            let (conn, version) =
+                match dial_device(ep, local, &link.name, *device, &link.reach_of(*device)).await {
+                    Dialled::Connected(conn, version) => (conn, version),
+                    Dialled::Not(why) => {
+                        keep_worst(&mut worst, why);
+                        continue;
+                    }
+                };
+            let wire = Wire::of(version, || {
+                endpoint::my_reach(ep, &local.relay, local.advertise)
+            })
+            .unwrap_or(Wire::V2);
             let result = async {
                 let (mut send, mut recv) = conn
                     .open_bi()
                     .await
                     .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
-                let stats =
-                    sync::exchange(&store, me, link, *device, &mut send, &mut recv, true, None)
-                        .await?;
+                let stats = sync::exchange(
+                    &store, me, link, *device, &mut send, &mut recv, true, &wire, None,
+                )
+                .await?;
                 let _ = send.finish();
                 Ok::<_, SyncError>(stats)
             }
@@ -474,14 +719,33 @@ pub async fn sync_once(
                     t.received_bytes += stats.received_bytes;
                     t.received_changes += stats.received_changes;
                     t.rounds += stats.rounds;
+                    t.learned_reach |= stats.learned_reach;
                 }
+                Err(_) if closed_as_newer(&conn) => keep_worst(
+                    &mut worst,
+                    Unsynced::TheirsNewer {
+                        name: link.name.clone(),
+                    },
+                ),
                 Err(err) => {
                     sync::refuse(&conn, &err);
-                    last_err = err.to_string();
+                    keep_worst(&mut worst, Unsynced::Failed(err.to_string()));
                 }
             }
         }
-        out.push((link.clone(), total.ok_or(last_err)));
+        let result = total.ok_or_else(|| {
+            worst.unwrap_or(Unsynced::Unreachable {
+                why: "no known address".to_owned(),
+            })
+        });
+        out.push((link.clone(), result));
     }
     out
+}
+
+/// Keeps, of the reasons a friend's devices were not synced with, the one that says most.
+fn keep_worst(worst: &mut Option<Unsynced>, why: Unsynced) {
+    if worst.as_ref().is_none_or(|w| why.rank() >= w.rank()) {
+        *worst = Some(why);
+    }
 }

@@ -1,10 +1,13 @@
-//! The pairing protocol over QUIC (ALPN `tapin/pair/1`): one bidirectional stream, four
-//! messages. The message contents and their checks are in `tapin_core::pairing`; this module
-//! moves them and bounds every wait. See docs/PROTOCOL.md.
+//! The pairing protocol over QUIC (ALPNs `tapin/pair/2` and `tapin/pair/1`): one bidirectional
+//! stream, four messages. The message contents and their checks are in `tapin_core::pairing`;
+//! this module moves them and bounds every wait. See docs/PROTOCOL.md.
+//!
+//! The two versions differ only in the join request: version 2's carries the joiner's relay. A
+//! joiner offers both and an inviter serves both, so either side may still run release c2a9253.
 //!
 //! ```text
 //! joiner                                   inviter
-//!   ── JoinRequest {invite, name, cert, proof, addrs} ──►
+//!   ── JoinRequest {invite, name, cert, proof, addrs, relay} ──►
 //!   ◄── JoinResponse::Welcome {cert, proof} | Refused ──
 //!        (both show the safety code; each person confirms)
 //!   ── Confirm {accepted} ──►
@@ -12,19 +15,20 @@
 //!   (joiner closes)
 //! ```
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use iroh::endpoint::{Connection, RecvStream, SendStream};
-use iroh::{Endpoint, EndpointAddr, PublicKey, RelayUrl, TransportAddr};
+use iroh::endpoint::{ConnectOptions, Connection, RecvStream, SendStream};
+use iroh::{Endpoint, EndpointAddr};
 use tapin_core::identity::{DeviceCertificate, DeviceId};
 use tapin_core::pairing::{
-    self, Confirm, Invitation, InviteId, JoinRequest, JoinResponse, PairError, PairedDevice,
+    self, Confirm, Invitation, InviteId, JoinRequest, JoinRequestV1, JoinResponse, PairError,
+    PairedDevice, Reach,
 };
 use tapin_core::time::Timestamp;
 
-use crate::PAIR_ALPN;
 use crate::frame::{self, FrameError};
+use crate::version::PairVersion;
+use crate::{PAIR_ALPN, PAIR_ALPN_V1};
 
 /// Pairing messages are small; anything larger is hostile.
 pub const FRAME_CAP: u32 = 16 * 1024;
@@ -45,6 +49,21 @@ pub enum PairNetError {
         /// The inviter's name.
         name: String,
         /// Why.
+        why: String,
+    },
+    /// The inviter's device could not be reached at its addresses, and its relay cannot be used
+    /// because this home has none.
+    #[error(
+        "could not reach {name}'s device at its addresses ({why}); it can also be reached through \
+         its relay {relay}, but this home uses no relay (relay: none): join again with \
+         `--relay default` or `--relay URL`"
+    )]
+    RelayOff {
+        /// The inviter's name.
+        name: String,
+        /// The relay the ticket names.
+        relay: String,
+        /// Why the addresses failed.
         why: String,
     },
     /// A message could not be exchanged.
@@ -84,8 +103,9 @@ pub struct PendingPairing {
     role: Role,
     /// The friend's device, verified.
     pub peer: PairedDevice,
-    /// Where the friend's device listens.
-    pub peer_addrs: Vec<SocketAddr>,
+    /// Where the friend's device can be dialled (checked): from the ticket on the joiner's side,
+    /// from the join request on the inviter's.
+    pub peer_reach: Reach,
     /// The code both people compare.
     pub code: String,
     /// The invitation this pairing used.
@@ -143,18 +163,11 @@ impl PendingPairing {
     }
 }
 
-/// Where to dial the inviter.
-fn inviter_addr(inv: &Invitation) -> Result<EndpointAddr, PairNetError> {
-    let id = PublicKey::from_bytes(&inv.endpoint.to_bytes()).map_err(|_| PairError::Malformed)?;
-    let mut addrs: Vec<TransportAddr> = inv.addrs.iter().copied().map(TransportAddr::Ip).collect();
-    if let Some(relay) = inv
-        .relay
-        .as_deref()
-        .and_then(|r| r.parse::<RelayUrl>().ok())
-    {
-        addrs.push(TransportAddr::Relay(relay));
-    }
-    Ok(EndpointAddr::from_parts(id, addrs))
+/// Where to dial the inviter: the ticket's addresses, and its relay when this endpoint can use
+/// one.
+fn inviter_addr(inv: &Invitation, relay_enabled: bool) -> Result<EndpointAddr, PairNetError> {
+    crate::endpoint::dial_addr(inv.endpoint, &inv.reach(), relay_enabled)
+        .ok_or(PairNetError::Pair(PairError::Malformed))
 }
 
 fn device_of(conn: &Connection) -> Result<DeviceId, PairNetError> {
@@ -162,32 +175,45 @@ fn device_of(conn: &Connection) -> Result<DeviceId, PairNetError> {
         .map_err(|_| PairNetError::Pair(PairError::Malformed))
 }
 
-/// The joiner's half: connects to the inviter, proves the invitation, verifies the inviter.
+/// The joiner's half: connects to the inviter (offering both pairing versions), proves the
+/// invitation, verifies the inviter. `my_reach` is where the inviter will dial this device;
+/// `relay_enabled` says whether this endpoint can use the inviter's relay.
 pub async fn join(
     ep: &Endpoint,
     inv: &Invitation,
     my_name: &str,
     my_cert: &DeviceCertificate,
-    my_addrs: Vec<SocketAddr>,
+    my_reach: Reach,
+    relay_enabled: bool,
     now: Timestamp,
 ) -> Result<PendingPairing, PairNetError> {
     inv.check_fresh(now)?;
-    let addr = inviter_addr(inv)?;
-    let conn = match tokio::time::timeout(STEP_TIMEOUT, ep.connect(addr, PAIR_ALPN)).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(e)) => {
-            return Err(PairNetError::Unreachable {
-                name: inv.name.clone(),
-                why: e.to_string(),
-            });
-        }
-        Err(_) => {
-            return Err(PairNetError::Unreachable {
-                name: inv.name.clone(),
-                why: "timed out".to_owned(),
-            });
-        }
+    let addr = inviter_addr(inv, relay_enabled)?;
+    let unreachable = |why: String| match inv.reach().relay {
+        Some(relay) if !relay_enabled => PairNetError::RelayOff {
+            name: inv.name.clone(),
+            relay,
+            why,
+        },
+        _ => PairNetError::Unreachable {
+            name: inv.name.clone(),
+            why,
+        },
     };
+    let options = ConnectOptions::new().with_additional_alpns(vec![PAIR_ALPN_V1.to_vec()]);
+    let dial = async {
+        ep.connect_with_opts(addr, PAIR_ALPN, options)
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let conn = match tokio::time::timeout(STEP_TIMEOUT, dial).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(why)) => return Err(unreachable(why)),
+        Err(_) => return Err(unreachable("timed out".to_owned())),
+    };
+    let version = PairVersion::of(conn.alpn());
     let remote = device_of(&conn)?;
     let (mut send, mut recv) = timed("opening a stream", STEP_TIMEOUT, async {
         conn.open_bi()
@@ -195,13 +221,27 @@ pub async fn join(
             .map_err(|e| FrameError::Io(e.to_string()))
     })
     .await?;
-    let req = pairing::join_request(inv, my_name, my_cert, my_addrs);
-    timed(
-        "sending the request",
-        STEP_TIMEOUT,
-        frame::write(&mut send, &req),
-    )
-    .await?;
+    let req = pairing::join_request(inv, my_name, my_cert, my_reach);
+    match version {
+        Some(PairVersion::V2) => {
+            timed(
+                "sending the request",
+                STEP_TIMEOUT,
+                frame::write(&mut send, &req),
+            )
+            .await?;
+        }
+        Some(PairVersion::V1) => {
+            // An inviter on release c2a9253: the same request without the relay.
+            timed(
+                "sending the request",
+                STEP_TIMEOUT,
+                frame::write(&mut send, &JoinRequestV1::from(req)),
+            )
+            .await?;
+        }
+        None => return Err(PairNetError::Pair(PairError::Malformed)),
+    }
     let resp: JoinResponse =
         timed("answer", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?;
     let peer = match pairing::check_welcome(inv, &resp, remote, my_cert.device) {
@@ -218,7 +258,7 @@ pub async fn join(
         recv,
         role: Role::Joiner,
         peer,
-        peer_addrs: inv.addrs.clone(),
+        peer_reach: inv.reach(),
         code,
         invite: inv.id(),
     })
@@ -232,7 +272,8 @@ pub trait Invitations {
     fn claim(&self, id: &InviteId) -> Result<(), String>;
 }
 
-/// The inviter's half for one incoming connection on the pairing ALPN.
+/// The inviter's half for one incoming connection on a pairing ALPN (the join request's shape
+/// follows the ALPN the handshake chose).
 ///
 /// The invitation is claimed (used up) only once the joiner has proved the secret, so a device
 /// that does not know it cannot burn an invitation.
@@ -248,17 +289,26 @@ pub async fn accept(
             .map_err(|e| FrameError::Io(e.to_string()))
     })
     .await?;
-    let req: JoinRequest =
-        timed("request", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?;
+    let req: JoinRequest = match PairVersion::of(conn.alpn()) {
+        Some(PairVersion::V2) => {
+            timed("request", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?
+        }
+        Some(PairVersion::V1) => {
+            let v1: JoinRequestV1 =
+                timed("request", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?;
+            v1.into()
+        }
+        None => return Err(PairNetError::Pair(PairError::Malformed)),
+    };
     let checked = invitations
         .lookup(&req.invite)
         .and_then(|inv| {
             pairing::check_join(&inv, &req, remote)
-                .map(|peer| (inv, peer))
+                .and_then(|peer| Ok((inv, peer, req.reach()?)))
                 .map_err(|e| e.to_string())
         })
         .and_then(|found| invitations.claim(&req.invite).map(|()| found));
-    let (inv, peer) = match checked {
+    let (inv, peer, peer_reach) = match checked {
         Ok(found) => found,
         Err(why) => {
             let _ = frame::write(&mut send, &JoinResponse::Refused(why.clone())).await;
@@ -281,7 +331,7 @@ pub async fn accept(
         recv,
         role: Role::Inviter,
         peer,
-        peer_addrs: req.addrs,
+        peer_reach,
         code,
         invite: inv.id(),
     })

@@ -1,7 +1,9 @@
-//! One sync exchange over one QUIC stream (ALPN `tapin/sync/2`), wired to the store: load my side
-//! and my replica of theirs, run [`tapin_core::sync::Session`] in alternating batches until a
-//! round trip carries nothing, and persist what arrived (durably, before answering), the sync
-//! states and the friend's signed heads. See docs/PROTOCOL.md.
+//! One sync exchange over one QUIC stream (ALPNs `tapin/sync/3` and `tapin/sync/2`), wired to
+//! the store: load my side and my replica of theirs, run [`tapin_core::sync::Session`] in
+//! alternating batches until a round trip carries nothing, and persist what arrived (durably,
+//! before answering), the sync states and the friend's signed heads. On `tapin/sync/3` each side
+//! first says where it can be dialled ([`Reach`]), and what the friend's device says is stored
+//! when it changed. See docs/PROTOCOL.md.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,11 +12,13 @@ use std::time::Duration;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::identity::{DeviceId, DeviceKey};
+use tapin_core::pairing::{Reach, ReachError, relay_url};
 use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
 use tapin_core::{DocId, Id, docs};
 use tapin_store::Store;
 
 use crate::frame::{self, FrameError};
+use crate::version::SyncVersion;
 
 /// A sync frame may carry a whole document on first sync; beyond this it is hostile.
 pub const FRAME_CAP: u32 = 64 * 1024 * 1024;
@@ -26,6 +30,8 @@ pub const MAX_ROUNDS: usize = 32;
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// QUIC close code for a peer that broke the protocol.
 pub const VIOLATION: u32 = 400;
+/// A reach frame is at most 16 addresses and a 256-byte URL; anything near this is hostile.
+pub const REACH_CAP: u32 = 2 * 1024;
 
 /// The store meta key holding the friend's latest verified signed heads for a relationship.
 pub fn heads_key(rel: Id) -> String {
@@ -50,6 +56,16 @@ pub struct Link {
     pub name: String,
     /// Their certified devices.
     pub devices: Vec<DeviceId>,
+    /// Where each of their devices was last known to be reachable, as stored (the addresses
+    /// and relay that do not parse left out).
+    pub reach: HashMap<DeviceId, Reach>,
+}
+
+impl Link {
+    /// Where `device` was last known to be reachable (nothing, if it is not one of theirs).
+    pub fn reach_of(&self, device: DeviceId) -> Reach {
+        self.reach.get(&device).cloned().unwrap_or_default()
+    }
 }
 
 /// Finds the relationship a device belongs to (only while paired).
@@ -61,43 +77,45 @@ pub fn link_for(store: &Store, device: DeviceId) -> Result<Option<Link>, SyncErr
 
 /// Every paired relationship.
 pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
-    Ok(pairings(store)?.0)
+    pairings(store)
 }
 
-/// Where each paired device was last known to listen.
-type Addrs = HashMap<DeviceId, Vec<SocketAddr>>;
-
-/// Every paired relationship, and the addresses each paired device was last known at.
-fn pairings(store: &Store) -> Result<(Vec<Link>, Addrs), SyncError> {
+/// Every paired relationship.
+fn pairings(store: &Store) -> Result<Vec<Link>, SyncError> {
     let Some(doc) = store.load(&DocId::Private).map_err(store_err)? else {
-        return Ok(Default::default());
+        return Ok(Vec::new());
     };
     let private = docs::read_private(&doc).map_err(store_err)?;
     let mut out = Vec::new();
-    let mut addrs = Addrs::new();
     for (&rel_id, rel) in &private.relationships {
         let mut devices = Vec::new();
+        let mut reach = HashMap::new();
         for (device, paired) in rel.paired_devices() {
             let Ok(device) = device.parse::<DeviceId>() else {
                 continue;
             };
             devices.push(device);
-            addrs.entry(device).or_default().extend(
-                paired
+            // Read nothing on trust: a document may come from an older version or an import.
+            let known = Reach {
+                addrs: paired
                     .addrs
                     .iter()
-                    .filter_map(|a| a.parse::<SocketAddr>().ok()),
-            );
+                    .filter_map(|a| a.parse::<SocketAddr>().ok())
+                    .collect(),
+                relay: paired.relay.as_deref().and_then(|r| relay_url(r).ok()),
+            };
+            reach.insert(device, known.capped());
         }
         if !devices.is_empty() {
             out.push(Link {
                 rel: rel_id,
                 name: rel.name.clone(),
                 devices,
+                reach,
             });
         }
     }
-    Ok((out, addrs))
+    Ok(out)
 }
 
 /// The paired relationships of a home, read again only when its private document changed. Reading
@@ -108,7 +126,6 @@ pub struct LinkCache {
     /// The private document's version the links were read at, once read.
     version: Option<i64>,
     links: Vec<Link>,
-    addrs: Addrs,
 }
 
 impl LinkCache {
@@ -116,16 +133,18 @@ impl LinkCache {
     pub fn get(&mut self, store: &Store) -> Result<&[Link], SyncError> {
         let version = store.doc_version(&DocId::Private).map_err(store_err)?;
         if self.version != Some(version) {
-            (self.links, self.addrs) = pairings(store)?;
+            self.links = pairings(store)?;
             self.version = Some(version);
         }
         Ok(&self.links)
     }
 
-    /// The addresses a paired device was last known at.
-    pub fn addrs(&mut self, store: &Store, device: DeviceId) -> Result<Vec<SocketAddr>, SyncError> {
-        self.get(store)?;
-        Ok(self.addrs.get(&device).cloned().unwrap_or_default())
+    /// Where a paired device was last known to be reachable.
+    pub fn reach(&mut self, store: &Store, device: DeviceId) -> Result<Reach, SyncError> {
+        Ok(self
+            .link_for(store, device)?
+            .map(|l| l.reach_of(device))
+            .unwrap_or_default())
     }
 
     /// The relationship a device belongs to (only while paired).
@@ -156,6 +175,9 @@ pub enum SyncError {
     /// The peer sent more frames in one batch than the protocol allows.
     #[error("the peer sent an oversized batch")]
     BatchTooLong,
+    /// The peer's reach frame (its addresses and relay) was refused.
+    #[error("refused the peer's addresses: {0}")]
+    BadReach(#[from] ReachError),
     /// The store failed.
     #[error("store error: {0}")]
     Store(String),
@@ -172,6 +194,33 @@ pub struct SyncStats {
     pub received_changes: u64,
     /// Round trips.
     pub rounds: u32,
+    /// Whether the friend's device said it can now be reached at other addresses or through
+    /// another relay, and that was stored.
+    pub learned_reach: bool,
+}
+
+/// What a connection's protocol version adds to the session's frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wire {
+    /// `tapin/sync/2`: the session's frames only, exactly as release c2a9253 speaks it.
+    V2,
+    /// `tapin/sync/3`: each side's first frame is its [`Reach`]; this side's is `mine`.
+    V3 {
+        /// Where this device can be dialled now.
+        mine: Reach,
+    },
+}
+
+impl Wire {
+    /// The wire of a version this build syncs on (`None` for one it only answers with
+    /// [`crate::version::OUTDATED`]).
+    pub fn of(version: SyncVersion, mine: impl FnOnce() -> Reach) -> Option<Wire> {
+        match version {
+            SyncVersion::V1 => None,
+            SyncVersion::V2 => Some(Wire::V2),
+            SyncVersion::V3 => Some(Wire::V3 { mine: mine() }),
+        }
+    }
 }
 
 /// A copy of every byte sent, for tests that prove what never crossed the wire.
@@ -181,7 +230,8 @@ fn store_err(e: impl std::fmt::Display) -> SyncError {
     SyncError::Store(e.to_string())
 }
 
-/// Runs one exchange with `peer` on an open stream. The initiator sends the first batch.
+/// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
+/// connection's ALPN chose). The initiator sends the first batch.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange(
     store: &Mutex<Store>,
@@ -191,12 +241,23 @@ pub async fn exchange(
     send: &mut SendStream,
     recv: &mut RecvStream,
     initiator: bool,
+    wire: &Wire,
     tap: Option<&Tap>,
 ) -> Result<SyncStats, SyncError> {
     let side = DocId::Side(link.rel);
     let replica = DocId::Replica(link.rel);
     let peer_key = peer.to_bytes();
     let mut stats = SyncStats::default();
+    // On sync/3 each side's first frame is its reach: the initiator's opens the exchange, the
+    // responder's opens its first batch.
+    let (mut my_reach, mut reach_to_read) = match wire {
+        Wire::V2 => (None, false),
+        Wire::V3 { mine } => (Some(mine), true),
+    };
+    let mut their_reach = None;
+    if initiator && let Some(mine) = my_reach.take() {
+        send_reach(send, mine, &mut stats, tap).await?;
+    }
     // A device that never confirmed holding my side gets it as stored, first thing: no
     // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
     let (mine_state, mut snapshot) = {
@@ -242,17 +303,28 @@ pub async fn exchange(
     let mut sent_empty;
     let mut got_empty = false;
     if !initiator {
+        if reach_to_read {
+            their_reach = Some(read_reach(recv, &mut stats).await?);
+            reach_to_read = false;
+        }
         got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
     }
     loop {
         let batch = session.batch(me);
         sent_empty = batch.len() == 1 && snapshot.is_none();
+        if let Some(mine) = my_reach.take() {
+            send_reach(send, mine, &mut stats, tap).await?;
+        }
         for f in snapshot.take().iter().chain(&batch) {
             send_frame(send, f, &mut stats, tap).await?;
         }
         stats.rounds += 1;
         if !initiator && sent_empty && got_empty {
             break;
+        }
+        if reach_to_read {
+            their_reach = Some(read_reach(recv, &mut stats).await?);
+            reach_to_read = false;
         }
         got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
         if initiator && sent_empty && got_empty {
@@ -263,9 +335,9 @@ pub async fn exchange(
         }
     }
     let (mine_state, theirs_state) = session.states();
-    let store = store.lock().map_err(store_err)?;
+    let held = store.lock().map_err(store_err)?;
     // One transaction: both sync states and the friend's heads become durable together.
-    let settings = store.settings().map_err(store_err)?;
+    let settings = held.settings().map_err(store_err)?;
     settings
         .set_sync_state(&side, &peer_key, &mine_state)
         .map_err(store_err)?;
@@ -286,7 +358,101 @@ pub async fn exchange(
             .map_err(store_err)?;
     }
     settings.commit().map_err(store_err)?;
+    drop(held);
+    if let Some(theirs) = their_reach {
+        stats.learned_reach = remember_reach(store, me, link, peer, &theirs)?;
+    }
     Ok(stats)
+}
+
+/// Writes this side's reach frame.
+async fn send_reach(
+    send: &mut SendStream,
+    mine: &Reach,
+    stats: &mut SyncStats,
+    tap: Option<&Tap>,
+) -> Result<(), SyncError> {
+    stats.sent_bytes += frame::write(send, mine).await? as u64;
+    if let Some(tap) = tap
+        && let Ok(mut t) = tap.lock()
+    {
+        t.extend_from_slice(&postcard::to_stdvec(mine).unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Reads and checks the friend's reach frame (its first frame on `tapin/sync/3`).
+async fn read_reach(recv: &mut RecvStream, stats: &mut SyncStats) -> Result<Reach, SyncError> {
+    let reach: Reach = match tokio::time::timeout(FRAME_TIMEOUT, frame::read(recv, REACH_CAP)).await
+    {
+        Ok(r) => r?,
+        Err(_) => return Err(SyncError::Timeout),
+    };
+    stats.received_bytes += postcard::to_stdvec(&reach)
+        .map(|v| v.len() as u64 + 4)
+        .unwrap_or_default();
+    Ok(reach.checked()?)
+}
+
+/// What is known of a device after it said `theirs`: addresses it gave replace the known ones,
+/// and so does a relay it gave; what it left out (no addresses, no relay) stays as it was.
+fn updated(known: &Reach, theirs: &Reach) -> Reach {
+    Reach {
+        addrs: if theirs.addrs.is_empty() {
+            known.addrs.clone()
+        } else {
+            theirs.addrs.clone()
+        },
+        relay: theirs.relay.clone().or_else(|| known.relay.clone()),
+    }
+}
+
+/// Stores where the friend's device `peer` says it can be dialled (already checked), when that
+/// changes what the store holds: one small write to that device's entry in the private document,
+/// and nothing else. This is the only write the network makes to the private document. Returns
+/// whether it wrote.
+fn remember_reach(
+    store: &Mutex<Store>,
+    me: &DeviceKey,
+    link: &Link,
+    peer: DeviceId,
+    theirs: &Reach,
+) -> Result<bool, SyncError> {
+    let known = link.reach_of(peer);
+    if updated(&known, theirs) == known {
+        // The common case, decided without a transaction.
+        return Ok(false);
+    }
+    let store = store.lock().map_err(store_err)?;
+    store
+        .update(&DocId::Private, &me.actor(), |d| {
+            let Some(mut rel) = docs::get_relationship(d, link.rel)? else {
+                return Ok(false);
+            };
+            let Some(device) = rel
+                .peer
+                .as_mut()
+                .filter(|p| p.unpaired.is_none())
+                .and_then(|p| p.devices.get_mut(&peer.to_string()))
+            else {
+                // Unpaired meanwhile: nothing to keep current.
+                return Ok(false);
+            };
+            let addrs: Vec<String> = if theirs.addrs.is_empty() {
+                device.addrs.clone()
+            } else {
+                theirs.addrs.iter().map(ToString::to_string).collect()
+            };
+            let relay = theirs.relay.clone().or_else(|| device.relay.clone());
+            if device.addrs == addrs && device.relay == relay {
+                return Ok(false);
+            }
+            device.addrs = addrs;
+            device.relay = relay;
+            docs::put_relationship(d, link.rel, &rel)?;
+            Ok::<_, docs::DocError>(true)
+        })
+        .map_err(store_err)
 }
 
 /// Writes one frame, counting it, and copying it to the tap if there is one.
@@ -382,4 +548,212 @@ pub fn refuse(conn: &Connection, err: &SyncError) {
         VIOLATION.into(),
         &reason.as_bytes()[..reason.len().min(100)],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use iroh::RelayUrl;
+    use proptest::prelude::*;
+    use tapin_core::pairing::{
+        InviteId, JoinRequest, JoinRequestV1, MAX_ADDRS, MAX_RELAY, Reach, ReachError, relay_url,
+    };
+
+    use super::{REACH_CAP, updated};
+    use crate::frame::{self, FrameError};
+
+    fn v6(i: u16) -> SocketAddr {
+        SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, i], 65535))
+    }
+
+    /// The largest reach a device may send.
+    fn largest() -> Reach {
+        Reach {
+            addrs: (1..=MAX_ADDRS as u16).map(v6).collect(),
+            relay: Some(format!(
+                "https://{}",
+                "r".repeat(MAX_RELAY - "https://".len())
+            )),
+        }
+    }
+
+    #[test]
+    fn the_largest_reach_fits_its_frame_cap_with_room() {
+        let bytes = postcard::to_stdvec(&largest()).unwrap();
+        assert!(
+            bytes.len() * 2 < REACH_CAP as usize,
+            "{} bytes",
+            bytes.len()
+        );
+    }
+
+    #[test]
+    fn a_reach_frame_decodes_exactly_and_is_checked() {
+        let good = Reach {
+            addrs: vec!["10.99.1.2:4433".parse().unwrap()],
+            relay: Some("http://10.99.0.1:3340".to_owned()),
+        };
+        let bytes = postcard::to_stdvec(&good).unwrap();
+        let back: Reach = frame::decode(&bytes).unwrap();
+        assert_eq!(
+            back.checked().unwrap().relay.as_deref(),
+            Some("http://10.99.0.1:3340/")
+        );
+
+        // Anything after the message is refused, so no frame passes for another shape.
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            frame::decode::<Reach>(&longer),
+            Err(FrameError::Decode(_))
+        ));
+        assert!(frame::decode::<Reach>(&bytes[..bytes.len() - 1]).is_err());
+
+        let mut many = largest();
+        many.addrs.push(v6(999));
+        let back: Reach = frame::decode(&postcard::to_stdvec(&many).unwrap()).unwrap();
+        assert_eq!(back.checked(), Err(ReachError::TooManyAddrs(MAX_ADDRS + 1)));
+
+        for relay in [
+            "relay.example.org",
+            "http://relay.example.org:0",
+            "file:///etc/passwd",
+        ] {
+            let bad = Reach {
+                addrs: vec![],
+                relay: Some(relay.to_owned()),
+            };
+            let back: Reach = frame::decode(&postcard::to_stdvec(&bad).unwrap()).unwrap();
+            assert!(
+                matches!(back.checked(), Err(ReachError::BadRelay(_))),
+                "{relay}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_two_join_request_shapes_never_pass_for_each_other() {
+        let v2 = JoinRequest {
+            invite: InviteId([1; 16]),
+            name: "Jordan".to_owned(),
+            cert: vec![7; 150],
+            proof: [3; 32],
+            addrs: vec!["10.99.2.2:4433".parse().unwrap()],
+            relay: Some("http://10.99.0.1:3340/".to_owned()),
+        };
+        let v1 = JoinRequestV1::from(v2.clone());
+        let v1_bytes = postcard::to_stdvec(&v1).unwrap();
+        let v2_bytes = postcard::to_stdvec(&v2).unwrap();
+        assert_eq!(frame::decode::<JoinRequestV1>(&v1_bytes).unwrap(), v1);
+        assert_eq!(frame::decode::<JoinRequest>(&v2_bytes).unwrap(), v2);
+        assert!(frame::decode::<JoinRequest>(&v1_bytes).is_err());
+        assert!(frame::decode::<JoinRequestV1>(&v2_bytes).is_err());
+    }
+
+    #[test]
+    fn what_a_device_says_replaces_what_it_gives_and_keeps_what_it_leaves_out() {
+        let known = Reach {
+            addrs: vec!["10.0.0.1:1".parse().unwrap()],
+            relay: Some("http://a/".to_owned()),
+        };
+        let moved = Reach {
+            addrs: vec!["10.0.0.2:2".parse().unwrap()],
+            relay: None,
+        };
+        assert_eq!(
+            updated(&known, &moved),
+            Reach {
+                addrs: moved.addrs.clone(),
+                relay: known.relay.clone()
+            }
+        );
+        let relay_only = Reach {
+            addrs: vec![],
+            relay: Some("http://b/".to_owned()),
+        };
+        assert_eq!(
+            updated(&known, &relay_only),
+            Reach {
+                addrs: known.addrs.clone(),
+                relay: relay_only.relay.clone()
+            }
+        );
+        assert_eq!(updated(&known, &Reach::default()), known);
+    }
+
+    /// A reach frame as it may arrive: a valid one, then mutated the way a broken or hostile
+    /// peer would (bytes flipped, cut, inserted), so decoding gets past the first byte.
+    fn mutated_reach() -> impl Strategy<Value = Vec<u8>> {
+        let addr = (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, p)| SocketAddr::from((ip, p)));
+        let reach = (
+            proptest::collection::vec(addr, 0..24),
+            proptest::option::of("(?i)https?://[a-z0-9.:\\[\\]-]{0,40}(/[a-z/]{0,10})?"),
+        )
+            .prop_map(|(addrs, relay)| Reach { addrs, relay });
+        (
+            reach,
+            proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..4),
+        )
+            .prop_map(|(reach, edits)| {
+                let mut bytes = postcard::to_stdvec(&reach).unwrap_or_default();
+                for (at, byte, kind) in edits {
+                    let at = at % (bytes.len() + 1);
+                    match kind {
+                        0 if at < bytes.len() => bytes[at] = byte,
+                        1 => bytes.truncate(at),
+                        _ => bytes.insert(at, byte),
+                    }
+                }
+                bytes
+            })
+    }
+
+    /// Cases per property: 2,000 in the suite; `PROPTEST_CASES` for a longer run (see
+    /// docs/PROTOCOL.md, "Compatibility").
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(2_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_reach_frame_is_refused_or_yields_only_what_a_device_could_be_dialled_at(
+            bytes in mutated_reach(),
+        ) {
+            if let Ok(reach) = frame::decode::<Reach>(&bytes)
+                && let Ok(checked) = reach.checked()
+            {
+                prop_assert!(checked.addrs.len() <= MAX_ADDRS);
+                for a in &checked.addrs {
+                    prop_assert!(a.port() != 0 && !a.ip().is_unspecified() && !a.ip().is_multicast());
+                }
+                if let Some(relay) = &checked.relay {
+                    prop_assert!(relay.parse::<RelayUrl>().is_ok(), "iroh cannot use {relay}");
+                }
+            }
+        }
+
+        #[test]
+        fn every_relay_url_tapin_accepts_is_one_iroh_accepts(
+            url in "(?i)https?://([a-z0-9-]{1,12}\\.){0,3}[a-z0-9-]{1,12}(:[0-9]{1,5})?(/[a-zA-Z0-9/%._~-]{0,20})?",
+        ) {
+            if let Ok(canonical) = relay_url(&url) {
+                prop_assert!(canonical.parse::<RelayUrl>().is_ok(), "iroh cannot use {canonical}");
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic_a_reach_or_join_request_decoder(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let _ = frame::decode::<Reach>(&bytes).map(Reach::checked);
+            let _ = frame::decode::<JoinRequest>(&bytes).map(|r| r.reach());
+            let _ = frame::decode::<JoinRequestV1>(&bytes);
+        }
+    }
 }

@@ -260,8 +260,9 @@ fn join_request() -> impl Strategy<Value = JoinRequest> {
         any::<[u8; 32]>(),
         any::<[u8; 32]>(),
         proptest::collection::vec(any::<(u32, u16)>(), 0..17),
+        proptest::option::of("\\PC{0,40}"),
     )
-        .prop_map(|(invite, name, secret, proof, addrs)| {
+        .prop_map(|(invite, name, secret, proof, addrs, relay)| {
             let person = PersonKey::from_secret(secret);
             let device = DeviceKey::from_secret(proof).id();
             JoinRequest {
@@ -273,6 +274,7 @@ fn join_request() -> impl Strategy<Value = JoinRequest> {
                     .into_iter()
                     .map(|(ip, port)| SocketAddr::from((ip.to_be_bytes(), port)))
                     .collect(),
+                relay,
             }
         })
 }

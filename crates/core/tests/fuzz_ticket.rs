@@ -134,9 +134,13 @@ fn reference(bytes: &[u8]) -> Result<Fields, PairError> {
         rest = tail;
         Ok(head)
     };
+    // A version above this build's is a newer tapin's; below it (0) is no version tapin wrote.
     let version = take(1)?[0];
-    if version != 1 {
+    if version > 1 {
         return Err(PairError::UnknownVersion(version));
+    }
+    if version != 1 {
+        return Err(PairError::Malformed);
     }
     let key = |b: &[u8]| -> Result<[u8; 32], PairError> {
         let k: [u8; 32] = b.try_into().map_err(|_| PairError::Malformed)?;

@@ -287,20 +287,24 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-/// Runs the real binary on a fixture home, with the clock the fixture was written at.
-fn at_home(dir: &std::path::Path, args: &[&str]) -> tapin_e2e::Run {
-    std::process::Command::new(tapin_e2e::tapin_bin())
-        .args(args)
+/// The real binary on a fixture home, with the clock the fixture was written at.
+fn tapin_at(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(tapin_e2e::tapin_bin());
+    cmd.args(args)
         .env("TAPIN_HOME", dir)
         .env("TAPIN_NOW", tapin_e2e::NOW)
         .env("TZ", "UTC")
         .env("NO_COLOR", "1")
         .env("TAPIN_MDNS", "off")
         .env("TAPIN_RELAY", "none")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("spawn tapin")
-        .into()
+        .env_remove("TAPIN_PORT")
+        .env_remove("TAPIN_BIND")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+fn at_home(dir: &std::path::Path, args: &[&str]) -> tapin_e2e::Run {
+    tapin_at(dir, args).output().expect("spawn tapin").into()
 }
 
 fn ok_at(dir: &std::path::Path, args: &[&str]) -> String {
@@ -315,6 +319,28 @@ fn ok_at(dir: &std::path::Path, args: &[&str]) -> String {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     run.stdout
+}
+
+/// Whether `now` holds everything `then` does: the same scalars, the same arrays element by
+/// element, and every key of an object (with what it holds), beside keys `then` does not have.
+/// The error is the path of the first difference.
+fn holds(now: &Value, then: &Value, at: &str) -> Result<(), String> {
+    match (now, then) {
+        (Value::Object(now), Value::Object(then)) => then.iter().try_for_each(|(key, value)| {
+            let at = format!("{at}.{key}");
+            match now.get(key) {
+                Some(got) => holds(got, value, &at),
+                None => Err(at),
+            }
+        }),
+        (Value::Array(now), Value::Array(then)) if now.len() == then.len() => now
+            .iter()
+            .zip(then)
+            .enumerate()
+            .try_for_each(|(i, (a, b))| holds(a, b, &format!("{at}[{i}]"))),
+        (now, then) if now == then => Ok(()),
+        _ => Err(at.to_owned()),
+    }
 }
 
 /// A home every earlier release wrote opens, shows everything it holds, exports exactly what that
@@ -352,8 +378,12 @@ fn every_release_fixture_home_opens_and_reads_as_it_was_written() {
             let now: Value =
                 serde_json::from_str(&ok_at(&path, &["--json", "export", "--format", "json"]))
                     .expect("JSON");
+            // Fields are added, never changed: everything the release exported is there, the
+            // same, and a later release may add fields beside it.
             for part in ["name", "person", "private", "journal", "sides"] {
-                assert_eq!(now[part], then[part], "{what}: the export's {part} differs");
+                if let Err(at) = holds(&now[part], &then[part], part) {
+                    panic!("{what}: the export's {at} differs from the release's");
+                }
             }
             let page: Value =
                 serde_json::from_str(&ok_at(&path, &["--json", "show", friend])).expect("JSON");
@@ -372,6 +402,56 @@ fn every_release_fixture_home_opens_and_reads_as_it_was_written() {
                     .contains("Written by a later release"),
                 "{what}: {page:#}"
             );
+        }
+    }
+}
+
+/// Two paired homes every earlier release wrote sync with each other through this build, at the
+/// addresses and ports the release stored, in a network namespace of their own where those ports
+/// are free: what each writes now reaches the other, and both stay verified.
+#[test]
+fn every_release_fixture_pair_syncs_through_this_build() {
+    for (release, dir) in fixture_releases() {
+        let (maya, jordan) = (dir.path().join("maya"), dir.path().join("jordan"));
+        ok_at(&maya, &["thanks", "Jordan", "From Maya, after upgrading"]);
+        ok_at(&jordan, &["thanks", "Maya", "From Jordan, after upgrading"]);
+
+        let ns = tapin_e2e::lab::Netns::loopback();
+        let mut serve = ns.spawn(tapin_at(&jordan, &["serve"]), None);
+        tapin_e2e::eventually(tapin_e2e::NET_TIMEOUT, "Jordan's serve to listen", || {
+            serve.stderr().contains("Serving as") || !serve.running()
+        });
+        assert!(
+            serve.running(),
+            "{release}: serve stopped:\n{}",
+            serve.stderr()
+        );
+        let run = ns.run(tapin_at(&maya, &["--json", "sync", "Jordan"]));
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{release}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        assert_eq!(
+            report["friends"][0]["reached"], true,
+            "{release}: {report:#}"
+        );
+        drop(serve);
+
+        for (home, friend, theirs) in [
+            (&maya, "Jordan", "From Jordan, after upgrading"),
+            (&jordan, "Maya", "From Maya, after upgrading"),
+        ] {
+            let page: Value =
+                serde_json::from_str(&ok_at(home, &["--json", "show", friend])).expect("JSON");
+            assert!(
+                page["thanks"].to_string().contains(theirs),
+                "{release}: {theirs:?} did not arrive:\n{page:#}"
+            );
+            assert_eq!(page["their_side"]["verified"], true, "{release}: {page:#}");
         }
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Reading frame after frame until the first error, `frame::read` must give exactly what a
 //! reader written here from docs/PROTOCOL.md gives: each message whose length is within the cap
-//! and whose body decodes; then `TooLarge` with the announced length and the cap, `Io` for a
+//! and whose body decodes to exactly one message; then `TooLarge` with the announced length and the cap, `Io` for a
 //! stream that ends early, or `Decode`. A length over the cap on a stream that stays open must
 //! be refused at once, without waiting for (or making room for) its body. Nothing panics.
 //!
@@ -161,9 +161,10 @@ fn reference<T: DeserializeOwned>(bytes: &[u8], cap: u32) -> Vec<Outcome<T>> {
             return out;
         }
         let (body, tail) = tail.split_at(len as usize);
-        match postcard::from_bytes(body) {
-            Ok(msg) => out.push(Outcome::Message(msg)),
-            Err(_) => {
+        // A body is exactly one message: bytes left over after it are refused.
+        match postcard::take_from_bytes(body) {
+            Ok((msg, rest)) if rest.is_empty() => out.push(Outcome::Message(msg)),
+            _ => {
                 out.push(Outcome::Decode);
                 return out;
             }

@@ -709,10 +709,10 @@ mod tests {
             })
     }
 
-    /// Cases per property: 2,000 in the suite; `PROPTEST_CASES` for a longer run (see
-    /// docs/PROTOCOL.md, "Compatibility").
+    /// Cases per property: 2,000 in the suite; `TAPIN_FUZZ_CASES` for a longer run (see
+    /// docs/FUZZING.md).
     fn cases() -> u32 {
-        std::env::var("PROPTEST_CASES")
+        std::env::var("TAPIN_FUZZ_CASES")
             .ok()
             .and_then(|c| c.parse().ok())
             .unwrap_or(2_000)
@@ -722,7 +722,7 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
         #[test]
-        fn a_reach_frame_is_refused_or_yields_only_what_a_device_could_be_dialled_at(
+        fn fuzz_a_reach_frame_is_refused_or_yields_only_what_a_device_could_be_dialled_at(
             bytes in mutated_reach(),
         ) {
             if let Ok(reach) = frame::decode::<Reach>(&bytes)
@@ -748,7 +748,7 @@ mod tests {
         }
 
         #[test]
-        fn random_bytes_never_panic_a_reach_or_join_request_decoder(
+        fn fuzz_random_bytes_never_panic_a_reach_or_join_request_decoder(
             bytes in proptest::collection::vec(any::<u8>(), 0..600),
         ) {
             let _ = frame::decode::<Reach>(&bytes).map(Reach::checked);

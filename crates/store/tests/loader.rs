@@ -582,7 +582,7 @@ fn check_case(case: &Case, home: &Path, conn: &Connection) -> Result<(), TestCas
 }
 
 #[test]
-fn the_loader_refuses_damage_and_never_returns_a_partial_document() {
+fn fuzz_the_loader_refuses_damage_and_never_returns_a_partial_document() {
     let base = base();
     let home = tempfile::tempdir().unwrap();
     std::fs::write(home.path().join(DB_FILE), &base.db).unwrap();

@@ -93,6 +93,10 @@ fn reference(bytes: &[u8]) -> Result<Fields, IdentityError> {
     let issued = i64::from_be_bytes(take(64, 8)?.try_into().expect("8 bytes"));
     let len = u16::from_be_bytes(take(72, 2)?.try_into().expect("2 bytes")) as usize;
     let name = std::str::from_utf8(take(74, len)?).map_err(|_| IdentityError::Malformed)?;
+    // FORMAT.md: the name is at most 64 characters.
+    if name.chars().count() > 64 {
+        return Err(IdentityError::Malformed);
+    }
     let sig: [u8; 64] = take(74 + len, 64)?.try_into().expect("64 bytes");
     if bytes.len() != 74 + len + 64 {
         return Err(IdentityError::Malformed);

@@ -399,7 +399,26 @@ fn tell_tightened(fixed: &[tapin_store::Tightened]) -> Result<()> {
         );
         by_mode.entry((f.before, f.after)).or_default().push(name);
     }
-    for ((before, after), names) in by_mode {
+    for ((before, after), mut names) in by_mode {
+        // SQLite makes the log files beside the database with its mode: they are the database's.
+        let db = tapin_store::DB_FILE;
+        let siblings: Vec<String> = names
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix(db)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            })
+            .collect();
+        if names.iter().any(|n| n == db) && !siblings.is_empty() {
+            names.retain(|n| !n.starts_with(db) || n == db);
+            let files = if siblings.len() == 1 { "file" } else { "files" };
+            let with = format!("{db} (with its {} {files})", siblings.join(" and "));
+            names
+                .iter_mut()
+                .filter(|n| *n == db)
+                .for_each(|n| *n = with.clone());
+        }
         let (names, were, they) = match names.as_slice() {
             [one] => (one.clone(), "was", "it is"),
             [rest @ .., last] => (

@@ -163,7 +163,7 @@ fn reference<T: DeserializeOwned>(bytes: &[u8], cap: u32) -> Vec<Outcome<T>> {
         let (body, tail) = tail.split_at(len as usize);
         // A body is exactly one message: bytes left over after it are refused.
         match postcard::take_from_bytes(body) {
-            Ok((msg, rest)) if rest.is_empty() => out.push(Outcome::Message(msg)),
+            Ok((msg, [])) => out.push(Outcome::Message(msg)),
             _ => {
                 out.push(Outcome::Decode);
                 return out;

@@ -113,8 +113,19 @@ impl Store {
     }
 }
 
-/// The document as of the transaction, loaded on first use.
+/// The document as of the transaction, loaded on first use. A load that fails marks the
+/// transaction `failed`: it can then only be rolled back.
 fn working<'a>(
+    docs: &'a mut HashMap<DocId, Working>,
+    failed: &mut bool,
+    store: &Store,
+    tx: &Connection,
+    doc: &DocId,
+) -> Result<&'a mut Working, TxnError> {
+    load_working(docs, store, tx, doc).inspect_err(|_| *failed = true)
+}
+
+fn load_working<'a>(
     docs: &'a mut HashMap<DocId, Working>,
     store: &Store,
     tx: &Connection,
@@ -190,26 +201,16 @@ impl Txn<'_> {
     /// [`Store::load`].
     pub fn doc(&mut self, doc: &DocId) -> Result<Option<&Automerge>, TxnError> {
         self.usable()?;
-        match working(&mut self.docs, self.store, &self.tx, doc) {
-            Ok(w) => Ok(w.layout.is_some().then(|| w.doc.document())),
-            Err(err) => {
-                self.failed = true;
-                Err(err)
-            }
-        }
+        let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
+        Ok(w.layout.is_some().then(|| w.doc.document()))
     }
 
     /// The version ([`Store::doc_version`]) a document has as of this transaction: 0 if it is not
     /// stored.
     pub fn version(&mut self, doc: &DocId) -> Result<i64, TxnError> {
         self.usable()?;
-        match working(&mut self.docs, self.store, &self.tx, doc) {
-            Ok(w) => Ok(w.layout.map_or(0, |layout| layout.last_chunk)),
-            Err(err) => {
-                self.failed = true;
-                Err(err)
-            }
-        }
+        let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
+        Ok(w.layout.map_or(0, |layout| layout.last_chunk))
     }
 
     /// Edits one document, as [`Store::update`] does: the document as of this transaction (or an
@@ -229,13 +230,7 @@ impl Txn<'_> {
         E: From<TxnError>,
     {
         self.usable()?;
-        let w = match working(&mut self.docs, self.store, &self.tx, doc) {
-            Ok(w) => w,
-            Err(err) => {
-                self.failed = true;
-                return Err(err.into());
-            }
-        };
+        let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
         if let Some(actor) = &self.actor {
             w.doc.set_actor(actor.clone());
         }
@@ -269,13 +264,7 @@ impl Txn<'_> {
             doc: *doc,
             source: Box::new(source),
         };
-        let w = match working(&mut self.docs, self.store, &self.tx, doc) {
-            Ok(w) => w,
-            Err(err) => {
-                self.failed = true;
-                return Err(err);
-            }
-        };
+        let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
         if w.layout.is_none() {
             // Not stored yet: the bytes must be a whole document on their own, and the strict
             // load that checks them is the document to keep.
@@ -302,13 +291,7 @@ impl Txn<'_> {
     /// stored as they are, as the snapshot.
     pub fn apply_saved(&mut self, doc: &DocId, saved: SavedDoc) -> Result<(), TxnError> {
         self.usable()?;
-        let w = match working(&mut self.docs, self.store, &self.tx, doc) {
-            Ok(w) => w,
-            Err(err) => {
-                self.failed = true;
-                return Err(err);
-            }
-        };
+        let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
         if w.layout.is_none() {
             return self.store_whole(doc, saved);
         }

@@ -266,21 +266,25 @@ impl<'a> Chunk<'a> {
 /// The first four bytes of SHA-256 over the chunk type, the data's length (LEB128) and the data.
 fn checksum(kind: u8, data: &[u8]) -> [u8; 4] {
     let mut header = vec![kind];
-    let mut n = data.len() as u64;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            header.push(byte);
-            break;
-        }
-        header.push(byte | 0x80);
-    }
+    push_leb128(&mut header, data.len() as u64);
     let hash = Sha256::new()
         .chain_update(&header)
         .chain_update(data)
         .finalize();
     [hash[0], hash[1], hash[2], hash[3]]
+}
+
+/// Appends `n` as unsigned LEB128, shortest form, as automerge writes lengths.
+fn push_leb128(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// Where a chunk keeps its columns.
@@ -559,16 +563,7 @@ mod tests {
         let data = zeros.finish().unwrap();
         let mut chunk = MAGIC.to_vec();
         chunk.extend_from_slice(&[0, 0, 0, 0, COMPRESSED]);
-        let mut n = data.len();
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                chunk.push(byte);
-                break;
-            }
-            chunk.push(byte | 0x80);
-        }
+        push_leb128(&mut chunk, data.len() as u64);
         chunk.extend_from_slice(&data);
         let err = check_strict(&chunk).unwrap_err();
         assert!(matches!(err, BytesError::TooInflated { .. }), "{err}");

@@ -27,16 +27,9 @@ use automerge::{AutoCommit, Automerge, ChangeHash, ROOT, ReadDoc};
 use ed25519_dalek::{Signature, Verifier};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use support::config;
+use support::{config, heads_message, key};
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
-
-/// What a device signs over its side's heads: this context, then the sorted heads.
-const HEADS_CONTEXT: &[u8] = b"tapin side heads v1\0";
-
-fn key(seed: u8) -> DeviceKey {
-    DeviceKey::from_secret([seed; 32])
-}
 
 #[derive(Debug)]
 struct World {
@@ -111,16 +104,6 @@ fn world() -> &'static World {
             hashes,
         }
     })
-}
-
-fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
-    let mut sorted = heads.to_vec();
-    sorted.sort();
-    let mut msg = HEADS_CONTEXT.to_vec();
-    for h in sorted {
-        msg.extend_from_slice(&h);
-    }
-    msg
 }
 
 /// A change to one hex string.

@@ -43,16 +43,9 @@ use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ROOT, ReadDoc};
 use ed25519_dalek::{Signature, Verifier};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use support::{Mutation, config, mutations};
+use support::{Mutation, config, heads_message, key, mutations};
 use tapin_core::identity::DeviceKey;
 use tapin_core::sync::{Frame, Received, Session, SignedHeads, Violation, WireDoc};
-
-/// What a device signs over its side's heads: this context, then the sorted heads.
-const HEADS_CONTEXT: &[u8] = b"tapin side heads v1\0";
-
-fn key(seed: u8) -> DeviceKey {
-    DeviceKey::from_secret([seed; 32])
-}
 
 /// `doc` with `n` more changes by `by`.
 fn extend(doc: &Automerge, by: &DeviceKey, n: usize, tag: &str) -> Automerge {
@@ -99,16 +92,6 @@ fn heads_frame(by: &DeviceKey, heads: &[ChangeHash]) -> Frame {
         signature: by.sign_raw(&heads_message(&raw)).to_bytes().to_vec(),
         heads: raw,
     }
-}
-
-fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
-    let mut sorted = heads.to_vec();
-    sorted.sort();
-    let mut msg = HEADS_CONTEXT.to_vec();
-    for h in sorted {
-        msg.extend_from_slice(&h);
-    }
-    msg
 }
 
 /// Where Maya's session starts, and what Jordan's device sent in the honest exchange.

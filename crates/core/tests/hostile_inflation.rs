@@ -11,6 +11,8 @@
 //! input (`tapin_core::saved::check_chunks`), and refuses the rest before automerge sees it. The
 //! test (its own binary, since it measures the process's peak memory) keeps it that way.
 
+mod support;
+
 use tapin_core::saved::{self, check_strict};
 
 /// The process's peak resident memory so far, in KiB (Linux).
@@ -75,16 +77,7 @@ fn deflate_zeros(repeats: usize) -> Vec<u8> {
 /// inflating), type 2, LEB128 length, data.
 fn compressed_chunk(data: &[u8]) -> Vec<u8> {
     let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
-    let mut n = data.len() as u64;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            chunk.push(byte);
-            break;
-        }
-        chunk.push(byte | 0x80);
-    }
+    chunk.extend_from_slice(&support::leb128_bytes(data.len() as u64));
     chunk.extend_from_slice(data);
     chunk
 }

@@ -1,5 +1,6 @@
-//! What the `fuzz_*` tests share: how many cases to run, and byte-level mutations that each
-//! test's structure-aware strategies combine with their own.
+//! What the `fuzz_*` and `hostile_*` tests share: how many cases to run, byte-level mutations that
+//! each test's structure-aware strategies combine with their own, and encodings written from the
+//! specifications (LEB128 lengths, chunk checksums, the signed-heads message).
 //!
 //! A `mod.rs` rather than `tests/support.rs`: Cargo builds every file directly in `tests/` as a
 //! test binary of its own, and this module has no tests.
@@ -285,17 +286,41 @@ pub fn reseal(chunk: &mut [u8]) {
     // The checksum is the first four bytes of SHA-256 over the type, the length (as automerge
     // writes it: shortest LEB128) and the data.
     let mut hashed = vec![chunk[8]];
-    let mut n = len;
+    hashed.extend_from_slice(&leb128_bytes(len));
+    hashed.extend_from_slice(&chunk[header..end]);
+    let sum = sha256(&hashed);
+    chunk[4..8].copy_from_slice(&sum[..4]);
+}
+
+/// `n` as unsigned LEB128, shortest form, as automerge writes lengths.
+pub fn leb128_bytes(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
         if n == 0 {
-            hashed.push(byte);
-            break;
+            out.push(byte);
+            return out;
         }
-        hashed.push(byte | 0x80);
+        out.push(byte | 0x80);
     }
-    hashed.extend_from_slice(&chunk[header..end]);
-    let sum = sha256(&hashed);
-    chunk[4..8].copy_from_slice(&sum[..4]);
+}
+
+/// The device key made from `seed` repeated: distinct seeds, distinct devices.
+pub fn key(seed: u8) -> tapin_core::identity::DeviceKey {
+    tapin_core::identity::DeviceKey::from_secret([seed; 32])
+}
+
+/// What a device signs over its side's heads, as docs/PROTOCOL.md gives it: this context, then
+/// the heads in ascending order. Written from the specification, not taken from
+/// `tapin_core::sync`, so that the tests check the code against it.
+pub fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
+    const HEADS_CONTEXT: &[u8] = b"tapin side heads v1\0";
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    let mut msg = HEADS_CONTEXT.to_vec();
+    for h in sorted {
+        msg.extend_from_slice(&h);
+    }
+    msg
 }

@@ -8,6 +8,7 @@
 //! assert!(people.as_array().unwrap().is_empty());
 //! ```
 
+pub mod gates;
 pub mod lab;
 
 use std::net::{Ipv4Addr, UdpSocket};

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use iroh::endpoint::{ConnectError, ConnectingError, ConnectionError};
 use iroh::{Endpoint, EndpointAddr, TransportAddr};
+use tapin_e2e::gates::Anyone;
 use tapin_e2e::{Home, NET_TIMEOUT, pair};
 use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
 use tapin_net::gate::HomeGate;
@@ -21,20 +22,6 @@ use tapin_store::Store;
 
 /// A device key no home has ever paired with.
 const STRANGER: [u8; 32] = [0x5a; 32];
-
-/// The dialing side's gate. Gates judge only incoming connections, and a dialer accepts none
-/// (it binds no ALPN), so this one is never consulted.
-#[derive(Debug)]
-struct Anyone;
-
-impl Gate for Anyone {
-    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
-        true
-    }
-    fn allow_pairing(&self) -> bool {
-        true
-    }
-}
 
 /// The device key `tapin init` stored in `home`.
 fn device_secret(home: &Home) -> [u8; 32] {

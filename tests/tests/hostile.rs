@@ -21,8 +21,9 @@ use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
 use tapin_core::sync::{Frame, WireDoc};
 use tapin_core::{DocId, Id, docs};
+use tapin_e2e::gates::Nobody;
 use tapin_e2e::{Background, Home, NET_TIMEOUT, contains_bytes, free_udp_port, pair};
-use tapin_net::endpoint::{self, Gate, NetConfig};
+use tapin_net::endpoint::{self, NetConfig};
 use tapin_net::sync::{FRAME_CAP, REACH_CAP, VIOLATION};
 use tapin_net::{SYNC_ALPN, frame};
 
@@ -40,19 +41,6 @@ const FORGED: &str = "forged-by-jordan-0e77b2";
 const REFUSAL: Duration = Duration::from_secs(10);
 /// How long an honest friend's sync may take while a hostile one stalls.
 const HONEST_SYNC: Duration = Duration::from_secs(20);
-
-/// A gate that lets nobody in: the hostile endpoint only dials.
-#[derive(Debug)]
-struct Nobody;
-
-impl Gate for Nobody {
-    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
-        false
-    }
-    fn allow_pairing(&self) -> bool {
-        false
-    }
-}
 
 /// A document as stored in `home` (empty if never written).
 fn load(home: &Home, doc: DocId) -> Automerge {

@@ -18,11 +18,12 @@ use tapin_core::pairing::{
 };
 use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id, docs};
+use tapin_e2e::gates::Anyone;
 use tapin_e2e::lab::{RelayLab, TestRelay};
 use tapin_e2e::{
     Background, Home, NET_TIMEOUT, Run, eventually, free_udp_ports, last_json, pair, ticket_of,
 };
-use tapin_net::endpoint::{self, Gate, NetConfig};
+use tapin_net::endpoint::{self, NetConfig};
 use tapin_net::pair::{FRAME_CAP, Invitations};
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
@@ -207,19 +208,6 @@ fn two_homes_that_reach_each_other_only_through_a_relay_pair_and_then_sync_both_
 // ---------------------------------------------------------------------------------------------
 // On 127.0.0.1: two homes paired through the binary, and endpoints in this process playing a
 // friend's device on another version.
-
-/// Lets anyone in: the test endpoints playing a friend accept whatever dials them.
-#[derive(Debug)]
-struct Anyone;
-
-impl Gate for Anyone {
-    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
-        true
-    }
-    fn allow_pairing(&self) -> bool {
-        true
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

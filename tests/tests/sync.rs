@@ -17,6 +17,7 @@ use tapin_core::identity::DeviceId;
 use tapin_core::model::SideRecords;
 use tapin_core::sync::{Frame, WireDoc};
 use tapin_core::{DocId, docs};
+use tapin_e2e::gates::Nobody;
 use tapin_e2e::{
     Background, Home, NET_TIMEOUT, contains_bytes, eventually, free_udp_port, id_of, pair,
 };
@@ -496,19 +497,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
-}
-
-/// A gate that lets nobody in: for endpoints that only dial.
-#[derive(Debug)]
-struct Nobody;
-
-impl Gate for Nobody {
-    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
-        false
-    }
-    fn allow_pairing(&self) -> bool {
-        false
-    }
 }
 
 fn addr_of(device: DeviceId, addr: SocketAddr) -> EndpointAddr {

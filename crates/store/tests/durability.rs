@@ -1,14 +1,16 @@
 //! The store across reopening, damage and version skew: what a user's disk can throw at it.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
 
 use automerge::transaction::Transactable;
-use automerge::{
-    ActorId, AutoCommit, Automerge, AutomergeError, ROOT, ReadDoc, ScalarValue, Value,
-};
+use automerge::{ActorId, AutoCommit, AutomergeError, ROOT};
 use tapin_core::{DocId, Id};
 use tapin_store::{DB_FILE, FORMAT_VERSION, LoadError, OpenError, Store, UpdateError};
+
+use support::get;
 
 fn device() -> ActorId {
     ActorId::from(b"durability test device".as_slice())
@@ -16,16 +18,6 @@ fn device() -> ActorId {
 
 fn put(key: String, value: i64) -> impl FnOnce(&mut AutoCommit) -> Result<(), AutomergeError> {
     move |doc| doc.put(ROOT, key, value)
-}
-
-fn get(doc: &Automerge, key: &str) -> Option<i64> {
-    match doc.get(ROOT, key).ok()?? {
-        (Value::Scalar(scalar), _) => match scalar.as_ref() {
-            ScalarValue::Int(n) => Some(*n),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 fn raw(home: &Path) -> rusqlite::Connection {

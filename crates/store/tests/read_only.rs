@@ -7,31 +7,25 @@
 //! works fails the test.
 #![cfg(unix)]
 
+mod support;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, ROOT};
 use tapin_core::DocId;
 use tapin_store::{DB_FILE, OpenError, Store, StoreError, TxnError, UpdateError};
+
+use support::get;
 
 /// Set (to the directory holding the homes) only in the child process.
 const CHILD_ENV: &str = "TAPIN_STORE_TEST_READ_ONLY_ROOT";
 
 fn device() -> ActorId {
     ActorId::from(b"read-only test".as_slice())
-}
-
-fn get(doc: &Automerge, key: &str) -> Option<i64> {
-    match doc.get(ROOT, key).ok()?? {
-        (Value::Scalar(scalar), _) => match scalar.as_ref() {
-            ScalarValue::Int(n) => Some(*n),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 const VIEW: &[u8] = b"tapin-view-json-1\n{}";

@@ -1,13 +1,17 @@
 //! One transaction over several documents: all of it is written, or none of it.
 
+mod support;
+
 use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, Automerge, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc, Value};
 use tapin_core::saved::SavedDoc;
 use tapin_core::{DocId, Id};
 use tapin_store::{DB_FILE, Store, TxnError, UpdateError};
+
+use support::get;
 
 fn device() -> ActorId {
     ActorId::from(b"transaction test device".as_slice())
@@ -15,16 +19,6 @@ fn device() -> ActorId {
 
 fn side() -> DocId {
     DocId::Side(Id::from_bytes([7; 16]))
-}
-
-fn get(doc: &Automerge, key: &str) -> Option<i64> {
-    match doc.get(ROOT, key).ok()?? {
-        (Value::Scalar(scalar), _) => match scalar.as_ref() {
-            ScalarValue::Int(n) => Some(*n),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 fn load(store: &Store, doc: &DocId, key: &str) -> Option<i64> {

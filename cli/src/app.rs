@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use automerge::AutoCommit;
-use chrono::{DateTime, Local, Utc};
-use tapin_core::docs::{self, JournalDoc, PrivateDoc};
+use chrono::{DateTime, Utc};
+use tapin_core::docs::{self, PrivateDoc};
 use tapin_core::identity::{DeviceCertificate, DeviceKey, PersonKey};
-use tapin_core::model::{Relationship, SideRecords};
-use tapin_core::time::{Day, Timestamp};
-use tapin_core::validate::{Mode, Validate};
+use tapin_core::model::Relationship;
+use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id};
 use tapin_store::Store;
 
@@ -21,10 +20,6 @@ pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
 
 pub(crate) use tapin_store::DB_FILE;
 
-/// The format of the decoded documents cached in the store's `views` table; a release that
-/// changes the record types changes this, and older caches are simply decoded again. Version 2:
-/// records keyed by id and read one by one (a document with unreadable records is never cached).
-const VIEW_CACHE_FORMAT: &[u8] = b"tapin-view-json-2\n";
 pub(crate) const META_NET_PORT: &str = "net.port";
 pub(crate) const META_NET_BIND: &str = "net.bind";
 pub(crate) const META_NET_RELAY: &str = "net.relay";
@@ -73,12 +68,7 @@ pub(crate) struct App {
     pub(crate) name: String,
     pub(crate) cert: DeviceCertificate,
     pub(crate) now: DateTime<Utc>,
-    /// Decoded documents to cache once the command has succeeded (see [`App::finish`]).
-    pending_views: std::cell::RefCell<Vec<PendingView>>,
 }
-
-/// A decoded document, with the version and heads it was decoded from.
-type PendingView = (DocId, i64, Vec<automerge::ChangeHash>, Vec<u8>);
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -146,7 +136,6 @@ impl App {
             name,
             cert,
             now: now()?,
-            pending_views: Default::default(),
         })
     }
 
@@ -199,139 +188,20 @@ impl App {
         Ok(config)
     }
 
-    /// Today in the local time zone (the `TZ` environment variable applies).
-    pub(crate) fn today(&self) -> Day {
-        Day(self.now.with_timezone(&Local).date_naive())
-    }
-
     /// Now, as stored in records.
     pub(crate) fn stamp(&self) -> Timestamp {
         Timestamp::from_datetime(self.now)
     }
 
-    /// A document's decoded contents, through the store's cache of them: decoding a large
-    /// automerge document into records costs far more than reading JSON, so the decoded form is
-    /// kept beside the document, keyed by the document's version, and used while it is current.
-    fn read<T>(
-        &self,
-        doc: DocId,
-        decode: impl FnOnce(&automerge::Automerge) -> Result<T, docs::DocError>,
-    ) -> Result<T>
-    where
-        T: Decoded + Default + serde::Serialize + serde::de::DeserializeOwned,
-    {
-        let version = self.store.doc_version(&doc)?;
-        if version == 0 {
-            return Ok(T::default());
-        }
-        if let Some(bytes) = self.store.cached_view(&doc)?
-            && let Some(json) = bytes.strip_prefix(VIEW_CACHE_FORMAT)
-            && let Ok(value) = serde_json::from_slice(json)
-        {
-            return Ok(value);
-        }
-        let Some((am, version)) = self
-            .store
-            .load_versioned(&doc)
-            .with_context(|| format!("could not load document {doc}"))?
-        else {
-            return Ok(T::default());
-        };
-        let value = decode(&am)?;
-        // The JSON holds the readable records only: a document with records this build could not
-        // read is decoded every time, so that the count of them is never lost.
-        let mut bytes = VIEW_CACHE_FORMAT.to_vec();
-        if value.fully_read() && serde_json::to_writer(&mut bytes, &value).is_ok() {
-            // Written by `finish`, once the command has succeeded: a failed command writes nothing,
-            // not even a cache.
-            let heads = am.get_heads();
-            self.pending_views
-                .borrow_mut()
-                .push((doc, version, heads, bytes));
-        }
-        Ok(value)
-    }
-
-    /// Called after a command succeeded: stores the decoded documents it read, for the next one.
-    pub(crate) fn finish(&self) {
-        for (doc, version, heads, bytes) in self.pending_views.borrow_mut().drain(..) {
-            if let Err(err) = self.store.put_view(&doc, version, &heads, &bytes) {
-                // Only a cache: the next read decodes again.
-                tracing::debug!("could not cache the decoded {doc}: {err}");
-            }
-        }
-    }
-
-    /// A document's decoded contents read from the document itself, never from the view cache:
-    /// for what must fail on a damaged document rather than repeat a cached copy (an export,
-    /// which people keep as their backup).
-    fn read_uncached<T: Default>(
-        &self,
-        doc: DocId,
-        decode: impl FnOnce(&automerge::Automerge) -> Result<T, docs::DocError>,
-    ) -> Result<T> {
+    /// The private document, read from the document itself.
+    pub(crate) fn private(&self) -> Result<PrivateDoc> {
         match self
             .store
-            .load(&doc)
-            .with_context(|| format!("could not load document {doc}"))?
+            .load(&DocId::Private)
+            .context("could not load document private")?
         {
-            Some(am) => Ok(decode(&am)?),
-            None => Ok(T::default()),
-        }
-    }
-
-    /// The private document, read from the document itself (see [`App::read_uncached`]).
-    pub(crate) fn private_uncached(&self) -> Result<PrivateDoc> {
-        self.read_uncached(DocId::Private, docs::read_private)
-    }
-
-    /// The journal, read from the document itself.
-    pub(crate) fn journal_uncached(&self) -> Result<JournalDoc> {
-        self.read_uncached(DocId::Journal, docs::read_journal)
-    }
-
-    /// My shared side of one relationship, read from the document itself.
-    pub(crate) fn side_uncached(&self, rel: Id) -> Result<SideRecords> {
-        self.read_uncached(DocId::Side(rel), |d| docs::read_side(d, rel))
-    }
-
-    /// The private document.
-    pub(crate) fn private(&self) -> Result<PrivateDoc> {
-        self.read(DocId::Private, docs::read_private)
-    }
-
-    /// The journal.
-    pub(crate) fn journal(&self) -> Result<JournalDoc> {
-        self.read(DocId::Journal, docs::read_journal)
-    }
-
-    /// My shared side of one relationship.
-    pub(crate) fn side(&self, rel: Id) -> Result<SideRecords> {
-        self.read(DocId::Side(rel), |d| docs::read_side(d, rel))
-    }
-
-    /// My replica of the friend's side of one relationship (empty until synced). A replica this
-    /// build cannot read at all (written under a newer schema, or damaged here) does not fail the
-    /// command: it comes back empty, with the reason, and everything else still shows.
-    pub(crate) fn replica(&self, rel: Id) -> Result<TheirSide> {
-        match self.read(DocId::Replica(rel), |d| docs::read_replica(d, rel)) {
-            Ok(records) => Ok(TheirSide {
-                records,
-                unreadable: None,
-            }),
-            Err(err) => {
-                let why = match err.downcast_ref::<docs::DocError>() {
-                    Some(docs::DocError::TooNew { found, .. }) => format!(
-                        "their side was written by a newer tapin (document schema {found}); update tapin to read it"
-                    ),
-                    _ => format!("their side cannot be read on this device: {err:#}"),
-                };
-                tracing::warn!(relationship = %rel, "{why}");
-                Ok(TheirSide {
-                    records: SideRecords::default(),
-                    unreadable: Some(why),
-                })
-            }
+            Some(am) => Ok(docs::read_private(&am)?),
+            None => Ok(PrivateDoc::default()),
         }
     }
 
@@ -355,16 +225,6 @@ impl App {
         }
     }
 
-    /// One use case's writes to several documents (and meta entries), as one SQLite
-    /// transaction: all of them are written, or (on an error, or a crash) none. `f` runs under
-    /// the store's write lock on the latest state, so read what you change inside it.
-    pub(crate) fn transaction<T>(
-        &self,
-        f: impl FnOnce(&mut tapin_store::Txn<'_>) -> Result<T>,
-    ) -> Result<T> {
-        self.store.transaction(&self.device.actor(), f)
-    }
-
     /// Finds a relationship by name (case-insensitive), unique name prefix, or id prefix.
     pub(crate) fn find_person(
         &self,
@@ -373,19 +233,6 @@ impl App {
     ) -> Result<(Id, Relationship)> {
         find_person(private, query)
     }
-}
-
-/// `record` if it is valid as input ([`Mode::Input`]: ranges and length limits), else an error
-/// naming `what` and the field.
-pub(crate) fn checked<T: Validate>(what: &str, record: T) -> Result<T> {
-    record.validate(Mode::Input).map_err(|e| {
-        anyhow!(
-            "the {what}'s {} {}",
-            e.field.replace(['.', '_'], " "),
-            e.problem
-        )
-    })?;
-    Ok(record)
 }
 
 /// Tells the person which of the home's files the store made private to them, one line per
@@ -448,107 +295,6 @@ impl std::fmt::Display for Inner {
 
 impl std::error::Error for Inner {}
 
-/// A decoded document, as the view cache keeps it.
-pub(crate) trait Decoded {
-    /// Whether every record of the document was read: only then may it be cached.
-    fn fully_read(&self) -> bool;
-}
-
-impl Decoded for PrivateDoc {
-    fn fully_read(&self) -> bool {
-        self.unreadable() == 0
-    }
-}
-
-impl Decoded for JournalDoc {
-    fn fully_read(&self) -> bool {
-        self.entries.unreadable().is_empty()
-    }
-}
-
-impl Decoded for SideRecords {
-    fn fully_read(&self) -> bool {
-        self.unreadable() == 0
-    }
-}
-
-/// My replica of a friend's side, as the views read it.
-#[derive(Debug, Default)]
-pub(crate) struct TheirSide {
-    /// What of it this build could read (empty until it first arrives).
-    pub(crate) records: SideRecords,
-    /// Why none of it could be read, when the whole document could not be.
-    pub(crate) unreadable: Option<String>,
-}
-
-/// What a page could not read: records of mine and of friends' sides that this build could not
-/// read (written by a newer tapin, or damaged), and friends' sides it could not read at all. Part
-/// of every page's `--json`, and said in words under it.
-#[derive(Debug, Default, serde::Serialize)]
-pub(crate) struct Unreadable {
-    /// My records that could not be read.
-    pub(crate) mine: usize,
-    /// Records of friends' sides that could not be read.
-    pub(crate) theirs: usize,
-    /// Friends' sides that could not be read at all.
-    pub(crate) sides: Vec<UnreadableSide>,
-}
-
-/// A friend's side this build could not read at all.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct UnreadableSide {
-    /// My relationship with them.
-    pub(crate) relationship: Id,
-    /// What I call them.
-    pub(crate) name: String,
-    /// Why.
-    pub(crate) why: String,
-}
-
-impl Unreadable {
-    /// Counts what of `theirs`, the side of the friend I call `name`, could not be read.
-    pub(crate) fn add_theirs(&mut self, relationship: Id, name: &str, theirs: &TheirSide) {
-        self.theirs += theirs.records.unreadable();
-        if let Some(why) = &theirs.unreadable {
-            self.sides.push(UnreadableSide {
-                relationship,
-                name: name.to_owned(),
-                why: why.clone(),
-            });
-        }
-    }
-
-    /// The same in words, one line each (none when everything was read).
-    pub(crate) fn lines(&self) -> Vec<String> {
-        let records = |n: usize| {
-            if n == 1 {
-                "1 record".to_owned()
-            } else {
-                format!("{n} records")
-            }
-        };
-        let mut out = Vec::new();
-        if self.mine > 0 {
-            out.push(format!(
-                "{} of yours could not be read by this version of tapin (written by a newer \
-                 version, or damaged); they are kept as they are.",
-                records(self.mine)
-            ));
-        }
-        if self.theirs > 0 {
-            out.push(format!(
-                "{} shared with you could not be read by this version of tapin (written by a \
-                 newer version, or damaged); they are kept as they are.",
-                records(self.theirs)
-            ));
-        }
-        for side in &self.sides {
-            out.push(format!("{}: {}.", side.name, side.why));
-        }
-        out
-    }
-}
-
 /// Finds a relationship by exact name (case-insensitive), then unique name prefix, then id prefix.
 pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Relationship)> {
     let q = query.trim().to_lowercase();
@@ -603,141 +349,4 @@ pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Rela
     bail!(
         "no person called {query:?}; see `tapin people`, or add them with `tapin person add {query:?}`"
     )
-}
-
-/// Picks the one id that starts with `prefix` from `ids`, naming `what` in errors.
-pub(crate) fn unique_prefix(ids: impl Iterator<Item = Id>, prefix: &str, what: &str) -> Result<Id> {
-    let p = prefix.trim().to_lowercase();
-    if p.len() < 4 {
-        bail!("{what} id {prefix:?} is too short; give at least 4 characters of the id");
-    }
-    let mut found: Vec<Id> = ids.filter(|id| id.to_string().starts_with(&p)).collect();
-    found.sort();
-    found.dedup();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => bail!("no {what} with id {prefix:?}"),
-        _ => bail!(
-            "{what} id {prefix:?} is ambiguous: it matches {} ids; give more characters",
-            found.len()
-        ),
-    }
-}
-
-/// One relationship's three record sets, as the views that show both sides read them.
-pub(crate) struct BothSides {
-    pub(crate) id: Id,
-    pub(crate) rel: Relationship,
-    /// My shared side.
-    pub(crate) shared: SideRecords,
-    /// My private records.
-    pub(crate) kept: SideRecords,
-    /// My replica of their shared side (empty until it arrives).
-    pub(crate) replica: SideRecords,
-    /// Why their side could not be read at all, if it could not.
-    pub(crate) replica_unreadable: Option<String>,
-}
-
-impl BothSides {
-    /// Loads `person`'s relationship and its records from both places and the replica.
-    pub(crate) fn load(app: &App, private: &PrivateDoc, person: &str) -> Result<Self> {
-        let (id, rel) = find_person(private, person)?;
-        let theirs = app.replica(id)?;
-        Ok(BothSides {
-            id,
-            rel,
-            shared: app.side(id)?,
-            kept: private.records.get(&id).cloned().unwrap_or_default(),
-            replica: theirs.records,
-            replica_unreadable: theirs.unreadable,
-        })
-    }
-
-    /// What of this relationship's records could not be read.
-    pub(crate) fn unreadable(&self) -> Unreadable {
-        let mut u = Unreadable {
-            mine: self.shared.unreadable() + self.kept.unreadable(),
-            ..Unreadable::default()
-        };
-        u.theirs = self.replica.unreadable();
-        if let Some(why) = &self.replica_unreadable {
-            u.sides.push(UnreadableSide {
-                relationship: self.id,
-                name: self.rel.name.clone(),
-                why: why.clone(),
-            });
-        }
-        u
-    }
-
-    /// Their side, if anything of it ever arrived: views then read from my logs alone.
-    pub(crate) fn theirs(&self) -> Option<&SideRecords> {
-        (!self.replica.is_empty()).then_some(&self.replica)
-    }
-
-    /// The last contact either side logged (interactions and kept rituals).
-    pub(crate) fn last_contact(&self) -> Option<tapin_core::time::Day> {
-        use tapin_core::views::touch::last_contact;
-        last_contact(&self.kept, Some(&self.shared))
-            .max(self.theirs().and_then(|t| last_contact(t, None)))
-    }
-}
-
-/// The records of every relationship, from both places: `(place, records)` for the private
-/// records and for the shared side of each relationship.
-pub(crate) fn all_records(
-    app: &App,
-    private: &PrivateDoc,
-) -> Result<Vec<(tapin_core::docs::Place, SideRecords)>> {
-    use tapin_core::docs::Place;
-    let mut out = Vec::new();
-    for (&rel, recs) in &private.records {
-        out.push((Place::Private(rel), recs.clone()));
-        out.push((Place::Shared(rel), app.side(rel)?));
-    }
-    Ok(out)
-}
-
-/// The records to list: those of `person` if given (whatever its status), else of every active
-/// relationship; from both places, each with its relationship.
-pub(crate) fn listed_records(
-    app: &App,
-    private: &PrivateDoc,
-    person: Option<&str>,
-) -> Result<Vec<(tapin_core::docs::Place, Relationship, SideRecords)>> {
-    use tapin_core::docs::Place;
-    let only = person.map(|p| find_person(private, p)).transpose()?;
-    let mut out = Vec::new();
-    for (&id, rel) in &private.relationships {
-        let wanted = match &only {
-            Some((only, _)) => *only == id,
-            None => rel.is_active(),
-        };
-        if !wanted {
-            continue;
-        }
-        let mine = private.records.get(&id).cloned().unwrap_or_default();
-        out.push((Place::Private(id), rel.clone(), mine));
-        out.push((Place::Shared(id), rel.clone(), app.side(id)?));
-    }
-    Ok(out)
-}
-
-/// Finds one record by id prefix across every place, with `pick` choosing the collection.
-pub(crate) fn find_record<T: Clone>(
-    places: &[(tapin_core::docs::Place, SideRecords)],
-    prefix: &str,
-    what: &str,
-    pick: impl Fn(&SideRecords) -> &tapin_core::model::Records<T>,
-) -> Result<(tapin_core::docs::Place, Id, T)> {
-    let ids = places
-        .iter()
-        .flat_map(|(_, recs)| pick(recs).keys().copied());
-    let id = unique_prefix(ids, prefix, what)?;
-    for (place, recs) in places {
-        if let Some(found) = pick(recs).get(&id) {
-            return Ok((*place, id, found.clone()));
-        }
-    }
-    bail!("no {what} with id {prefix:?}")
 }

@@ -621,3 +621,76 @@ pub(crate) enum ExportFormat {
     Markdown,
     Automerge,
 }
+
+/// The domain value each argument stands for.
+mod to_domain {
+    use tapin_app::core::model::{Channel, GoalKind, GoalStatus, Initiator, Reason, Risk};
+
+    use super::{ChannelArg, GoalKindArg, GoalStatusArg, InitiatorArg, ReasonArg, RiskArg};
+
+    impl From<RiskArg> for Risk {
+        fn from(arg: RiskArg) -> Self {
+            match arg {
+                RiskArg::Low => Risk::Low,
+                RiskArg::Medium => Risk::Medium,
+                RiskArg::High => Risk::High,
+            }
+        }
+    }
+
+    impl From<GoalKindArg> for GoalKind {
+        fn from(arg: GoalKindArg) -> Self {
+            match arg {
+                GoalKindArg::EmotionalSupport => GoalKind::EmotionalSupport,
+                GoalKindArg::SharedExperience => GoalKind::SharedExperience,
+                GoalKindArg::PracticalHelp => GoalKind::PracticalHelp,
+                GoalKindArg::Other => GoalKind::Other,
+            }
+        }
+    }
+
+    impl From<GoalStatusArg> for GoalStatus {
+        fn from(arg: GoalStatusArg) -> Self {
+            match arg {
+                GoalStatusArg::Active => GoalStatus::Active,
+                GoalStatusArg::Achieved => GoalStatus::Achieved,
+                GoalStatusArg::Adjusted => GoalStatus::Adjusted,
+                GoalStatusArg::Dropped => GoalStatus::Dropped,
+            }
+        }
+    }
+
+    impl From<InitiatorArg> for Initiator {
+        fn from(arg: InitiatorArg) -> Self {
+            match arg {
+                InitiatorArg::Me => Initiator::Me,
+                InitiatorArg::Them => Initiator::Them,
+            }
+        }
+    }
+
+    impl From<ChannelArg> for Channel {
+        fn from(arg: ChannelArg) -> Self {
+            match arg {
+                ChannelArg::Call => Channel::Call,
+                ChannelArg::Video => Channel::Video,
+                ChannelArg::Text => Channel::Text,
+                ChannelArg::InPerson => Channel::InPerson,
+                ChannelArg::Letter => Channel::Letter,
+                ChannelArg::Other => Channel::Other,
+            }
+        }
+    }
+
+    impl From<ReasonArg> for Reason {
+        fn from(arg: ReasonArg) -> Self {
+            match arg {
+                ReasonArg::JustBecause => Reason::JustBecause,
+                ReasonArg::Support => Reason::Support,
+                ReasonArg::Plan => Reason::Plan,
+                ReasonArg::Celebration => Reason::Celebration,
+                ReasonArg::Other => Reason::Other,
+            }
+        }
+    }
+}

@@ -1,9 +1,9 @@
-//! One module per group of commands. Each turns arguments into calls on `tapin-core` and
-//! `tapin-store`, and prints the result as text or `--json`.
+//! One module per group of commands. Each turns arguments into one call on the engine
+//! (`tapin-app`), and prints its result as text or `--json`.
 
 use anyhow::Result;
+use tapin_app::Home;
 
-use crate::app::App;
 use crate::args::Command;
 
 pub(crate) mod demo;
@@ -16,16 +16,51 @@ pub(crate) mod notes;
 pub(crate) mod pair;
 pub(crate) mod person;
 pub(crate) mod reflect;
-pub(crate) mod report;
 pub(crate) mod ritual;
 pub(crate) mod show;
 pub(crate) mod sync;
 pub(crate) mod today;
 
 /// Runs a command that needs an initialised home.
-pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
+pub(crate) fn dispatch(home: &Home, command: Command, json: bool) -> Result<()> {
     match command {
-        Command::Whoami => identity::whoami(app, json),
+        Command::Whoami => identity::whoami(home, json),
+        Command::Show { person } => show::run(home, &person, json),
+        Command::Report { person, html } => {
+            let written = home.report(&person, &html)?;
+            saved(json, &written, written.file.display())
+        }
+        Command::Today => today::run(home, json),
+        Command::Snooze { person, duration } => person::snooze(home, &person, &duration, json),
+        Command::Person(cmd) => person::run(home, cmd, json),
+        Command::People { all } => person::people(home, all, json),
+        Command::Reflect(args) => reflect::run(home, args, json),
+        Command::Goal(cmd) => goal::run(home, cmd, json),
+        Command::Ritual(cmd) => ritual::run(home, cmd, json),
+        Command::Checkin(args) => notes::checkin(home, args, json),
+        Command::Log(args) => notes::log(home, args, json),
+        Command::Thanks(args) => notes::thanks(home, args, json),
+        Command::Boundary(args) => notes::boundary(home, args, json),
+        Command::History { person, limit } => history::run(home, &person, limit, json),
+        Command::Journal(cmd) => journal::run(home, cmd, json),
+        Command::Export(args) => exchange::export(home, args, json),
+        Command::Import { file } => exchange::import(home, &file, json),
+        Command::Invite { .. }
+        | Command::Join { .. }
+        | Command::Unpair { .. }
+        | Command::Sync { .. }
+        | Command::Serve { .. }
+        | Command::Init { .. }
+        | Command::Completions { .. }
+        | Command::Demo { .. } => {
+            unreachable!("handled before the engine's home is opened")
+        }
+    }
+}
+
+/// Runs a network command (pairing and sync), on the home as the CLI opens it for the network.
+pub(crate) fn dispatch_net(app: &crate::app::App, command: Command, json: bool) -> Result<()> {
+    match command {
         Command::Invite {
             for_person,
             expires,
@@ -41,42 +76,18 @@ pub(crate) fn dispatch(app: &App, command: Command, json: bool) -> Result<()> {
         Command::Unpair { person } => pair::unpair(app, &person, json),
         Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
         Command::Serve { net } => sync::serve(app, &net),
-        Command::Show { person } => show::run(app, &person, json),
-        Command::Report { person, html } => report::run(app, &person, &html, json),
-        Command::Today => today::run(app, json),
-        Command::Snooze { person, duration } => person::snooze(app, &person, &duration, json),
-        Command::Person(cmd) => person::run(app, cmd, json),
-        Command::People { all } => person::people(app, all, json),
-        Command::Reflect(args) => reflect::run(app, args, json),
-        Command::Goal(cmd) => goal::run(app, cmd, json),
-        Command::Ritual(cmd) => ritual::run(app, cmd, json),
-        Command::Checkin(args) => notes::checkin(app, args, json),
-        Command::Log(args) => notes::log(app, args, json),
-        Command::Thanks(args) => notes::thanks(app, args, json),
-        Command::Boundary(args) => notes::boundary(app, args, json),
-        Command::History { person, limit } => history::run(app, &person, limit, json),
-        Command::Journal(cmd) => journal::run(app, cmd, json),
-        Command::Export(args) => exchange::export(app, args, json),
-        Command::Import { file } => exchange::import(app, &file, json),
-        Command::Init { .. } | Command::Completions { .. } | Command::Demo { .. } => {
-            unreachable!("handled before a home is opened")
-        }
+        _ => unreachable!("only network commands are dispatched here"),
     }
 }
 
-/// Prints what a write command saved: a line for people, or `{"id": …, …}` with `--json`.
+/// Prints what a command did: `text` for people, or the engine's result with `--json`.
 pub(crate) fn saved(
     json: bool,
-    id: impl std::fmt::Display,
+    result: &impl serde::Serialize,
     text: impl std::fmt::Display,
-    extra: serde_json::Value,
 ) -> Result<()> {
     if json {
-        let mut value = serde_json::json!({ "id": id.to_string() });
-        if let (Some(obj), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
-            obj.extend(more);
-        }
-        crate::output::json(&value)
+        crate::output::json(result)
     } else {
         use std::io::Write;
         writeln!(crate::output::stdout(), "{text}")?;

@@ -24,16 +24,6 @@ pub(crate) fn parse_day(input: &str, now: DateTime<Utc>) -> Result<Day> {
     }
 }
 
-/// Resolves an optional date, defaulting to `today`.
-pub(crate) fn day_or_today(input: Option<&str>, now: DateTime<Utc>, today: Day) -> Result<Day> {
-    input.map_or(Ok(today), |s| parse_day(s, now))
-}
-
-/// How a resolved date is echoed back: "2026-11-27 (Friday)".
-pub(crate) fn describe(day: Day) -> String {
-    format!("{day} ({})", day.0.format("%A"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
+use tapin_app::{Clock, Home, NetSettings, NewHome};
 
 mod app;
 mod args;
@@ -84,6 +85,18 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The clock: real time, or `TAPIN_NOW` (RFC 3339) for tests and demos.
+fn clock() -> Result<Clock> {
+    match std::env::var("TAPIN_NOW") {
+        Ok(s) => chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| Clock::Fixed(t.with_timezone(&chrono::Utc)))
+            .with_context(|| {
+                format!("TAPIN_NOW={s:?} is not an RFC 3339 time like 2026-11-22T09:00:00Z")
+            }),
+        Err(_) => Ok(Clock::System),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     let home = match cli.home.clone() {
         Some(home) => home,
@@ -99,13 +112,14 @@ fn run(cli: Cli) -> Result<()> {
             relay,
             no_mdns,
         } => {
-            let net = commands::identity::NetSettings {
+            let net = NetSettings {
                 port,
                 bind,
                 relay,
                 mdns: !no_mdns,
             };
-            commands::identity::init(&home, &name, &device, &net, json)
+            let new = NewHome { name, device, net };
+            commands::identity::init(&home, &new, clock()?, json)
         }
         Command::Completions { shell } => {
             // clap_complete panics when its writer fails (a closed pipe, `| head -1`): write the
@@ -117,11 +131,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { keep } => commands::demo::run(keep, json),
-        command => {
+        command @ (Command::Invite { .. }
+        | Command::Join { .. }
+        | Command::Unpair { .. }
+        | Command::Sync { .. }
+        | Command::Serve { .. }) => {
             let app = app::App::open(&home)?;
-            commands::dispatch(&app, command, json)?;
-            app.finish();
-            Ok(())
+            commands::dispatch_net(&app, command, json)
+        }
+        command => {
+            let home = Home::open(&home, clock()?)?;
+            for notice in home.notices() {
+                output::note(notice)?;
+            }
+            commands::dispatch(&home, command, json)
         }
     }
 }

@@ -4,72 +4,83 @@
 use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use tapin_core::docs::{self, JournalDoc, PrivateDoc};
-use tapin_core::model::JournalEntry;
-use tapin_core::views::journal::{Query, extract_tags, search};
-use tapin_core::{DocId, Id};
+use tapin_app::Home;
+use tapin_app::journal::{EntrySaved, Find};
 
-use crate::app::{self, App};
 use crate::args::JournalCommand;
 use crate::commands::saved;
 use crate::output::{self, BOLD, DIM, WARN, paint};
 
-pub(crate) fn run(app: &App, cmd: JournalCommand, json: bool) -> Result<()> {
+pub(crate) fn run(home: &Home, cmd: JournalCommand, json: bool) -> Result<()> {
     match cmd {
         JournalCommand::Add {
             text,
             about,
             tags,
             star,
-        } => add(app, text, &about, &tags, star, json),
+        } => {
+            let text = read_text(home, text, &about)?;
+            let saved_entry = home.add_entry(&text, &about, &tags, star)?;
+            let tags = &saved_entry.entry.tags;
+            let tags = if tags.is_empty() {
+                String::new()
+            } else {
+                let tags: Vec<String> = tags.iter().map(|t| format!("@{t}")).collect();
+                format!(" tagged {}", tags.join(" "))
+            };
+            let text = format!(
+                "Journal entry saved{tags} (private, stays on your devices). Id {}.",
+                saved_entry.id.short()
+            );
+            saved(json, &saved_entry, text)
+        }
         JournalCommand::List {
             about,
             tag,
             starred,
             limit,
-        } => {
-            let private = app.private()?;
-            let query = Query {
-                about: about
-                    .map(|p| app.find_person(&private, &p))
-                    .transpose()?
-                    .map(|(id, _)| id),
-                tags: tag
-                    .into_iter()
-                    .map(|t| t.trim_start_matches('@').to_lowercase())
-                    .collect(),
-                starred_only: starred,
-                ..Query::default()
-            };
-            show(app, &private, &query, limit, json)
-        }
+        } => show(
+            home,
+            &Find {
+                tags: tag.into_iter().collect(),
+                about,
+                starred,
+                limit,
+                ..Find::default()
+            },
+            json,
+        ),
         JournalCommand::Search {
             query,
             about,
             starred,
             limit,
-        } => {
-            let private = app.private()?;
-            let text = query.join(" ");
-            let mut q = Query::parse(&text);
-            if q.terms.is_empty() && q.tags.is_empty() {
-                bail!("search for something: words, or @tags");
-            }
-            q.about = about
-                .map(|p| app.find_person(&private, &p))
-                .transpose()?
-                .map(|(id, _)| id);
-            q.starred_only = starred;
-            show(app, &private, &q, limit, json)
+        } => show(
+            home,
+            &Find {
+                text: Some(query.join(" ")),
+                about,
+                starred,
+                limit,
+                ..Find::default()
+            },
+            json,
+        ),
+        JournalCommand::Star { entry } => star(json, &home.star_entry(&entry, true)?, "starred"),
+        JournalCommand::Unstar { entry } => {
+            star(json, &home.star_entry(&entry, false)?, "unstarred")
         }
-        JournalCommand::Star { entry } => set_star(app, &entry, true, json),
-        JournalCommand::Unstar { entry } => set_star(app, &entry, false, json),
     }
 }
 
+fn star(json: bool, e: &EntrySaved, what: &str) -> Result<()> {
+    saved(json, e, format!("Entry {} {what}.", e.id.short()))
+}
+
 /// The entry's text: the argument, else `$VISUAL`/`$EDITOR` on a terminal, else standard input.
-fn read_text(app: &App, text: Option<String>) -> Result<String> {
+/// The people it is about are looked up before an editor opens, so a wrong name fails before the
+/// entry is written, not after.
+fn read_text(home: &Home, text: Option<String>, about: &[String]) -> Result<String> {
     if let Some(t) = text {
         return Ok(t);
     }
@@ -80,6 +91,9 @@ fn read_text(app: &App, text: Option<String>) -> Result<String> {
             .context("could not read the entry from standard input")?;
         return Ok(buf);
     }
+    for person in about {
+        home.find_person(person)?;
+    }
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .context("no entry text given and neither $VISUAL nor $EDITOR is set; pass the text, pipe it in, or set $EDITOR")?;
@@ -87,7 +101,7 @@ fn read_text(app: &App, text: Option<String>) -> Result<String> {
     let draft = tempfile::Builder::new()
         .prefix(".journal-draft-")
         .suffix(".md")
-        .tempfile_in(&app.home)
+        .tempfile_in(home.path())
         .context("could not create a draft file for the editor")?;
     let mut parts = editor.split_whitespace();
     let program = parts.next().context("$EDITOR is empty")?;
@@ -102,138 +116,16 @@ fn read_text(app: &App, text: Option<String>) -> Result<String> {
     std::fs::read_to_string(draft.path()).context("could not read the draft back")
 }
 
-fn add(
-    app: &App,
-    text: Option<String>,
-    about: &[String],
-    extra_tags: &[String],
-    star: bool,
-    json: bool,
-) -> Result<()> {
-    // The private document is needed only to resolve --about: a large one costs a write.
-    let private = if about.is_empty() {
-        Default::default()
-    } else {
-        app.private()?
-    };
-    let about_ids = about
-        .iter()
-        .map(|p| app.find_person(&private, p).map(|(id, _)| id))
-        .collect::<Result<Vec<Id>>>()?;
-    let text = read_text(app, text)?.trim().to_owned();
-    if text.is_empty() {
-        bail!("the entry is empty; nothing was saved");
-    }
-    let mut tags = extract_tags(&text);
-    for t in extra_tags {
-        let t = t.trim().trim_start_matches('@').to_lowercase();
-        if !t.is_empty() && !tags.contains(&t) {
-            tags.push(t);
-        }
-    }
-    tags.sort();
-    let entry = JournalEntry {
-        at: app.stamp(),
-        text,
-        tags,
-        about: about_ids,
-        starred: star,
-        principles: Vec::new(),
-    };
-    let entry = app::checked("journal entry", entry)?;
-    let id = app::random_id()?;
-    app.update(DocId::Journal, |d| Ok(docs::put_entry(d, id, &entry)?))?;
-    let tags = if entry.tags.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " tagged {}",
-            entry
-                .tags
-                .iter()
-                .map(|t| format!("@{t}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        )
-    };
-    saved(
-        json,
-        id,
-        format!(
-            "Journal entry saved{tags} (private, stays on your devices). Id {}.",
-            id.short()
-        ),
-        serde_json::json!({ "entry": entry }),
-    )
-}
-
-fn set_star(app: &App, entry: &str, starred: bool, json: bool) -> Result<()> {
-    let journal = app.journal()?;
-    let id = app::unique_prefix(journal.entries.keys().copied(), entry, "journal entry")?;
-    let e = app.update(DocId::Journal, |d| {
-        let mut e: JournalEntry = docs::get_entry(d, id)?
-            .ok_or_else(|| anyhow::anyhow!("journal entry {entry:?} was removed meanwhile"))?;
-        e.starred = starred;
-        docs::put_entry(d, id, &e)?;
-        Ok(e)
-    })?;
-    saved(
-        json,
-        id,
-        format!(
-            "Entry {} {}.",
-            id.short(),
-            if starred { "starred" } else { "unstarred" }
-        ),
-        serde_json::json!({ "entry": e }),
-    )
-}
-
-#[derive(Serialize)]
-struct EntryRow<'a> {
-    id: Id,
-    #[serde(flatten)]
-    entry: &'a JournalEntry,
-    written: String,
-    about_names: Vec<String>,
-}
-
-fn show(app: &App, private: &PrivateDoc, query: &Query, limit: usize, json: bool) -> Result<()> {
-    let journal: JournalDoc = app.journal()?;
-    let found = search(&journal, query);
-    let total = found.len();
-    let rows: Vec<EntryRow<'_>> = found
-        .into_iter()
-        .take(limit)
-        .map(|(id, entry)| EntryRow {
-            id,
-            entry,
-            written: entry
-                .at
-                .to_datetime()
-                .with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            about_names: entry
-                .about
-                .iter()
-                .map(|a| {
-                    private
-                        .relationships
-                        .get(a)
-                        .map_or_else(|| a.short(), |r| r.name.clone())
-                })
-                .collect(),
-        })
-        .collect();
+fn show(home: &Home, find: &Find, json: bool) -> Result<()> {
+    let found = home.find_entries(find)?;
     if json {
-        return output::json(&serde_json::json!({ "total": total, "entries": rows }));
+        return output::json(&found);
     }
     let mut out = output::stdout();
-    if rows.is_empty() {
+    if found.entries.is_empty() {
         writeln!(out, "No entries found.")?;
     }
-    for row in &rows {
+    for row in &found.entries {
         let star = if row.entry.starred {
             paint(WARN, "★ ")
         } else {
@@ -244,21 +136,15 @@ fn show(app: &App, private: &PrivateDoc, query: &Query, limit: usize, json: bool
         } else {
             format!(" · about {}", row.about_names.join(", "))
         };
-        writeln!(
-            out,
-            "{star}{}  {}{about}",
-            paint(BOLD, &row.written),
-            paint(DIM, row.id.short())
-        )?;
+        let (written, id) = (paint(BOLD, &row.written), paint(DIM, row.id.short()));
+        writeln!(out, "{star}{written}  {id}{about}")?;
         for line in row.entry.text.lines() {
             writeln!(out, "  {line}")?;
         }
     }
-    if total > rows.len() {
-        output::note(format!(
-            "({} more; raise --limit to see them)",
-            total - rows.len()
-        ))?;
+    if found.total > found.entries.len() {
+        let more = found.total - found.entries.len();
+        output::note(format!("({more} more; raise --limit to see them)"))?;
     }
     Ok(())
 }

@@ -4,17 +4,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Result, bail};
-use tapin_core::model::{PairedAnswer, QUESTIONS, Reflection};
-use tapin_core::views::reflection::red_flags;
-use tapin_core::{DocId, docs};
+use tapin_app::Home;
+use tapin_app::core::model::QUESTIONS;
 
-use crate::app::{self, App};
 use crate::args::ReflectArgs;
 use crate::output::{self, BOLD, DIM, WARN, paint};
 
-pub(crate) fn run(app: &App, args: ReflectArgs, json: bool) -> Result<()> {
-    let private = app.private()?;
-    let (rel_id, rel) = app.find_person(&private, &args.person)?;
+pub(crate) fn run(home: &Home, args: ReflectArgs, json: bool) -> Result<()> {
+    let (_, rel) = home.find_person(&args.person)?;
     let given = [
         (args.q1a, args.q1b),
         (args.q2a, args.q2b),
@@ -37,13 +34,13 @@ pub(crate) fn run(app: &App, args: ReflectArgs, json: bool) -> Result<()> {
             ),
         }
     };
-    let mut answers = Vec::with_capacity(4);
     if given.iter().any(|(a, b)| a.is_none() || b.is_none()) && !json {
         output::note(format!(
             "Reflecting on {}. Answer in your own words; this stays on your devices.",
             paint(BOLD, &rel.name)
         ))?;
     }
+    let mut answers: [(String, String); 4] = Default::default();
     for (n, ((a, b), (qa, qb))) in given.into_iter().zip(QUESTIONS).enumerate() {
         let about_them = match a {
             Some(a) => a,
@@ -53,38 +50,22 @@ pub(crate) fn run(app: &App, args: ReflectArgs, json: bool) -> Result<()> {
             Some(b) => b,
             None => ask(qb, &format!("{}B", n + 1))?,
         };
-        answers.push(PairedAnswer {
-            about_them,
-            about_me,
-        });
+        answers[n] = (about_them, about_me);
     }
-    let reflection = Reflection {
-        relationship: rel_id,
-        at: app.stamp(),
-        answers,
-        note: args.note,
-    };
-    let reflection = app::checked("reflection", reflection)?;
-    let id = app::random_id()?;
-    app.update(DocId::Private, |d| {
-        Ok(docs::put_reflection(d, id, &reflection)?)
-    })?;
-    let flags = red_flags(&reflection);
+    let saved = home.reflect(&args.person, answers, args.note)?;
     if json {
-        return output::json(
-            &serde_json::json!({ "id": id.to_string(), "reflection": reflection, "red_flags": flags }),
-        );
+        return output::json(&saved);
     }
     let mut out = output::stdout();
     writeln!(
         out,
         "Saved your reflection on {} (private).",
-        paint(BOLD, &rel.name)
+        paint(BOLD, &saved.person)
     )?;
-    if flags.is_empty() {
+    if saved.red_flags.is_empty() {
         writeln!(out, "{}", paint(DIM, "No red flags in these answers."))?;
     }
-    for flag in &flags {
+    for flag in &saved.red_flags {
         writeln!(
             out,
             "{} {}A: {:?} — {}",
@@ -94,15 +75,10 @@ pub(crate) fn run(app: &App, args: ReflectArgs, json: bool) -> Result<()> {
             flag.why
         )?;
     }
-    if !flags.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            paint(
-                DIM,
-                "Red flags are for you alone: reciprocity may not be possible here. Only you see this."
-            )
-        )?;
+    if !saved.red_flags.is_empty() {
+        let alone =
+            "Red flags are for you alone: reciprocity may not be possible here. Only you see this.";
+        writeln!(out, "{}", paint(DIM, alone))?;
     }
     Ok(())
 }

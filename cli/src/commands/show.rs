@@ -1,109 +1,30 @@
 //! `tapin show PERSON`: one relationship on one page — my side next to theirs, mutual goals,
 //! rituals, check-ins, thanks, boundaries, reciprocity, my red flags (only ever shown to me),
-//! staying in touch, and whether their side is verified.
-//!
-//! Everything here is derived by `tapin_core::views` from my documents and my replica of their
-//! shared side; nothing private of theirs exists on this device to be shown.
+//! staying in touch, and whether their side is verified. The page is the engine's
+//! [`RelationshipPage`], the same model the HTML report draws.
 
 use std::io::Write;
 
 use anyhow::Result;
-use serde::Serialize;
-use tapin_core::DocId;
-use tapin_core::model::{Goal, Relationship, SideRecords};
-use tapin_core::views::mutual::{MutualGoal, Owner, mutual_goals};
-use tapin_core::views::reciprocity::{Bucket, Reciprocity, reciprocity};
-use tapin_core::views::reflection::{RedFlag, latest_reflection, red_flags};
-use tapin_core::views::ritual::{RitualSchedule, schedule};
-use tapin_core::views::touch::{self, Touch, TouchState};
-use tapin_net::sync::{StoredHeads, heads_key};
+use tapin_app::Home;
+use tapin_app::core::views::mutual::Owner;
+use tapin_app::core::views::reciprocity::Bucket;
+use tapin_app::core::views::touch::TouchState;
+use tapin_app::pages::RelationshipPage;
+use tapin_app::words;
 
-use crate::app::{App, Unreadable};
-use crate::commands::goal::status_word;
-use crate::commands::ritual::streak_words;
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
 
-/// Whether the friend's side is what their devices signed.
-#[derive(Debug, Serialize)]
-pub(crate) struct Verification {
-    /// Whether the replica holds exactly what one of their certified devices signed.
-    pub(crate) verified: bool,
-    /// The signing device.
-    pub(crate) device: Option<String>,
-    /// When the signed heads arrived (ms since the epoch): "as of when it was last synced".
-    pub(crate) as_of: Option<i64>,
-}
-
-#[derive(Serialize)]
-struct GoalRow<'a> {
-    id: tapin_core::Id,
-    shared: bool,
-    #[serde(flatten)]
-    goal: &'a Goal,
-}
-
-#[derive(Serialize)]
-struct RitualRow<'a> {
-    id: tapin_core::Id,
-    whose: &'static str,
-    shared: bool,
-    title: &'a str,
-    schedule: RitualSchedule,
-    recent: Vec<tapin_core::time::Day>,
-}
-
-#[derive(Serialize)]
-struct RedFlags {
-    last_reflected: Option<i64>,
-    flags: Vec<RedFlag>,
-}
-
-/// The whole page, as `--json` prints it (schema in docs/JSON.md).
-#[derive(Serialize)]
-struct Page<'a> {
-    relationship: String,
-    name: &'a str,
-    paired: bool,
-    friend: Option<&'a str>,
-    touch: Touch,
-    my_goals: Vec<GoalRow<'a>>,
-    their_goals: Vec<GoalRow<'a>>,
-    mutual_goals: Vec<MutualGoal>,
-    rituals: Vec<RitualRow<'a>>,
-    checkins: Vec<serde_json::Value>,
-    thanks: Vec<serde_json::Value>,
-    boundaries: Vec<serde_json::Value>,
-    reciprocity: Reciprocity,
-    red_flags: RedFlags,
-    their_side: Verification,
-    unreadable: Unreadable,
-}
-
-/// Whether the replica of `rel`'s friend side is verified, and as of when.
-pub(crate) fn verification(
-    app: &App,
-    rel_id: tapin_core::Id,
-    rel: &Relationship,
-) -> Result<Verification> {
-    let replica_doc = app.store.load(&DocId::Replica(rel_id))?;
-    let stored: Option<StoredHeads> = app
-        .store
-        .get_meta(&heads_key(rel_id))?
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    Ok(Verification {
-        verified: match (&stored, &replica_doc) {
-            (Some(s), Some(d)) => {
-                s.signed.verify(d) && rel.paired_devices().any(|(dev, _)| dev == s.signed.device)
-            }
-            _ => false,
-        },
-        device: stored.as_ref().map(|s| s.signed.device.clone()),
-        as_of: stored.as_ref().map(|s| s.at),
-    })
+pub(crate) fn run(home: &Home, person: &str, json: bool) -> Result<()> {
+    let page = home.relationship_page(person)?;
+    if json {
+        return output::json(&page);
+    }
+    print(&page)
 }
 
 /// ▁▂▃▄▅▆▇█ for a row of counts, scaled to the largest.
-pub(crate) fn sparkline(values: &[u32], max: u32) -> String {
+fn sparkline(values: &[u32], max: u32) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     values
         .iter()
@@ -136,144 +57,13 @@ fn stamp_day(ms: i64) -> String {
         .to_string()
 }
 
-pub(crate) fn run(app: &App, person: &str, json: bool) -> Result<()> {
-    let private = app.private()?;
-    let both = crate::app::BothSides::load(app, &private, person)?;
-    let (id, rel) = (both.id, &both.rel);
-    let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
-    let theirs: Option<&SideRecords> = both.theirs();
-    let today = app.today();
-
-    let last = both.last_contact();
-    let touch = touch::touch_status(rel, last, today, &chrono::Local);
-
-    let mut my_goals: Vec<GoalRow<'_>> = shared
-        .goals
-        .iter()
-        .map(|(id, g)| GoalRow {
-            id: *id,
-            shared: true,
-            goal: g,
-        })
-        .chain(kept.goals.iter().map(|(id, g)| GoalRow {
-            id: *id,
-            shared: false,
-            goal: g,
-        }))
-        .collect();
-    my_goals.sort_by_key(|r| (!r.goal.status.is_open(), r.goal.created));
-    let mut their_goals: Vec<GoalRow<'_>> = replica
-        .goals
-        .iter()
-        .map(|(id, g)| GoalRow {
-            id: *id,
-            shared: true,
-            goal: g,
-        })
-        .collect();
-    their_goals.sort_by_key(|r| (!r.goal.status.is_open(), r.goal.created));
-    let mutual = mutual_goals(shared, kept, theirs);
-
-    let mut rituals = Vec::new();
-    for (whose, recs, is_shared) in [
-        ("mine", &shared, true),
-        ("mine", &kept, false),
-        ("theirs", &replica, true),
-    ] {
-        for (rid, r) in &recs.rituals {
-            let mut recent = r.occurrences.clone();
-            recent.sort();
-            recent.reverse();
-            recent.truncate(3);
-            rituals.push(RitualRow {
-                id: *rid,
-                whose,
-                shared: is_shared,
-                title: &r.title,
-                schedule: schedule(r, today),
-                recent,
-            });
-        }
-    }
-
-    let mut checkins = Vec::new();
-    for (whose, recs, is_shared) in [
-        ("mine", &shared, true),
-        ("mine", &kept, false),
-        ("theirs", &replica, true),
-    ] {
-        for c in recs.checkins.values() {
-            checkins.push((
-                c.on,
-                serde_json::json!({ "whose": whose, "shared": is_shared, "checkin": c }),
-            ));
-        }
-    }
-    checkins.sort_by_key(|c| std::cmp::Reverse(c.0));
-    let checkins: Vec<serde_json::Value> = checkins.into_iter().take(5).map(|(_, v)| v).collect();
-
-    let mut thanks = Vec::new();
-    for (direction, recs) in [("given", &shared), ("given", &kept), ("received", &replica)] {
-        for t in recs.thanks.values() {
-            thanks.push((
-                t.on,
-                serde_json::json!({ "direction": direction, "on": t.on, "text": t.text }),
-            ));
-        }
-    }
-    thanks.sort_by_key(|t| std::cmp::Reverse(t.0));
-    let thanks: Vec<serde_json::Value> = thanks.into_iter().take(6).map(|(_, v)| v).collect();
-
-    let boundaries: Vec<serde_json::Value> =
-        [("mine", &shared), ("mine", &kept), ("theirs", &replica)]
-            .iter()
-            .flat_map(|(whose, recs)| {
-                recs.boundaries
-                    .values()
-                    .map(move |b| serde_json::json!({ "whose": whose, "text": b.text }))
-            })
-            .collect();
-
-    let recip = reciprocity(&[shared, kept], theirs, today);
-    let latest = latest_reflection(private.reflections.iter().map(|(k, r)| (*k, r)), id);
-    let flags = RedFlags {
-        last_reflected: latest.map(|(_, r)| r.at.0),
-        flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
-    };
-    let their_side = verification(app, id, rel)?;
-    let unreadable = both.unreadable();
-
-    let page = Page {
-        relationship: id.to_string(),
-        name: &rel.name,
-        paired: rel.is_paired(),
-        friend: rel.peer.as_ref().map(|p| p.name.as_str()),
-        touch,
-        my_goals,
-        their_goals,
-        mutual_goals: mutual,
-        rituals,
-        checkins,
-        thanks,
-        boundaries,
-        reciprocity: recip,
-        red_flags: flags,
-        their_side,
-        unreadable,
-    };
-    if json {
-        return output::json(&page);
-    }
-    print(&page)
-}
-
-fn print(p: &Page<'_>) -> Result<()> {
+fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
-    let paired = match (p.paired, p.friend) {
+    let paired = match (p.paired, p.friend.as_deref()) {
         (true, Some(f)) => format!("paired with {f}"),
         _ => "not paired".to_owned(),
     };
-    writeln!(out, "{}  {}", paint(BOLD, p.name), paint(DIM, paired))?;
+    writeln!(out, "{}  {}", paint(BOLD, &p.name), paint(DIM, paired))?;
 
     let state = match &p.touch.state {
         TouchState::NoRhythm => paint(DIM, "no rhythm set"),
@@ -305,7 +95,7 @@ fn print(p: &Page<'_>) -> Result<()> {
                 out,
                 "    {} [{}] — you {}/{}, them {}/{}",
                 m.title,
-                status_word(m.status),
+                words::goal_status(m.status),
                 you.done,
                 you.total,
                 them.done,
@@ -329,7 +119,7 @@ fn print(p: &Page<'_>) -> Result<()> {
             "    {} {} [{}, {d}/{t}]{private}",
             paint(DIM, g.id.short()),
             g.goal.title,
-            status_word(g.goal.status)
+            words::goal_status(g.goal.status)
         )?;
     }
     writeln!(out, "  Theirs")?;
@@ -343,7 +133,7 @@ fn print(p: &Page<'_>) -> Result<()> {
             "    {} {} [{}, {d}/{t}]",
             paint(DIM, g.id.short()),
             g.goal.title,
-            status_word(g.goal.status)
+            words::goal_status(g.goal.status)
         )?;
     }
 
@@ -360,7 +150,7 @@ fn print(p: &Page<'_>) -> Result<()> {
                 "  {} ({}) — {next}, streak {}{}",
                 r.title,
                 r.whose,
-                streak_words(&r.schedule),
+                words::streak(&r.schedule),
                 if recent.is_empty() {
                     String::new()
                 } else {
@@ -372,42 +162,29 @@ fn print(p: &Page<'_>) -> Result<()> {
     if !p.checkins.is_empty() {
         writeln!(out, "\n{}", paint(BOLD, "Check-ins"))?;
         for c in &p.checkins {
-            let ci = &c["checkin"];
+            let ci = &c.checkin;
             writeln!(
                 out,
                 "  {} ({}) {}/5 {}",
-                ci["on"].as_str().unwrap_or(""),
-                c["whose"].as_str().unwrap_or(""),
-                ci["rating"],
-                ci["went_well"].as_str().unwrap_or("")
+                ci.on, c.whose, ci.rating, ci.went_well
             )?;
         }
     }
     if !p.thanks.is_empty() {
         writeln!(out, "\n{}", paint(BOLD, "Thanks"))?;
         for t in &p.thanks {
-            let arrow = if t["direction"] == "given" {
+            let arrow = if t.direction == "given" {
                 "you →"
             } else {
                 "→ you"
             };
-            writeln!(
-                out,
-                "  {} {arrow} {}",
-                t["on"].as_str().unwrap_or(""),
-                t["text"].as_str().unwrap_or("")
-            )?;
+            writeln!(out, "  {} {arrow} {}", t.on, t.text)?;
         }
     }
     if !p.boundaries.is_empty() {
         writeln!(out, "\n{}", paint(BOLD, "Boundaries"))?;
         for b in &p.boundaries {
-            writeln!(
-                out,
-                "  ({}) {}",
-                b["whose"].as_str().unwrap_or(""),
-                b["text"].as_str().unwrap_or("")
-            )?;
+            writeln!(out, "  ({}) {}", b.whose, b.text)?;
         }
     }
 

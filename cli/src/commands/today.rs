@@ -3,94 +3,28 @@
 use std::io::Write;
 
 use anyhow::Result;
-use tapin_core::Id;
-use tapin_core::model::SideRecords;
-use tapin_core::views::today::{RelationshipInput, today};
-use tapin_core::views::touch::TouchState;
+use tapin_app::Home;
+use tapin_app::core::views::touch::TouchState;
+use tapin_app::pages::TodayPage;
+use tapin_app::words::describe_day;
 
-use crate::app::{App, Unreadable};
-use crate::dates::describe;
 use crate::output::{self, BAD, BOLD, DIM, WARN, paint};
 
-/// Everything one relationship contributes to the views: my two record sets and the replica.
-pub(crate) struct Loaded {
-    pub(crate) id: Id,
-    pub(crate) shared: SideRecords,
-    pub(crate) private: SideRecords,
-    pub(crate) theirs: Option<SideRecords>,
-}
-
-/// Loads every relationship's records once, counting what could not be read.
-pub(crate) fn load_all(
-    app: &App,
-    private: &tapin_core::docs::PrivateDoc,
-) -> Result<(Vec<Loaded>, Unreadable)> {
-    let mut out = Vec::new();
-    let mut unreadable = Unreadable {
-        mine: private.unreadable(),
-        ..Unreadable::default()
-    };
-    for (&id, rel) in &private.relationships {
-        let theirs = app.replica(id)?;
-        unreadable.add_theirs(id, &rel.name, &theirs);
-        let shared = app.side(id)?;
-        unreadable.mine += shared.unreadable();
-        out.push(Loaded {
-            id,
-            shared,
-            private: private.records.get(&id).cloned().unwrap_or_default(),
-            theirs: (!theirs.records.is_empty()).then_some(theirs.records),
-        });
-    }
-    Ok((out, unreadable))
-}
-
-/// The glance as `--json` prints it: the view, and what could not be read.
-#[derive(serde::Serialize)]
-struct Page<'a> {
-    #[serde(flatten)]
-    today: &'a tapin_core::views::today::Today,
-    unreadable: &'a Unreadable,
-}
-
-pub(crate) fn run(app: &App, json: bool) -> Result<()> {
-    let private = app.private()?;
-    let (loaded, unreadable) = load_all(app, &private)?;
-    let inputs: Vec<RelationshipInput<'_>> = loaded
-        .iter()
-        .filter_map(|l| {
-            let rel = private.relationships.get(&l.id)?;
-            let last_reflection = private
-                .reflections
-                .values()
-                .filter(|r| r.relationship == l.id)
-                .map(|r| r.at)
-                .max();
-            Some(RelationshipInput {
-                id: l.id,
-                rel,
-                mine: vec![&l.shared, &l.private],
-                theirs: l.theirs.as_ref(),
-                last_reflection,
-            })
-        })
-        .collect();
-    let t = today(&inputs, app.today(), &chrono::Local);
+pub(crate) fn run(home: &Home, json: bool) -> Result<()> {
+    let page = home.today_page()?;
     if json {
-        return output::json(&Page {
-            today: &t,
-            unreadable: &unreadable,
-        });
+        return output::json(&page);
     }
-    print(&t, &unreadable)
+    print(&page)
 }
 
-fn print(t: &tapin_core::views::today::Today, unreadable: &Unreadable) -> Result<()> {
+fn print(page: &TodayPage) -> Result<()> {
+    let (t, unreadable) = (&page.today, &page.unreadable);
     let mut out = output::stdout();
     writeln!(
         out,
         "{}",
-        paint(BOLD, format!("Today, {}", describe(t.date)))
+        paint(BOLD, format!("Today, {}", describe_day(t.date)))
     )?;
     if t.is_empty() {
         writeln!(out, "Nothing needs you today.")?;

@@ -205,6 +205,18 @@ impl Txn<'_> {
         Ok(w.layout.is_some().then(|| w.doc.document()))
     }
 
+    /// A cached rendering of a document ([`Store::cached_view`]), if one was made from the
+    /// document as it is in this transaction: after this transaction changed the document, it is
+    /// stale and `None`. A damaged row is `None` too (the next read outside a transaction deletes
+    /// it).
+    pub fn cached_view(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>, TxnError> {
+        self.usable()?;
+        match self.store.checked_view(&self.tx, doc) {
+            Ok(bytes) => Ok(bytes),
+            Err(source) => Err(self.fail(doc, TxnError::Sqlite { doc: *doc, source })),
+        }
+    }
+
     /// The version ([`Store::doc_version`]) a document has as of this transaction: 0 if it is not
     /// stored.
     pub fn version(&mut self, doc: &DocId) -> Result<i64, TxnError> {

@@ -118,6 +118,21 @@ impl Store {
         }
     }
 
+    /// The cached view of `doc` as of `tx`, if it is usable; damage is not repaired here.
+    pub(crate) fn checked_view(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+    ) -> rusqlite::Result<Option<Vec<u8>>> {
+        if !self.additions {
+            return Ok(None);
+        }
+        Ok(match self.check_view(tx, doc)? {
+            Verdict::Use(bytes) => Some(bytes),
+            Verdict::Skip | Verdict::Damaged(_) => None,
+        })
+    }
+
     fn check_view(&self, tx: &Connection, doc: &DocId) -> rusqlite::Result<Verdict> {
         let name = doc.to_string();
         let row = tx

@@ -24,132 +24,74 @@
 use std::fmt::{self, Display, Write as _};
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use tapin_core::model::{Goal, GoalKind, Ritual, SideRecords};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tapin_core::model::{GoalKind, Ritual};
 use tapin_core::time::Day;
-use tapin_core::views::mutual::{MutualGoal, Owner, Progress, mutual_goals};
-use tapin_core::views::reciprocity::{Bucket, Reciprocity, Window, reciprocity};
-use tapin_core::views::ritual::{RitualSchedule, RitualState, period_of, schedule, slots_between};
-use tapin_core::views::touch::{self, Touch, TouchState};
+use tapin_core::views::mutual::{Owner, Progress};
+use tapin_core::views::reciprocity::{Bucket, Window};
+use tapin_core::views::ritual::{RitualState, period_of, slots_between};
+use tapin_core::views::touch::TouchState;
 
-use crate::app::{App, Unreadable};
-use crate::commands::exchange::write_atomic;
-use crate::commands::goal::status_word;
-use crate::commands::ritual::{recurrence_words, streak_words};
-use crate::commands::show::{Verification, verification};
-use crate::output;
+use crate::error::Result;
+use crate::exchange::write_atomic;
+use crate::home::{Home, random_secret};
+use crate::pages::{GoalItem, RelationshipPage, RitualItem};
+use crate::words::{
+    goal_status as status_word, recurrence as recurrence_words, streak as streak_words,
+};
 
-/// One goal on the page, with where it lives.
-struct GoalItem<'a> {
-    id: tapin_core::Id,
-    shared: bool,
-    goal: &'a Goal,
-}
-
-fn goals(recs: &SideRecords, shared: bool) -> Vec<GoalItem<'_>> {
-    recs.goals
-        .iter()
-        .map(|(id, goal)| GoalItem {
-            id: *id,
-            shared,
-            goal,
-        })
-        .collect()
-}
-
-/// One ritual on the page.
-struct RitualItem<'a> {
-    id: tapin_core::Id,
-    mine: bool,
-    shared: bool,
-    ritual: &'a Ritual,
-    schedule: RitualSchedule,
-}
-
-/// Everything the page shows, gathered before any markup is written.
+/// The page, with the rituals in the report's order (mine first, retired last).
 struct Report<'a> {
-    me: &'a str,
-    name: &'a str,
-    friend: Option<&'a str>,
-    paired: bool,
-    today: Day,
-    touch: Touch,
-    their_side: Verification,
-    unreadable: Unreadable,
-    reciprocity: Reciprocity,
-    mutual: Vec<MutualGoal>,
-    my_goals: Vec<GoalItem<'a>>,
-    their_goals: Vec<GoalItem<'a>>,
-    rituals: Vec<RitualItem<'a>>,
+    page: &'a RelationshipPage,
+    rituals: Vec<&'a RitualItem>,
 }
 
-pub(crate) fn run(app: &App, person: &str, html: &Path, json: bool) -> Result<()> {
-    let private = app.private()?;
-    let both = crate::app::BothSides::load(app, &private, person)?;
-    let (id, rel) = (both.id, &both.rel);
-    let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
-    let theirs: Option<&SideRecords> = both.theirs();
-    let today = app.today();
+impl std::ops::Deref for Report<'_> {
+    type Target = RelationshipPage;
 
-    let last = both.last_contact();
-
-    let mut my_goals = goals(shared, true);
-    my_goals.extend(goals(kept, false));
-    my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-    let mut their_goals = goals(replica, true);
-    their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-
-    let mut rituals = Vec::new();
-    for (recs, mine, shared) in [
-        (&shared, true, true),
-        (&kept, true, false),
-        (&replica, false, true),
-    ] {
-        for (rid, r) in &recs.rituals {
-            rituals.push(RitualItem {
-                id: *rid,
-                mine,
-                shared,
-                ritual: r,
-                schedule: schedule(r, today),
-            });
-        }
+    fn deref(&self) -> &RelationshipPage {
+        self.page
     }
+}
+
+/// Where a report was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportWritten {
+    /// The file.
+    pub file: PathBuf,
+}
+
+/// The page as one self-contained HTML document. `nonce` guards its one style and script.
+pub fn render_html(page: &RelationshipPage, nonce: &str) -> String {
+    let mut rituals: Vec<&RitualItem> = page.rituals.iter().collect();
     rituals.sort_by(|a, b| {
-        (a.ritual.retired, !a.mine, &a.ritual.title, a.id).cmp(&(
+        (a.ritual.retired, a.whose != "mine", &a.ritual.title, a.id).cmp(&(
             b.ritual.retired,
-            !b.mine,
+            b.whose != "mine",
             &b.ritual.title,
             b.id,
         ))
     });
+    let report = Report { page, rituals };
+    let mut out = String::with_capacity(48 * 1024);
+    // Writing into a String cannot fail.
+    let _ = render(&mut out, &report, nonce);
+    out
+}
 
-    let report = Report {
-        me: &app.name,
-        name: &rel.name,
-        friend: rel.peer.as_ref().map(|p| p.name.as_str()),
-        paired: rel.is_paired(),
-        today,
-        touch: touch::touch_status(rel, last, today, &chrono::Local),
-        their_side: verification(app, id, rel)?,
-        unreadable: both.unreadable(),
-        reciprocity: reciprocity(&[shared, kept], theirs, today),
-        mutual: mutual_goals(shared, kept, theirs),
-        my_goals,
-        their_goals,
-        rituals,
-    };
-    let nonce = data_encoding::BASE64URL_NOPAD.encode(&crate::app::random_secret()?[..16]);
-    let mut page = String::with_capacity(48 * 1024);
-    render(&mut page, &report, &nonce).context("could not lay out the report")?;
-    write_atomic(html, page.as_bytes())?;
-
-    if json {
-        return output::json(&serde_json::json!({ "file": html }));
+impl Home {
+    /// Writes one relationship as one HTML page to `file` (atomically: the file is whole or
+    /// untouched). The page is [`Home::relationship_page`], without my red flags.
+    pub fn report(&self, person: &str, file: &Path) -> Result<ReportWritten> {
+        let page = self.relationship_page(person)?;
+        let nonce = data_encoding::BASE64URL_NOPAD.encode(&random_secret()?[..16]);
+        write_atomic(file, render_html(&page, &nonce).as_bytes())?;
+        Ok(ReportWritten {
+            file: file.to_owned(),
+        })
     }
-    use std::io::Write;
-    writeln!(output::stdout(), "{}", html.display())?;
-    Ok(())
 }
 
 /// Text escaped for HTML, in element content and in quoted attribute values alike.
@@ -180,7 +122,7 @@ const STYLE: &str = include_str!("report/style.css");
 const SCRIPT: &str = include_str!("report/check.js");
 
 fn render(out: &mut String, p: &Report<'_>, nonce: &str) -> fmt::Result {
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
     write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -193,7 +135,7 @@ fn render(out: &mut String, p: &Report<'_>, nonce: &str) -> fmt::Result {
          <title>{me} and {name} — tapin, {today}</title>\n\
          <style nonce=\"{nonce}\">{STYLE}</style>\n</head>\n<body>\n<main>\n",
         version = env!("CARGO_PKG_VERSION"),
-        me = Esc(p.me),
+        me = Esc(&p.me),
         today = p.today,
     )?;
     header(out, p)?;
@@ -210,7 +152,7 @@ fn render(out: &mut String, p: &Report<'_>, nonce: &str) -> fmt::Result {
          alone.</p>\n</footer>\n</main>\n<script nonce=\"{nonce}\">{SCRIPT}</script>\n\
          </body>\n</html>\n",
         today = p.today,
-        me = Esc(p.me),
+        me = Esc(&p.me),
         synced = match p.their_side.as_of {
             Some(at) => format!(" (as of {})", stamp(at)),
             None => String::new(),
@@ -219,9 +161,9 @@ fn render(out: &mut String, p: &Report<'_>, nonce: &str) -> fmt::Result {
 }
 
 fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
     write!(out, "<header>\n<h1>You and {name}</h1>\n<p class=\"meta\">")?;
-    match (p.paired, p.friend) {
+    match (p.paired, p.friend.as_deref()) {
         (true, Some(friend)) if friend != p.name => {
             write!(out, "Paired with {} · ", Esc(friend))?;
         }
@@ -281,7 +223,7 @@ fn stamp(ms: i64) -> String {
 
 fn reciprocity_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
     let r = &p.reciprocity;
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
     write!(
         out,
         "<section id=\"reciprocity\">\n<h2>Reaching out</h2>\n<p class=\"words\">{}</p>\n",
@@ -412,7 +354,7 @@ fn chart(
     let y = |v: u32| base - f64::from(v) / f64::from(top) * plot_h;
     let group = plot_w / buckets.len().max(1) as f64;
     let bar = (group * 0.32).min(22.0);
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
 
     write!(
         out,
@@ -582,8 +524,8 @@ fn progress(out: &mut String, who: &str, series: &str, p: Progress) -> fmt::Resu
     )
 }
 
-fn goal_card(out: &mut String, g: &GoalItem<'_>, whose: &str) -> fmt::Result {
-    let goal = g.goal;
+fn goal_card(out: &mut String, g: &GoalItem, whose: &str) -> fmt::Result {
+    let goal = &g.goal;
     write!(
         out,
         "<article class=\"card goal\" data-goal=\"{}\" data-whose=\"{whose}\" \
@@ -628,11 +570,11 @@ fn goal_card(out: &mut String, g: &GoalItem<'_>, whose: &str) -> fmt::Result {
 }
 
 fn goals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
     out.push_str("<section id=\"goals\">\n<h2>Goals</h2>\n");
-    if !p.mutual.is_empty() {
+    if !p.mutual_goals.is_empty() {
         out.push_str("<h3>Goals you both took up</h3>\n");
-        for m in &p.mutual {
+        for m in &p.mutual_goals {
             let (you, them, owner) = match m.owner {
                 Owner::Me => (m.owner_progress, m.joiner_progress, "yours"),
                 Owner::Them => (m.joiner_progress, m.owner_progress, "theirs"),
@@ -749,7 +691,7 @@ fn marks(r: &Ritual, from: Day, to: Day, today: Day) -> Vec<(Day, Mark)> {
 }
 
 fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
-    let name = Esc(p.name);
+    let name = Esc(&p.name);
     out.push_str("<section id=\"rituals\">\n<h2>Rituals</h2>\n");
     if p.rituals.is_empty() {
         out.push_str(
@@ -760,14 +702,14 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
     }
     out.push_str("<ul class=\"rituals\">\n");
     for (i, item) in p.rituals.iter().enumerate() {
-        let r = item.ritual;
+        let r = &item.ritual;
         let s = &item.schedule;
         write!(
             out,
             "<li class=\"card ritual\" data-ritual=\"{}\" data-whose=\"{}\" data-private=\"{}\">\
              <h4><span class=\"mark kept r{}\">{}</span> {}",
             item.id,
-            if item.mine { "mine" } else { "theirs" },
+            item.whose,
             !item.shared,
             i % 6,
             i + 1,
@@ -776,7 +718,7 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
         if !item.shared {
             out.push_str("<span class=\"badge private\">private</span>");
         }
-        if !item.mine {
+        if item.whose != "mine" {
             write!(out, "<span class=\"badge\">{name}'s</span>")?;
         }
         write!(
@@ -819,7 +761,7 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
     let all: Vec<Vec<(Day, Mark)>> = p
         .rituals
         .iter()
-        .map(|item| marks(item.ritual, this_month, end, p.today))
+        .map(|item| marks(&item.ritual, this_month, end, p.today))
         .collect();
     out.push_str(
         "<h3>Calendar</h3>\n<p class=\"key\"><span class=\"mark kept r5\">#</span> kept · \

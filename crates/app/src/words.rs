@@ -1,0 +1,70 @@
+//! Words every front-end shows the same way: dates, statuses, streaks, schedules.
+
+use chrono::Weekday;
+use tapin_core::model::{GoalStatus, Recurrence, RelationshipStatus, Risk};
+use tapin_core::time::Day;
+use tapin_core::views::ritual::RitualSchedule;
+
+/// How a resolved date is echoed back: "2026-11-27 (Friday)".
+pub fn describe_day(day: Day) -> String {
+    format!("{day} ({})", day.0.format("%A"))
+}
+
+/// "1 step", "3 steps".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// How a goal status reads: "active", "achieved", … (a status written by a newer tapin reads as
+/// its own name).
+pub fn goal_status(s: GoalStatus) -> String {
+    s.json_name()
+}
+
+/// How a relationship status reads: "active", "archived", "ended" (or a newer tapin's name).
+pub fn person_status(s: RelationshipStatus) -> String {
+    s.json_name()
+}
+
+/// How a risk reads: "low", "medium", "high" (or the name a newer tapin gave it).
+pub fn risk(r: Risk) -> String {
+    r.json_name()
+}
+
+/// "1 month", "3 weeks", "2 × 10 days": a streak in the ritual's own periods.
+pub fn streak(s: &RitualSchedule) -> String {
+    match (s.streak, s.period.as_str()) {
+        (1, unit) => format!("1 {unit}"),
+        (n, unit) if !unit.contains(' ') => format!("{n} {unit}s"),
+        (n, unit) => format!("{n} × {unit}"),
+    }
+}
+
+/// "monthly on day 4", "weekly on Fri", "every 10 days".
+pub fn recurrence(r: Recurrence) -> String {
+    match r {
+        Recurrence::MonthlyOn { day } => format!("monthly on day {day}"),
+        Recurrence::WeeklyOn { weekday } => {
+            let name =
+                Weekday::try_from(weekday).map_or_else(|_| "?".to_owned(), |w| format!("{w:?}"));
+            format!("weekly on {name}")
+        }
+        Recurrence::EveryDays { days } => format!("every {days} days"),
+        Recurrence::Unknown(name) => {
+            format!("on a schedule this version of tapin does not know ({name})")
+        }
+    }
+}
+
+/// A record's place in words: "shared with them" or "private".
+pub fn shared(shared: bool) -> &'static str {
+    if shared {
+        "shared with them"
+    } else {
+        "private"
+    }
+}

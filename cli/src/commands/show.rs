@@ -49,14 +49,6 @@ fn trend_lines(weeks: &[Bucket]) -> (String, String) {
     (sparkline(&mine, max), sparkline(&theirs, max))
 }
 
-fn stamp_day(ms: i64) -> String {
-    tapin_core::time::Timestamp(ms)
-        .to_datetime()
-        .with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
     let paired = match (p.paired, p.friend.as_deref()) {
@@ -222,7 +214,10 @@ fn print(p: &RelationshipPage) -> Result<()> {
             out,
             "\n{} {}",
             paint(BOLD, "Your last reflection"),
-            paint(DIM, format!("({}, only you see this)", stamp_day(at)))
+            paint(
+                DIM,
+                format!("({}, only you see this)", words::local_minute(at))
+            )
         )?;
         if p.red_flags.flags.is_empty() {
             writeln!(out, "  no red flags")?;
@@ -247,7 +242,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
                 v.device
                     .as_deref()
                     .map_or_else(|| "?".to_owned(), |d| d.chars().take(8).collect()),
-                v.as_of.map(stamp_day).unwrap_or_default()
+                v.as_of.map(words::local_minute).unwrap_or_default()
             ),
         ),
         (v, true) if v.device.is_some() => paint(

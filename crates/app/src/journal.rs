@@ -162,12 +162,7 @@ impl Home {
                 .map(|(id, entry)| EntryRow {
                     id,
                     entry: entry.clone(),
-                    written: entry
-                        .at
-                        .to_datetime()
-                        .with_timezone(&chrono::Local)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string(),
+                    written: crate::words::local_minute(entry.at.0),
                     about_names: entry
                         .about
                         .iter()

@@ -154,7 +154,7 @@ fn render(out: &mut String, p: &Report<'_>, nonce: &str) -> fmt::Result {
         today = p.today,
         me = Esc(&p.me),
         synced = match p.their_side.as_of {
-            Some(at) => format!(" (as of {})", stamp(at)),
+            Some(at) => format!(" (as of {})", crate::words::local_minute(at)),
             None => String::new(),
         },
     )
@@ -195,7 +195,7 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
                 .device
                 .as_deref()
                 .map_or_else(|| "?".to_owned(), |d| d.chars().take(8).collect())),
-            v.as_of.map(stamp).unwrap_or_default()
+            v.as_of.map(crate::words::local_minute).unwrap_or_default()
         )?;
     } else if p.paired && v.device.is_some() {
         out.push_str("not verified: what is here does not match what their device signed.");
@@ -210,15 +210,6 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
     }
     out.push_str("</header>\n");
     Ok(())
-}
-
-/// A stored instant as a local date and time.
-fn stamp(ms: i64) -> String {
-    tapin_core::time::Timestamp(ms)
-        .to_datetime()
-        .with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 fn reciprocity_section(out: &mut String, p: &Report<'_>) -> fmt::Result {

@@ -10,6 +10,16 @@ pub fn describe_day(day: Day) -> String {
     format!("{day} ({})", day.0.format("%A"))
 }
 
+/// A stored instant (ms since the epoch) as a local date and time to the minute:
+/// "2026-11-22 09:30".
+pub fn local_minute(ms: i64) -> String {
+    tapin_core::time::Timestamp(ms)
+        .to_datetime()
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 /// "1 step", "3 steps".
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {

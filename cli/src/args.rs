@@ -192,6 +192,18 @@ pub(crate) struct NetArgs {
     pub(crate) mdns: Option<OnOff>,
 }
 
+impl NetArgs {
+    /// These flags as the engine takes them.
+    pub(crate) fn overrides(&self) -> tapin_app::NetOverrides {
+        tapin_app::NetOverrides {
+            bind: self.bind,
+            port: self.port,
+            relay: self.relay.clone(),
+            mdns: self.mdns.map(|m| m == OnOff::On),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OnOff {
     On,

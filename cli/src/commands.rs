@@ -22,9 +22,27 @@ pub(crate) mod sync;
 pub(crate) mod today;
 
 /// Runs a command that needs an initialised home.
-pub(crate) fn dispatch(home: &Home, command: Command, json: bool) -> Result<()> {
+pub(crate) fn dispatch(home: Home, command: Command, json: bool) -> Result<()> {
+    let home = match command {
+        Command::Invite {
+            for_person,
+            expires,
+            yes,
+            net,
+        } => return pair::invite(home, for_person, &expires, yes, &net, json),
+        Command::Join {
+            ticket,
+            as_person,
+            yes,
+            net,
+        } => return pair::join(home, &ticket, as_person, yes, &net, json),
+        Command::Sync { person, net } => return sync::sync(home, person.as_deref(), &net, json),
+        Command::Serve { net } => return sync::serve(home, &net),
+        _ => &home,
+    };
     match command {
         Command::Whoami => identity::whoami(home, json),
+        Command::Unpair { person } => pair::unpair(home, &person, json),
         Command::Show { person } => show::run(home, &person, json),
         Command::Report { person, html } => {
             let written = home.report(&person, &html)?;
@@ -47,7 +65,6 @@ pub(crate) fn dispatch(home: &Home, command: Command, json: bool) -> Result<()> 
         Command::Import { file } => exchange::import(home, &file, json),
         Command::Invite { .. }
         | Command::Join { .. }
-        | Command::Unpair { .. }
         | Command::Sync { .. }
         | Command::Serve { .. }
         | Command::Init { .. }
@@ -55,28 +72,6 @@ pub(crate) fn dispatch(home: &Home, command: Command, json: bool) -> Result<()> 
         | Command::Demo { .. } => {
             unreachable!("handled before the engine's home is opened")
         }
-    }
-}
-
-/// Runs a network command (pairing and sync), on the home as the CLI opens it for the network.
-pub(crate) fn dispatch_net(app: &crate::app::App, command: Command, json: bool) -> Result<()> {
-    match command {
-        Command::Invite {
-            for_person,
-            expires,
-            yes,
-            net,
-        } => pair::invite(app, for_person, &expires, yes, &net, json),
-        Command::Join {
-            ticket,
-            as_person,
-            yes,
-            net,
-        } => pair::join(app, &ticket, as_person, yes, &net, json),
-        Command::Unpair { person } => pair::unpair(app, &person, json),
-        Command::Sync { person, net } => sync::sync(app, person.as_deref(), &net, json),
-        Command::Serve { net } => sync::serve(app, &net),
-        _ => unreachable!("only network commands are dispatched here"),
     }
 }
 

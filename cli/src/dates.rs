@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, Local, Utc};
-use tapin_core::time::Day;
+use tapin_app::core::time::Day;
 
 /// Resolves a date phrase against `now` in the local time zone.
 pub(crate) fn parse_day(input: &str, now: DateTime<Utc>) -> Result<Day> {

@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use tapin_app::{Clock, Home, NetSettings, NewHome};
 
-mod app;
 mod args;
 mod commands;
 mod dates;
@@ -38,11 +37,11 @@ fn main() -> ExitCode {
         .init();
 
     // automerge panics on some crafted input; the engine catches those panics at the boundary
-    // (`tapin_core::saved::guard`) and reports them as errors, so their messages stay out of the
+    // (`tapin_app::core::saved::guard`) and reports them as errors, so their messages stay out of the
     // person's terminal. Any other panic is a bug, and says so as usual.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if tapin_core::saved::guarded() {
+        if tapin_app::core::saved::guarded() {
             tracing::debug!("automerge panicked on untrusted input; refused it: {info}");
         } else {
             default_hook(info);
@@ -85,6 +84,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The default home: the platform's data directory (XDG on Linux), then `tapin`.
+fn default_home() -> Result<std::path::PathBuf> {
+    use etcetera::BaseStrategy;
+    let base = etcetera::choose_base_strategy()
+        .context("could not find your home directory; pass --home DIR or set TAPIN_HOME")?;
+    Ok(base.data_dir().join("tapin"))
+}
+
 /// The clock: real time, or `TAPIN_NOW` (RFC 3339) for tests and demos.
 fn clock() -> Result<Clock> {
     match std::env::var("TAPIN_NOW") {
@@ -100,7 +107,7 @@ fn clock() -> Result<Clock> {
 fn run(cli: Cli) -> Result<()> {
     let home = match cli.home.clone() {
         Some(home) => home,
-        None => app::default_home()?,
+        None => default_home()?,
     };
     let json = cli.json;
     match cli.command {
@@ -131,20 +138,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { keep } => commands::demo::run(keep, json),
-        command @ (Command::Invite { .. }
-        | Command::Join { .. }
-        | Command::Unpair { .. }
-        | Command::Sync { .. }
-        | Command::Serve { .. }) => {
-            let app = app::App::open(&home)?;
-            commands::dispatch_net(&app, command, json)
-        }
         command => {
             let home = Home::open(&home, clock()?)?;
             for notice in home.notices() {
                 output::note(notice)?;
             }
-            commands::dispatch(&home, command, json)
+            commands::dispatch(home, command, json)
         }
     }
 }

@@ -1,26 +1,16 @@
-//! `tapin invite`, `tapin join` and `tapin unpair`: pairing two people's devices.
+//! `tapin invite`, `tapin join` and `tapin unpair`: pairing two people's devices. The engine runs
+//! the pairing; this prints the ticket and its QR code, and asks the person to compare the code.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tapin_core::DocId;
-use tapin_core::docs;
-use tapin_core::identity::DeviceCertificate;
-use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
-use tapin_core::pairing::{Invitation, InviteId, PairedDevice, Reach};
-use tapin_core::time::Timestamp;
-use tapin_net::endpoint::{self, Advertise, Gate};
-use tapin_net::gate::HomeGate;
-use tapin_net::pair::{self, Invitations, PendingPairing};
-use tapin_store::Store;
+use tapin_app::Home;
+use tapin_app::pairing::{Confirm, InviteEvent, InviteRequest, Paired};
 
-use crate::app::{self, App, find_person};
 use crate::args::NetArgs;
 use crate::output::{self, BOLD, GOOD, paint};
-
-const META_INVITE_PREFIX: &str = "invite.";
 
 /// Runs a future on a fresh Tokio runtime: only the network commands need one.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
@@ -47,194 +37,50 @@ fn parse_expiry(s: &str) -> Result<Duration> {
         "d" => n * 86_400,
         _ => bail!("--expires {s:?}: the unit must be s, m, h or d"),
     };
-    if secs == 0 || secs > 7 * 86_400 {
+    if secs == 0 || Duration::from_secs(secs) > tapin_app::pairing::MAX_EXPIRY {
         bail!("--expires {s:?}: an invitation can last from 1 second to 7 days");
     }
     Ok(Duration::from_secs(secs))
 }
 
-/// An invitation as kept in the store while it is open: its ticket, and whether it was used.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredInvite {
-    ticket: String,
-    used: bool,
-}
-
-/// The invitations this home has made, as the pairing protocol sees them.
-struct HomeInvitations {
-    store: std::sync::Mutex<Store>,
-    /// The command's clock (`TAPIN_NOW` or real time) when it started, and the real time since:
-    /// expiry is judged on the same clock the invitation was made with.
-    clock: Timestamp,
-    started: std::time::Instant,
-}
-
-impl HomeInvitations {
-    fn key(id: &InviteId) -> String {
-        format!("{META_INVITE_PREFIX}{id}")
-    }
-
-    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
-        let bytes = store
-            .get_meta(&Self::key(id))
-            .map_err(|e| format!("cannot read invitations: {e}"))?;
-        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-    }
-}
-
-impl Invitations for HomeInvitations {
-    fn lookup(&self, id: &InviteId) -> Result<Invitation, String> {
-        let stored = self.read(id)?.ok_or("this invitation is unknown here")?;
-        if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
-        }
-        let inv = Invitation::from_ticket(&stored.ticket).map_err(|e| e.to_string())?;
-        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let now = Timestamp(self.clock.0.saturating_add(elapsed));
-        inv.check_fresh(now).map_err(|e| e.to_string())?;
-        Ok(inv)
-    }
-
-    fn claim(&self, id: &InviteId) -> Result<(), String> {
-        let mut stored = self.read(id)?.ok_or("this invitation is unknown here")?;
-        if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
-        }
-        stored.used = true;
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
-        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
-        store
-            .set_meta(&Self::key(id), &bytes)
-            .map_err(|e| format!("cannot record the invitation as used: {e}"))
-    }
-}
-
-/// Asks the person to compare the codes; `--yes` answers for them.
-fn confirm(friend: &str, code: &str, yes: bool) -> Result<bool> {
+/// Asks the person to compare the codes (`--yes` answers for them), then answers.
+async fn confirm(confirm: Confirm, yes: bool) -> Result<Paired> {
     output::note(format!(
-        "Safety code: {}  — check that {friend} sees the same code.",
-        paint(BOLD, code)
+        "Safety code: {}  — check that {} sees the same code.",
+        paint(BOLD, &confirm.code),
+        confirm.friend
     ))?;
-    if yes {
-        return Ok(true);
+    let answer = yes
+        || tokio::task::spawn_blocking(|| -> Result<bool> {
+            let mut err = std::io::stderr().lock();
+            write!(err, "Do the codes match? [y/N] ")?;
+            err.flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+        })
+        .await??;
+    if answer {
+        Ok(confirm.accept().await?)
+    } else {
+        confirm.decline().await?;
+        bail!("you did not confirm the safety code; nothing was paired")
     }
-    let mut err = std::io::stderr().lock();
-    write!(err, "Do the codes match? [y/N] ")?;
-    err.flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
-/// Which relationship a pairing goes to: the chosen one, or a new one named after the friend.
-/// Refuses a name already taken and a relationship paired with someone else. Pure: used both
-/// before the confirmation is sent (so a pairing this side cannot store is declined, and the
-/// friend stores nothing either) and again inside the write.
-fn plan_pairing(
-    private: &docs::PrivateDoc,
-    choice: Option<&str>,
-    peer: &PairedDevice,
-    now: Timestamp,
-    new_id: tapin_core::Id,
-) -> Result<(tapin_core::Id, Relationship, bool)> {
-    let person = peer.cert.person.to_string();
-    let existing = choice.and_then(|name| find_person(private, name).ok());
-    let (id, rel, created) = match existing {
-        Some((id, rel)) => (id, rel, false),
-        None => {
-            let name = choice.map_or_else(|| peer.name.clone(), str::to_owned);
-            if private
-                .relationships
-                .values()
-                .any(|r| r.name.to_lowercase() == name.to_lowercase())
-            {
-                bail!(
-                    "you already have someone called {name:?}; choose them or another name with --for/--as"
-                );
-            }
-            let rel = Relationship {
-                name,
-                importance: 3,
-                risk: Risk::Medium,
-                rhythm: None,
-                status: RelationshipStatus::Active,
-                created: now,
-                snoozed_until: None,
-                peer: None,
-            };
-            (new_id, rel, true)
-        }
-    };
-    if let Some(p) = &rel.peer
-        && p.person != person
-    {
-        bail!(
-            "{} is already paired with someone else ({}); choose another relationship",
-            rel.name,
-            p.name
-        );
-    }
-    Ok((id, rel, created))
-}
-
-/// Records the pairing in the private document, on the planned relationship.
-fn store_pairing(
-    app: &App,
-    choice: Option<&str>,
-    peer: &PairedDevice,
-    reach: &Reach,
-    new_id: tapin_core::Id,
-) -> Result<(String, bool)> {
-    let now = app.stamp();
-    let device = PeerDevice {
-        name: peer.cert.device_name.clone(),
-        cert: data_encoding::HEXLOWER.encode(&peer.cert.to_bytes()),
-        addrs: reach.addrs.iter().map(ToString::to_string).collect(),
-        added: now,
-        relay: reach.relay.clone(),
-    };
-    app.update(DocId::Private, |d| {
-        let private = docs::read_private(d)?;
-        let (id, mut rel, created) = plan_pairing(&private, choice, peer, now, new_id)?;
-        let mut p = rel.peer.take().unwrap_or_else(|| Peer {
-            person: peer.cert.person.to_string(),
-            name: peer.name.clone(),
-            devices: Default::default(),
-            paired: now,
-            unpaired: None,
-        });
-        p.name = peer.name.clone();
-        p.unpaired = None;
-        p.devices.insert(peer.cert.device.to_string(), device);
-        rel.peer = Some(p);
-        docs::put_relationship(d, id, &rel)?;
-        Ok((rel.name, created))
-    })
-}
-
-fn print_paired(
-    json: bool,
-    name: &str,
-    created: bool,
-    peer: &PairedDevice,
-    code: &str,
-) -> Result<()> {
+fn print_paired(json: bool, paired: &Paired) -> Result<()> {
     if json {
-        return output::json(&serde_json::json!({
-            "paired": name, "friend": peer.name, "person": peer.cert.person.to_string(),
-            "device": peer.cert.device.to_string(), "device_name": peer.cert.device_name,
-            "code": code, "new_relationship": created,
-        }));
+        return output::json(paired);
     }
     writeln!(
         output::stdout(),
-        "{} Paired with {} ({}'s {}). Code {code}.{}",
+        "{} Paired with {} ({}'s {}). Code {}.{}",
         paint(GOOD, "✓"),
-        paint(BOLD, name),
-        peer.name,
-        peer.cert.device_name,
-        if created {
+        paint(BOLD, &paired.paired),
+        paired.friend,
+        paired.device_name,
+        paired.code,
+        if paired.new_relationship {
             " A new relationship was added."
         } else {
             ""
@@ -243,260 +89,103 @@ fn print_paired(
     Ok(())
 }
 
-fn my_cert(app: &App) -> DeviceCertificate {
-    app.cert.clone()
-}
-
 /// `tapin invite`.
 pub(crate) fn invite(
-    app: &App,
+    home: Home,
     for_person: Option<String>,
     expires: &str,
     yes: bool,
     net: &NetArgs,
     json: bool,
 ) -> Result<()> {
-    let ttl = parse_expiry(expires)?;
-    if let Some(name) = &for_person {
-        // Fail now, not after the friend has joined.
-        let private = app.private()?;
-        if let Ok((_, rel)) = find_person(&private, name)
-            && rel.is_paired()
-        {
-            output::note(format!(
-                "{} is already paired; this adds another of their devices.",
-                rel.name
-            ))?;
-        }
-    }
-    let config = app.net_config(net)?;
-    let secret = app::random_secret()?;
-    let expires_at = app.now + chrono::Duration::from_std(ttl)?;
+    let request = InviteRequest {
+        for_person,
+        expires: parse_expiry(expires)?,
+        net: net.overrides(),
+    };
+    let home = Arc::new(home);
     block_on(async {
-        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        gate.set_pairing_open(true);
-        let ep = endpoint::bind(
-            app.device.secret(),
-            &config,
-            gate.clone() as Arc<dyn Gate>,
-            tapin_net::PAIR_ALPNS.iter().map(|a| a.to_vec()).collect(),
-        )
-        .await
-        .context("could not start listening for your friend")?;
-        let relay = endpoint::home_relay(&ep, &config.relay).await;
-        if config.relay.enabled() && relay.is_none() {
-            output::note(
-                "No relay answered yet: your friend can join only at this device's own addresses.",
-            )?;
+        let mut invitation = home.invite(request).await?;
+        for note in &invitation.notes {
+            output::note(note)?;
         }
-        let inv = Invitation::new(
-            &app.person,
-            &app.name,
-            app.cert.device,
-            endpoint::direct_addrs(&ep),
-            relay,
-            secret,
-            Timestamp::from_datetime(expires_at),
-        );
-        let ticket = inv.ticket().to_string();
-        let stored = StoredInvite {
-            ticket: ticket.clone(),
-            used: false,
-        };
-        app.store.set_meta(
-            &HomeInvitations::key(&inv.id()),
-            &serde_json::to_vec(&stored)?,
-        )?;
         {
             let mut out = std::io::stdout().lock();
             if json {
-                writeln!(out, "{}", serde_json::json!({ "ticket": ticket }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "ticket": invitation.ticket })
+                )?;
             } else {
-                writeln!(out, "{ticket}")?;
-                writeln!(out, "{}", qr(&ticket)?)?;
+                writeln!(out, "{}", invitation.ticket)?;
+                writeln!(out, "{}", qr(&invitation.ticket)?)?;
             }
             out.flush()?;
         }
         output::note(format!(
             "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
-            expires_at.with_timezone(&chrono::Local).format("%H:%M")
+            invitation
+                .valid_until
+                .with_timezone(&chrono::Local)
+                .format("%H:%M")
         ))?;
-        let result = serve_invitation(app, &ep, &gate, ttl, for_person.as_deref(), yes, json).await;
-        ep.close().await;
-        result
-    })
-}
-
-async fn serve_invitation(
-    app: &App,
-    ep: &tapin_net::Endpoint,
-    gate: &HomeGate,
-    ttl: Duration,
-    for_person: Option<&str>,
-    yes: bool,
-    json: bool,
-) -> Result<()> {
-    {
         let spinner = spinner();
-        let invitations = HomeInvitations {
-            store: std::sync::Mutex::new(Store::open(&app.home)?),
-            clock: app.stamp(),
-            started: std::time::Instant::now(),
-        };
-        let deadline = tokio::time::Instant::now() + ttl;
-        let pending = loop {
-            let incoming = tokio::select! {
-                inc = ep.accept() => inc,
-                () = tokio::time::sleep_until(deadline) => None,
-            };
-            let Some(incoming) = incoming else {
-                if let Some(s) = &spinner {
-                    s.finish_and_clear();
-                }
-                bail!("the invitation expired before anyone joined");
-            };
-            let conn = match incoming.await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::info!("incoming connection failed: {e}");
-                    continue;
-                }
-            };
-            match pair::accept(conn, &invitations, &my_cert(app)).await {
-                Ok(p) => break p,
-                Err(e) => {
-                    if let Some(s) = &spinner {
-                        s.suspend(|| {
-                            output::note(format!("A device tried to join and was refused: {e}"))
-                                .ok()
-                        });
-                    } else {
-                        output::note(format!("A device tried to join and was refused: {e}"))?;
+        let joined = loop {
+            match invitation.next().await {
+                Ok(InviteEvent::Joined(joined)) => break Ok(joined),
+                Ok(InviteEvent::Refused(why)) => {
+                    let line = format!("A device tried to join and was refused: {why}");
+                    match &spinner {
+                        Some(s) => s.suspend(|| output::note(line))?,
+                        None => output::note(line)?,
                     }
                 }
+                Err(err) => break Err(err),
             }
         };
         if let Some(s) = &spinner {
             s.finish_and_clear();
         }
-        gate.set_pairing_open(false);
-        finish(app, pending, for_person, yes, json).await
-    }
-}
-
-async fn finish(
-    app: &App,
-    pending: PendingPairing,
-    choice: Option<&str>,
-    yes: bool,
-    json: bool,
-) -> Result<()> {
-    let friend = pending.peer.name.clone();
-    let code = pending.code.clone();
-    let reach = pending.peer_reach.clone();
-    let new_id = app::random_id()?;
-    // Decide where the pairing goes before confirming: if this side could not store it, say no,
-    // so the friend stores nothing either.
-    if let Err(err) = plan_pairing(&app.private()?, choice, &pending.peer, app.stamp(), new_id) {
-        let _ = pending.finish(false).await;
-        return Err(err.context("not paired; nothing was stored on either side"));
-    }
-    let answer = {
-        let (friend, code) = (friend.clone(), code.clone());
-        tokio::task::spawn_blocking(move || confirm(&friend, &code, yes)).await??
-    };
-    let peer = pending.finish(answer).await?;
-    let (name, created) = store_pairing(app, choice, &peer, &reach, new_id)?;
-    print_paired(json, &name, created, &peer, &code)
+        let result = match joined {
+            Ok(joined) => confirm(*joined, yes).await,
+            Err(err) => Err(err.into()),
+        };
+        invitation.close().await;
+        print_paired(json, &result?)
+    })
 }
 
 /// `tapin join`.
 pub(crate) fn join(
-    app: &App,
+    home: Home,
     ticket: &str,
     as_person: Option<String>,
     yes: bool,
     net: &NetArgs,
     json: bool,
 ) -> Result<()> {
-    let inv = Invitation::from_ticket(ticket)?;
-    inv.check_fresh(app.stamp())?;
-    if inv.person == app.person.id() {
-        bail!("this is your own invitation; give it to the friend you want to pair with");
-    }
-    let mut config = app.net_config(net)?;
-    let mut advertise_port = None;
+    let name = home.check_ticket(ticket)?;
+    let home = Arc::new(home);
     block_on(async {
-        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = match endpoint::bind(
-            app.device.secret(),
-            &config,
-            gate.clone() as Arc<dyn Gate>,
-            vec![],
-        )
-        .await
-        {
-            Ok(ep) => ep,
-            Err(_) if config.port != 0 => {
-                // The home's port is taken (a running `tapin serve`): any port will do to dial,
-                // but the friend must learn the home's stable port, where `serve` listens.
-                advertise_port = Some(config.port);
-                config.port = 0;
-                endpoint::bind(app.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
-                    .await
-                    .context("could not start the network")?
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context("could not start the network")),
-        };
-        output::note(format!("Connecting to {}'s device…", inv.name))?;
-        let result = async {
-            let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
-            let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
-            reach.relay = endpoint::home_relay(&ep, &config.relay).await;
-            let pending = pair::join(
-                &ep,
-                &inv,
-                &app.name,
-                &my_cert(app),
-                reach,
-                config.relay.enabled(),
-                app.stamp(),
-            )
-            .await?;
-            finish(app, pending, as_person.as_deref(), yes, json).await
-        }
-        .await;
-        ep.close().await;
-        result
+        output::note(format!("Connecting to {name}'s device…"))?;
+        let joined = home.join(ticket, as_person, &net.overrides()).await?;
+        print_paired(json, &confirm(joined, yes).await?)
     })
 }
 
 /// `tapin unpair`.
-pub(crate) fn unpair(app: &App, person: &str, json: bool) -> Result<()> {
-    let private = app.private()?;
-    let (id, rel) = app.find_person(&private, person)?;
-    if !rel.is_paired() {
-        bail!("{} is not paired", rel.name);
-    }
-    let now = app.stamp();
-    app.update(DocId::Private, |d| {
-        let mut rel =
-            docs::get_relationship(d, id)?.context("the relationship was removed meanwhile")?;
-        if let Some(p) = rel.peer.as_mut() {
-            p.unpaired = Some(now);
-        }
-        docs::put_relationship(d, id, &rel)?;
-        Ok(())
-    })?;
+pub(crate) fn unpair(home: &Home, person: &str, json: bool) -> Result<()> {
+    let unpaired = home.unpair(person)?;
     if json {
-        return output::json(&serde_json::json!({ "unpaired": rel.name, "id": id.to_string() }));
+        return output::json(&unpaired);
     }
+    let name = &unpaired.unpaired;
     writeln!(
         output::stdout(),
         "Unpaired {}. Nothing will sync between you again; the relationship and its history stay here.\n\
-         What {} already received from you stays on their devices — tapin cannot take it back.",
-        paint(BOLD, &rel.name),
-        rel.name
+         What {name} already received from you stays on their devices — tapin cannot take it back.",
+        paint(BOLD, name),
     )?;
     Ok(())
 }

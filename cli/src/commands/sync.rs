@@ -3,42 +3,13 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
-use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
-use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, Event, Local, Unsynced};
-use tapin_store::Store;
+use anyhow::{Result, bail};
+use tapin_app::Home;
+use tapin_app::syncing::{Moved, NodeEvent};
 
-use crate::app::{App, find_person};
 use crate::args::NetArgs;
 use crate::commands::pair::block_on;
 use crate::output::{self, BOLD, GOOD, WARN, paint};
-
-/// Binds with the home's settings; if its port is taken (a running `tapin serve`), any port.
-async fn bind(
-    app: &App,
-    config: &mut NetConfig,
-    alpns: Vec<Vec<u8>>,
-    gate: Arc<HomeGate>,
-) -> Result<tapin_net::Endpoint> {
-    match endpoint::bind(
-        app.device.secret(),
-        config,
-        gate.clone() as Arc<dyn Gate>,
-        alpns.clone(),
-    )
-    .await
-    {
-        Ok(ep) => Ok(ep),
-        Err(_) if config.port != 0 => {
-            config.port = 0;
-            endpoint::bind(app.device.secret(), config, gate as Arc<dyn Gate>, alpns)
-                .await
-                .context("could not start the network")
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("could not start the network")),
-    }
-}
 
 fn size(bytes: u64) -> String {
     if bytes < 1024 {
@@ -51,191 +22,109 @@ fn size(bytes: u64) -> String {
 }
 
 /// `tapin sync [PERSON]`.
-pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -> Result<()> {
-    let mut links = tapin_net::sync::links(&app.store).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(p) = person {
-        let private = app.private()?;
-        let (id, rel) = find_person(&private, p)?;
-        if !rel.is_paired() {
-            bail!(
-                "{} is not paired; pair first with `tapin invite` / `tapin join`",
-                rel.name
-            );
+pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) -> Result<()> {
+    let home = Arc::new(home);
+    let synced = block_on(async {
+        // Progress on stderr, only on a terminal: a first sync can move a whole history.
+        let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("syncing…");
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        let synced = home.sync_once(person, &net.overrides()).await;
+        if let Some(bar) = spinner {
+            bar.finish_and_clear();
         }
-        links.retain(|l| l.rel == id);
-    }
-    if links.is_empty() {
-        if json {
-            return output::json(&serde_json::json!({ "friends": [] }));
-        }
+        Ok(synced?)
+    })?;
+    if json {
+        output::json(&synced)?;
+    } else if synced.friends.is_empty() {
         writeln!(
             output::stdout(),
             "No paired friends yet. Pair with `tapin invite` / `tapin join`."
         )?;
-        return Ok(());
     }
-    let mut config = app.net_config(net)?;
-    // Friends are told the home's port, where `tapin serve` listens, not this command's.
-    let local = Local {
-        name: app.name.clone(),
-        relay: config.relay.clone(),
-        advertise: match config.port {
-            0 => Advertise::Nothing,
-            port => Advertise::HomePort(port),
-        },
-    };
-    // A one-shot sync only dials out: it takes any free port, so it never competes with a running
-    // `tapin serve` for the home's port, nor receives a friend's dial meant for that server.
-    config.port = 0;
-    let results = block_on(async {
-        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = bind(app, &mut config, vec![], gate).await?;
-        // Progress on stderr, only on a terminal: a first sync can move a whole history.
-        let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(format!("syncing with {} friend(s)…", links.len()));
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            bar
-        });
-        let results = node::sync_once(&ep, &app.home, &app.device, &local, &links).await;
-        if let Some(bar) = spinner {
-            bar.finish_and_clear();
-        }
-        ep.close().await;
-        Ok(results)
-    })?;
-    let mut rows = Vec::new();
     let mut out = output::stdout();
-    for (link, result) in &results {
-        match result {
-            Ok(stats) => {
-                rows.push(serde_json::json!({
-                    "name": link.name, "relationship": link.rel.to_string(), "reached": true,
-                    "sent_bytes": stats.sent_bytes, "received_bytes": stats.received_bytes,
-                    "received_changes": stats.received_changes, "rounds": stats.rounds,
-                }));
-                if !json {
-                    writeln!(
-                        out,
-                        "{} {}: sent {}, received {} ({} new change{})",
-                        paint(GOOD, "✓"),
-                        paint(BOLD, &link.name),
-                        size(stats.sent_bytes),
-                        size(stats.received_bytes),
-                        stats.received_changes,
-                        if stats.received_changes == 1 { "" } else { "s" }
-                    )?;
-                }
-            }
-            Err(why) => {
-                rows.push(serde_json::json!({
-                    "name": link.name, "relationship": link.rel.to_string(), "reached": false,
-                    "error": why.to_string(), "reason": reason(why),
-                }));
-                if !json && why.is_version() {
-                    writeln!(out, "{} {why}", paint(WARN, "·"))?;
-                } else if !json {
-                    writeln!(
-                        out,
-                        "{} {}: {why}",
-                        paint(WARN, "·"),
-                        paint(BOLD, &link.name)
-                    )?;
-                }
-            }
+    for friend in synced.friends.iter().filter(|_| !json) {
+        let name = paint(BOLD, &friend.name);
+        match (&friend.moved, &friend.error) {
+            (Some(m), _) => writeln!(
+                out,
+                "{} {name}: sent {}, received {} ({} new change{})",
+                paint(GOOD, "✓"),
+                size(m.sent_bytes),
+                size(m.received_bytes),
+                m.received_changes,
+                if m.received_changes == 1 { "" } else { "s" }
+            )?,
+            (None, Some(why)) if friend.version => writeln!(out, "{} {why}", paint(WARN, "·"))?,
+            (None, why) => writeln!(
+                out,
+                "{} {name}: {}",
+                paint(WARN, "·"),
+                why.as_deref().unwrap_or("not synced")
+            )?,
         }
-    }
-    if json {
-        output::json(&serde_json::json!({ "friends": rows }))?;
     }
     if person.is_some()
-        && let [(link, Err(why))] = &results[..]
+        && let [friend] = &synced.friends[..]
+        && let Some(why) = &friend.error
     {
-        if why.is_version() {
+        if friend.version {
             bail!("{why}");
         }
-        bail!("could not sync with {}: {why}", link.name);
+        bail!("could not sync with {}: {why}", friend.name);
     }
     Ok(())
 }
 
-/// The `--json` name of why a friend was not synced with.
-fn reason(why: &Unsynced) -> &'static str {
-    match why {
-        Unsynced::TheirsOlder { .. } => "their-tapin-is-older",
-        Unsynced::TheirsNewer { .. } => "their-tapin-is-newer",
-        Unsynced::RelayOff { .. } => "relay-off",
-        Unsynced::NotServing => "not-serving",
-        Unsynced::Unreachable { .. } => "unreachable",
-        Unsynced::Failed(_) => "failed",
-    }
-}
-
 /// `tapin serve`.
-pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
-    let config = app.net_config(net)?;
+pub(crate) fn serve(home: Home, net: &NetArgs) -> Result<()> {
+    let home = Arc::new(home);
     block_on(async {
-        let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = endpoint::bind(
-            app.device.secret(),
-            &config,
-            gate as Arc<dyn Gate>,
-            tapin_net::SYNC_ALPNS.iter().map(|a| a.to_vec()).collect(),
-        )
-        .await
-        .context("could not start listening")?;
-        let addrs: Vec<String> = endpoint::direct_addrs(&ep)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        output::note(format!(
-            "Serving as {} on {}. Ctrl-C to stop.",
-            app.name,
-            addrs.join(", ")
-        ))?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let reporter = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let line = match event {
-                    Event::Connected { name } => format!("{name}: connected"),
-                    Event::Synced { name, stats }
-                        if stats.received_changes > 0 || stats.sent_bytes > 2048 =>
+                    NodeEvent::Connected { name } => format!("{name}: connected"),
+                    NodeEvent::Synced { name, moved }
+                        if moved.received_changes > 0 || moved.sent_bytes > 2048 =>
                     {
-                        format!(
-                            "{name}: synced (sent {}, received {}, {} new changes)",
-                            size(stats.sent_bytes),
-                            size(stats.received_bytes),
-                            stats.received_changes
-                        )
+                        synced_line(&name, moved)
                     }
-                    Event::Synced { .. } => continue,
-                    Event::Disconnected { name, reason } => {
+                    NodeEvent::Synced { .. } => continue,
+                    NodeEvent::Disconnected { name, reason } => {
                         format!("{name}: disconnected ({reason})")
                     }
-                    Event::Version(why) => why.to_string(),
+                    NodeEvent::Version(why) => why,
                 };
                 let _ = output::note(line);
             }
         });
-        let local = Local {
-            name: app.name.clone(),
-            relay: config.relay.clone(),
-            advertise: Advertise::Bound,
+        let name = home.name().to_owned();
+        let started = |addrs: Vec<String>| {
+            let _ = output::note(format!(
+                "Serving as {name} on {}. Ctrl-C to stop.",
+                addrs.join(", ")
+            ));
         };
-        node::run(
-            ep,
-            &app.home,
-            app.device.clone(),
-            local,
-            Some(tx),
-            shutdown_signal(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        home.serve(&net.overrides(), started, tx, shutdown_signal())
+            .await?;
         reporter.abort();
         output::note("Stopped.")?;
         Ok(())
     })
+}
+
+fn synced_line(name: &str, m: Moved) -> String {
+    format!(
+        "{name}: synced (sent {}, received {}, {} new changes)",
+        size(m.sent_bytes),
+        size(m.received_bytes),
+        m.received_changes
+    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -30,6 +30,7 @@
 
 mod error;
 mod home;
+mod net;
 mod notices;
 mod reading;
 
@@ -38,14 +39,17 @@ pub mod goals;
 pub mod journal;
 pub mod notes;
 pub mod pages;
+pub mod pairing;
 pub mod people;
 pub mod reflect;
 pub mod report;
 pub mod rituals;
+pub mod syncing;
 pub mod words;
 
 pub use error::{Cause, Error, Result};
 pub use home::{Clock, Created, DB_FILE, Home, NewHome, Whoami};
+pub use net::NetOverrides;
 pub use reading::{Unreadable, UnreadableSide};
 
 /// The domain types results are made of: ids, days, records and derived views.

@@ -1,0 +1,81 @@
+//! The network settings a use case runs with: the home's own (kept by `init`), overridden by what
+//! the front-end passes for one command.
+
+use std::net::IpAddr;
+
+use tapin_net::endpoint::{NetConfig, Relay};
+
+use crate::error::{Error, Result};
+use crate::home::{Home, META_NET_BIND, META_NET_MDNS, META_NET_PORT, META_NET_RELAY};
+
+/// Network settings for one command, each `None` leaving the home's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetOverrides {
+    /// The address to bind.
+    pub bind: Option<IpAddr>,
+    /// The UDP port.
+    pub port: Option<u16>,
+    /// Relays: `none`, `default` or a URL.
+    pub relay: Option<String>,
+    /// Local-network discovery over mDNS.
+    pub mdns: Option<bool>,
+}
+
+impl Home {
+    /// The network settings: the home's, overridden by `over`.
+    pub(crate) fn net_config(&self, over: &NetOverrides) -> Result<NetConfig> {
+        let mut config = NetConfig {
+            bind: IpAddr::from([0, 0, 0, 0]),
+            port: 0,
+            relay: Relay::None,
+            mdns: true,
+        };
+        let stored = self.peek(|r| {
+            let store = r.store();
+            let text = |key: &str| -> Result<Option<String>> {
+                Ok(store
+                    .get_meta(key)?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned()))
+            };
+            Ok([
+                text(META_NET_PORT)?,
+                text(META_NET_BIND)?,
+                text(META_NET_RELAY)?,
+                text(META_NET_MDNS)?,
+            ])
+        })?;
+        let damaged = |what: &str, value: &str| Error::Damaged {
+            what: format!("the stored {what} {value:?} is damaged"),
+        };
+        let [port, bind, relay, mdns] = stored;
+        if let Some(port) = port {
+            config.port = port.parse().map_err(|_| damaged("port", &port))?;
+        }
+        if let Some(bind) = bind {
+            config.bind = bind.parse().map_err(|_| damaged("bind address", &bind))?;
+        }
+        if let Some(relay) = relay {
+            config.relay = relay
+                .parse()
+                .map_err(|e: String| Error::Damaged { what: e })?;
+        }
+        if let Some(mdns) = mdns {
+            config.mdns = mdns == "on";
+        }
+        if let Some(bind) = over.bind {
+            config.bind = bind;
+        }
+        if let Some(port) = over.port {
+            config.port = port;
+        }
+        if let Some(relay) = &over.relay {
+            config.relay = relay
+                .parse()
+                .map_err(|e: String| Error::invalid(format!("--relay: {e}")))?;
+        }
+        if let Some(mdns) = over.mdns {
+            config.mdns = mdns;
+        }
+        Ok(config)
+    }
+}

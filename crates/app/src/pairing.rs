@@ -1,0 +1,609 @@
+//! Pairing two people's devices, as sessions a front-end drives: an invitation shows its ticket
+//! and waits for a friend to join; joining reaches the inviter; either way both people compare a
+//! safety code, and each accepts or declines. Unpairing ends it on this side.
+//!
+//! A session holds its network endpoint and closes it when it ends. A [`Confirm`] that is
+//! dropped without an answer declines, so the friend hears no rather than waiting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tapin_core::docs::{self, PrivateDoc};
+use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
+use tapin_core::pairing::{Invitation as Ticket, InviteId, PairedDevice, Reach};
+use tapin_core::time::Timestamp;
+use tapin_core::{DocId, Id};
+use tapin_net::endpoint::{self, Advertise, Gate};
+use tapin_net::gate::HomeGate;
+use tapin_net::pair::{self, Invitations, PendingPairing};
+use tapin_store::Store;
+
+use crate::error::{Error, Result, invalid};
+use crate::home::{Home, random_id, random_secret};
+use crate::net::NetOverrides;
+use crate::people::refuse_taken_name;
+use crate::reading::{Docs, find_person};
+
+const META_INVITE_PREFIX: &str = "invite.";
+
+/// The longest an invitation may stay open.
+pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
+
+fn net_error(what: &str) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
+    move |source| Error::Net {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// An invitation as kept in the store while it is open: its ticket, and whether it was used.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredInvite {
+    ticket: String,
+    used: bool,
+}
+
+/// The invitations this home has made, as the pairing protocol sees them.
+struct HomeInvitations {
+    store: std::sync::Mutex<Store>,
+    /// The clock when the invitation was made, and the real time since: expiry is judged on the
+    /// same clock the invitation was made with.
+    clock: Timestamp,
+    started: std::time::Instant,
+}
+
+fn invite_key(id: &InviteId) -> String {
+    format!("{META_INVITE_PREFIX}{id}")
+}
+
+impl HomeInvitations {
+    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
+        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
+        let bytes = store
+            .get_meta(&invite_key(id))
+            .map_err(|e| format!("cannot read invitations: {e}"))?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+}
+
+impl Invitations for HomeInvitations {
+    fn lookup(&self, id: &InviteId) -> Result<Ticket, String> {
+        let stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+        if stored.used {
+            return Err("this invitation was already used; ask for a new one".to_owned());
+        }
+        let inv = Ticket::from_ticket(&stored.ticket).map_err(|e| e.to_string())?;
+        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = Timestamp(self.clock.0.saturating_add(elapsed));
+        inv.check_fresh(now).map_err(|e| e.to_string())?;
+        Ok(inv)
+    }
+
+    fn claim(&self, id: &InviteId) -> Result<(), String> {
+        let mut stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+        if stored.used {
+            return Err("this invitation was already used; ask for a new one".to_owned());
+        }
+        stored.used = true;
+        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
+        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+        store
+            .set_meta(&invite_key(id), &bytes)
+            .map_err(|e| format!("cannot record the invitation as used: {e}"))
+    }
+}
+
+/// A pairing made, as both front-ends show it. `--json` of `invite` and `join` is this.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paired {
+    /// What I call them.
+    pub paired: String,
+    /// Their own display name.
+    pub friend: String,
+    /// Their person key.
+    pub person: String,
+    /// Their device key.
+    pub device: String,
+    /// What they call that device.
+    pub device_name: String,
+    /// The safety code both compared.
+    pub code: String,
+    /// Whether a new relationship was added for them.
+    pub new_relationship: bool,
+}
+
+/// A pairing ended on this side.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unpaired {
+    /// What I call them.
+    pub unpaired: String,
+    /// The relationship.
+    pub id: Id,
+}
+
+/// Which relationship a pairing goes to: the chosen one, or a new one named after the friend.
+/// Refuses a name already taken and a relationship paired with someone else. Pure: used both
+/// before the confirmation is sent (so a pairing this side cannot store is declined, and the
+/// friend stores nothing either) and again inside the write.
+fn plan_pairing(
+    private: &PrivateDoc,
+    choice: Option<&str>,
+    peer: &PairedDevice,
+    now: Timestamp,
+    new_id: Id,
+) -> Result<(Id, Relationship, bool)> {
+    let person = peer.cert.person.to_string();
+    let existing = choice.and_then(|name| find_person(private, name).ok());
+    let (id, rel, created) = match existing {
+        Some((id, rel)) => (id, rel, false),
+        None => {
+            let name = choice.map_or_else(|| peer.name.clone(), str::to_owned);
+            refuse_taken_name(private, &name, None).map_err(|_| {
+                Error::invalid(format!(
+                    "you already have someone called {name:?}; choose them or another name with --for/--as"
+                ))
+            })?;
+            let rel = Relationship {
+                name,
+                importance: 3,
+                risk: Risk::Medium,
+                rhythm: None,
+                status: RelationshipStatus::Active,
+                created: now,
+                snoozed_until: None,
+                peer: None,
+            };
+            (new_id, rel, true)
+        }
+    };
+    if let Some(p) = &rel.peer
+        && p.person != person
+    {
+        invalid!(
+            "{} is already paired with someone else ({}); choose another relationship",
+            rel.name,
+            p.name
+        );
+    }
+    Ok((id, rel, created))
+}
+
+/// A friend's device that joined (or was joined), waiting for both people to compare the code.
+/// Dropping it without [`Confirm::accept`] or [`Confirm::decline`] declines.
+pub struct Confirm {
+    home: Arc<Home>,
+    pending: Option<PendingPairing>,
+    choice: Option<String>,
+    new_id: Id,
+    ep: tapin_net::Endpoint,
+    /// Their display name.
+    pub friend: String,
+    /// The safety code both people compare.
+    pub code: String,
+}
+
+impl std::fmt::Debug for Confirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Confirm")
+            .field("friend", &self.friend)
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Confirm {
+    async fn new(
+        home: Arc<Home>,
+        pending: PendingPairing,
+        choice: Option<String>,
+        ep: tapin_net::Endpoint,
+    ) -> Result<Confirm> {
+        let new_id = random_id()?;
+        let friend = pending.peer.name.clone();
+        let code = pending.code.clone();
+        // Decide where the pairing goes before confirming: if this side could not store it, say
+        // no, so the friend stores nothing either.
+        let planned = {
+            let (home, peer, choice) = (home.clone(), pending.peer.clone(), choice.clone());
+            blocking(move || {
+                let private = home.peek(|r| r.private())?;
+                plan_pairing(&private, choice.as_deref(), &peer, home.stamp(), new_id)
+            })
+            .await
+        };
+        if let Err(err) = planned {
+            let _ = pending.finish(false).await;
+            ep.close().await;
+            return Err(Error::invalid(format!(
+                "{}; not paired, and nothing was stored on either side",
+                crate::error::chain(&err)
+            )));
+        }
+        Ok(Confirm {
+            home,
+            pending: Some(pending),
+            choice,
+            new_id,
+            ep,
+            friend,
+            code,
+        })
+    }
+
+    /// Accepts: the pairing is stored once the friend accepted too.
+    pub async fn accept(mut self) -> Result<Paired> {
+        let pending = self
+            .pending
+            .take()
+            .ok_or_else(|| Error::invalid("already answered"))?;
+        let reach = pending.peer_reach.clone();
+        let code = self.code.clone();
+        let finished = pending.finish(true).await;
+        self.ep.close().await;
+        let peer = finished.map_err(|e| net_error("not paired")(Box::new(e)))?;
+        let (home, choice, new_id) = (self.home.clone(), self.choice.clone(), self.new_id);
+        let peer2 = peer.clone();
+        let (name, created) =
+            blocking(move || store_pairing(&home, choice.as_deref(), &peer2, &reach, new_id))
+                .await?;
+        Ok(Paired {
+            paired: name,
+            friend: peer.name.clone(),
+            person: peer.cert.person.to_string(),
+            device: peer.cert.device.to_string(),
+            device_name: peer.cert.device_name.clone(),
+            code,
+            new_relationship: created,
+        })
+    }
+
+    /// Declines: nothing is stored on either side.
+    pub async fn decline(mut self) -> Result<()> {
+        if let Some(pending) = self.pending.take() {
+            let _ = pending.finish(false).await;
+        }
+        self.ep.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for Confirm {
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            // Tell the friend no rather than leave them waiting.
+            tokio::spawn(async move {
+                let _ = pending.finish(false).await;
+            });
+        }
+    }
+}
+
+/// Records the pairing in the private document, on the planned relationship, in one write.
+fn store_pairing(
+    home: &Home,
+    choice: Option<&str>,
+    peer: &PairedDevice,
+    reach: &Reach,
+    new_id: Id,
+) -> Result<(String, bool)> {
+    let now = home.stamp();
+    let device = PeerDevice {
+        name: peer.cert.device_name.clone(),
+        cert: data_encoding::HEXLOWER.encode(&peer.cert.to_bytes()),
+        addrs: reach.addrs.iter().map(ToString::to_string).collect(),
+        added: now,
+        relay: reach.relay.clone(),
+    };
+    home.write(|w| {
+        let private = w.private()?;
+        let (id, mut rel, created) = plan_pairing(&private, choice, peer, now, new_id)?;
+        let mut p = rel.peer.take().unwrap_or_else(|| Peer {
+            person: peer.cert.person.to_string(),
+            name: peer.name.clone(),
+            devices: Default::default(),
+            paired: now,
+            unpaired: None,
+        });
+        p.name = peer.name.clone();
+        p.unpaired = None;
+        p.devices.insert(peer.cert.device.to_string(), device);
+        rel.peer = Some(p);
+        w.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
+        Ok((rel.name, created))
+    })
+}
+
+/// Runs store work off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| net_error("a store task failed")(Box::new(e)))?
+}
+
+/// What to invite with.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    /// The relationship to pair (an existing person, or the name for a new one).
+    pub for_person: Option<String>,
+    /// How long the invitation stays open (1 second to 7 days).
+    pub expires: Duration,
+    /// Network settings for this command.
+    pub net: NetOverrides,
+}
+
+/// What an open invitation reports while it waits.
+#[derive(Debug)]
+pub enum InviteEvent {
+    /// A device tried to join and was refused (a wrong secret, an expired ticket…).
+    Refused(String),
+    /// A device joined: compare the code.
+    Joined(Box<Confirm>),
+}
+
+/// An open invitation: its ticket, and a wait for the friend.
+pub struct Invitation {
+    home: Arc<Home>,
+    ep: tapin_net::Endpoint,
+    gate: Arc<HomeGate>,
+    invitations: HomeInvitations,
+    deadline: tokio::time::Instant,
+    choice: Option<String>,
+    /// The ticket to give the friend.
+    pub ticket: String,
+    /// When it stops being valid.
+    pub valid_until: DateTime<Utc>,
+    /// What the person should know about it (a friend already paired; no relay answered).
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Invitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invitation")
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Invitation {
+    /// Waits for the next device to try to join, until the invitation expires.
+    pub async fn next(&mut self) -> Result<InviteEvent> {
+        loop {
+            let incoming = tokio::select! {
+                inc = self.ep.accept() => inc,
+                () = tokio::time::sleep_until(self.deadline) => None,
+            };
+            let Some(incoming) = incoming else {
+                invalid!("the invitation expired before anyone joined");
+            };
+            let conn = match incoming.await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::info!("incoming connection failed: {e}");
+                    continue;
+                }
+            };
+            return match pair::accept(conn, &self.invitations, &self.home.cert).await {
+                Ok(pending) => {
+                    self.gate.set_pairing_open(false);
+                    let confirm = Confirm::new(
+                        self.home.clone(),
+                        pending,
+                        self.choice.clone(),
+                        self.ep.clone(),
+                    )
+                    .await?;
+                    Ok(InviteEvent::Joined(Box::new(confirm)))
+                }
+                Err(e) => Ok(InviteEvent::Refused(e.to_string())),
+            };
+        }
+    }
+
+    /// Closes the invitation: no one can join with it any more.
+    pub async fn close(self) {
+        self.gate.set_pairing_open(false);
+        self.ep.close().await;
+    }
+}
+
+impl Home {
+    /// Opens an invitation: listens for a friend, with a ticket that names this device, where to
+    /// reach it, and a secret.
+    pub async fn invite(self: &Arc<Self>, req: InviteRequest) -> Result<Invitation> {
+        if req.expires.is_zero() || req.expires > MAX_EXPIRY {
+            invalid!("an invitation can last from 1 second to 7 days");
+        }
+        let mut notes = Vec::new();
+        if let Some(name) = &req.for_person {
+            // Say it now, not after the friend has joined.
+            let home = self.clone();
+            let name = name.clone();
+            if let Ok((_, rel)) = blocking(move || home.find_person(&name)).await
+                && rel.is_paired()
+            {
+                notes.push(format!(
+                    "{} is already paired; this adds another of their devices.",
+                    rel.name
+                ));
+            }
+        }
+        let config = self.net_config(&req.net)?;
+        let secret = random_secret()?;
+        let valid_until = self.now()
+            + chrono::Duration::from_std(req.expires)
+                .map_err(|e| Error::invalid(format!("--expires: {e}")))?;
+        let path = self.path().to_owned();
+        let (gate_store, invitations_store) = blocking(move || {
+            let open = |p: &std::path::Path| {
+                Store::open(p).map_err(|e| Error::Open {
+                    path: p.to_owned(),
+                    source: Box::new(e),
+                })
+            };
+            Ok((open(&path)?, open(&path)?))
+        })
+        .await?;
+        let gate = Arc::new(HomeGate::new(gate_store));
+        gate.set_pairing_open(true);
+        let ep = endpoint::bind(
+            self.device.secret(),
+            &config,
+            gate.clone() as Arc<dyn Gate>,
+            tapin_net::PAIR_ALPNS.iter().map(|a| a.to_vec()).collect(),
+        )
+        .await
+        .map_err(|e| net_error("could not start listening for your friend")(Box::new(e)))?;
+        let relay = endpoint::home_relay(&ep, &config.relay).await;
+        if config.relay.enabled() && relay.is_none() {
+            notes.push(
+                "No relay answered yet: your friend can join only at this device's own addresses."
+                    .to_owned(),
+            );
+        }
+        let inv = Ticket::new(
+            &self.person,
+            &self.name,
+            self.cert.device,
+            endpoint::direct_addrs(&ep),
+            relay,
+            secret,
+            Timestamp::from_datetime(valid_until),
+        );
+        let ticket = inv.ticket().to_string();
+        let stored = serde_json::to_vec(&StoredInvite {
+            ticket: ticket.clone(),
+            used: false,
+        })
+        .map_err(|e| Error::Store(Box::new(e)))?;
+        let key = invite_key(&inv.id());
+        let home = self.clone();
+        blocking(move || home.write(|w| Ok(w.txn().set_meta(&key, &stored)?))).await?;
+        Ok(Invitation {
+            home: self.clone(),
+            ep,
+            gate,
+            invitations: HomeInvitations {
+                store: std::sync::Mutex::new(invitations_store),
+                clock: self.stamp(),
+                started: std::time::Instant::now(),
+            },
+            deadline: tokio::time::Instant::now() + req.expires,
+            choice: req.for_person,
+            ticket,
+            valid_until,
+            notes,
+        })
+    }
+
+    /// Joins a friend's invitation: reaches their device and returns the code to compare.
+    pub async fn join(
+        self: &Arc<Self>,
+        ticket: &str,
+        as_person: Option<String>,
+        net: &NetOverrides,
+    ) -> Result<Confirm> {
+        let inv =
+            Ticket::from_ticket(ticket).map_err(|e| Error::invalid(crate::error::chain(&e)))?;
+        inv.check_fresh(self.stamp())
+            .map_err(|e| Error::invalid(crate::error::chain(&e)))?;
+        if inv.person == self.person.id() {
+            invalid!("this is your own invitation; give it to the friend you want to pair with");
+        }
+        let mut config = self.net_config(net)?;
+        let path = self.path().to_owned();
+        let gate_store = blocking(move || {
+            Store::open(&path).map_err(|e| Error::Open {
+                path: path.clone(),
+                source: Box::new(e),
+            })
+        })
+        .await?;
+        let gate = Arc::new(HomeGate::new(gate_store));
+        let mut advertise_port = None;
+        let ep = match endpoint::bind(
+            self.device.secret(),
+            &config,
+            gate.clone() as Arc<dyn Gate>,
+            vec![],
+        )
+        .await
+        {
+            Ok(ep) => ep,
+            Err(_) if config.port != 0 => {
+                // The home's port is taken (a running `tapin serve`): any port will do to dial,
+                // but the friend must learn the home's stable port, where `serve` listens.
+                advertise_port = Some(config.port);
+                config.port = 0;
+                endpoint::bind(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
+                    .await
+                    .map_err(|e| net_error("could not start the network")(Box::new(e)))?
+            }
+            Err(e) => return Err(net_error("could not start the network")(Box::new(e))),
+        };
+        let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
+        let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
+        reach.relay = endpoint::home_relay(&ep, &config.relay).await;
+        let joined = pair::join(
+            &ep,
+            &inv,
+            &self.name,
+            &self.cert,
+            reach,
+            config.relay.enabled(),
+            self.stamp(),
+        )
+        .await;
+        match joined {
+            Ok(pending) => Confirm::new(self.clone(), pending, as_person, ep).await,
+            Err(e) => {
+                ep.close().await;
+                Err(Error::Net {
+                    what: format!("could not pair with {}", inv.name),
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+
+    /// Checks a ticket before it is used (well-formed, not expired, not my own) and returns the
+    /// inviter's name, to say who is being reached before it is.
+    pub fn check_ticket(&self, ticket: &str) -> Result<String> {
+        Ok(self.ticket(ticket)?.name)
+    }
+
+    fn ticket(&self, ticket: &str) -> Result<Ticket> {
+        let inv =
+            Ticket::from_ticket(ticket).map_err(|e| Error::invalid(crate::error::chain(&e)))?;
+        inv.check_fresh(self.stamp())
+            .map_err(|e| Error::invalid(crate::error::chain(&e)))?;
+        if inv.person == self.person.id() {
+            invalid!("this is your own invitation; give it to the friend you want to pair with");
+        }
+        Ok(inv)
+    }
+
+    /// Ends the pairing with `person` on this side: nothing syncs between us again. The
+    /// relationship and its history stay.
+    pub fn unpair(&self, person: &str) -> Result<Unpaired> {
+        let now = self.stamp();
+        self.write(|w| {
+            let private = w.private()?;
+            let (id, mut rel) = find_person(&private, person)?;
+            if !rel.is_paired() {
+                invalid!("{} is not paired", rel.name);
+            }
+            if let Some(p) = rel.peer.as_mut() {
+                p.unpaired = Some(now);
+            }
+            w.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
+            Ok(Unpaired {
+                unpaired: rel.name,
+                id,
+            })
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Syncing with paired friends: once (`sync`), or for as long as the front-end runs a node
+//! (`serve`). Only my side of each relationship and my replica of theirs ever travel; private
+//! documents have no path to the network.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
+use tapin_net::gate::HomeGate;
+use tapin_net::node::{self, Event, Local, Unsynced};
+use tapin_net::sync::SyncStats;
+use tapin_store::Store;
+
+use crate::error::{Error, Result, invalid};
+use crate::home::Home;
+use crate::net::NetOverrides;
+use crate::pairing::blocking;
+use crate::reading::{Docs, find_person};
+
+/// What moved in one exchange, or in all of a sync with one friend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    /// Bytes sent.
+    pub sent_bytes: u64,
+    /// Bytes received.
+    pub received_bytes: u64,
+    /// Changes newly received.
+    pub received_changes: u64,
+    /// Round trips.
+    pub rounds: u32,
+}
+
+impl From<SyncStats> for Moved {
+    fn from(s: SyncStats) -> Self {
+        Moved {
+            sent_bytes: s.sent_bytes,
+            received_bytes: s.received_bytes,
+            received_changes: s.received_changes,
+            rounds: s.rounds,
+        }
+    }
+}
+
+/// One friend in a sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct Friend {
+    /// What I call them.
+    pub name: String,
+    /// The relationship.
+    pub relationship: String,
+    /// Whether one of their devices was reached and synced with.
+    pub reached: bool,
+    /// What moved, if reached.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Moved>,
+    /// Why not, if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why not, as a stable name: `their-tapin-is-older`, `their-tapin-is-newer`, `relay-off`,
+    /// `not-serving`, `unreachable`, `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Whether the reason is a version difference (its message names the friend itself).
+    #[serde(skip)]
+    pub version: bool,
+}
+
+/// A sync with every paired friend (or one). `--json` of `sync` is this.
+#[derive(Debug, Clone, Serialize)]
+pub struct Synced {
+    /// Each friend.
+    pub friends: Vec<Friend>,
+}
+
+/// What a running node reports.
+#[derive(Debug, Clone)]
+pub enum NodeEvent {
+    /// A friend's device connected or was dialled.
+    Connected {
+        /// The friend.
+        name: String,
+    },
+    /// An exchange finished.
+    Synced {
+        /// The friend.
+        name: String,
+        /// What moved.
+        moved: Moved,
+    },
+    /// A connection ended.
+    Disconnected {
+        /// The friend.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A friend's tapin is too old or too new to sync with this one.
+    Version(String),
+}
+
+fn reason(why: &Unsynced) -> &'static str {
+    match why {
+        Unsynced::TheirsOlder { .. } => "their-tapin-is-older",
+        Unsynced::TheirsNewer { .. } => "their-tapin-is-newer",
+        Unsynced::RelayOff { .. } => "relay-off",
+        Unsynced::NotServing => "not-serving",
+        Unsynced::Unreachable { .. } => "unreachable",
+        Unsynced::Failed(_) => "failed",
+    }
+}
+
+/// Opens a second connection to the home's database, for the network's own use.
+async fn open_store(home: &Home) -> Result<Store> {
+    let path = home.path().to_owned();
+    blocking(move || {
+        Store::open(&path).map_err(|e| Error::Open {
+            path: path.clone(),
+            source: Box::new(e),
+        })
+    })
+    .await
+}
+
+fn net_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Net {
+        what: what.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+impl Home {
+    /// The relationships a sync is with: every paired one, or `person` (who must be paired).
+    fn links(&self, person: Option<&str>) -> Result<Vec<tapin_net::sync::Link>> {
+        self.peek(|r| {
+            let mut links = tapin_net::sync::links(r.store())
+                .map_err(|e| net_error("could not read your pairings", e))?;
+            if let Some(p) = person {
+                let (id, rel) = find_person(&r.private()?, p)?;
+                if !rel.is_paired() {
+                    invalid!(
+                        "{} is not paired; pair first with `tapin invite` / `tapin join`",
+                        rel.name
+                    );
+                }
+                links.retain(|l| l.rel == id);
+            }
+            Ok(links)
+        })
+    }
+
+    /// Syncs once with every paired friend that can be reached now (or only `person`): dial,
+    /// one exchange, close. With `person`, not reaching them is an error.
+    pub async fn sync_once(
+        self: &Arc<Self>,
+        person: Option<&str>,
+        net: &NetOverrides,
+    ) -> Result<Synced> {
+        let home = self.clone();
+        let who = person.map(str::to_owned);
+        let links = blocking(move || home.links(who.as_deref())).await?;
+        if links.is_empty() {
+            return Ok(Synced {
+                friends: Vec::new(),
+            });
+        }
+        let mut config = self.net_config(net)?;
+        // Friends are told the home's port, where `tapin serve` listens, not this command's.
+        let local = Local {
+            name: self.name.clone(),
+            relay: config.relay.clone(),
+            advertise: match config.port {
+                0 => Advertise::Nothing,
+                port => Advertise::HomePort(port),
+            },
+        };
+        // A one-shot sync only dials out: it takes any free port, so it never competes with a
+        // running `tapin serve` for the home's port, nor receives a friend's dial meant for it.
+        config.port = 0;
+        let gate = Arc::new(HomeGate::new(open_store(self).await?));
+        let ep = endpoint::bind(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
+            .await
+            .map_err(|e| net_error("could not start the network", e))?;
+        let results = node::sync_once(&ep, self.path(), &self.device, &local, &links).await;
+        ep.close().await;
+        let friends: Vec<Friend> = results
+            .iter()
+            .map(|(link, result)| match result {
+                Ok(stats) => Friend {
+                    name: link.name.clone(),
+                    relationship: link.rel.to_string(),
+                    reached: true,
+                    moved: Some((*stats).into()),
+                    error: None,
+                    reason: None,
+                    version: false,
+                },
+                Err(why) => Friend {
+                    name: link.name.clone(),
+                    relationship: link.rel.to_string(),
+                    reached: false,
+                    moved: None,
+                    error: Some(why.to_string()),
+                    reason: Some(reason(why)),
+                    version: why.is_version(),
+                },
+            })
+            .collect();
+        Ok(Synced { friends })
+    }
+
+    /// Runs this home's node until `shutdown` resolves: accepts paired devices, dials friends,
+    /// and pushes local changes as they happen. `on_start` gets the addresses it listens on;
+    /// `events` what happens.
+    pub async fn serve(
+        self: &Arc<Self>,
+        net: &NetOverrides,
+        on_start: impl FnOnce(Vec<String>),
+        events: tokio::sync::mpsc::UnboundedSender<NodeEvent>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let config: NetConfig = self.net_config(net)?;
+        let gate = Arc::new(HomeGate::new(open_store(self).await?));
+        let ep = endpoint::bind(
+            self.device.secret(),
+            &config,
+            gate as Arc<dyn Gate>,
+            tapin_net::SYNC_ALPNS.iter().map(|a| a.to_vec()).collect(),
+        )
+        .await
+        .map_err(|e| net_error("could not start listening", e))?;
+        on_start(
+            endpoint::direct_addrs(&ep)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let forward = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let event = match event {
+                    Event::Connected { name } => NodeEvent::Connected { name },
+                    Event::Synced { name, stats } => NodeEvent::Synced {
+                        name,
+                        moved: stats.into(),
+                    },
+                    Event::Disconnected { name, reason } => {
+                        NodeEvent::Disconnected { name, reason }
+                    }
+                    Event::Version(why) => NodeEvent::Version(why.to_string()),
+                };
+                if events.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        let local = Local {
+            name: self.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
+        };
+        let ran = node::run(
+            ep,
+            self.path(),
+            self.device.clone(),
+            local,
+            Some(tx),
+            shutdown,
+        )
+        .await;
+        forward.abort();
+        ran.map_err(|e| net_error("the node stopped", e))
+    }
+}

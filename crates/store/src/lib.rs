@@ -20,6 +20,11 @@
 //! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
 //! current version and heads and its digest verifies.
 //!
+//! Each `Store` keeps the documents it reads and writes in memory, so reading one again costs
+//! only the changes written since; what it keeps is bounded by a budget of stored bytes, least
+//! recently used out first ([`DEFAULT_CACHE_BUDGET`], [`Store::set_cache_budget`],
+//! [`Store::cache_stats`]).
+//!
 //! A new home is made with [`Store::create`], which puts `tapin.db` in place only once the
 //! caller has written everything a home needs into it, so a home is there whole or not at all.
 //! A home that cannot be written (a read-only file or mount) opens read-only
@@ -62,6 +67,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod cache;
 mod error;
 mod heads;
 mod home;
@@ -71,6 +77,7 @@ mod store;
 mod txn;
 mod views;
 
+pub use cache::{CacheStats, DEFAULT_CACHE_BUDGET};
 pub use error::{CreateError, LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use home::Tightened;
 pub use schema::FORMAT_VERSION;

@@ -1,7 +1,6 @@
 //! The [`Store`]: documents as a snapshot plus incremental chunks, and the meta table.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
 
+use crate::cache::{CacheStats, DEFAULT_CACHE_BUDGET, DocCache};
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::home::Tightened;
 use crate::rows::{self, Layout, corrupt};
@@ -30,23 +30,18 @@ pub const DB_FILE: &str = "tapin.db";
 /// at. The next read of one costs a small query plus the chunks other writers appended since,
 /// instead of a full load; a compaction by another writer, which removes those chunks, makes it
 /// load in full once. The database stays the only truth: every read and write still checks it
-/// inside its transaction.
+/// inside its transaction. What it keeps is bounded by a budget of bytes of stored documents,
+/// least recently used out first ([`Store::set_cache_budget`], [`Store::cache_stats`]).
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) home: PathBuf,
     pub(crate) path: PathBuf,
-    pub(crate) cache: RefCell<HashMap<DocId, Cached>>,
+    pub(crate) cache: RefCell<DocCache>,
     /// Opened read-only: every write fails with a `ReadOnly` error naming the home.
     pub(crate) read_only: bool,
     /// Whether `doc_heads` and `view_cache` exist (always, unless read-only; see `schema`).
     pub(crate) additions: bool,
     tightened: Vec<Tightened>,
-}
-
-/// A document as of one version ([`Store::doc_version`]).
-pub(crate) struct Cached {
-    pub(crate) version: i64,
-    pub(crate) doc: AutoCommit,
 }
 
 impl fmt::Debug for Store {
@@ -127,7 +122,7 @@ impl Store {
             conn: opened.conn,
             home: home.to_owned(),
             path: path.to_owned(),
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(DocCache::new(DEFAULT_CACHE_BUDGET)),
             read_only: opened.read_only,
             additions: opened.additions,
             tightened: opened.tightened,
@@ -215,9 +210,9 @@ impl Store {
     /// Runs `f` on the document as stored now, read in the caller's transaction `tx`: from memory
     /// plus the chunks written since when this `Store` has it cached and it has not been compacted
     /// since, otherwise loaded in full. Either way strictly: damaged bytes are an error, not a
-    /// partial document. Refreshes the cache, so `tx` must see only committed rows (a read, or a
-    /// write transaction that has written nothing yet); `f` sees the cached document, so it
-    /// copies what it keeps.
+    /// partial document. Keeps the result in the cache, so `tx` must see only committed rows (a
+    /// read, or a write transaction that has written nothing yet); `f` sees the document that is
+    /// kept, so it copies what it keeps and changes nothing.
     fn with_current<R>(
         &self,
         tx: &Connection,
@@ -228,33 +223,22 @@ impl Store {
         let Some(layout) = rows::read_layout(tx, doc).map_err(sqlite)? else {
             return Ok(None);
         };
-        let mut cache = self.cache.borrow_mut();
-        if let Some(cached) = cache.get_mut(doc) {
-            // Chunks up to the cached version are in the cached document; a snapshot covering
-            // more than that replaced chunks it never saw.
-            if layout.covers_upto <= cached.version && cached.version <= layout.last_chunk {
-                if cached.version < layout.last_chunk {
-                    let bytes = rows::read_chunks(tx, doc, cached.version).map_err(sqlite)?;
-                    let merged = rows::merge_strict(&mut cached.doc, &bytes)
-                        .map_err(corrupt(doc))
-                        .and_then(|()| self.check_recorded(tx, doc, layout, &mut cached.doc));
-                    if let Err(err) = merged {
-                        cache.remove(doc);
-                        return Err(err);
-                    }
-                    cached.version = layout.last_chunk;
+        // Out of the cache while it is brought up to date: a failure leaves nothing stale there.
+        let taken = self.cache.borrow_mut().take(doc, layout);
+        let mut current = match taken {
+            Some((mut cached, version)) => {
+                if version < layout.last_chunk {
+                    let bytes = rows::read_chunks(tx, doc, version).map_err(sqlite)?;
+                    rows::merge_strict(&mut cached, &bytes).map_err(corrupt(doc))?;
+                    self.check_recorded(tx, doc, layout, &mut cached)?;
                 }
-                return Ok(Some(f(&mut cached.doc, layout)));
+                cached
             }
-        }
-        let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
-        let mut loaded = rows::load_strict(doc, &bytes)?;
-        self.check_recorded(tx, doc, layout, &mut loaded)?;
-        let cached = cache.entry(*doc).insert_entry(Cached {
-            version: layout.last_chunk,
-            doc: loaded,
-        });
-        Ok(Some(f(&mut cached.into_mut().doc, layout)))
+            None => self.load_full(tx, doc, layout)?,
+        };
+        let value = f(&mut current, layout);
+        self.cache.borrow_mut().keep(*doc, layout, current);
+        Ok(Some(value))
     }
 
     /// A copy of the document as `tx` sees it, loaded as strictly as [`Store::with_current`] but
@@ -269,10 +253,7 @@ impl Store {
         let Some(layout) = rows::read_layout(tx, doc).map_err(sqlite)? else {
             return Ok(None);
         };
-        let from_memory = self.cache.borrow().get(doc).and_then(|cached| {
-            (layout.covers_upto <= cached.version && cached.version <= layout.last_chunk)
-                .then(|| (cached.doc.clone(), cached.version))
-        });
+        let from_memory = self.cache.borrow_mut().copy(doc, layout);
         if let Some((mut copy, version)) = from_memory {
             if version < layout.last_chunk {
                 let bytes = rows::read_chunks(tx, doc, version).map_err(sqlite)?;
@@ -281,10 +262,22 @@ impl Store {
             }
             return Ok(Some((copy, layout)));
         }
-        let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
+        Ok(Some((self.load_full(tx, doc, layout)?, layout)))
+    }
+
+    /// Loads the document laid out as `layout` from its rows, strictly, and checks it against
+    /// the heads recorded for it.
+    fn load_full(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+        layout: Layout,
+    ) -> Result<AutoCommit, LoadError> {
+        let bytes = rows::read_stored(tx, doc, layout)
+            .map_err(|source| LoadError::Sqlite { doc: *doc, source })?;
         let mut loaded = rows::load_strict(doc, &bytes)?;
         self.check_recorded(tx, doc, layout, &mut loaded)?;
-        Ok(Some((loaded, layout)))
+        Ok(loaded)
     }
 
     /// Refuses a document whose rows no longer hold what the store recorded of them in
@@ -328,19 +321,28 @@ impl Store {
         Ok(())
     }
 
-    /// Remembers documents as of the versions a committed transaction left them at.
-    pub(crate) fn remember(&self, docs: impl IntoIterator<Item = (DocId, i64, AutoCommit)>) {
-        self.cache
-            .borrow_mut()
-            .extend(docs.into_iter().map(|(doc, version, current)| {
-                (
-                    doc,
-                    Cached {
-                        version,
-                        doc: current,
-                    },
-                )
-            }));
+    /// Remembers documents as a committed transaction left them, each with its layout then (its
+    /// version is the layout's newest chunk), within the cache's budget.
+    pub(crate) fn remember(&self, docs: impl IntoIterator<Item = (DocId, Layout, AutoCommit)>) {
+        let mut cache = self.cache.borrow_mut();
+        for (doc, layout, current) in docs {
+            cache.keep(doc, layout, current);
+        }
+    }
+
+    /// Sets the most this `Store` keeps of documents in memory, in bytes of their stored size
+    /// (snapshot plus chunks; the heap they take is 7–20 times that, see
+    /// [`DEFAULT_CACHE_BUDGET`](crate::DEFAULT_CACHE_BUDGET)), and drops the least recently used
+    /// documents until it keeps no more. A document larger than the budget is not kept; 0 keeps
+    /// nothing, so every read loads in full. A new `Store` has `DEFAULT_CACHE_BUDGET`.
+    pub fn set_cache_budget(&self, bytes: usize) {
+        self.cache.borrow_mut().set_budget(bytes);
+    }
+
+    /// What this `Store` keeps of documents in memory, and how many reads it served from there
+    /// since it was opened.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.borrow().stats()
     }
 
     /// Changes one document atomically and durably.

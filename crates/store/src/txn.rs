@@ -413,7 +413,7 @@ impl Txn<'_> {
                 heads::write(&tx, &doc, version, &current)
                     .map_err(|source| TxnError::Sqlite { doc, source })?;
             }
-            remembered.push((doc, version, w.doc));
+            remembered.push((doc, layout, w.doc));
         }
         tx.commit().map_err(|source| TxnError::Store {
             path: store.path.clone(),

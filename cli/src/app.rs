@@ -11,13 +11,7 @@ use tapin_core::model::{Relationship, SideRecords};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::validate::{Mode, Validate};
 use tapin_core::{DocId, Id};
-use tapin_store::Store;
-
-/// Store meta keys for the identity. Documented in docs/FORMAT.md.
-pub(crate) const META_PERSON_SECRET: &str = "identity.person_secret";
-pub(crate) const META_DEVICE_SECRET: &str = "identity.device_secret";
-pub(crate) const META_NAME: &str = "identity.name";
-pub(crate) const META_DEVICE_CERT: &str = "identity.device_cert";
+use tapin_store::{MetaKey, Store, StoreError};
 
 pub(crate) use tapin_store::DB_FILE;
 
@@ -25,10 +19,6 @@ pub(crate) use tapin_store::DB_FILE;
 /// changes the record types changes this, and older caches are simply decoded again. Version 2:
 /// records keyed by id and read one by one (a document with unreadable records is never cached).
 const VIEW_CACHE_FORMAT: &[u8] = b"tapin-view-json-2\n";
-pub(crate) const META_NET_PORT: &str = "net.port";
-pub(crate) const META_NET_BIND: &str = "net.bind";
-pub(crate) const META_NET_RELAY: &str = "net.relay";
-pub(crate) const META_NET_MDNS: &str = "net.mdns";
 
 /// The default home: the platform's data directory (XDG on Linux), then `tapin`.
 pub(crate) fn default_home() -> Result<PathBuf> {
@@ -89,16 +79,18 @@ impl std::fmt::Debug for App {
     }
 }
 
-fn secret_from_meta(store: &Store, key: &str, home: &Path) -> Result<[u8; 32]> {
-    let bytes = store.get_meta(key)?.with_context(|| {
-        format!(
+fn secret_from_meta(store: &Store, key: MetaKey, home: &Path) -> Result<[u8; 32]> {
+    match store.get_secret(key) {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => bail!(
             "the home at {} has no {key}; it is incomplete",
             home.display()
-        )
-    })?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow!("the {key} stored in {} is damaged", home.display()))
+        ),
+        Err(StoreError::MetaLength { .. }) => {
+            bail!("the {key} stored in {} is damaged", home.display())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 impl App {
@@ -121,14 +113,14 @@ impl App {
         let store = Store::open(home)
             .with_context(|| format!("could not open the home at {}", home.display()))?;
         tell_tightened(store.tightened())?;
-        let person = PersonKey::from_secret(secret_from_meta(&store, META_PERSON_SECRET, home)?);
-        let device = DeviceKey::from_secret(secret_from_meta(&store, META_DEVICE_SECRET, home)?);
+        let person = PersonKey::from_secret(secret_from_meta(&store, MetaKey::PersonSecret, home)?);
+        let device = DeviceKey::from_secret(secret_from_meta(&store, MetaKey::DeviceSecret, home)?);
         let name = store
-            .get_meta(META_NAME)?
+            .get_meta(MetaKey::Name)?
             .and_then(|b| String::from_utf8(b).ok())
             .with_context(|| format!("the home at {} has no display name", home.display()))?;
         let cert_bytes = store
-            .get_meta(META_DEVICE_CERT)?
+            .get_meta(MetaKey::DeviceCert)?
             .with_context(|| format!("the home at {} has no device certificate", home.display()))?;
         let cert = DeviceCertificate::from_bytes(&cert_bytes)
             .context("this device's certificate is damaged")?;
@@ -150,7 +142,7 @@ impl App {
         })
     }
 
-    fn meta_text(&self, key: &str) -> Result<Option<String>> {
+    fn meta_text(&self, key: MetaKey) -> Result<Option<String>> {
         Ok(self
             .store
             .get_meta(key)?
@@ -168,20 +160,20 @@ impl App {
             relay: tapin_net::endpoint::Relay::None,
             mdns: true,
         };
-        if let Some(port) = self.meta_text(META_NET_PORT)? {
+        if let Some(port) = self.meta_text(MetaKey::NetPort)? {
             config.port = port
                 .parse()
                 .with_context(|| format!("stored port {port:?} is damaged"))?;
         }
-        if let Some(bind) = self.meta_text(META_NET_BIND)? {
+        if let Some(bind) = self.meta_text(MetaKey::NetBind)? {
             config.bind = bind
                 .parse()
                 .with_context(|| format!("stored bind address {bind:?} is damaged"))?;
         }
-        if let Some(relay) = self.meta_text(META_NET_RELAY)? {
+        if let Some(relay) = self.meta_text(MetaKey::NetRelay)? {
             config.relay = relay.parse().map_err(|e: String| anyhow!(e))?;
         }
-        if let Some(mdns) = self.meta_text(META_NET_MDNS)? {
+        if let Some(mdns) = self.meta_text(MetaKey::NetMdns)? {
             config.mdns = mdns == "on";
         }
         if let Some(bind) = over.bind {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tapin_core::docs::{self, JournalDoc, Place, PrivateDoc};
 use tapin_core::model::{Initiator, Relationship, SideRecords};
 use tapin_core::{DocId, Id};
+use tapin_store::MetaKey;
 
 use crate::app::App;
 use crate::args::{ExportArgs, ExportFormat};
@@ -495,9 +496,9 @@ fn write_import(app: &App, export: &Export, whose: &Whose) -> Result<()> {
         // A home restored from an export keeps the person key it came from, so that importing
         // the same export (or a later one of that person) again is not taken for someone else's.
         if let Whose::Restore = whose {
-            let mut from = parse_restored_from(txn.get_meta(META_RESTORED_FROM)?)?;
+            let mut from = parse_restored_from(txn.get_meta(MetaKey::RestoredFrom)?)?;
             from.push(export.person.clone());
-            txn.set_meta(META_RESTORED_FROM, &serde_json::to_vec(&from)?)?;
+            txn.set_meta(MetaKey::RestoredFrom, &serde_json::to_vec(&from)?)?;
         }
         txn.update(&DocId::Private, |d| -> Result<()> {
             for (&id, rel) in &export.private.relationships {
@@ -529,19 +530,16 @@ fn write_import(app: &App, export: &Export, whose: &Whose) -> Result<()> {
     })
 }
 
-/// The meta key listing the person keys (hex) whose exports restored this home.
-const META_RESTORED_FROM: &str = "import.restored_from";
-
 /// The person keys whose exports restored this home (none for most homes).
 fn restored_from(app: &App) -> Result<Vec<String>> {
-    parse_restored_from(app.store.get_meta(META_RESTORED_FROM)?)
+    parse_restored_from(app.store.get_meta(MetaKey::RestoredFrom)?)
 }
 
 fn parse_restored_from(value: Option<Vec<u8>>) -> Result<Vec<String>> {
     match value {
         None => Ok(Vec::new()),
         Some(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("the home's {META_RESTORED_FROM} is damaged")),
+            .with_context(|| format!("the home's {} is damaged", MetaKey::RestoredFrom)),
     }
 }
 

@@ -10,9 +10,9 @@ use tapin_core::docs;
 use tapin_core::identity::{DeviceKey, MAX_DEVICE_NAME, PersonKey};
 use tapin_core::time::Timestamp;
 use tapin_core::validate::{self, Mode};
-use tapin_store::{CreateError, Store};
+use tapin_store::{CreateError, MetaKey, Store};
 
-use crate::app::{self, App, META_DEVICE_CERT, META_DEVICE_SECRET, META_NAME, META_PERSON_SECRET};
+use crate::app::{self, App};
 use crate::output::{self, BOLD, DIM, paint};
 
 /// Network settings chosen at init.
@@ -64,18 +64,18 @@ pub(crate) fn init(
     );
     Store::create(home, |store| -> Result<()> {
         store.transaction(&device.actor(), |txn| -> Result<()> {
-            txn.set_meta(META_PERSON_SECRET, &person.secret())?;
-            txn.set_meta(META_DEVICE_SECRET, &device.secret())?;
-            txn.set_meta(META_DEVICE_CERT, &cert.to_bytes())?;
-            txn.set_meta(app::META_NET_PORT, port.to_string().as_bytes())?;
-            txn.set_meta(app::META_NET_BIND, net.bind.to_string().as_bytes())?;
-            txn.set_meta(app::META_NET_RELAY, relay.to_string().as_bytes())?;
-            txn.set_meta(app::META_NET_MDNS, if net.mdns { b"on" } else { b"off" })?;
+            txn.set_meta(MetaKey::PersonSecret, &person.secret())?;
+            txn.set_meta(MetaKey::DeviceSecret, &device.secret())?;
+            txn.set_meta(MetaKey::DeviceCert, &cert.to_bytes())?;
+            txn.set_meta(MetaKey::NetPort, port.to_string().as_bytes())?;
+            txn.set_meta(MetaKey::NetBind, net.bind.to_string().as_bytes())?;
+            txn.set_meta(MetaKey::NetRelay, relay.to_string().as_bytes())?;
+            txn.set_meta(MetaKey::NetMdns, if net.mdns { b"on" } else { b"off" })?;
             for doc in [DocId::Private, DocId::Journal] {
                 txn.update(&doc, |d| -> Result<()> { Ok(docs::init(d, doc)?) })
                     .with_context(|| format!("could not create document {doc}"))?;
             }
-            txn.set_meta(META_NAME, name.as_bytes())?;
+            txn.set_meta(MetaKey::Name, name.as_bytes())?;
             Ok(())
         })
     })

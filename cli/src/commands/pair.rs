@@ -14,13 +14,11 @@ use tapin_core::time::Timestamp;
 use tapin_net::endpoint::{self, Advertise, Gate};
 use tapin_net::gate::HomeGate;
 use tapin_net::pair::{self, Invitations, PendingPairing};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 use crate::app::{self, App, find_person};
 use crate::args::NetArgs;
 use crate::output::{self, BOLD, GOOD, paint};
-
-const META_INVITE_PREFIX: &str = "invite.";
 
 /// Runs a future on a fresh Tokio runtime: only the network commands need one.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
@@ -70,14 +68,10 @@ struct HomeInvitations {
 }
 
 impl HomeInvitations {
-    fn key(id: &InviteId) -> String {
-        format!("{META_INVITE_PREFIX}{id}")
-    }
-
     fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
         let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
         let bytes = store
-            .get_meta(&Self::key(id))
+            .get_meta(MetaKey::Invite(*id))
             .map_err(|e| format!("cannot read invitations: {e}"))?;
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
@@ -105,7 +99,7 @@ impl Invitations for HomeInvitations {
         let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
         let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
         store
-            .set_meta(&Self::key(id), &bytes)
+            .set_meta(MetaKey::Invite(*id), &bytes)
             .map_err(|e| format!("cannot record the invitation as used: {e}"))
     }
 }
@@ -303,10 +297,8 @@ pub(crate) fn invite(
             ticket: ticket.clone(),
             used: false,
         };
-        app.store.set_meta(
-            &HomeInvitations::key(&inv.id()),
-            &serde_json::to_vec(&stored)?,
-        )?;
+        app.store
+            .set_meta(MetaKey::Invite(inv.id()), &serde_json::to_vec(&stored)?)?;
         {
             let mut out = std::io::stdout().lock();
             if json {

@@ -16,7 +16,8 @@ use tapin_core::views::reciprocity::{Bucket, Reciprocity, reciprocity};
 use tapin_core::views::reflection::{RedFlag, latest_reflection, red_flags};
 use tapin_core::views::ritual::{RitualSchedule, schedule};
 use tapin_core::views::touch::{self, Touch, TouchState};
-use tapin_net::sync::{StoredHeads, heads_key};
+use tapin_net::sync::StoredHeads;
+use tapin_store::MetaKey;
 
 use crate::app::{App, Unreadable};
 use crate::commands::goal::status_word;
@@ -88,7 +89,7 @@ pub(crate) fn verification(
     let replica_doc = app.store.load(&DocId::Replica(rel_id))?;
     let stored: Option<StoredHeads> = app
         .store
-        .get_meta(&heads_key(rel_id))?
+        .get_meta(MetaKey::ReplicaHeads(rel_id))?
         .and_then(|b| serde_json::from_slice(&b).ok());
     Ok(Verification {
         verified: match (&stored, &replica_doc) {

@@ -13,6 +13,7 @@ use tapin_core::saved::SavedDoc;
 use crate::cache::{CacheStats, DEFAULT_CACHE_BUDGET, DocCache};
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::home::Tightened;
+use crate::meta::{self, MetaKey};
 use crate::rows::{self, Layout, corrupt};
 use crate::{heads, schema};
 
@@ -421,20 +422,32 @@ impl Store {
     }
 
     /// The value stored under `key` in the meta table, if any.
-    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        read_meta(&self.conn, key).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+    pub fn get_meta(&self, key: MetaKey) -> Result<Option<Vec<u8>>, StoreError> {
+        read_meta(&self.conn, key).map_err(meta_error(key))
+    }
+
+    /// The secret key stored under `key` ([`MetaKey::PersonSecret`] or
+    /// [`MetaKey::DeviceSecret`]), if any: 32 bytes, or [`StoreError::MetaLength`] for a value of
+    /// another length.
+    pub fn get_secret(&self, key: MetaKey) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(value) = self.get_meta(key)? else {
+            return Ok(None);
+        };
+        let found = value.len();
+        value
+            .try_into()
+            .map(Some)
+            .map_err(|_| StoreError::MetaLength {
+                key: key.to_string(),
+                expected: meta::SECRET_LEN,
+                found,
+            })
     }
 
     /// Stores `value` under `key` in the meta table, replacing any previous value, durably.
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    pub fn set_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StoreError> {
         self.writable(|home| StoreError::ReadOnly { home })?;
-        put_meta(&self.conn, key, value).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+        put_meta(&self.conn, key, value).map_err(meta_error(key))
     }
 
     /// The persisted automerge sync state for `doc` with one peer device, if any.
@@ -568,11 +581,8 @@ impl fmt::Debug for Settings<'_> {
 
 impl Settings<'_> {
     /// Like [`Store::set_meta`], durable on [`Settings::commit`].
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        put_meta(&self.tx, key, value).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+    pub fn set_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StoreError> {
+        put_meta(&self.tx, key, value).map_err(meta_error(key))
     }
 
     /// Like [`Store::set_sync_state`], durable on [`Settings::commit`].
@@ -592,18 +602,25 @@ impl Settings<'_> {
     }
 }
 
-pub(crate) fn read_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+fn meta_error(key: MetaKey) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Meta {
+        key: key.to_string(),
+        source,
+    }
+}
+
+pub(crate) fn read_meta(conn: &Connection, key: MetaKey) -> rusqlite::Result<Option<Vec<u8>>> {
     conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |row| row.get(0))
+        .query_row([key.name()], |row| row.get(0))
         .optional()
 }
 
-pub(crate) fn put_meta(conn: &Connection, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+pub(crate) fn put_meta(conn: &Connection, key: MetaKey, value: &[u8]) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute(params![key, value])
+    .execute(params![key.name(), value])
     .map(drop)
 }
 

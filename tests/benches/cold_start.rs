@@ -44,7 +44,7 @@ use tapin_core::model::{
 use tapin_core::time::{Day, Interval, Timestamp};
 use tapin_core::views::journal::{Query, extract_tags, search};
 use tapin_core::{DocId, Id};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -429,11 +429,9 @@ struct Population {
 /// way the CLI writes each one.
 fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
     let store = Store::open(home)?;
-    let secret: [u8; 32] = store
-        .get_meta("identity.device_secret")?
-        .ok_or("the home has no device secret")?
-        .try_into()
-        .map_err(|_| "the device secret is not 32 bytes")?;
+    let secret = store
+        .get_secret(MetaKey::DeviceSecret)?
+        .ok_or("the home has no device secret")?;
     let actor = DeviceKey::from_secret(secret).actor();
     let mut rng = Rng(0x7A91_2026_1122);
     let now_ms = now.timestamp_millis();

@@ -47,7 +47,7 @@ use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
 use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, Wire, exchange};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
 
@@ -1208,10 +1208,8 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
     let hub_store = Store::open(&hub_home)?;
     let hub_key = DeviceKey::from_secret(
         hub_store
-            .get_meta("identity.device_secret")?
-            .ok_or("the hub has no device secret")?
-            .try_into()
-            .map_err(|_| "the hub's device secret is not 32 bytes")?,
+            .get_secret(MetaKey::DeviceSecret)?
+            .ok_or("the hub has no device secret")?,
     );
     eprintln!("  setting up {} friends ...", scale.friends);
     let t = Instant::now();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tapin_core::Id;
 use tapin_core::identity::DeviceKey;
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 /// The `tapin` binary under test.
 ///
@@ -725,12 +725,10 @@ impl Home {
     #[track_caller]
     pub fn store_and_key(&self) -> (Store, DeviceKey) {
         let store = Store::open(&self.path()).expect("open the store");
-        let secret: [u8; 32] = store
-            .get_meta("identity.device_secret")
-            .expect("read the store's meta")
-            .expect("the home has a device secret")
-            .try_into()
-            .expect("a device secret is 32 bytes");
+        let secret = store
+            .get_secret(MetaKey::DeviceSecret)
+            .expect("read the store's device secret")
+            .expect("the home has a device secret");
         (store, DeviceKey::from_secret(secret))
     }
 

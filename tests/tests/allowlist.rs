@@ -18,7 +18,7 @@ use tapin_e2e::{Home, NET_TIMEOUT, pair};
 use tapin_net::endpoint::{self, Gate, NetConfig, REFUSED};
 use tapin_net::gate::HomeGate;
 use tapin_net::{PAIR_ALPN, SYNC_ALPN};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 /// A device key no home has ever paired with.
 const STRANGER: [u8; 32] = [0x5a; 32];
@@ -27,11 +27,9 @@ const STRANGER: [u8; 32] = [0x5a; 32];
 fn device_secret(home: &Home) -> [u8; 32] {
     Store::open(&home.path())
         .expect("open the store")
-        .get_meta("identity.device_secret")
-        .expect("read the store")
+        .get_secret(MetaKey::DeviceSecret)
+        .expect("read the store's device key")
         .expect("the home has a device key")
-        .try_into()
-        .expect("a device key is 32 bytes")
 }
 
 /// What a node's accept loop saw.

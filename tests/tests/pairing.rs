@@ -690,7 +690,7 @@ async fn a_join_request_replayed_from_another_device_is_refused_and_leaves_the_i
     let inv = Invitation::from_ticket(&ticket).expect("the ticket parses");
     let cert = tapin_store::Store::open(&jordan.path())
         .expect("open Jordan's store")
-        .get_meta("identity.device_cert")
+        .get_meta(tapin_store::MetaKey::DeviceCert)
         .expect("read Jordan's store")
         .expect("Jordan's device certificate");
     let cert = DeviceCertificate::from_bytes(&cert).expect("a certificate");

@@ -269,7 +269,7 @@ fn sync_footprint(home: &Home, rel: Id, device: DeviceId) -> impl PartialEq + st
         state(DocId::Side(rel)),
         state(DocId::Replica(rel)),
         store
-            .get_meta(&tapin_net::sync::heads_key(rel))
+            .get_meta(tapin_store::MetaKey::ReplicaHeads(rel))
             .expect("the heads meta key"),
     )
 }
@@ -788,7 +788,7 @@ fn a_joiner_on_pair_1_pairs_with_this_builds_invitation() {
     let (jordan_store, jordan_key) = jordan.store_and_key();
     let cert = DeviceCertificate::from_bytes(
         &jordan_store
-            .get_meta("identity.device_cert")
+            .get_meta(tapin_store::MetaKey::DeviceCert)
             .expect("read the store")
             .expect("a certificate"),
     )

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tapin_core::docs::{self, JournalDoc, Place, PrivateDoc};
 use tapin_core::model::{Initiator, Relationship, SideRecords};
 use tapin_core::{DocId, Id};
+use tapin_store::MetaKey;
 
 use crate::error::{Error, Result};
 use crate::home::Home;
@@ -25,9 +26,6 @@ use crate::words::{goal_status as status_word, recurrence as recurrence_words};
 
 const FORMAT: &str = "tapin-export";
 const VERSION: u32 = 1;
-
-/// The meta key listing the person keys (hex) whose exports restored this home.
-const META_RESTORED_FROM: &str = "import.restored_from";
 
 /// The JSON export. Documented in docs/FORMAT.md.
 #[derive(Serialize, Deserialize)]
@@ -383,10 +381,10 @@ enum Whose {
 
 /// The person keys whose exports restored this home (none for most homes).
 fn restored_from(w: &mut Writer<'_, '_>) -> Result<Vec<String>> {
-    match w.txn().get_meta(META_RESTORED_FROM)? {
+    match w.txn().get_meta(MetaKey::RestoredFrom)? {
         None => Ok(Vec::new()),
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Damaged {
-            what: format!("the home's {META_RESTORED_FROM} is damaged: {e}"),
+            what: format!("the home's {} is damaged: {e}", MetaKey::RestoredFrom),
         }),
     }
 }
@@ -519,7 +517,7 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
         let mut from = restored_from(w)?;
         from.push(export.person.clone());
         let bytes = serde_json::to_vec(&from).map_err(|e| Error::Store(Box::new(e)))?;
-        w.txn().set_meta(META_RESTORED_FROM, &bytes)?;
+        w.txn().set_meta(MetaKey::RestoredFrom, &bytes)?;
     }
     let docs: Vec<DocId> = [DocId::Private, DocId::Journal]
         .into_iter()

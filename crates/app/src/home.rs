@@ -12,23 +12,13 @@ use tapin_core::docs;
 use tapin_core::identity::{DeviceCertificate, DeviceKey, MAX_DEVICE_NAME, PersonKey};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::validate::{self, Mode, Validate};
-use tapin_store::{CreateError, Store, Txn};
+use tapin_store::{CreateError, MetaKey, Store, Txn};
 
 use crate::error::{Error, Result};
 use crate::reading::{Reader, Writer};
 
 /// The file that holds a home's documents and keys.
 pub const DB_FILE: &str = tapin_store::DB_FILE;
-
-/// Store meta keys for the identity. Documented in docs/FORMAT.md.
-const META_PERSON_SECRET: &str = "identity.person_secret";
-const META_DEVICE_SECRET: &str = "identity.device_secret";
-const META_NAME: &str = "identity.name";
-const META_DEVICE_CERT: &str = "identity.device_cert";
-pub(crate) const META_NET_PORT: &str = "net.port";
-pub(crate) const META_NET_BIND: &str = "net.bind";
-pub(crate) const META_NET_RELAY: &str = "net.relay";
-pub(crate) const META_NET_MDNS: &str = "net.mdns";
 
 /// Where "now" comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,16 +117,20 @@ impl std::fmt::Debug for Home {
     }
 }
 
-fn secret_from_meta(store: &Store, key: &str, home: &Path) -> Result<[u8; 32]> {
-    let bytes = store.get_meta(key)?.ok_or_else(|| Error::Damaged {
-        what: format!(
-            "the home at {} has no {key}; it is incomplete",
-            home.display()
-        ),
-    })?;
-    bytes.try_into().map_err(|_| Error::Damaged {
-        what: format!("the {key} stored in {} is damaged", home.display()),
-    })
+fn secret_from_meta(store: &Store, key: MetaKey, home: &Path) -> Result<[u8; 32]> {
+    match store.get_secret(key) {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => Err(Error::Damaged {
+            what: format!(
+                "the home at {} has no {key}; it is incomplete",
+                home.display()
+            ),
+        }),
+        Err(tapin_store::StoreError::MetaLength { .. }) => Err(Error::Damaged {
+            what: format!("the {key} stored in {} is damaged", home.display()),
+        }),
+        Err(err) => Err(err.into()),
+    }
 }
 
 impl Home {
@@ -176,17 +170,17 @@ impl Home {
         );
         let created = Store::create(path, |store| -> Result<()> {
             store.transaction(&device.actor(), |txn| -> Result<()> {
-                txn.set_meta(META_PERSON_SECRET, &person.secret())?;
-                txn.set_meta(META_DEVICE_SECRET, &device.secret())?;
-                txn.set_meta(META_DEVICE_CERT, &cert.to_bytes())?;
-                txn.set_meta(META_NET_PORT, port.to_string().as_bytes())?;
-                txn.set_meta(META_NET_BIND, new.net.bind.to_string().as_bytes())?;
-                txn.set_meta(META_NET_RELAY, relay.to_string().as_bytes())?;
-                txn.set_meta(META_NET_MDNS, if new.net.mdns { b"on" } else { b"off" })?;
+                txn.set_meta(MetaKey::PersonSecret, &person.secret())?;
+                txn.set_meta(MetaKey::DeviceSecret, &device.secret())?;
+                txn.set_meta(MetaKey::DeviceCert, &cert.to_bytes())?;
+                txn.set_meta(MetaKey::NetPort, port.to_string().as_bytes())?;
+                txn.set_meta(MetaKey::NetBind, new.net.bind.to_string().as_bytes())?;
+                txn.set_meta(MetaKey::NetRelay, relay.to_string().as_bytes())?;
+                txn.set_meta(MetaKey::NetMdns, if new.net.mdns { b"on" } else { b"off" })?;
                 for doc in [DocId::Private, DocId::Journal] {
                     txn.update(&doc, |d| -> Result<()> { Ok(docs::init(d, doc)?) })?;
                 }
-                txn.set_meta(META_NAME, name.as_bytes())?;
+                txn.set_meta(MetaKey::Name, name.as_bytes())?;
                 Ok(())
             })
         });
@@ -246,17 +240,17 @@ impl Home {
             source: Box::new(e),
         })?;
         let notices = crate::notices::tightened(store.tightened());
-        let person = PersonKey::from_secret(secret_from_meta(&store, META_PERSON_SECRET, path)?);
-        let device = DeviceKey::from_secret(secret_from_meta(&store, META_DEVICE_SECRET, path)?);
+        let person = PersonKey::from_secret(secret_from_meta(&store, MetaKey::PersonSecret, path)?);
+        let device = DeviceKey::from_secret(secret_from_meta(&store, MetaKey::DeviceSecret, path)?);
         let damaged = |what: &str| Error::Damaged {
             what: format!("the home at {} has no {what}", path.display()),
         };
         let name = store
-            .get_meta(META_NAME)?
+            .get_meta(MetaKey::Name)?
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| damaged("display name"))?;
         let cert_bytes = store
-            .get_meta(META_DEVICE_CERT)?
+            .get_meta(MetaKey::DeviceCert)?
             .ok_or_else(|| damaged("device certificate"))?;
         let cert = DeviceCertificate::from_bytes(&cert_bytes).map_err(|e| Error::Damaged {
             what: format!("this device's certificate is damaged: {e}"),

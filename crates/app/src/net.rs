@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use tapin_net::endpoint::{NetConfig, Relay};
 
 use crate::error::{Error, Result};
-use crate::home::{Home, META_NET_BIND, META_NET_MDNS, META_NET_PORT, META_NET_RELAY};
+use tapin_store::MetaKey;
+
+use crate::home::Home;
 
 /// Network settings for one command, each `None` leaving the home's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,16 +34,16 @@ impl Home {
         };
         let stored = self.peek(|r| {
             let store = r.store();
-            let text = |key: &str| -> Result<Option<String>> {
+            let text = |key: MetaKey| -> Result<Option<String>> {
                 Ok(store
                     .get_meta(key)?
                     .map(|b| String::from_utf8_lossy(&b).into_owned()))
             };
             Ok([
-                text(META_NET_PORT)?,
-                text(META_NET_BIND)?,
-                text(META_NET_RELAY)?,
-                text(META_NET_MDNS)?,
+                text(MetaKey::NetPort)?,
+                text(MetaKey::NetBind)?,
+                text(MetaKey::NetRelay)?,
+                text(MetaKey::NetMdns)?,
             ])
         })?;
         let damaged = |what: &str, value: &str| Error::Damaged {

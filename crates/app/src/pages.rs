@@ -193,10 +193,10 @@ pub struct HistoryPage {
 
 /// Whether my replica of `rel`'s side is verified, and as of when.
 fn verification(store: &Store, rel_id: Id, rel: &Relationship) -> Result<Verification> {
-    use tapin_net::sync::{StoredHeads, heads_key};
+    use tapin_net::sync::StoredHeads;
     let replica = store.load(&DocId::Replica(rel_id))?;
     let stored: Option<StoredHeads> = store
-        .get_meta(&heads_key(rel_id))?
+        .get_meta(tapin_store::MetaKey::ReplicaHeads(rel_id))?
         .and_then(|b| serde_json::from_slice(&b).ok());
     Ok(Verification {
         verified: match (&stored, &replica) {

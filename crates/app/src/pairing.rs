@@ -18,15 +18,13 @@ use tapin_core::{DocId, Id};
 use tapin_net::endpoint::{self, Advertise, Gate};
 use tapin_net::gate::HomeGate;
 use tapin_net::pair::{self, Invitations, PendingPairing};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, random_id, random_secret};
 use crate::net::NetOverrides;
 use crate::people::refuse_taken_name;
 use crate::reading::{Docs, find_person};
-
-const META_INVITE_PREFIX: &str = "invite.";
 
 /// The longest an invitation may stay open.
 pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
@@ -54,15 +52,15 @@ struct HomeInvitations {
     started: std::time::Instant,
 }
 
-fn invite_key(id: &InviteId) -> String {
-    format!("{META_INVITE_PREFIX}{id}")
+fn invite_key(id: &InviteId) -> MetaKey {
+    MetaKey::Invite(*id)
 }
 
 impl HomeInvitations {
     fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
         let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
         let bytes = store
-            .get_meta(&invite_key(id))
+            .get_meta(invite_key(id))
             .map_err(|e| format!("cannot read invitations: {e}"))?;
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
@@ -90,7 +88,7 @@ impl Invitations for HomeInvitations {
         let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
         let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
         store
-            .set_meta(&invite_key(id), &bytes)
+            .set_meta(invite_key(id), &bytes)
             .map_err(|e| format!("cannot record the invitation as used: {e}"))
     }
 }
@@ -481,7 +479,7 @@ impl Home {
         .map_err(|e| Error::Store(Box::new(e)))?;
         let key = invite_key(&inv.id());
         let home = self.clone();
-        blocking(move || home.write(|w| Ok(w.txn().set_meta(&key, &stored)?))).await?;
+        blocking(move || home.write(|w| Ok(w.txn().set_meta(key, &stored)?))).await?;
         Ok(Invitation {
             home: self.clone(),
             ep,

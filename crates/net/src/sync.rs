@@ -15,7 +15,7 @@ use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
 use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
 use tapin_core::{DocId, Id, docs};
-use tapin_store::Store;
+use tapin_store::{MetaKey, Store};
 
 use crate::frame::{self, FrameError};
 use crate::version::SyncVersion;
@@ -33,12 +33,8 @@ pub const VIOLATION: u32 = 400;
 /// A reach frame is at most 16 addresses and a 256-byte URL; anything near this is hostile.
 pub const REACH_CAP: u32 = 2 * 1024;
 
-/// The store meta key holding the friend's latest verified signed heads for a relationship.
-pub fn heads_key(rel: Id) -> String {
-    format!("replica.{rel}.heads")
-}
-
-/// The friend's signed heads as stored, with when they arrived.
+/// The friend's signed heads as stored, with when they arrived: the value of
+/// [`MetaKey::ReplicaHeads`], as JSON.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredHeads {
     /// The signed heads.
@@ -354,7 +350,7 @@ pub async fn exchange(
         };
         let bytes = serde_json::to_vec(&stored).map_err(store_err)?;
         settings
-            .set_meta(&heads_key(link.rel), &bytes)
+            .set_meta(MetaKey::ReplicaHeads(link.rel), &bytes)
             .map_err(store_err)?;
     }
     settings.commit().map_err(store_err)?;

@@ -367,6 +367,17 @@ pub enum StoreError {
         /// The home directory.
         home: PathBuf,
     },
+    /// A meta entry's value does not have the length its key's values have (a secret key that
+    /// is not 32 bytes, [`Store::get_secret`](crate::Store::get_secret)).
+    #[error("meta entry {key:?} is damaged: it holds {found} bytes, not {expected}")]
+    MetaLength {
+        /// The entry's key.
+        key: String,
+        /// The length its values have.
+        expected: usize,
+        /// The length of the value found.
+        found: usize,
+    },
 }
 
 /// [`Store::create`](crate::Store::create) did not create a home. Whatever the variant, no

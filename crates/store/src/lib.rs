@@ -2,8 +2,8 @@
 //!
 //! A [`Store`] is one SQLite database, `tapin.db`, in a home directory. It keeps each document
 //! ([`tapin_core::DocId`]) as a compacted snapshot plus the incremental chunks of changes written
-//! since, and a small key/value meta table for identity keys and configuration. The format is
-//! described, versioned, in `docs/FORMAT.md`.
+//! since, and a small key/value meta table for identity keys and configuration, each key typed
+//! in [`meta`]. The format is described, versioned, in `docs/FORMAT.md`.
 //!
 //! Every write is one SQLite transaction taken with `BEGIN IMMEDIATE`: [`Store::update`] loads the
 //! document under the write lock, lets the caller change it, appends only the new changes, and
@@ -20,6 +20,11 @@
 //! decoded documents ([`Store::cached_view`]), used only while it was made from the document's
 //! current version and heads and its digest verifies.
 //!
+//! Each `Store` keeps the documents it reads and writes in memory, so reading one again costs
+//! only the changes written since; what it keeps is bounded by a budget of stored bytes, least
+//! recently used out first ([`DEFAULT_CACHE_BUDGET`], [`Store::set_cache_budget`],
+//! [`Store::cache_stats`]).
+//!
 //! A new home is made with [`Store::create`], which puts `tapin.db` in place only once the
 //! caller has written everything a home needs into it, so a home is there whole or not at all.
 //! A home that cannot be written (a read-only file or mount) opens read-only
@@ -35,7 +40,7 @@
 //! use automerge::transaction::Transactable;
 //! use automerge::{ActorId, ROOT, ReadDoc};
 //! use tapin_core::DocId;
-//! use tapin_store::Store;
+//! use tapin_store::{MetaKey, Store};
 //!
 //! let home = tempfile::tempdir()?;
 //! let store = Store::open(home.path())?;
@@ -48,13 +53,13 @@
 //! assert_eq!(mood.as_str(), Some("calm"));
 //! assert_eq!(store.documents()?, [DocId::Journal]);
 //!
-//! // Several documents and a meta entry, all or nothing. Store errors convert into the
-//! // closures' own error type.
+//! // Several documents and a meta entry (every key is a `MetaKey`), all or nothing. Store
+//! // errors convert into the closures' own error type.
 //! type Error = Box<dyn std::error::Error>;
 //! store.transaction(&device, |txn| {
 //!     txn.update(&DocId::Private, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "calm")?))?;
 //!     txn.update(&DocId::Journal, |doc| Ok::<_, Error>(doc.put(ROOT, "mood", "glad")?))?;
-//!     txn.set_meta("last mood", b"glad")?;
+//!     txn.set_meta(MetaKey::Name, b"Maya")?;
 //!     Ok::<_, Error>(())
 //! })?;
 //! assert_eq!(store.documents()?, [DocId::Journal, DocId::Private]);
@@ -62,17 +67,21 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod cache;
 mod error;
 mod heads;
 mod home;
+pub mod meta;
 mod rows;
 mod schema;
 mod store;
 mod txn;
 mod views;
 
+pub use cache::{CacheStats, DEFAULT_CACHE_BUDGET};
 pub use error::{CreateError, LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use home::Tightened;
+pub use meta::MetaKey;
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};
 pub use txn::Txn;

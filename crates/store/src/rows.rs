@@ -66,6 +66,11 @@ impl Layout {
             last_chunk: chunk,
         }
     }
+
+    /// The bytes a full load of the document reads: its snapshot and the chunks after it.
+    pub(crate) fn stored_bytes(&self) -> usize {
+        self.snapshot_bytes.saturating_add(self.chunk_bytes)
+    }
 }
 
 pub(crate) fn corrupt<E: Into<BytesError>>(doc: &DocId) -> impl FnOnce(E) -> LoadError {

@@ -1,7 +1,6 @@
 //! The [`Store`]: documents as a snapshot plus incremental chunks, and the meta table.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,8 +10,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
 
+use crate::cache::{CacheStats, DEFAULT_CACHE_BUDGET, DocCache};
 use crate::error::{LoadError, OpenError, StoreError, UpdateError};
 use crate::home::Tightened;
+use crate::meta::{self, MetaKey};
 use crate::rows::{self, Layout, corrupt};
 use crate::{heads, schema};
 
@@ -30,23 +31,18 @@ pub const DB_FILE: &str = "tapin.db";
 /// at. The next read of one costs a small query plus the chunks other writers appended since,
 /// instead of a full load; a compaction by another writer, which removes those chunks, makes it
 /// load in full once. The database stays the only truth: every read and write still checks it
-/// inside its transaction.
+/// inside its transaction. What it keeps is bounded by a budget of bytes of stored documents,
+/// least recently used out first ([`Store::set_cache_budget`], [`Store::cache_stats`]).
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) home: PathBuf,
     pub(crate) path: PathBuf,
-    pub(crate) cache: RefCell<HashMap<DocId, Cached>>,
+    pub(crate) cache: RefCell<DocCache>,
     /// Opened read-only: every write fails with a `ReadOnly` error naming the home.
     pub(crate) read_only: bool,
     /// Whether `doc_heads` and `view_cache` exist (always, unless read-only; see `schema`).
     pub(crate) additions: bool,
     tightened: Vec<Tightened>,
-}
-
-/// A document as of one version ([`Store::doc_version`]).
-pub(crate) struct Cached {
-    pub(crate) version: i64,
-    pub(crate) doc: AutoCommit,
 }
 
 impl fmt::Debug for Store {
@@ -127,7 +123,7 @@ impl Store {
             conn: opened.conn,
             home: home.to_owned(),
             path: path.to_owned(),
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(DocCache::new(DEFAULT_CACHE_BUDGET)),
             read_only: opened.read_only,
             additions: opened.additions,
             tightened: opened.tightened,
@@ -215,9 +211,9 @@ impl Store {
     /// Runs `f` on the document as stored now, read in the caller's transaction `tx`: from memory
     /// plus the chunks written since when this `Store` has it cached and it has not been compacted
     /// since, otherwise loaded in full. Either way strictly: damaged bytes are an error, not a
-    /// partial document. Refreshes the cache, so `tx` must see only committed rows (a read, or a
-    /// write transaction that has written nothing yet); `f` sees the cached document, so it
-    /// copies what it keeps.
+    /// partial document. Keeps the result in the cache, so `tx` must see only committed rows (a
+    /// read, or a write transaction that has written nothing yet); `f` sees the document that is
+    /// kept, so it copies what it keeps and changes nothing.
     fn with_current<R>(
         &self,
         tx: &Connection,
@@ -228,33 +224,22 @@ impl Store {
         let Some(layout) = rows::read_layout(tx, doc).map_err(sqlite)? else {
             return Ok(None);
         };
-        let mut cache = self.cache.borrow_mut();
-        if let Some(cached) = cache.get_mut(doc) {
-            // Chunks up to the cached version are in the cached document; a snapshot covering
-            // more than that replaced chunks it never saw.
-            if layout.covers_upto <= cached.version && cached.version <= layout.last_chunk {
-                if cached.version < layout.last_chunk {
-                    let bytes = rows::read_chunks(tx, doc, cached.version).map_err(sqlite)?;
-                    let merged = rows::merge_strict(&mut cached.doc, &bytes)
-                        .map_err(corrupt(doc))
-                        .and_then(|()| self.check_recorded(tx, doc, layout, &mut cached.doc));
-                    if let Err(err) = merged {
-                        cache.remove(doc);
-                        return Err(err);
-                    }
-                    cached.version = layout.last_chunk;
+        // Out of the cache while it is brought up to date: a failure leaves nothing stale there.
+        let taken = self.cache.borrow_mut().take(doc, layout);
+        let mut current = match taken {
+            Some((mut cached, version)) => {
+                if version < layout.last_chunk {
+                    let bytes = rows::read_chunks(tx, doc, version).map_err(sqlite)?;
+                    rows::merge_strict(&mut cached, &bytes).map_err(corrupt(doc))?;
+                    self.check_recorded(tx, doc, layout, &mut cached)?;
                 }
-                return Ok(Some(f(&mut cached.doc, layout)));
+                cached
             }
-        }
-        let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
-        let mut loaded = rows::load_strict(doc, &bytes)?;
-        self.check_recorded(tx, doc, layout, &mut loaded)?;
-        let cached = cache.entry(*doc).insert_entry(Cached {
-            version: layout.last_chunk,
-            doc: loaded,
-        });
-        Ok(Some(f(&mut cached.into_mut().doc, layout)))
+            None => self.load_full(tx, doc, layout)?,
+        };
+        let value = f(&mut current, layout);
+        self.cache.borrow_mut().keep(*doc, layout, current);
+        Ok(Some(value))
     }
 
     /// A copy of the document as `tx` sees it, loaded as strictly as [`Store::with_current`] but
@@ -269,10 +254,7 @@ impl Store {
         let Some(layout) = rows::read_layout(tx, doc).map_err(sqlite)? else {
             return Ok(None);
         };
-        let from_memory = self.cache.borrow().get(doc).and_then(|cached| {
-            (layout.covers_upto <= cached.version && cached.version <= layout.last_chunk)
-                .then(|| (cached.doc.clone(), cached.version))
-        });
+        let from_memory = self.cache.borrow_mut().copy(doc, layout);
         if let Some((mut copy, version)) = from_memory {
             if version < layout.last_chunk {
                 let bytes = rows::read_chunks(tx, doc, version).map_err(sqlite)?;
@@ -281,10 +263,22 @@ impl Store {
             }
             return Ok(Some((copy, layout)));
         }
-        let bytes = rows::read_stored(tx, doc, layout).map_err(sqlite)?;
+        Ok(Some((self.load_full(tx, doc, layout)?, layout)))
+    }
+
+    /// Loads the document laid out as `layout` from its rows, strictly, and checks it against
+    /// the heads recorded for it.
+    fn load_full(
+        &self,
+        tx: &Connection,
+        doc: &DocId,
+        layout: Layout,
+    ) -> Result<AutoCommit, LoadError> {
+        let bytes = rows::read_stored(tx, doc, layout)
+            .map_err(|source| LoadError::Sqlite { doc: *doc, source })?;
         let mut loaded = rows::load_strict(doc, &bytes)?;
         self.check_recorded(tx, doc, layout, &mut loaded)?;
-        Ok(Some((loaded, layout)))
+        Ok(loaded)
     }
 
     /// Refuses a document whose rows no longer hold what the store recorded of them in
@@ -328,19 +322,28 @@ impl Store {
         Ok(())
     }
 
-    /// Remembers documents as of the versions a committed transaction left them at.
-    pub(crate) fn remember(&self, docs: impl IntoIterator<Item = (DocId, i64, AutoCommit)>) {
-        self.cache
-            .borrow_mut()
-            .extend(docs.into_iter().map(|(doc, version, current)| {
-                (
-                    doc,
-                    Cached {
-                        version,
-                        doc: current,
-                    },
-                )
-            }));
+    /// Remembers documents as a committed transaction left them, each with its layout then (its
+    /// version is the layout's newest chunk), within the cache's budget.
+    pub(crate) fn remember(&self, docs: impl IntoIterator<Item = (DocId, Layout, AutoCommit)>) {
+        let mut cache = self.cache.borrow_mut();
+        for (doc, layout, current) in docs {
+            cache.keep(doc, layout, current);
+        }
+    }
+
+    /// Sets the most this `Store` keeps of documents in memory, in bytes of their stored size
+    /// (snapshot plus chunks; the heap they take is 7–20 times that, see
+    /// [`DEFAULT_CACHE_BUDGET`](crate::DEFAULT_CACHE_BUDGET)), and drops the least recently used
+    /// documents until it keeps no more. A document larger than the budget is not kept; 0 keeps
+    /// nothing, so every read loads in full. A new `Store` has `DEFAULT_CACHE_BUDGET`.
+    pub fn set_cache_budget(&self, bytes: usize) {
+        self.cache.borrow_mut().set_budget(bytes);
+    }
+
+    /// What this `Store` keeps of documents in memory, and how many reads it served from there
+    /// since it was opened.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.borrow().stats()
     }
 
     /// Changes one document atomically and durably.
@@ -419,20 +422,32 @@ impl Store {
     }
 
     /// The value stored under `key` in the meta table, if any.
-    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        read_meta(&self.conn, key).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+    pub fn get_meta(&self, key: MetaKey) -> Result<Option<Vec<u8>>, StoreError> {
+        read_meta(&self.conn, key).map_err(meta_error(key))
+    }
+
+    /// The secret key stored under `key` ([`MetaKey::PersonSecret`] or
+    /// [`MetaKey::DeviceSecret`]), if any: 32 bytes, or [`StoreError::MetaLength`] for a value of
+    /// another length.
+    pub fn get_secret(&self, key: MetaKey) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(value) = self.get_meta(key)? else {
+            return Ok(None);
+        };
+        let found = value.len();
+        value
+            .try_into()
+            .map(Some)
+            .map_err(|_| StoreError::MetaLength {
+                key: key.to_string(),
+                expected: meta::SECRET_LEN,
+                found,
+            })
     }
 
     /// Stores `value` under `key` in the meta table, replacing any previous value, durably.
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    pub fn set_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StoreError> {
         self.writable(|home| StoreError::ReadOnly { home })?;
-        put_meta(&self.conn, key, value).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+        put_meta(&self.conn, key, value).map_err(meta_error(key))
     }
 
     /// The persisted automerge sync state for `doc` with one peer device, if any.
@@ -566,11 +581,8 @@ impl fmt::Debug for Settings<'_> {
 
 impl Settings<'_> {
     /// Like [`Store::set_meta`], durable on [`Settings::commit`].
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        put_meta(&self.tx, key, value).map_err(|source| StoreError::Meta {
-            key: key.to_owned(),
-            source,
-        })
+    pub fn set_meta(&self, key: MetaKey, value: &[u8]) -> Result<(), StoreError> {
+        put_meta(&self.tx, key, value).map_err(meta_error(key))
     }
 
     /// Like [`Store::set_sync_state`], durable on [`Settings::commit`].
@@ -590,18 +602,25 @@ impl Settings<'_> {
     }
 }
 
-pub(crate) fn read_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+fn meta_error(key: MetaKey) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Meta {
+        key: key.to_string(),
+        source,
+    }
+}
+
+pub(crate) fn read_meta(conn: &Connection, key: MetaKey) -> rusqlite::Result<Option<Vec<u8>>> {
     conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |row| row.get(0))
+        .query_row([key.name()], |row| row.get(0))
         .optional()
 }
 
-pub(crate) fn put_meta(conn: &Connection, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+pub(crate) fn put_meta(conn: &Connection, key: MetaKey, value: &[u8]) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute(params![key, value])
+    .execute(params![key.name(), value])
     .map(drop)
 }
 

@@ -11,6 +11,7 @@ use tapin_core::saved::SavedDoc;
 
 use crate::error::TxnError;
 use crate::heads;
+use crate::meta::MetaKey;
 use crate::rows::{self, Layout};
 use crate::store::{self, Store};
 
@@ -351,15 +352,16 @@ impl Txn<'_> {
     }
 
     /// The value stored under `key` in the meta table, as of this transaction.
-    pub fn get_meta(&mut self, key: &str) -> Result<Option<Vec<u8>>, TxnError> {
+    pub fn get_meta(&mut self, key: MetaKey) -> Result<Option<Vec<u8>>, TxnError> {
         self.usable()?;
-        store::read_meta(&self.tx, key).map_err(|source| self.meta_failed(key, source))
+        store::read_meta(&self.tx, key).map_err(|source| self.meta_failed(&key.name(), source))
     }
 
     /// Stores `value` under `key` in the meta table, with the transaction.
-    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), TxnError> {
+    pub fn set_meta(&mut self, key: MetaKey, value: &[u8]) -> Result<(), TxnError> {
         self.usable()?;
-        store::put_meta(&self.tx, key, value).map_err(|source| self.meta_failed(key, source))
+        store::put_meta(&self.tx, key, value)
+            .map_err(|source| self.meta_failed(&key.name(), source))
     }
 
     /// The automerge sync state for `doc` with one peer device, as of this transaction.
@@ -425,7 +427,7 @@ impl Txn<'_> {
                 heads::write(&tx, &doc, version, &current)
                     .map_err(|source| TxnError::Sqlite { doc, source })?;
             }
-            remembered.push((doc, version, w.doc));
+            remembered.push((doc, layout, w.doc));
         }
         tx.commit().map_err(|source| TxnError::Store {
             path: store.path.clone(),

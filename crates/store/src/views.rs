@@ -71,9 +71,8 @@ impl Store {
         Ok(self
             .cache
             .borrow_mut()
-            .get_mut(doc)
-            .filter(|cached| cached.version == version)
-            .map(|cached| (heads::encode(&cached.doc.get_heads()), true)))
+            .heads_at(doc, version)
+            .map(|known| (heads::encode(&known), true)))
     }
 
     /// A cached rendering of a document (the app keeps its decoded contents here), if one was

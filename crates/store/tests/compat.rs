@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT};
 use rusqlite::{Connection, params};
+use tapin_core::pairing::InviteId;
 use tapin_core::{DocId, Id};
-use tapin_store::{DB_FILE, FORMAT_VERSION, LoadError, Store};
+use tapin_store::{DB_FILE, FORMAT_VERSION, LoadError, MetaKey, Store};
 
 /// Release c2a9253's schema, exactly as its `crates/store/src/schema.rs` created it.
 const C2A9253_SCHEMA: &str = "
@@ -133,11 +134,7 @@ fn fixture_homes_open_migrate_and_load_every_document() {
             );
             check_old_views_statements(home.path(), doc, version);
         }
-        for key in [
-            "identity.person_secret",
-            "identity.device_secret",
-            "identity.name",
-        ] {
+        for key in [MetaKey::PersonSecret, MetaKey::DeviceSecret, MetaKey::Name] {
             assert!(store.get_meta(key).unwrap().is_some(), "{who}: {key}");
         }
 
@@ -185,6 +182,66 @@ fn fixture_homes_open_migrate_and_load_every_document() {
 /// A format-1 file as release c2a9253 wrote it, with a damaged document and cache rows: the
 /// migration drops the old cache, records heads for the documents that load, and none for the
 /// damaged one, which still reports its damage.
+/// The `MetaKey` a key string written by the app names, if any: the inverse of
+/// `MetaKey::name`, for the keys with an id in them too.
+fn typed(key: &str) -> Option<MetaKey> {
+    let id = |hex: &str| hex.parse::<Id>().ok();
+    let fixed = [
+        MetaKey::PersonSecret,
+        MetaKey::DeviceSecret,
+        MetaKey::Name,
+        MetaKey::DeviceCert,
+        MetaKey::NetPort,
+        MetaKey::NetBind,
+        MetaKey::NetRelay,
+        MetaKey::NetMdns,
+        MetaKey::RestoredFrom,
+    ];
+    let found = if let Some(known) = fixed.into_iter().find(|k| k.name() == key) {
+        known
+    } else if let Some(hex) = key.strip_prefix("invite.") {
+        MetaKey::Invite(InviteId(*id(hex)?.as_bytes()))
+    } else {
+        MetaKey::ReplicaHeads(id(key.strip_prefix("replica.")?.strip_suffix(".heads")?)?)
+    };
+    // Exactly the same string, not merely the same id (upper-case hex, say).
+    (found.name() == key).then_some(found)
+}
+
+/// Every meta key a released tapin wrote into a home is a `MetaKey`, and reads back through the
+/// typed API as it is stored, secrets as their 32 bytes.
+#[test]
+fn fixture_homes_meta_keys_read_back_typed() {
+    for who in ["maya", "jordan"] {
+        let home = copy_of(who);
+        let rows: Vec<(String, Vec<u8>)> = {
+            let conn = Connection::open(home.path().join(DB_FILE)).unwrap();
+            let mut statement = conn
+                .prepare("SELECT key, value FROM meta ORDER BY key")
+                .unwrap();
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let store = Store::open(home.path()).unwrap();
+        let mut kinds = std::collections::HashSet::new();
+        for (name, value) in rows {
+            let key = typed(&name).unwrap_or_else(|| panic!("{who}: {name} is not a MetaKey"));
+            assert_eq!(store.get_meta(key).unwrap(), Some(value.clone()), "{name}");
+            if matches!(key, MetaKey::PersonSecret | MetaKey::DeviceSecret) {
+                assert_eq!(store.get_secret(key).unwrap().map(Vec::from), Some(value));
+            }
+            kinds.insert(std::mem::discriminant(&key));
+        }
+        // Every kind of key but `import.restored_from` (neither home was restored), and no
+        // open invitation in Jordan's.
+        let expected = if who == "maya" { 10 } else { 9 };
+        assert_eq!(kinds.len(), expected, "{who}: kinds of key");
+    }
+}
+
 #[test]
 fn migration_records_no_heads_for_a_damaged_document() {
     let home = tempfile::tempdir().unwrap();

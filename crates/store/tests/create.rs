@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT, ReadDoc};
 use tapin_core::DocId;
-use tapin_store::{CreateError, DB_FILE, Store, StoreError, UpdateError};
+use tapin_store::{CreateError, DB_FILE, MetaKey, Store, StoreError, UpdateError};
 
 /// Set (to the home to create) only in child processes.
 const CHILD_ENV: &str = "TAPIN_STORE_TEST_CREATE_HOME";
@@ -52,11 +52,11 @@ impl<E: std::fmt::Debug> From<UpdateError<E>> for InitError {
 
 /// What `tapin init` will do inside `create`: keys and meta, then a first document.
 fn init(store: &Store, who: &str) -> Result<String, InitError> {
-    store.set_meta("identity.person_secret", &[7; 32])?;
-    store.set_meta("who", who.as_bytes())?;
+    store.set_meta(MetaKey::PersonSecret, &[7; 32])?;
+    store.set_meta(MetaKey::DeviceCert, who.as_bytes())?;
     let device = ActorId::from(who.as_bytes());
     store.update(&DocId::Private, &device, |d| d.put(ROOT, "who", who))?;
-    store.set_meta("identity.name", who.as_bytes())?;
+    store.set_meta(MetaKey::Name, who.as_bytes())?;
     Ok(who.to_owned())
 }
 
@@ -74,9 +74,10 @@ fn leftovers(home: &Path) -> Vec<String> {
 /// Who created the home, checked the way `tapin` opens one: every entry there, in agreement.
 fn creator(home: &Path) -> String {
     let store = Store::open(home).unwrap();
-    let who = String::from_utf8(store.get_meta("who").unwrap().expect("who")).unwrap();
+    let who =
+        String::from_utf8(store.get_meta(MetaKey::DeviceCert).unwrap().expect("who")).unwrap();
     assert_eq!(
-        store.get_meta("identity.name").unwrap().as_deref(),
+        store.get_meta(MetaKey::Name).unwrap().as_deref(),
         Some(who.as_bytes())
     );
     let private = store.load(&DocId::Private).unwrap().expect("private");

@@ -8,7 +8,7 @@ use std::path::Path;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, AutomergeError, ROOT};
 use tapin_core::{DocId, Id};
-use tapin_store::{DB_FILE, FORMAT_VERSION, LoadError, OpenError, Store, UpdateError};
+use tapin_store::{DB_FILE, FORMAT_VERSION, LoadError, MetaKey, OpenError, Store, UpdateError};
 
 use support::get;
 
@@ -35,7 +35,7 @@ fn writes_survive_reopening_and_compaction_keeps_the_value() {
                 .update(&DocId::Private, &device(), put(format!("k{i}"), i))
                 .unwrap();
         }
-        store.set_meta("config", b"kept").unwrap();
+        store.set_meta(MetaKey::NetRelay, b"kept").unwrap();
         let stats = store.stats().unwrap();
         let private = &stats.documents[0];
         assert!(private.snapshot_bytes > 0, "never compacted: {stats:?}");
@@ -51,7 +51,7 @@ fn writes_survive_reopening_and_compaction_keeps_the_value() {
     assert_eq!(after.get_heads(), before.get_heads());
     assert_eq!(after.hydrate(None), before.hydrate(None));
     assert_eq!(
-        store.get_meta("config").unwrap().as_deref(),
+        store.get_meta(MetaKey::NetRelay).unwrap().as_deref(),
         Some(&b"kept"[..])
     );
 

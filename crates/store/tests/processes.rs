@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
 use tapin_core::{DocId, Id};
-use tapin_store::{Store, TxnError};
+use tapin_store::{MetaKey, Store, TxnError};
 
 /// Set (to the home directory) only in child processes.
 const CHILD_ENV: &str = "TAPIN_STORE_TEST_CHILD_HOME";
@@ -65,7 +65,7 @@ fn transacted() -> [DocId; 3] {
 ///
 /// Waits for a line on stdin, then runs `COUNT` transactions; transaction `i` writes `n = i`
 /// into each of [`transacted`] (five edits each, so that it is long and sometimes compacts) and
-/// into the meta entry `n`, printing `ack i` once it has committed. If `PREFIX` is `hang`, the
+/// into the meta entry `net.port`, printing `ack i` once it has committed. If `PREFIX` is `hang`, the
 /// last transaction prints `inside` after editing every document and then waits for stdin to
 /// close, inside the transaction, to be killed there.
 #[test]
@@ -93,7 +93,7 @@ fn child_transactor() {
                         })?;
                     }
                 }
-                txn.set_meta("n", i.to_string().as_bytes())?;
+                txn.set_meta(MetaKey::NetPort, i.to_string().as_bytes())?;
                 if hang && i + 1 == count {
                     writeln!(stdout, "inside").unwrap();
                     stdout.flush().unwrap();
@@ -304,7 +304,7 @@ fn every_acknowledged_write_survives_sigkill() {
 fn transacted_n(home: &Path) -> Option<u64> {
     let store = Store::open(home).unwrap();
     let meta = store
-        .get_meta("n")
+        .get_meta(MetaKey::NetPort)
         .unwrap()
         .map(|bytes| String::from_utf8(bytes).unwrap().parse::<u64>().unwrap());
     for doc in transacted() {

@@ -17,7 +17,7 @@ use std::process::Command;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT};
 use tapin_core::DocId;
-use tapin_store::{DB_FILE, OpenError, Store, StoreError, TxnError, UpdateError};
+use tapin_store::{DB_FILE, MetaKey, OpenError, Store, StoreError, TxnError, UpdateError};
 
 use support::get;
 
@@ -41,7 +41,7 @@ fn clean_home(home: &Path) {
                 .unwrap();
         }
     }
-    store.set_meta("identity.name", b"Maya").unwrap();
+    store.set_meta(MetaKey::Name, b"Maya").unwrap();
     let (journal, version) = store.load_versioned(&DocId::Journal).unwrap().unwrap();
     assert!(
         store
@@ -124,7 +124,7 @@ fn check_writes_refused(store: &Store, home: &Path) {
     assert!(matches!(err, UpdateError::ReadOnly { .. }), "{err:?}");
     names_home(err.to_string());
     let err = store
-        .transaction(&device(), |txn| txn.set_meta("no", b"1"))
+        .transaction(&device(), |txn| txn.set_meta(MetaKey::NetMdns, b"1"))
         .unwrap_err();
     assert!(matches!(err, TxnError::ReadOnly { .. }), "{err:?}");
     names_home(err.to_string());
@@ -133,7 +133,7 @@ fn check_writes_refused(store: &Store, home: &Path) {
     let err = store.compact(&DocId::Journal).unwrap_err();
     assert!(matches!(err, UpdateError::ReadOnly { .. }), "{err:?}");
     for err in [
-        store.set_meta("no", b"1").unwrap_err(),
+        store.set_meta(MetaKey::NetMdns, b"1").unwrap_err(),
         store
             .set_sync_state(&DocId::Journal, b"peer", b"s")
             .unwrap_err(),
@@ -164,7 +164,7 @@ fn check_read_only(root: &Path) {
         assert!(store.heads(&doc).unwrap().is_some(), "{doc}");
     }
     assert_eq!(
-        store.get_meta("identity.name").unwrap().as_deref(),
+        store.get_meta(MetaKey::Name).unwrap().as_deref(),
         Some(&b"Maya"[..])
     );
     assert_eq!(
@@ -185,7 +185,7 @@ fn check_read_only(root: &Path) {
         assert!(store.cached_view(doc).unwrap().is_none(), "{doc}");
         store.load(doc).unwrap().unwrap();
     }
-    assert!(store.get_meta("identity.person_secret").unwrap().is_some());
+    assert!(store.get_meta(MetaKey::PersonSecret).unwrap().is_some());
     check_writes_refused(&store, &home);
 
     let err = Store::open(&root.join("unread-log")).unwrap_err();

@@ -9,7 +9,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc, Value};
 use tapin_core::saved::SavedDoc;
 use tapin_core::{DocId, Id};
-use tapin_store::{DB_FILE, Store, TxnError, UpdateError};
+use tapin_store::{DB_FILE, MetaKey, Store, TxnError, UpdateError};
 
 use support::get;
 
@@ -56,8 +56,11 @@ fn a_transaction_writes_several_documents_and_meta_at_once() {
                 };
                 Ok::<_, anyhow::Error>(d.put(ROOT, "n", n + 1)?)
             })?;
-            txn.set_meta("imported", b"yes")?;
-            assert_eq!(txn.get_meta("imported")?.as_deref(), Some(&b"yes"[..]));
+            txn.set_meta(MetaKey::RestoredFrom, b"yes")?;
+            assert_eq!(
+                txn.get_meta(MetaKey::RestoredFrom)?.as_deref(),
+                Some(&b"yes"[..])
+            );
             txn.set_sync_state(&side(), b"peer", b"state")?;
             Ok(seen)
         })
@@ -70,7 +73,7 @@ fn a_transaction_writes_several_documents_and_meta_at_once() {
         assert_eq!(load(reader, &DocId::Journal, "n"), Some(1));
         assert_eq!(load(reader, &side(), "n"), Some(1));
         assert_eq!(
-            reader.get_meta("imported").unwrap().as_deref(),
+            reader.get_meta(MetaKey::RestoredFrom).unwrap().as_deref(),
             Some(&b"yes"[..])
         );
         assert_eq!(
@@ -99,7 +102,7 @@ fn failing_transaction_writes_nothing(fail: impl FnOnce(&Store)) {
             .update(&doc, &device(), |d| d.put(ROOT, "kept", 1))
             .unwrap();
     }
-    store.set_meta("kept", b"1").unwrap();
+    store.set_meta(MetaKey::NetPort, b"1").unwrap();
     // Read everything once, so this store holds it in memory.
     for doc in [DocId::Private, DocId::Journal] {
         store.load(&doc).unwrap().unwrap();
@@ -123,8 +126,11 @@ fn failing_transaction_writes_nothing(fail: impl FnOnce(&Store)) {
             );
         }
         assert!(reader.load(&side()).unwrap().is_none());
-        assert_eq!(reader.get_meta("kept").unwrap().as_deref(), Some(&b"1"[..]));
-        assert_eq!(reader.get_meta("lost").unwrap(), None);
+        assert_eq!(
+            reader.get_meta(MetaKey::NetPort).unwrap().as_deref(),
+            Some(&b"1"[..])
+        );
+        assert_eq!(reader.get_meta(MetaKey::NetRelay).unwrap(), None);
         let now: Vec<i64> = [DocId::Private, DocId::Journal, side()]
             .iter()
             .map(|doc| reader.doc_version(doc).unwrap())
@@ -167,7 +173,7 @@ fn edit_everything(txn: &mut tapin_store::Txn<'_>) -> Result<(), Mine> {
     }
     txn.update(&DocId::Private, |d| Ok::<_, Mine>(d.put(ROOT, "lost", 1)?))?;
     txn.update(&side(), |d| Ok::<_, Mine>(d.put(ROOT, "lost", 1)?))?;
-    txn.set_meta("lost", b"1")?;
+    txn.set_meta(MetaKey::NetRelay, b"1")?;
     Ok(())
 }
 
@@ -217,7 +223,7 @@ fn a_store_error_aborts_the_transaction_even_if_ignored() {
                 "{err:?}"
             );
             // Everything after it fails too.
-            let err = txn.set_meta("more", b"1").unwrap_err();
+            let err = txn.set_meta(MetaKey::NetMdns, b"1").unwrap_err();
             assert!(matches!(err, TxnError::Aborted { .. }), "{err:?}");
             Ok::<_, Mine>(())
         });

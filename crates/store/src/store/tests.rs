@@ -99,7 +99,12 @@ fn stored_bytes_load_as_the_document() {
     assert_eq!(chunks, 2, "a snapshot with chunks after it");
     let fresh = Store::open(home.path()).unwrap();
     let bytes = fresh.stored_bytes(&doc).unwrap().unwrap();
-    assert!(fresh.cache.borrow().is_empty(), "nothing was loaded");
+    let cache = fresh.cache_stats();
+    assert_eq!(
+        (cache.documents, cache.hits, cache.misses),
+        (0, 0, 0),
+        "nothing was loaded"
+    );
     let loaded = Automerge::load(&bytes).unwrap();
     let stored = store.load(&doc).unwrap().unwrap();
     assert_eq!(loaded.get_heads(), stored.get_heads());
@@ -466,18 +471,21 @@ fn settings_are_written_together_or_not_at_all() {
     let side = DocId::Side(Id::from_bytes([6; 16]));
     {
         let settings = store.settings().unwrap();
-        settings.set_meta("k", b"dropped").unwrap();
+        settings.set_meta(MetaKey::NetPort, b"dropped").unwrap();
         settings.set_sync_state(&side, b"peer", b"dropped").unwrap();
     }
-    assert_eq!(store.get_meta("k").unwrap(), None);
+    assert_eq!(store.get_meta(MetaKey::NetPort).unwrap(), None);
     assert_eq!(store.get_sync_state(&side, b"peer").unwrap(), None);
 
     let settings = store.settings().unwrap();
-    settings.set_meta("k", b"v").unwrap();
+    settings.set_meta(MetaKey::NetPort, b"v").unwrap();
     settings.set_sync_state(&side, b"peer", b"s").unwrap();
     settings.commit().unwrap();
     let fresh = Store::open(home.path()).unwrap();
-    assert_eq!(fresh.get_meta("k").unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        fresh.get_meta(MetaKey::NetPort).unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
     assert_eq!(
         fresh.get_sync_state(&side, b"peer").unwrap().as_deref(),
         Some(&b"s"[..])
@@ -488,21 +496,68 @@ fn settings_are_written_together_or_not_at_all() {
 fn meta_round_trips_and_overwrites() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open(home.path()).unwrap();
-    assert_eq!(store.get_meta("identity").unwrap(), None);
-    store.set_meta("identity", b"first").unwrap();
-    store.set_meta("identity", b"second").unwrap();
-    store.set_meta("empty", b"").unwrap();
+    let heads = MetaKey::ReplicaHeads(Id::from_bytes([3; 16]));
+    assert_eq!(store.get_meta(MetaKey::Name).unwrap(), None);
+    store.set_meta(MetaKey::Name, b"first").unwrap();
+    store.set_meta(MetaKey::Name, b"second").unwrap();
+    store.set_meta(heads, b"").unwrap();
     assert_eq!(
-        store.get_meta("identity").unwrap().as_deref(),
+        store.get_meta(MetaKey::Name).unwrap().as_deref(),
         Some(&b"second"[..])
     );
-    assert_eq!(store.get_meta("empty").unwrap().as_deref(), Some(&b""[..]));
+    assert_eq!(store.get_meta(heads).unwrap().as_deref(), Some(&b""[..]));
+    assert_eq!(
+        store
+            .get_meta(MetaKey::ReplicaHeads(Id::from_bytes([4; 16])))
+            .unwrap(),
+        None,
+        "another relationship's key"
+    );
     drop(store);
     let store = Store::open(home.path()).unwrap();
     assert_eq!(
-        store.get_meta("identity").unwrap().as_deref(),
+        store.get_meta(MetaKey::Name).unwrap().as_deref(),
         Some(&b"second"[..])
     );
+    // Stored under the key's documented string.
+    let stored: Vec<u8> = store
+        .conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'identity.name'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, b"second");
+}
+
+/// A secret key reads back as its 32 bytes; any other length is damage, named.
+#[test]
+fn secrets_are_32_bytes() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open(home.path()).unwrap();
+    assert_eq!(store.get_secret(MetaKey::DeviceSecret).unwrap(), None);
+    store.set_meta(MetaKey::DeviceSecret, &[7; 32]).unwrap();
+    assert_eq!(
+        store.get_secret(MetaKey::DeviceSecret).unwrap(),
+        Some([7; 32])
+    );
+    for damaged in [&[7; 31][..], &[7; 33], &[]] {
+        store.set_meta(MetaKey::PersonSecret, damaged).unwrap();
+        let err = store.get_secret(MetaKey::PersonSecret).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::MetaLength { key, expected: 32, found }
+                if key == "identity.person_secret" && *found == damaged.len()),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "meta entry \"identity.person_secret\" is damaged: it holds {} bytes, not 32",
+                damaged.len()
+            )
+        );
+    }
 }
 
 #[test]

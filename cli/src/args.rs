@@ -4,6 +4,27 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tapin_app::core::model::{Channel, GoalKind, GoalStatus, Initiator, Reason, Risk};
+
+/// An argument that stands for a domain enum: the values clap accepts (kebab-case), each the
+/// domain variant of the same name. The domain enums are open (they keep a variant a newer tapin
+/// wrote), so clap cannot derive on them directly.
+macro_rules! domain_arg {
+    ($arg:ident => $domain:ident { $($(#[$doc:meta])* $variant:ident,)+ }) => {
+        #[derive(Debug, Clone, Copy, ValueEnum)]
+        pub(crate) enum $arg {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl From<$arg> for $domain {
+            fn from(arg: $arg) -> Self {
+                match arg {
+                    $($arg::$variant => $domain::$variant,)+
+                }
+            }
+        }
+    };
+}
 
 /// tapin: nurture reciprocal relationships — local-first, peer-to-peer, private by default.
 #[derive(Debug, Parser)]
@@ -265,11 +286,12 @@ pub(crate) struct PersonSettings {
     pub(crate) max: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum RiskArg {
-    Low,
-    Medium,
-    High,
+domain_arg! {
+    RiskArg => Risk {
+        Low,
+        Medium,
+        High,
+    }
 }
 
 #[derive(Debug, Args)]
@@ -401,20 +423,22 @@ pub(crate) enum StepCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum GoalKindArg {
-    EmotionalSupport,
-    SharedExperience,
-    PracticalHelp,
-    Other,
+domain_arg! {
+    GoalKindArg => GoalKind {
+        EmotionalSupport,
+        SharedExperience,
+        PracticalHelp,
+        Other,
+    }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum GoalStatusArg {
-    Active,
-    Achieved,
-    Adjusted,
-    Dropped,
+domain_arg! {
+    GoalStatusArg => GoalStatus {
+        Active,
+        Achieved,
+        Adjusted,
+        Dropped,
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -520,29 +544,32 @@ pub(crate) struct LogArgs {
     pub(crate) private: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum InitiatorArg {
-    Me,
-    Them,
+domain_arg! {
+    InitiatorArg => Initiator {
+        Me,
+        Them,
+    }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum ChannelArg {
-    Call,
-    Video,
-    Text,
-    InPerson,
-    Letter,
-    Other,
+domain_arg! {
+    ChannelArg => Channel {
+        Call,
+        Video,
+        Text,
+        InPerson,
+        Letter,
+        Other,
+    }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum ReasonArg {
-    JustBecause,
-    Support,
-    Plan,
-    Celebration,
-    Other,
+domain_arg! {
+    ReasonArg => Reason {
+        JustBecause,
+        Support,
+        Plan,
+        Celebration,
+        Other,
+    }
 }
 
 #[derive(Debug, Args)]
@@ -632,77 +659,4 @@ pub(crate) enum ExportFormat {
     Json,
     Markdown,
     Automerge,
-}
-
-/// The domain value each argument stands for.
-mod to_domain {
-    use tapin_app::core::model::{Channel, GoalKind, GoalStatus, Initiator, Reason, Risk};
-
-    use super::{ChannelArg, GoalKindArg, GoalStatusArg, InitiatorArg, ReasonArg, RiskArg};
-
-    impl From<RiskArg> for Risk {
-        fn from(arg: RiskArg) -> Self {
-            match arg {
-                RiskArg::Low => Risk::Low,
-                RiskArg::Medium => Risk::Medium,
-                RiskArg::High => Risk::High,
-            }
-        }
-    }
-
-    impl From<GoalKindArg> for GoalKind {
-        fn from(arg: GoalKindArg) -> Self {
-            match arg {
-                GoalKindArg::EmotionalSupport => GoalKind::EmotionalSupport,
-                GoalKindArg::SharedExperience => GoalKind::SharedExperience,
-                GoalKindArg::PracticalHelp => GoalKind::PracticalHelp,
-                GoalKindArg::Other => GoalKind::Other,
-            }
-        }
-    }
-
-    impl From<GoalStatusArg> for GoalStatus {
-        fn from(arg: GoalStatusArg) -> Self {
-            match arg {
-                GoalStatusArg::Active => GoalStatus::Active,
-                GoalStatusArg::Achieved => GoalStatus::Achieved,
-                GoalStatusArg::Adjusted => GoalStatus::Adjusted,
-                GoalStatusArg::Dropped => GoalStatus::Dropped,
-            }
-        }
-    }
-
-    impl From<InitiatorArg> for Initiator {
-        fn from(arg: InitiatorArg) -> Self {
-            match arg {
-                InitiatorArg::Me => Initiator::Me,
-                InitiatorArg::Them => Initiator::Them,
-            }
-        }
-    }
-
-    impl From<ChannelArg> for Channel {
-        fn from(arg: ChannelArg) -> Self {
-            match arg {
-                ChannelArg::Call => Channel::Call,
-                ChannelArg::Video => Channel::Video,
-                ChannelArg::Text => Channel::Text,
-                ChannelArg::InPerson => Channel::InPerson,
-                ChannelArg::Letter => Channel::Letter,
-                ChannelArg::Other => Channel::Other,
-            }
-        }
-    }
-
-    impl From<ReasonArg> for Reason {
-        fn from(arg: ReasonArg) -> Self {
-            match arg {
-                ReasonArg::JustBecause => Reason::JustBecause,
-                ReasonArg::Support => Reason::Support,
-                ReasonArg::Plan => Reason::Plan,
-                ReasonArg::Celebration => Reason::Celebration,
-                ReasonArg::Other => Reason::Other,
-            }
-        }
-    }
 }

@@ -341,12 +341,19 @@ impl Home {
     /// Runs a use case that writes, as one SQLite transaction over every document it touches:
     /// all of it is written, or (on an error, a panic or a killed process) none of it. `f` runs
     /// under the store's write lock on the latest state, so it reads what it changes.
+    /// What it decoded is cached once it has committed (and only if nothing it wrote made that
+    /// stale).
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Writer<'_, '_>) -> Result<T>) -> Result<T> {
         let store = self.store();
-        store.transaction(&self.device.actor(), |txn: &mut Txn<'_>| {
+        let mut decoded = Vec::new();
+        let value = store.transaction(&self.device.actor(), |txn: &mut Txn<'_>| {
             let mut writer = Writer::new(txn);
-            f(&mut writer)
-        })
+            let value = f(&mut writer)?;
+            decoded = writer.decoded();
+            Ok::<_, Error>(value)
+        })?;
+        crate::reading::keep(&store, decoded);
+        Ok(value)
     }
 }
 

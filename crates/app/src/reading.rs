@@ -44,10 +44,8 @@ impl Decoded for SideRecords {
 
 /// Where a use case reads documents from.
 pub(crate) trait Docs {
-    /// The document's version: 0 if it is not stored.
-    fn version(&mut self, doc: &DocId) -> Result<i64>;
-
-    /// Its cached decoded form, checked against the document as it is now.
+    /// Its cached decoded form, checked against the document as it is now (`None` for a
+    /// document that is not stored). Asking costs a small query, never a load of the document.
     fn cached(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>>;
 
     /// Decodes the document itself (`None` if it is not stored), and offers the decoded form to
@@ -66,9 +64,6 @@ pub(crate) trait Docs {
         doc: DocId,
         decode: impl FnOnce(&Automerge) -> Result<T, DocError>,
     ) -> Result<T> {
-        if self.version(&doc)? == 0 {
-            return Ok(T::default());
-        }
         if let Some(bytes) = self.cached(&doc)?
             && let Some(json) = bytes.strip_prefix(VIEW_CACHE_FORMAT)
             && let Ok(value) = serde_json::from_slice(json)
@@ -162,7 +157,29 @@ pub(crate) trait Docs {
 /// cache.
 pub(crate) struct Reader<'s> {
     store: &'s Store,
-    pending: Vec<(DocId, i64, Vec<ChangeHash>, Vec<u8>)>,
+    pending: Vec<Pending>,
+}
+
+/// A decoded document to cache, with the version and heads it was decoded at.
+pub(crate) type Pending = (DocId, i64, Vec<ChangeHash>, Vec<u8>);
+
+/// The view-cache bytes of a decoded document, if it may be cached: the JSON holds the readable
+/// records only, so a document with records this build could not read is decoded every time and
+/// the count of them is never lost.
+fn cacheable<T: Decoded>(value: &T) -> Option<Vec<u8>> {
+    let mut bytes = VIEW_CACHE_FORMAT.to_vec();
+    (value.fully_read() && serde_json::to_writer(&mut bytes, value).is_ok()).then_some(bytes)
+}
+
+/// Stores decoded documents for the next use case. The store keeps one only if it is of the
+/// document's current version and heads, so one made before a later write is dropped.
+pub(crate) fn keep(store: &Store, pending: Vec<Pending>) {
+    for (doc, version, heads, bytes) in pending {
+        if let Err(err) = store.put_view(&doc, version, &heads, &bytes) {
+            // Only a cache: the next read decodes again.
+            tracing::debug!("could not cache the decoded {doc}: {err}");
+        }
+    }
 }
 
 impl<'s> Reader<'s> {
@@ -180,12 +197,7 @@ impl<'s> Reader<'s> {
 
     /// Stores the decoded documents read, for the next use case.
     pub(crate) fn finish(self) {
-        for (doc, version, heads, bytes) in self.pending {
-            if let Err(err) = self.store.put_view(&doc, version, &heads, &bytes) {
-                // Only a cache: the next read decodes again.
-                tracing::debug!("could not cache the decoded {doc}: {err}");
-            }
-        }
+        keep(self.store, self.pending);
     }
 
     /// A document's decoded contents read from the document itself, never from the view cache:
@@ -207,10 +219,6 @@ impl<'s> Reader<'s> {
 }
 
 impl Docs for Reader<'_> {
-    fn version(&mut self, doc: &DocId) -> Result<i64> {
-        Ok(self.store.doc_version(doc)?)
-    }
-
     fn cached(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>> {
         Ok(self.store.cached_view(doc)?)
     }
@@ -228,10 +236,7 @@ impl Docs for Reader<'_> {
             return Ok(None);
         };
         let value = decode(&am)?;
-        // The JSON holds the readable records only: a document with records this build could not
-        // read is decoded every time, so that the count of them is never lost.
-        let mut bytes = VIEW_CACHE_FORMAT.to_vec();
-        if value.fully_read() && serde_json::to_writer(&mut bytes, &value).is_ok() {
+        if let Some(bytes) = cacheable(&value) {
             self.pending.push((*doc, version, am.get_heads(), bytes));
         }
         Ok(Some(value))
@@ -239,14 +244,24 @@ impl Docs for Reader<'_> {
 }
 
 /// Reads and writes inside one transaction: every read is of the latest state, under the write
-/// lock, so what a use case changes it has read inside its write.
+/// lock, so what a use case changes it has read inside its write. What it decoded is offered to
+/// the view cache once the transaction has committed ([`Writer::decoded`]).
 pub(crate) struct Writer<'t, 's> {
     txn: &'t mut Txn<'s>,
+    pending: Vec<Pending>,
 }
 
 impl<'t, 's> Writer<'t, 's> {
     pub(crate) fn new(txn: &'t mut Txn<'s>) -> Self {
-        Writer { txn }
+        Writer {
+            txn,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The documents decoded in this transaction, to [`keep`] once it has committed.
+    pub(crate) fn decoded(self) -> Vec<Pending> {
+        self.pending
     }
 
     /// Edits one document in this transaction.
@@ -271,6 +286,12 @@ impl<'t, 's> Writer<'t, 's> {
         }
     }
 
+    /// A document's version as of this transaction (0 if it is not stored). This loads the
+    /// document into the transaction: for documents the use case writes anyway.
+    pub(crate) fn version(&mut self, doc: &DocId) -> Result<i64> {
+        Ok(self.txn.version(doc)?)
+    }
+
     /// The transaction, for meta entries and changes from elsewhere.
     pub(crate) fn txn(&mut self) -> &mut Txn<'s> {
         self.txn
@@ -278,10 +299,6 @@ impl<'t, 's> Writer<'t, 's> {
 }
 
 impl Docs for Writer<'_, '_> {
-    fn version(&mut self, doc: &DocId) -> Result<i64> {
-        Ok(self.txn.version(doc)?)
-    }
-
     fn cached(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>> {
         Ok(self.txn.cached_view(doc)?)
     }
@@ -291,10 +308,15 @@ impl Docs for Writer<'_, '_> {
         doc: &DocId,
         decode: impl FnOnce(&Automerge) -> Result<T, DocError>,
     ) -> Result<Option<T>> {
-        match self.txn.doc(doc)? {
-            Some(am) => Ok(Some(decode(am)?)),
-            None => Ok(None),
+        let (value, heads) = match self.txn.doc(doc)? {
+            Some(am) => (decode(am)?, am.get_heads()),
+            None => return Ok(None),
+        };
+        if let Some(bytes) = cacheable(&value) {
+            let version = self.txn.version(doc)?;
+            self.pending.push((*doc, version, heads, bytes));
         }
+        Ok(Some(value))
     }
 }
 

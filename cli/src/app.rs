@@ -158,15 +158,25 @@ impl App {
     }
 
     /// The network settings: the home's, overridden by the command's flags or environment.
+    ///
+    /// `TAPIN_TIMEOUTS` (for tests only) shortens the network's waits by name, e.g.
+    /// `pair_step=2s,handover=1s` (`tapin_net::Timeouts::with_overrides`).
     pub(crate) fn net_config(
         &self,
         over: &crate::args::NetArgs,
     ) -> Result<tapin_net::endpoint::NetConfig> {
+        let timeouts = match std::env::var("TAPIN_TIMEOUTS") {
+            Ok(spec) => tapin_net::Timeouts::default()
+                .with_overrides(&spec)
+                .context("TAPIN_TIMEOUTS (a setting for tests) is not valid")?,
+            Err(_) => tapin_net::Timeouts::default(),
+        };
         let mut config = tapin_net::endpoint::NetConfig {
             bind: std::net::IpAddr::from([0, 0, 0, 0]),
             port: 0,
             relay: tapin_net::endpoint::Relay::None,
             mdns: true,
+            timeouts,
         };
         if let Some(port) = self.meta_text(META_NET_PORT)? {
             config.port = port

@@ -42,11 +42,11 @@ use tapin_core::saved::SavedDoc;
 use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
-use tapin_net::SYNC_ALPN;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
 use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, Wire, exchange};
+use tapin_net::{SYNC_ALPN, Timeouts};
 use tapin_store::Store;
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -435,6 +435,7 @@ async fn respond_once(
         false,
         &v3(),
         None,
+        &Timeouts::default(),
     )
     .await?;
     let done = Instant::now();
@@ -596,6 +597,7 @@ async fn initial_sync(
             true,
             &v3(),
             None,
+            &Timeouts::default(),
         )
         .await?;
         let dialler_done = Instant::now();
@@ -657,6 +659,7 @@ async fn initial_sync(
             true,
             &v3(),
             None,
+            &Timeouts::default(),
         )
         .await?;
         let maya_done = Instant::now();
@@ -870,7 +873,7 @@ fn live_propagation(
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         nodes.push(rt.spawn(async move {
-            node::run(ep, &home, key, local(), None, async {
+            node::run(ep, &home, key, local(), Timeouts::default(), None, async {
                 let _ = stopped.await;
             })
             .await
@@ -1148,7 +1151,8 @@ fn sync_all(
             rt.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let t = Instant::now();
-                let results = node::sync_once(&ep, &home, &key, &local(), &links).await;
+                let results =
+                    node::sync_once(&ep, &home, &key, &local(), &links, &Timeouts::default()).await;
                 let errors: Vec<String> = results
                     .into_iter()
                     .filter_map(|(_, r)| r.err().map(|e| e.to_string()))

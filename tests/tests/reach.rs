@@ -27,7 +27,7 @@ use tapin_net::endpoint::{self, NetConfig};
 use tapin_net::pair::{FRAME_CAP, Invitations};
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
-use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, frame};
+use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
 
 /// The port every lab home listens on: each namespace has all its ports free.
 const LAB_PORT: &str = "4433";
@@ -710,6 +710,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
             true,
             &Wire::V2,
             None,
+            &Timeouts::default(),
         )
         .await
         .expect("an exchange on sync/2");
@@ -756,6 +757,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
                     false,
                     &Wire::V2,
                     None,
+                    &Timeouts::default(),
                 )
                 .await
                 .map_err(|e| e.to_string());
@@ -894,9 +896,10 @@ fn this_builds_joiner_pairs_with_an_inviter_on_pair_1() {
                     .expect("handshake");
                 let alpn = conn.alpn().to_vec();
                 let invitations = OneInvitation(inv, Mutex::new(false));
-                let pending = tapin_net::pair::accept(conn, &invitations, &cert)
-                    .await
-                    .expect("Jordan's request checks");
+                let pending =
+                    tapin_net::pair::accept(conn, &invitations, &cert, &Timeouts::default())
+                        .await
+                        .expect("Jordan's request checks");
                 let reach = pending.peer_reach.clone();
                 pending.finish(true).await.expect("both confirmed");
                 ep.close().await;

@@ -24,7 +24,7 @@ use tapin_e2e::{
 use tapin_net::endpoint::{self, Advertise, Gate, NetConfig, REFUSED, Relay};
 use tapin_net::gate::HomeGate;
 use tapin_net::sync::{Tap, Wire, exchange, link_for};
-use tapin_net::{SYNC_ALPN, frame};
+use tapin_net::{SYNC_ALPN, Timeouts, frame};
 use tapin_store::Store;
 
 /// How long a write may take to reach a connected friend's replica with both nodes online.
@@ -565,6 +565,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             true,
             &no_address(&m_ep),
             Some(&m_tap),
+            &Timeouts::default(),
         )
         .await
         .expect("Maya's half of the exchange");
@@ -585,6 +586,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             false,
             &no_address(&j_ep),
             Some(&j_tap),
+            &Timeouts::default(),
         )
         .await
         .expect("Jordan's half of the exchange");

@@ -283,7 +283,7 @@ pub(crate) fn invite(
         )
         .await
         .context("could not start listening for your friend")?;
-        let relay = endpoint::home_relay(&ep, &config.relay).await;
+        let relay = endpoint::home_relay(&ep, &config.relay, &config.timeouts).await;
         if config.relay.enabled() && relay.is_none() {
             output::note(
                 "No relay answered yet: your friend can join only at this device's own addresses.",
@@ -321,16 +321,28 @@ pub(crate) fn invite(
             "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
             expires_at.with_timezone(&chrono::Local).format("%H:%M")
         ))?;
-        let result = serve_invitation(app, &ep, &gate, ttl, for_person.as_deref(), yes, json).await;
+        let result = serve_invitation(
+            app,
+            &ep,
+            &gate,
+            &config.timeouts,
+            ttl,
+            for_person.as_deref(),
+            yes,
+            json,
+        )
+        .await;
         ep.close().await;
         result
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve_invitation(
     app: &App,
     ep: &tapin_net::Endpoint,
     gate: &HomeGate,
+    timeouts: &tapin_net::Timeouts,
     ttl: Duration,
     for_person: Option<&str>,
     yes: bool,
@@ -362,7 +374,7 @@ async fn serve_invitation(
                     continue;
                 }
             };
-            match pair::accept(conn, &invitations, &my_cert(app)).await {
+            match pair::accept(conn, &invitations, &my_cert(app), timeouts).await {
                 Ok(p) => break p,
                 Err(e) => {
                     if let Some(s) = &spinner {
@@ -452,7 +464,7 @@ pub(crate) fn join(
         let result = async {
             let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
             let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
-            reach.relay = endpoint::home_relay(&ep, &config.relay).await;
+            reach.relay = endpoint::home_relay(&ep, &config.relay, &config.timeouts).await;
             let pending = pair::join(
                 &ep,
                 &inv,
@@ -461,6 +473,7 @@ pub(crate) fn join(
                 reach,
                 config.relay.enabled(),
                 app.stamp(),
+                &config.timeouts,
             )
             .await?;
             finish(app, pending, as_person.as_deref(), yes, json).await

@@ -97,7 +97,15 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        let results = node::sync_once(&ep, &app.home, &app.device, &local, &links).await;
+        let results = node::sync_once(
+            &ep,
+            &app.home,
+            &app.device,
+            &local,
+            &links,
+            &config.timeouts,
+        )
+        .await;
         if let Some(bar) = spinner {
             bar.finish_and_clear();
         }
@@ -227,6 +235,7 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
             &app.home,
             app.device.clone(),
             local,
+            config.timeouts,
             Some(tx),
             shutdown_signal(),
         )

@@ -2,13 +2,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, presets};
 use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, RelayUrl, SecretKey, TransportAddr};
 use tapin_core::identity::DeviceId;
 use tapin_core::pairing::Reach;
 
+use crate::Timeouts;
 use crate::version::{PairVersion, SyncVersion};
 
 /// Which relays an endpoint may use. Relays only forward encrypted packets; nothing is stored on
@@ -55,7 +55,7 @@ impl std::fmt::Display for Relay {
     }
 }
 
-/// How a home's endpoint binds and finds peers.
+/// How a home's endpoint binds and finds peers, and how long it waits for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetConfig {
     /// The address to bind (`0.0.0.0` for every interface, `127.0.0.1` for loopback only).
@@ -66,6 +66,8 @@ pub struct NetConfig {
     pub relay: Relay,
     /// Local-network discovery over mDNS. It announces this device's id on the LAN.
     pub mdns: bool,
+    /// How long every network step may take ([`Timeouts::default`] outside tests).
+    pub timeouts: Timeouts,
 }
 
 impl NetConfig {
@@ -76,6 +78,7 @@ impl NetConfig {
             port: 0,
             relay: Relay::None,
             mdns: false,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -211,18 +214,15 @@ impl Relay {
     }
 }
 
-/// How long [`home_relay`] waits for the endpoint to reach its relay.
-pub const RELAY_WAIT: Duration = Duration::from_secs(5);
-
 /// The relay friends should dial this device through: the configured one, or with the default
-/// relays the one iroh chose as home (waiting up to [`RELAY_WAIT`] for it); `None` without a
+/// relays the one iroh chose as home (waiting up to `timeouts.relay` for it); `None` without a
 /// relay, or when the default relays cannot be reached. Canonical ([`tapin_core::pairing::relay_url`]).
-pub async fn home_relay(ep: &Endpoint, relay: &Relay) -> Option<String> {
+pub async fn home_relay(ep: &Endpoint, relay: &Relay, timeouts: &Timeouts) -> Option<String> {
     let url = match relay {
         Relay::None => return None,
         Relay::Custom(url) => url.clone(),
         Relay::Default => {
-            let _ = tokio::time::timeout(RELAY_WAIT, ep.online()).await;
+            let _ = tokio::time::timeout(timeouts.relay, ep.online()).await;
             ep.addr().relay_urls().next()?.to_string()
         }
     };

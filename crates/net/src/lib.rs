@@ -35,7 +35,10 @@ pub mod gate;
 pub mod node;
 pub mod pair;
 pub mod sync;
+pub mod timeouts;
 pub mod version;
+
+pub use timeouts::Timeouts;
 
 /// The pairing protocol this build speaks first. Version 2's join request carries the joiner's
 /// relay.

@@ -25,16 +25,7 @@ use tapin_store::Store;
 use crate::endpoint::{self, Advertise, Relay};
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
-use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2};
-
-/// How often the node looks for local writes (a cheap `PRAGMA data_version`).
-pub const POLL: Duration = Duration::from_millis(5);
-/// The longest wait between two dials of an unreachable friend.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Two connections to one device registered within this window are simultaneous dials.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
-/// How long one dial may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts};
 
 /// What a node says about itself, and how it may dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +138,7 @@ struct Peer {
     conn: Connection,
     /// The version the handshake chose (one this build syncs on).
     version: SyncVersion,
-    /// When it was registered: a duplicate of a connection older than [`DUPLICATE_WINDOW`] means
+    /// When it was registered: a duplicate of a connection older than the duplicate window means
     /// the other side has lost it (a restart), not that both sides dialled at once.
     since: tokio::time::Instant,
     link: Link,
@@ -163,6 +154,7 @@ struct Shared {
     me: DeviceKey,
     ep: Endpoint,
     local: Local,
+    timeouts: Timeouts,
     peers: Mutex<HashMap<[u8; 32], Arc<Peer>>>,
     /// Devices already reported as on another version (until they sync again), so a dial every
     /// minute does not repeat it.
@@ -244,6 +236,7 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
         true,
         &shared.wire(peer),
         None,
+        &shared.timeouts,
     )
     .await?;
     let _ = send.finish();
@@ -279,6 +272,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
                 false,
                 &shared.wire(&peer),
                 None,
+                &shared.timeouts,
             )
             .await
         };
@@ -334,7 +328,8 @@ fn register(
         // Both nodes dialled each other at once: keep the one the smaller device id dialled, as
         // the other node does. Otherwise the older connection is stale (a restart, a killed
         // `tapin sync`) and may still look open until it times out: the new one wins.
-        let simultaneous = old_dialer != new_dialer && existing.since.elapsed() < DUPLICATE_WINDOW;
+        let simultaneous =
+            old_dialer != new_dialer && existing.since.elapsed() < shared.timeouts.duplicate_window;
         let preferred = shared.me.id().to_bytes().min(device.to_bytes());
         if simultaneous && old_dialer == preferred {
             conn.close(0u32.into(), b"duplicate connection");
@@ -372,6 +367,7 @@ async fn dial_device(
     name: &str,
     device: DeviceId,
     reach: &Reach,
+    timeouts: &Timeouts,
 ) -> Dialled {
     let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
         return Dialled::Not(Unsynced::Failed("not a valid device id".to_owned()));
@@ -392,7 +388,7 @@ async fn dial_device(
         let connecting = ep.connect_with_opts(addr, SYNC_ALPN, options).await?;
         Ok::<_, ConnectError>(connecting.await?)
     };
-    let conn = match tokio::time::timeout(DIAL_TIMEOUT, dial).await {
+    let conn = match tokio::time::timeout(timeouts.dial, dial).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(err)) => {
             return Dialled::Not(match version::connection_error(&err) {
@@ -436,18 +432,26 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
         (Ok(store), Ok(mut links)) => links.reach(&store, device).unwrap_or_default(),
         _ => return false,
     };
-    let (conn, version) =
-        match dial_device(&shared.ep, &shared.local, &link.name, device, &reach).await {
-            Dialled::Connected(conn, version) => (conn, version),
-            Dialled::Not(why) => {
-                if why.is_version() {
-                    shared.tell_version(device, why);
-                } else {
-                    tracing::debug!(device = %device, "dial failed: {why}");
-                }
-                return false;
+    let (conn, version) = match dial_device(
+        &shared.ep,
+        &shared.local,
+        &link.name,
+        device,
+        &reach,
+        &shared.timeouts,
+    )
+    .await
+    {
+        Dialled::Connected(conn, version) => (conn, version),
+        Dialled::Not(why) => {
+            if why.is_version() {
+                shared.tell_version(device, why);
+            } else {
+                tracing::debug!(device = %device, "dial failed: {why}");
             }
-        };
+            return false;
+        }
+    };
     let Some(peer) = register(&shared, conn, version, link) else {
         return false;
     };
@@ -471,12 +475,13 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
 }
 
 /// Runs the node until `shutdown` resolves. `ep` should accept every ALPN in
-/// [`crate::SYNC_ALPNS`].
+/// [`crate::SYNC_ALPNS`]. Every wait is bounded by `timeouts`.
 pub async fn run(
     ep: Endpoint,
     home: &Path,
     me: DeviceKey,
     local: Local,
+    timeouts: Timeouts,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SyncError> {
@@ -490,6 +495,7 @@ pub async fn run(
         me,
         ep: ep.clone(),
         local,
+        timeouts,
         peers: Mutex::new(HashMap::new()),
         told: Mutex::new(HashSet::new()),
         events,
@@ -546,7 +552,7 @@ pub async fn run(
             let mut data_version = watch.data_version().unwrap_or_default();
             let mut pushed: HashMap<tapin_core::Id, i64> = HashMap::new();
             let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
-            let mut tick = tokio::time::interval(POLL);
+            let mut tick = tokio::time::interval(shared.timeouts.poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut link_cache = LinkCache::default();
             let mut links = link_cache
@@ -631,13 +637,16 @@ pub async fn run(
                         let (due, backoff) = next_dial
                             .get(&key)
                             .copied()
-                            .unwrap_or((now, Duration::from_millis(500)));
+                            .unwrap_or((now, shared.timeouts.first_backoff));
                         if due > now {
                             continue;
                         }
                         next_dial.insert(
                             key,
-                            (now + backoff + DIAL_TIMEOUT, (backoff * 2).min(MAX_BACKOFF)),
+                            (
+                                now + backoff + shared.timeouts.dial,
+                                (backoff * 2).min(shared.timeouts.max_backoff),
+                            ),
                         );
                         tokio::spawn(dial(shared.clone(), link.clone(), *device));
                     }
@@ -665,12 +674,14 @@ pub async fn run(
 
 /// Syncs once with every device of the given links that can be reached (the `tapin sync`
 /// command): dial, one exchange, close. Returns per link the stats, or why it was not synced.
+/// Every wait is bounded by `timeouts`.
 pub async fn sync_once(
     ep: &Endpoint,
     home: &Path,
     me: &DeviceKey,
     local: &Local,
     links: &[Link],
+    timeouts: &Timeouts,
 ) -> Vec<(Link, Result<SyncStats, Unsynced>)> {
     let store = match Store::open(home) {
         Ok(s) => Mutex::new(s),
@@ -686,14 +697,22 @@ pub async fn sync_once(
         let mut total: Option<SyncStats> = None;
         let mut worst: Option<Unsynced> = None;
         for device in &link.devices {
-            let (conn, version) =
-                match dial_device(ep, local, &link.name, *device, &link.reach_of(*device)).await {
-                    Dialled::Connected(conn, version) => (conn, version),
-                    Dialled::Not(why) => {
-                        keep_worst(&mut worst, why);
-                        continue;
-                    }
-                };
+            let (conn, version) = match dial_device(
+                ep,
+                local,
+                &link.name,
+                *device,
+                &link.reach_of(*device),
+                timeouts,
+            )
+            .await
+            {
+                Dialled::Connected(conn, version) => (conn, version),
+                Dialled::Not(why) => {
+                    keep_worst(&mut worst, why);
+                    continue;
+                }
+            };
             let wire = Wire::of(version, || {
                 endpoint::my_reach(ep, &local.relay, local.advertise)
             })
@@ -704,7 +723,7 @@ pub async fn sync_once(
                     .await
                     .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
                 let stats = sync::exchange(
-                    &store, me, link, *device, &mut send, &mut recv, true, &wire, None,
+                    &store, me, link, *device, &mut send, &mut recv, true, &wire, None, timeouts,
                 )
                 .await?;
                 let _ = send.finish();

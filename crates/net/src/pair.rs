@@ -28,14 +28,10 @@ use tapin_core::time::Timestamp;
 
 use crate::frame::{self, FrameError};
 use crate::version::PairVersion;
-use crate::{PAIR_ALPN, PAIR_ALPN_V1};
+use crate::{PAIR_ALPN, PAIR_ALPN_V1, Timeouts};
 
 /// Pairing messages are small; anything larger is hostile.
 pub const FRAME_CAP: u32 = 16 * 1024;
-/// How long to wait for the other device to connect and answer.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long to wait for the other person to compare the codes.
-pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Pairing over the network failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +97,7 @@ pub struct PendingPairing {
     send: SendStream,
     recv: RecvStream,
     role: Role,
+    timeouts: Timeouts,
     /// The friend's device, verified.
     pub peer: PairedDevice,
     /// Where the friend's device can be dialled (checked): from the ticket on the joiner's side,
@@ -113,20 +110,26 @@ pub struct PendingPairing {
 }
 
 impl PendingPairing {
-    /// Sends this person's answer and learns the other's. `Ok` only if both confirmed.
+    /// Sends this person's answer and learns the other's. `Ok` only if both confirmed. Waits
+    /// for the other person as long as the timeouts it was made with allow (`pair_confirm`).
     pub async fn finish(mut self, accepted: bool) -> Result<PairedDevice, PairNetError> {
         let mine = Confirm { accepted };
+        let Timeouts {
+            pair_step,
+            pair_confirm,
+            ..
+        } = self.timeouts;
         let theirs: Confirm = match self.role {
             Role::Joiner => {
                 timed(
                     "sending confirmation",
-                    STEP_TIMEOUT,
+                    pair_step,
                     frame::write(&mut self.send, &mine),
                 )
                 .await?;
                 let theirs = timed(
                     "confirmation",
-                    CONFIRM_TIMEOUT,
+                    pair_confirm,
                     frame::read(&mut self.recv, FRAME_CAP),
                 )
                 .await?;
@@ -138,18 +141,18 @@ impl PendingPairing {
                 // waiting for that close means both confirmations arrived.
                 let theirs = timed(
                     "confirmation",
-                    CONFIRM_TIMEOUT,
+                    pair_confirm,
                     frame::read(&mut self.recv, FRAME_CAP),
                 )
                 .await?;
                 timed(
                     "sending confirmation",
-                    STEP_TIMEOUT,
+                    pair_step,
                     frame::write(&mut self.send, &mine),
                 )
                 .await?;
                 let _ = self.send.finish();
-                let _ = tokio::time::timeout(STEP_TIMEOUT, self.conn.closed()).await;
+                let _ = tokio::time::timeout(pair_step, self.conn.closed()).await;
                 theirs
             }
         };
@@ -177,7 +180,9 @@ fn device_of(conn: &Connection) -> Result<DeviceId, PairNetError> {
 
 /// The joiner's half: connects to the inviter (offering both pairing versions), proves the
 /// invitation, verifies the inviter. `my_reach` is where the inviter will dial this device;
-/// `relay_enabled` says whether this endpoint can use the inviter's relay.
+/// `relay_enabled` says whether this endpoint can use the inviter's relay. Each step waits at
+/// most `timeouts.pair_step`.
+#[allow(clippy::too_many_arguments)]
 pub async fn join(
     ep: &Endpoint,
     inv: &Invitation,
@@ -186,7 +191,9 @@ pub async fn join(
     my_reach: Reach,
     relay_enabled: bool,
     now: Timestamp,
+    timeouts: &Timeouts,
 ) -> Result<PendingPairing, PairNetError> {
+    let pair_step = timeouts.pair_step;
     inv.check_fresh(now)?;
     let addr = inviter_addr(inv, relay_enabled)?;
     let unreachable = |why: String| match inv.reach().relay {
@@ -208,14 +215,14 @@ pub async fn join(
             .await
             .map_err(|e| e.to_string())
     };
-    let conn = match tokio::time::timeout(STEP_TIMEOUT, dial).await {
+    let conn = match tokio::time::timeout(pair_step, dial).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(why)) => return Err(unreachable(why)),
         Err(_) => return Err(unreachable("timed out".to_owned())),
     };
     let version = PairVersion::of(conn.alpn());
     let remote = device_of(&conn)?;
-    let (mut send, mut recv) = timed("opening a stream", STEP_TIMEOUT, async {
+    let (mut send, mut recv) = timed("opening a stream", pair_step, async {
         conn.open_bi()
             .await
             .map_err(|e| FrameError::Io(e.to_string()))
@@ -226,7 +233,7 @@ pub async fn join(
         Some(PairVersion::V2) => {
             timed(
                 "sending the request",
-                STEP_TIMEOUT,
+                pair_step,
                 frame::write(&mut send, &req),
             )
             .await?;
@@ -235,15 +242,14 @@ pub async fn join(
             // An inviter on release c2a9253: the same request without the relay.
             timed(
                 "sending the request",
-                STEP_TIMEOUT,
+                pair_step,
                 frame::write(&mut send, &JoinRequestV1::from(req)),
             )
             .await?;
         }
         None => return Err(PairNetError::Pair(PairError::Malformed)),
     }
-    let resp: JoinResponse =
-        timed("answer", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?;
+    let resp: JoinResponse = timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
     let peer = match pairing::check_welcome(inv, &resp, remote, my_cert.device) {
         Ok(peer) => peer,
         Err(e) => {
@@ -257,6 +263,7 @@ pub async fn join(
         send,
         recv,
         role: Role::Joiner,
+        timeouts: *timeouts,
         peer,
         peer_reach: inv.reach(),
         code,
@@ -276,14 +283,16 @@ pub trait Invitations {
 /// follows the ALPN the handshake chose).
 ///
 /// The invitation is claimed (used up) only once the joiner has proved the secret, so a device
-/// that does not know it cannot burn an invitation.
+/// that does not know it cannot burn an invitation. Each step waits at most `timeouts.pair_step`.
 pub async fn accept(
     conn: Connection,
     invitations: &dyn Invitations,
     my_cert: &DeviceCertificate,
+    timeouts: &Timeouts,
 ) -> Result<PendingPairing, PairNetError> {
+    let pair_step = timeouts.pair_step;
     let remote = device_of(&conn)?;
-    let (mut send, mut recv) = timed("opening a stream", STEP_TIMEOUT, async {
+    let (mut send, mut recv) = timed("opening a stream", pair_step, async {
         conn.accept_bi()
             .await
             .map_err(|e| FrameError::Io(e.to_string()))
@@ -291,11 +300,11 @@ pub async fn accept(
     .await?;
     let req: JoinRequest = match PairVersion::of(conn.alpn()) {
         Some(PairVersion::V2) => {
-            timed("request", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?
+            timed("request", pair_step, frame::read(&mut recv, FRAME_CAP)).await?
         }
         Some(PairVersion::V1) => {
             let v1: JoinRequestV1 =
-                timed("request", STEP_TIMEOUT, frame::read(&mut recv, FRAME_CAP)).await?;
+                timed("request", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
             v1.into()
         }
         None => return Err(PairNetError::Pair(PairError::Malformed)),
@@ -313,14 +322,14 @@ pub async fn accept(
         Err(why) => {
             let _ = frame::write(&mut send, &JoinResponse::Refused(why.clone())).await;
             let _ = send.finish();
-            let _ = tokio::time::timeout(Duration::from_secs(2), conn.closed()).await;
+            let _ = tokio::time::timeout(timeouts.pair_refused, conn.closed()).await;
             return Err(PairNetError::Pair(PairError::Refused(why)));
         }
     };
     let resp = pairing::welcome(&inv, my_cert, remote);
     timed(
         "sending the welcome",
-        STEP_TIMEOUT,
+        pair_step,
         frame::write(&mut send, &resp),
     )
     .await?;
@@ -330,6 +339,7 @@ pub async fn accept(
         send,
         recv,
         role: Role::Inviter,
+        timeouts: *timeouts,
         peer,
         peer_reach,
         code,

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::identity::{DeviceId, DeviceKey};
@@ -17,6 +16,7 @@ use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
 use tapin_core::{DocId, Id, docs};
 use tapin_store::Store;
 
+use crate::Timeouts;
 use crate::frame::{self, FrameError};
 use crate::version::SyncVersion;
 
@@ -26,8 +26,6 @@ pub const FRAME_CAP: u32 = 64 * 1024 * 1024;
 pub const BATCH_FRAMES: usize = 8;
 /// An exchange that has not converged after this many round trips is abandoned.
 pub const MAX_ROUNDS: usize = 32;
-/// The longest wait for the next frame.
-pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// QUIC close code for a peer that broke the protocol.
 pub const VIOLATION: u32 = 400;
 /// A reach frame is at most 16 addresses and a 256-byte URL; anything near this is hostile.
@@ -231,7 +229,8 @@ fn store_err(e: impl std::fmt::Display) -> SyncError {
 }
 
 /// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
-/// connection's ALPN chose). The initiator sends the first batch.
+/// connection's ALPN chose). The initiator sends the first batch. Each frame read waits at most
+/// `timeouts.frame`.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange(
     store: &Mutex<Store>,
@@ -243,6 +242,7 @@ pub async fn exchange(
     initiator: bool,
     wire: &Wire,
     tap: Option<&Tap>,
+    timeouts: &Timeouts,
 ) -> Result<SyncStats, SyncError> {
     let side = DocId::Side(link.rel);
     let replica = DocId::Replica(link.rel);
@@ -304,10 +304,10 @@ pub async fn exchange(
     let mut got_empty = false;
     if !initiator {
         if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats).await?);
+            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
             reach_to_read = false;
         }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
+        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
     }
     loop {
         let batch = session.batch(me);
@@ -323,10 +323,10 @@ pub async fn exchange(
             break;
         }
         if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats).await?);
+            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
             reach_to_read = false;
         }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
+        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
         if initiator && sent_empty && got_empty {
             break;
         }
@@ -382,12 +382,16 @@ async fn send_reach(
 }
 
 /// Reads and checks the friend's reach frame (its first frame on `tapin/sync/3`).
-async fn read_reach(recv: &mut RecvStream, stats: &mut SyncStats) -> Result<Reach, SyncError> {
-    let reach: Reach = match tokio::time::timeout(FRAME_TIMEOUT, frame::read(recv, REACH_CAP)).await
-    {
-        Ok(r) => r?,
-        Err(_) => return Err(SyncError::Timeout),
-    };
+async fn read_reach(
+    recv: &mut RecvStream,
+    stats: &mut SyncStats,
+    timeouts: &Timeouts,
+) -> Result<Reach, SyncError> {
+    let reach: Reach =
+        match tokio::time::timeout(timeouts.frame, frame::read(recv, REACH_CAP)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(SyncError::Timeout),
+        };
     stats.received_bytes += postcard::to_stdvec(&reach)
         .map(|v| v.len() as u64 + 4)
         .unwrap_or_default();
@@ -486,15 +490,16 @@ async fn receive_batch(
     link: &Link,
     recv: &mut RecvStream,
     stats: &mut SyncStats,
+    timeouts: &Timeouts,
 ) -> Result<bool, SyncError> {
     let before = session.theirs().get_heads();
     let mut frames = 0;
     loop {
-        let f: Frame = match tokio::time::timeout(FRAME_TIMEOUT, frame::read(recv, FRAME_CAP)).await
-        {
-            Ok(r) => r?,
-            Err(_) => return Err(SyncError::Timeout),
-        };
+        let f: Frame =
+            match tokio::time::timeout(timeouts.frame, frame::read(recv, FRAME_CAP)).await {
+                Ok(r) => r?,
+                Err(_) => return Err(SyncError::Timeout),
+            };
         stats.received_bytes += frame_len(&f);
         let r = session.receive(f)?;
         stats.received_changes += r.changes as u64;

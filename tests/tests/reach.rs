@@ -24,7 +24,7 @@ use tapin_e2e::{
     Background, Home, NET_TIMEOUT, Run, eventually, free_udp_ports, last_json, pair, ticket_of,
 };
 use tapin_net::endpoint::{self, NetConfig};
-use tapin_net::pair::{FRAME_CAP, Invitations};
+use tapin_net::pair::{FRAME_CAP, InvitationError, Invitations};
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
 use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
@@ -846,15 +846,15 @@ fn a_joiner_on_pair_1_pairs_with_this_builds_invitation() {
 struct OneInvitation(Invitation, Mutex<bool>);
 
 impl Invitations for OneInvitation {
-    fn lookup(&self, id: &InviteId) -> Result<Invitation, String> {
+    fn lookup(&self, id: &InviteId) -> Result<Invitation, InvitationError> {
         (*id == self.0.id())
             .then(|| self.0.clone())
-            .ok_or_else(|| "unknown".to_owned())
+            .ok_or(InvitationError::Unknown)
     }
-    fn claim(&self, _id: &InviteId) -> Result<(), String> {
-        let mut used = self.1.lock().map_err(|_| "poisoned")?;
+    fn claim(&self, _id: &InviteId) -> Result<(), InvitationError> {
+        let mut used = self.1.lock().expect("not poisoned");
         if std::mem::replace(&mut *used, true) {
-            return Err("used".to_owned());
+            return Err(InvitationError::Used);
         }
         Ok(())
     }

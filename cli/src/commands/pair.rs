@@ -1,7 +1,7 @@
 //! `tapin invite`, `tapin join` and `tapin unpair`: pairing two people's devices.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +13,7 @@ use tapin_core::pairing::{Invitation, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
 use tapin_net::endpoint::{self, Advertise, Gate};
 use tapin_net::gate::HomeGate;
-use tapin_net::pair::{self, Invitations, PendingPairing};
+use tapin_net::pair::{self, InvitationError, Invitations, PendingPairing};
 use tapin_store::Store;
 
 use crate::app::{self, App, find_person};
@@ -74,39 +74,39 @@ impl HomeInvitations {
         format!("{META_INVITE_PREFIX}{id}")
     }
 
-    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
+    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, InvitationError> {
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let bytes = store
             .get_meta(&Self::key(id))
-            .map_err(|e| format!("cannot read invitations: {e}"))?;
+            .map_err(|e| InvitationError::Store(Box::new(e)))?;
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 }
 
 impl Invitations for HomeInvitations {
-    fn lookup(&self, id: &InviteId) -> Result<Invitation, String> {
-        let stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+    fn lookup(&self, id: &InviteId) -> Result<Invitation, InvitationError> {
+        let stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
+            return Err(InvitationError::Used);
         }
-        let inv = Invitation::from_ticket(&stored.ticket).map_err(|e| e.to_string())?;
+        let inv = Invitation::from_ticket(&stored.ticket)?;
         let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = Timestamp(self.clock.0.saturating_add(elapsed));
-        inv.check_fresh(now).map_err(|e| e.to_string())?;
+        inv.check_fresh(now)?;
         Ok(inv)
     }
 
-    fn claim(&self, id: &InviteId) -> Result<(), String> {
-        let mut stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+    fn claim(&self, id: &InviteId) -> Result<(), InvitationError> {
+        let mut stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
+            return Err(InvitationError::Used);
         }
         stored.used = true;
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
-        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let bytes = serde_json::to_vec(&stored).map_err(|e| InvitationError::Store(Box::new(e)))?;
         store
             .set_meta(&Self::key(id), &bytes)
-            .map_err(|e| format!("cannot record the invitation as used: {e}"))
+            .map_err(|e| InvitationError::Store(Box::new(e)))
     }
 }
 
@@ -377,13 +377,14 @@ async fn serve_invitation(
             match pair::accept(conn, &invitations, &my_cert(app), timeouts).await {
                 Ok(p) => break p,
                 Err(e) => {
+                    let said = format!(
+                        "A device tried to join and was refused: {:#}",
+                        anyhow::Error::new(e)
+                    );
                     if let Some(s) = &spinner {
-                        s.suspend(|| {
-                            output::note(format!("A device tried to join and was refused: {e}"))
-                                .ok()
-                        });
+                        s.suspend(|| output::note(&said).ok());
                     } else {
-                        output::note(format!("A device tried to join and was refused: {e}"))?;
+                        output::note(said)?;
                     }
                 }
             }

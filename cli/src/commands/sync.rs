@@ -52,7 +52,8 @@ fn size(bytes: u64) -> String {
 
 /// `tapin sync [PERSON]`.
 pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -> Result<()> {
-    let mut links = tapin_net::sync::links(&app.store).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut links =
+        tapin_net::sync::links(&app.store).context("could not read who you are paired with")?;
     if let Some(p) = person {
         let private = app.private()?;
         let (id, rel) = find_person(&private, p)?;
@@ -136,16 +137,18 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
                 }
             }
             Err(why) => {
+                // The reason and its causes, as `{err:#}` prints them.
+                let said = format!("{:#}", anyhow::Error::new(why.clone()));
                 rows.push(serde_json::json!({
                     "name": link.name, "relationship": link.rel.to_string(), "reached": false,
-                    "error": why.to_string(), "reason": reason(why),
+                    "error": said, "reason": reason(why),
                 }));
                 if !json && why.is_version() {
-                    writeln!(out, "{} {why}", paint(WARN, "·"))?;
+                    writeln!(out, "{} {said}", paint(WARN, "·"))?;
                 } else if !json {
                     writeln!(
                         out,
-                        "{} {}: {why}",
+                        "{} {}: {said}",
                         paint(WARN, "·"),
                         paint(BOLD, &link.name)
                     )?;
@@ -162,7 +165,9 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
         if why.is_version() {
             bail!("{why}");
         }
-        bail!("could not sync with {}: {why}", link.name);
+        return Err(
+            anyhow::Error::new(why.clone()).context(format!("could not sync with {}", link.name))
+        );
     }
     Ok(())
 }
@@ -240,7 +245,7 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
             shutdown_signal(),
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("could not start serving")?;
         reporter.abort();
         output::note("Stopped.")?;
         Ok(())

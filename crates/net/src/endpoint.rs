@@ -156,6 +156,33 @@ pub enum BindError {
     },
 }
 
+/// A dial did not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// Nothing to dial: no address, and no relay this endpoint can use.
+    #[error("no known address")]
+    NoAddress,
+    /// The device id is not a valid endpoint id (a damaged record).
+    #[error("{device} is not a valid endpoint id")]
+    NotAnEndpoint {
+        /// The device, as stored.
+        device: String,
+    },
+    /// Nothing answered in time.
+    #[error("timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The connection failed (refused, closed, or the handshake failed). Boxed: iroh's error is
+    /// large, and this travels in every `Result` of a dial.
+    #[error(transparent)]
+    Connect(Box<iroh::endpoint::ConnectError>),
+}
+
+impl From<iroh::endpoint::ConnectError> for DialError {
+    fn from(err: iroh::endpoint::ConnectError) -> Self {
+        DialError::Connect(Box::new(err))
+    }
+}
+
 /// Binds an endpoint with the device's secret key, guarded by `gate`, accepting `alpns`.
 pub async fn bind(
     device_secret: [u8; 32],

@@ -22,7 +22,8 @@ use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
 use tapin_store::Store;
 
-use crate::endpoint::{self, Advertise, Relay};
+use crate::endpoint::{self, Advertise, DialError, Relay};
+use crate::frame::FrameError;
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
 use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts};
@@ -39,8 +40,9 @@ pub struct Local {
     pub advertise: Advertise,
 }
 
-/// Why a friend was not synced with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a friend was not synced with. `Clone` (for [`Event`]), so the causes it carries are
+/// shared.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Unsynced {
     /// Their tapin speaks only a sync version this build no longer syncs on.
     #[error("{name}'s tapin is older; they need to update to sync with you")]
@@ -58,15 +60,15 @@ pub enum Unsynced {
     /// Not reachable at their addresses, and they have a relay this home cannot use because it
     /// has no relay of its own.
     #[error(
-        "not reachable at their addresses ({why}); they can also be reached through their relay \
-         {relay}, but this home uses no relay (relay: none): sync with `--relay default` or \
-         `--relay URL`"
+        "not reachable at their addresses; they can also be reached through their relay {relay}, \
+         but this home uses no relay (relay: none): sync with `--relay default` or `--relay URL`"
     )]
     RelayOff {
         /// Their relay.
         relay: String,
         /// Why the addresses failed.
-        why: String,
+        #[source]
+        source: Arc<DialError>,
     },
     /// Something answered at their address, but it does not serve tapin sync.
     #[error(
@@ -75,14 +77,11 @@ pub enum Unsynced {
     )]
     NotServing,
     /// None of their devices could be reached.
-    #[error("not reachable now ({why})")]
-    Unreachable {
-        /// Why.
-        why: String,
-    },
+    #[error("not reachable now")]
+    Unreachable(#[source] Arc<DialError>),
     /// Reached, but the exchange failed.
-    #[error("sync failed: {0}")]
-    Failed(String),
+    #[error("sync failed")]
+    Failed(#[source] Arc<SyncError>),
 }
 
 impl Unsynced {
@@ -220,11 +219,7 @@ fn device_of(conn: &Connection) -> Option<DeviceId> {
 async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
     let _turn = peer.busy.lock().await;
     let device = device_of(&peer.conn).ok_or(SyncError::Timeout)?;
-    let (mut send, mut recv) = peer
-        .conn
-        .open_bi()
-        .await
-        .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
+    let (mut send, mut recv) = peer.conn.open_bi().await.map_err(FrameError::from)?;
     let link = shared.current_link(peer, device);
     let stats = sync::exchange(
         &shared.store,
@@ -285,7 +280,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
                 sync::refuse(&peer.conn, &err);
                 shared.emit(Event::Disconnected {
                     name: peer.link.name.clone(),
-                    reason: err.to_string(),
+                    reason: crate::chain(&err),
                 });
                 break;
             }
@@ -370,17 +365,19 @@ async fn dial_device(
     timeouts: &Timeouts,
 ) -> Dialled {
     let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
-        return Dialled::Not(Unsynced::Failed("not a valid device id".to_owned()));
+        return Dialled::Not(Unsynced::Unreachable(Arc::new(DialError::NotAnEndpoint {
+            device: device.to_string(),
+        })));
     };
-    let unreachable = |why: String| match &reach.relay {
+    let unreachable = |why: DialError| match &reach.relay {
         Some(relay) if !local.relay.enabled() => Unsynced::RelayOff {
             relay: relay.clone(),
-            why,
+            source: Arc::new(why),
         },
-        _ => Unsynced::Unreachable { why },
+        _ => Unsynced::Unreachable(Arc::new(why)),
     };
     if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {
-        return Dialled::Not(unreachable("no known address".to_owned()));
+        return Dialled::Not(unreachable(DialError::NoAddress));
     }
     let options = ConnectOptions::new()
         .with_additional_alpns(vec![SYNC_ALPN_V2.to_vec(), SYNC_ALPN_V1.to_vec()]);
@@ -396,10 +393,10 @@ async fn dial_device(
                     name: name.to_owned(),
                 },
                 _ if version::no_common_protocol(&err) => Unsynced::NotServing,
-                _ => unreachable(err.to_string()),
+                _ => unreachable(err.into()),
             });
         }
-        Err(_) => return Dialled::Not(unreachable("timed out".to_owned())),
+        Err(_) => return Dialled::Not(unreachable(DialError::TimedOut(timeouts.dial))),
     };
     match SyncVersion::of(conn.alpn()) {
         Some(v) if v.is_spoken() => Dialled::Connected(conn, v),
@@ -485,10 +482,10 @@ pub async fn run(
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SyncError> {
-    let store = Store::open(home).map_err(|e| SyncError::Store(e.to_string()))?;
+    let store = Store::open(home)?;
     // A second connection for watching, so the node's own writes (received changes) do not look
     // like local edits: data_version moves only for other connections' commits.
-    let watch = Store::open(home).map_err(|e| SyncError::Store(e.to_string()))?;
+    let watch = Store::open(home)?;
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
         links: Mutex::new(LinkCache::default()),
@@ -686,9 +683,10 @@ pub async fn sync_once(
     let store = match Store::open(home) {
         Ok(s) => Mutex::new(s),
         Err(e) => {
+            let failed = Arc::new(SyncError::Open(e));
             return links
                 .iter()
-                .map(|l| (l.clone(), Err(Unsynced::Failed(e.to_string()))))
+                .map(|l| (l.clone(), Err(Unsynced::Failed(failed.clone()))))
                 .collect();
         }
     };
@@ -718,10 +716,7 @@ pub async fn sync_once(
             })
             .unwrap_or(Wire::V2);
             let result = async {
-                let (mut send, mut recv) = conn
-                    .open_bi()
-                    .await
-                    .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
+                let (mut send, mut recv) = conn.open_bi().await.map_err(FrameError::from)?;
                 let stats = sync::exchange(
                     &store, me, link, *device, &mut send, &mut recv, true, &wire, None, timeouts,
                 )
@@ -748,14 +743,12 @@ pub async fn sync_once(
                 ),
                 Err(err) => {
                     sync::refuse(&conn, &err);
-                    keep_worst(&mut worst, Unsynced::Failed(err.to_string()));
+                    keep_worst(&mut worst, Unsynced::Failed(Arc::new(err)));
                 }
             }
         }
         let result = total.ok_or_else(|| {
-            worst.unwrap_or(Unsynced::Unreachable {
-                why: "no known address".to_owned(),
-            })
+            worst.unwrap_or_else(|| Unsynced::Unreachable(Arc::new(DialError::NoAddress)))
         });
         out.push((link.clone(), result));
     }

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use iroh::endpoint::{ConnectOptions, Connection, RecvStream, SendStream};
+use iroh::endpoint::{ConnectError, ConnectOptions, Connection, RecvStream, SendStream};
 use iroh::{Endpoint, EndpointAddr};
 use tapin_core::identity::{DeviceCertificate, DeviceId};
 use tapin_core::pairing::{
@@ -26,6 +26,7 @@ use tapin_core::pairing::{
 };
 use tapin_core::time::Timestamp;
 
+use crate::endpoint::DialError;
 use crate::frame::{self, FrameError};
 use crate::version::PairVersion;
 use crate::{PAIR_ALPN, PAIR_ALPN_V1, Timeouts};
@@ -40,18 +41,19 @@ pub enum PairNetError {
     #[error(transparent)]
     Pair(#[from] PairError),
     /// The inviter's device could not be reached.
-    #[error("could not reach {name}'s device (is `tapin invite` still running there?): {why}")]
+    #[error("could not reach {name}'s device (is `tapin invite` still running there?)")]
     Unreachable {
         /// The inviter's name.
         name: String,
         /// Why.
-        why: String,
+        #[source]
+        source: DialError,
     },
     /// The inviter's device could not be reached at its addresses, and its relay cannot be used
     /// because this home has none.
     #[error(
-        "could not reach {name}'s device at its addresses ({why}); it can also be reached through \
-         its relay {relay}, but this home uses no relay (relay: none): join again with \
+        "could not reach {name}'s device at its addresses; it can also be reached through its \
+         relay {relay}, but this home uses no relay (relay: none): join again with \
          `--relay default` or `--relay URL`"
     )]
     RelayOff {
@@ -60,8 +62,12 @@ pub enum PairNetError {
         /// The relay the ticket names.
         relay: String,
         /// Why the addresses failed.
-        why: String,
+        #[source]
+        source: DialError,
     },
+    /// This side (the inviter) refused a device's join request, and told it why.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// A message could not be exchanged.
     #[error(transparent)]
     Frame(#[from] FrameError),
@@ -196,36 +202,31 @@ pub async fn join(
     let pair_step = timeouts.pair_step;
     inv.check_fresh(now)?;
     let addr = inviter_addr(inv, relay_enabled)?;
-    let unreachable = |why: String| match inv.reach().relay {
+    let unreachable = |why: DialError| match inv.reach().relay {
         Some(relay) if !relay_enabled => PairNetError::RelayOff {
             name: inv.name.clone(),
             relay,
-            why,
+            source: why,
         },
         _ => PairNetError::Unreachable {
             name: inv.name.clone(),
-            why,
+            source: why,
         },
     };
     let options = ConnectOptions::new().with_additional_alpns(vec![PAIR_ALPN_V1.to_vec()]);
     let dial = async {
-        ep.connect_with_opts(addr, PAIR_ALPN, options)
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())
+        let connecting = ep.connect_with_opts(addr, PAIR_ALPN, options).await?;
+        Ok::<_, ConnectError>(connecting.await?)
     };
     let conn = match tokio::time::timeout(pair_step, dial).await {
         Ok(Ok(conn)) => conn,
-        Ok(Err(why)) => return Err(unreachable(why)),
-        Err(_) => return Err(unreachable("timed out".to_owned())),
+        Ok(Err(err)) => return Err(unreachable(err.into())),
+        Err(_) => return Err(unreachable(DialError::TimedOut(pair_step))),
     };
     let version = PairVersion::of(conn.alpn());
     let remote = device_of(&conn)?;
     let (mut send, mut recv) = timed("opening a stream", pair_step, async {
-        conn.open_bi()
-            .await
-            .map_err(|e| FrameError::Io(e.to_string()))
+        conn.open_bi().await.map_err(FrameError::from)
     })
     .await?;
     let req = pairing::join_request(inv, my_name, my_cert, my_reach);
@@ -274,9 +275,38 @@ pub async fn join(
 /// The inviter's view of its invitations.
 pub trait Invitations {
     /// The open invitation with this id, or why it cannot be used (unknown, used, expired).
-    fn lookup(&self, id: &InviteId) -> Result<Invitation, String>;
+    fn lookup(&self, id: &InviteId) -> Result<Invitation, InvitationError>;
     /// Marks the invitation used, atomically; fails if it already was.
-    fn claim(&self, id: &InviteId) -> Result<(), String>;
+    fn claim(&self, id: &InviteId) -> Result<(), InvitationError>;
+}
+
+/// An invitation cannot be used. Its message (without the causes) is what the joiner is told.
+#[derive(Debug, thiserror::Error)]
+pub enum InvitationError {
+    /// No invitation with this id was made here.
+    #[error("this invitation is unknown here")]
+    Unknown,
+    /// It was used already.
+    #[error("this invitation was already used; ask for a new one")]
+    Used,
+    /// It is expired, or what was kept of it does not read as an invitation.
+    #[error(transparent)]
+    Invalid(#[from] PairError),
+    /// The inviter could not read or record its invitations.
+    #[error("the inviter could not read or record its invitations")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why this side (the inviter) refused a join request: the message the joiner is told.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The invitation cannot be used.
+    #[error(transparent)]
+    Invitation(#[from] InvitationError),
+    /// The request does not check: no proof of the secret, a bad certificate, unusable
+    /// addresses.
+    #[error(transparent)]
+    Request(#[from] PairError),
 }
 
 /// The inviter's half for one incoming connection on a pairing ALPN (the join request's shape
@@ -293,9 +323,7 @@ pub async fn accept(
     let pair_step = timeouts.pair_step;
     let remote = device_of(&conn)?;
     let (mut send, mut recv) = timed("opening a stream", pair_step, async {
-        conn.accept_bi()
-            .await
-            .map_err(|e| FrameError::Io(e.to_string()))
+        conn.accept_bi().await.map_err(FrameError::from)
     })
     .await?;
     let req: JoinRequest = match PairVersion::of(conn.alpn()) {
@@ -309,21 +337,21 @@ pub async fn accept(
         }
         None => return Err(PairNetError::Pair(PairError::Malformed)),
     };
-    let checked = invitations
-        .lookup(&req.invite)
-        .and_then(|inv| {
-            pairing::check_join(&inv, &req, remote)
-                .and_then(|peer| Ok((inv, peer, req.reach()?)))
-                .map_err(|e| e.to_string())
-        })
-        .and_then(|found| invitations.claim(&req.invite).map(|()| found));
+    let checked = (|| -> Result<_, Refusal> {
+        let inv = invitations.lookup(&req.invite)?;
+        let peer = pairing::check_join(&inv, &req, remote)?;
+        let reach = req.reach().map_err(PairError::from)?;
+        invitations.claim(&req.invite)?;
+        Ok((inv, peer, reach))
+    })();
     let (inv, peer, peer_reach) = match checked {
         Ok(found) => found,
         Err(why) => {
-            let _ = frame::write(&mut send, &JoinResponse::Refused(why.clone())).await;
+            // The message alone: the causes (a store error, say) are this side's business.
+            let _ = frame::write(&mut send, &JoinResponse::Refused(why.to_string())).await;
             let _ = send.finish();
             let _ = tokio::time::timeout(timeouts.pair_refused, conn.closed()).await;
-            return Err(PairNetError::Pair(PairError::Refused(why)));
+            return Err(why.into());
         }
     };
     let resp = pairing::welcome(&inv, my_cert, remote);

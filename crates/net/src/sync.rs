@@ -6,15 +6,17 @@
 //! when it changed. See docs/PROTOCOL.md.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
+use tapin_core::docs::DocError;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
 use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
 use tapin_core::{DocId, Id, docs};
-use tapin_store::Store;
+use tapin_store::{LoadError, OpenError, Store, StoreError, UpdateError};
 
 use crate::Timeouts;
 use crate::frame::{self, FrameError};
@@ -80,10 +82,10 @@ pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
 
 /// Every paired relationship.
 fn pairings(store: &Store) -> Result<Vec<Link>, SyncError> {
-    let Some(doc) = store.load(&DocId::Private).map_err(store_err)? else {
+    let Some(doc) = store.load(&DocId::Private)? else {
         return Ok(Vec::new());
     };
-    let private = docs::read_private(&doc).map_err(store_err)?;
+    let private = docs::read_private(&doc).map_err(SyncError::Pairings)?;
     let mut out = Vec::new();
     for (&rel_id, rel) in &private.relationships {
         let mut devices = Vec::new();
@@ -129,7 +131,7 @@ pub struct LinkCache {
 impl LinkCache {
     /// The paired relationships as of now.
     pub fn get(&mut self, store: &Store) -> Result<&[Link], SyncError> {
-        let version = store.doc_version(&DocId::Private).map_err(store_err)?;
+        let version = store.doc_version(&DocId::Private)?;
         if self.version != Some(version) {
             self.links = pairings(store)?;
             self.version = Some(version);
@@ -155,11 +157,11 @@ impl LinkCache {
     }
 }
 
-/// A sync exchange failed.
+/// A sync exchange failed, or the pairings could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The peer broke the rules; the connection was closed with the reason.
-    #[error("refused the peer: {0}")]
+    #[error("refused the peer")]
     Violation(#[from] Violation),
     /// The connection failed or a frame was bad.
     #[error(transparent)]
@@ -174,11 +176,29 @@ pub enum SyncError {
     #[error("the peer sent an oversized batch")]
     BatchTooLong,
     /// The peer's reach frame (its addresses and relay) was refused.
-    #[error("refused the peer's addresses: {0}")]
+    #[error("refused the peer's addresses")]
     BadReach(#[from] ReachError),
-    /// The store failed.
-    #[error("store error: {0}")]
-    Store(String),
+    /// The home's store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A document could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A sync state, a meta entry or a version could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// What arrived could not be written to the replica.
+    #[error(transparent)]
+    Write(#[from] UpdateError<Infallible>),
+    /// The private document does not read as tapin's: the pairings are unknown.
+    #[error("cannot read the pairings in the private document")]
+    Pairings(#[source] DocError),
+    /// Where the friend's device can be reached could not be stored.
+    #[error("cannot store where the friend's device can be reached")]
+    RememberReach(#[source] UpdateError<DocError>),
+    /// The friend's signed heads could not be encoded for the store.
+    #[error("cannot encode the friend's signed heads")]
+    Heads(#[source] serde_json::Error),
 }
 
 /// What one exchange moved.
@@ -224,8 +244,11 @@ impl Wire {
 /// A copy of every byte sent, for tests that prove what never crossed the wire.
 pub type Tap = Mutex<Vec<u8>>;
 
-fn store_err(e: impl std::fmt::Display) -> SyncError {
-    SyncError::Store(e.to_string())
+/// The store behind its lock. The lock is a std Mutex (no await happens while it is held); a
+/// panic while it was held poisons it, but the store stays consistent (a transaction a panic
+/// interrupts writes nothing), so the poison is ignored.
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
@@ -261,13 +284,10 @@ pub async fn exchange(
     // A device that never confirmed holding my side gets it as stored, first thing: no
     // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
     let (mine_state, mut snapshot) = {
-        let store = store.lock().map_err(store_err)?;
-        let mine_state = store
-            .get_sync_state(&side, &peer_key)
-            .map_err(store_err)?
-            .unwrap_or_default();
+        let store = lock(store);
+        let mine_state = store.get_sync_state(&side, &peer_key)?.unwrap_or_default();
         let snapshot = if Session::offers_snapshot(&mine_state) {
-            store.stored_bytes(&side).map_err(store_err)?
+            store.stored_bytes(&side)?
         } else {
             None
         };
@@ -281,12 +301,11 @@ pub async fn exchange(
         send_frame(send, &f, &mut stats, tap).await?;
     }
     let mut session = {
-        let store = store.lock().map_err(store_err)?;
-        let mine = store.load(&side).map_err(store_err)?.unwrap_or_default();
-        let theirs = store.load(&replica).map_err(store_err)?.unwrap_or_default();
+        let store = lock(store);
+        let mine = store.load(&side)?.unwrap_or_default();
+        let theirs = store.load(&replica)?.unwrap_or_default();
         let theirs_state = store
-            .get_sync_state(&replica, &peer_key)
-            .map_err(store_err)?
+            .get_sync_state(&replica, &peer_key)?
             .unwrap_or_default();
         Session::new(
             mine,
@@ -335,15 +354,11 @@ pub async fn exchange(
         }
     }
     let (mine_state, theirs_state) = session.states();
-    let held = store.lock().map_err(store_err)?;
+    let held = lock(store);
     // One transaction: both sync states and the friend's heads become durable together.
-    let settings = held.settings().map_err(store_err)?;
-    settings
-        .set_sync_state(&side, &peer_key, &mine_state)
-        .map_err(store_err)?;
-    settings
-        .set_sync_state(&replica, &peer_key, &theirs_state)
-        .map_err(store_err)?;
+    let settings = held.settings()?;
+    settings.set_sync_state(&side, &peer_key, &mine_state)?;
+    settings.set_sync_state(&replica, &peer_key, &theirs_state)?;
     if let Some(signed) = session
         .received_heads()
         .filter(|s| s.verify(session.theirs()))
@@ -352,12 +367,10 @@ pub async fn exchange(
             signed: signed.clone(),
             at: chrono_now_ms(),
         };
-        let bytes = serde_json::to_vec(&stored).map_err(store_err)?;
-        settings
-            .set_meta(&heads_key(link.rel), &bytes)
-            .map_err(store_err)?;
+        let bytes = serde_json::to_vec(&stored).map_err(SyncError::Heads)?;
+        settings.set_meta(&heads_key(link.rel), &bytes)?;
     }
-    settings.commit().map_err(store_err)?;
+    settings.commit()?;
     drop(held);
     if let Some(theirs) = their_reach {
         stats.learned_reach = remember_reach(store, me, link, peer, &theirs)?;
@@ -427,7 +440,7 @@ fn remember_reach(
         // The common case, decided without a transaction.
         return Ok(false);
     }
-    let store = store.lock().map_err(store_err)?;
+    let store = lock(store);
     store
         .update(&DocId::Private, &me.actor(), |d| {
             let Some(mut rel) = docs::get_relationship(d, link.rel)? else {
@@ -454,9 +467,9 @@ fn remember_reach(
             device.addrs = addrs;
             device.relay = relay;
             docs::put_relationship(d, link.rel, &rel)?;
-            Ok::<_, docs::DocError>(true)
+            Ok::<_, DocError>(true)
         })
-        .map_err(store_err)
+        .map_err(SyncError::RememberReach)
 }
 
 /// Writes one frame, counting it, and copying it to the tap if there is one.
@@ -515,19 +528,13 @@ async fn receive_batch(
     if let Some(mut whole) = session.take_received_whole() {
         // A first sync: their whole side, stored as it came, without loading it again.
         let heads = whole.document().get_heads();
-        let store = store.lock().map_err(store_err)?;
-        store
-            .apply_saved(&DocId::Replica(link.rel), whole)
-            .map_err(store_err)?;
+        lock(store).apply_saved(&DocId::Replica(link.rel), whole)?;
         stored = heads;
     }
     if session.theirs().get_heads() != stored {
         // Durable before we answer: what we acknowledge, we have.
         let bytes = session.theirs().save_after(&stored);
-        let store = store.lock().map_err(store_err)?;
-        store
-            .apply_changes(&DocId::Replica(link.rel), &bytes)
-            .map_err(store_err)?;
+        lock(store).apply_changes(&DocId::Replica(link.rel), &bytes)?;
     }
     Ok(frames == 0)
 }
@@ -540,19 +547,21 @@ fn frame_len(f: &Frame) -> u64 {
 
 /// Closes a connection because of a violation, with the reason, and logs it.
 pub fn refuse(conn: &Connection, err: &SyncError) {
+    let reason = crate::chain(err);
     match err {
         SyncError::Frame(FrameError::Io(_)) | SyncError::Timeout => {
-            tracing::info!(remote = %conn.remote_id().fmt_short(), "sync connection ended: {err}");
+            tracing::info!(remote = %conn.remote_id().fmt_short(), "sync connection ended: {reason}");
         }
         _ => {
-            tracing::warn!(remote = %conn.remote_id().fmt_short(), "closing sync connection: {err}")
+            tracing::warn!(remote = %conn.remote_id().fmt_short(), "closing sync connection: {reason}")
         }
     }
-    let reason = err.to_string();
-    conn.close(
-        VIOLATION.into(),
-        &reason.as_bytes()[..reason.len().min(100)],
-    );
+    // A close reason must fit one packet: cut at a character boundary.
+    let mut end = reason.len().min(100);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    conn.close(VIOLATION.into(), &reason.as_bytes()[..end]);
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use tapin_e2e::{
 };
 use tapin_net::endpoint::{self, NetConfig};
 use tapin_net::pair::{FRAME_CAP, InvitationError, Invitations};
+use tapin_net::shared::SharedStore;
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
 use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
@@ -684,7 +685,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
         .expect("Jordan's links")
         .expect("Jordan is paired with Maya's device");
     let maya_device = maya.store_and_key().1.id();
-    let jordan_store = Mutex::new(jordan_store);
+    let jordan_store = SharedStore::new(jordan_store);
     let rt = runtime();
 
     // Jordan's old device dials Maya's `tapin serve`, offering only sync/2.
@@ -732,7 +733,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
 
     // Maya's `tapin sync` dials Jordan's old node, which serves only sync/2.
     maya.ok(&["thanks", "Jordan", "Second, as dialler"]);
-    let store = Arc::new(jordan_store);
+    let store = jordan_store.clone();
     let node = rt.block_on(async {
         let ep = endpoint_as(&jordan_key, jordan_port, &[SYNC_ALPN_V2]).await;
         let (store, key, link) = (store.clone(), jordan_key.clone(), link.clone());
@@ -843,6 +844,7 @@ fn a_joiner_on_pair_1_pairs_with_this_builds_invitation() {
 }
 
 /// The invitations of an inviter played in this process.
+#[derive(Debug)]
 struct OneInvitation(Invitation, Mutex<bool>);
 
 impl Invitations for OneInvitation {
@@ -895,9 +897,9 @@ fn this_builds_joiner_pairs_with_an_inviter_on_pair_1() {
                     .await
                     .expect("handshake");
                 let alpn = conn.alpn().to_vec();
-                let invitations = OneInvitation(inv, Mutex::new(false));
+                let invitations = Arc::new(OneInvitation(inv, Mutex::new(false)));
                 let pending =
-                    tapin_net::pair::accept(conn, &invitations, &cert, &Timeouts::default())
+                    tapin_net::pair::accept(conn, invitations, &cert, &Timeouts::default())
                         .await
                         .expect("Jordan's request checks");
                 let reach = pending.peer_reach.clone();

@@ -61,6 +61,7 @@ struct StoredInvite {
 }
 
 /// The invitations this home has made, as the pairing protocol sees them.
+#[derive(Debug)]
 struct HomeInvitations {
     store: std::sync::Mutex<Store>,
     /// The command's clock (`TAPIN_NOW` or real time) when it started, and the real time since:
@@ -350,11 +351,11 @@ async fn serve_invitation(
 ) -> Result<()> {
     {
         let spinner = spinner();
-        let invitations = HomeInvitations {
+        let invitations: Arc<dyn Invitations> = Arc::new(HomeInvitations {
             store: std::sync::Mutex::new(Store::open(&app.home)?),
             clock: app.stamp(),
             started: std::time::Instant::now(),
-        };
+        });
         let deadline = tokio::time::Instant::now() + ttl;
         let pending = loop {
             let incoming = tokio::select! {
@@ -374,7 +375,7 @@ async fn serve_invitation(
                     continue;
                 }
             };
-            match pair::accept(conn, &invitations, &my_cert(app), timeouts).await {
+            match pair::accept(conn, invitations.clone(), &my_cert(app), timeouts).await {
                 Ok(p) => break p,
                 Err(e) => {
                     let said = format!(

@@ -85,7 +85,8 @@ impl NetConfig {
 
 /// Decides which devices may connect. Consulted after every handshake: [`Gate::allow_sync`] for
 /// every sync ALPN (the outdated `tapin/sync/1` included), [`Gate::allow_pairing`] for every
-/// pairing ALPN.
+/// pairing ALPN. Both are called on a blocking thread (`spawn_blocking`), never on the async
+/// runtime, so they may read a store.
 pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
     /// Whether this device (its endpoint id) is currently paired and may sync.
     fn allow_sync(&self, device: &[u8; 32]) -> bool;
@@ -96,6 +97,17 @@ pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
 /// The iroh hook that applies a [`Gate`] right after the handshake.
 #[derive(Debug)]
 struct GateHook(Arc<dyn Gate>);
+
+/// What the gate is asked about a connection.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// May this device sync?
+    Sync,
+    /// Is an invitation open?
+    Pairing,
+    /// Nothing: no tapin protocol, refused.
+    Nothing,
+}
 
 /// QUIC application close code for a refused connection.
 pub const REFUSED: u32 = 403;
@@ -110,13 +122,22 @@ impl EndpointHooks for GateHook {
         let alpn = conn.alpn();
         // Every sync version, the outdated one included: only a paired device may learn, from
         // the "update tapin" answer, whose device this is.
-        let (allowed, why): (bool, &[u8]) = if SyncVersion::of(alpn).is_some() {
-            (self.0.allow_sync(&remote), b"not paired")
+        let (check, why): (Check, &[u8]) = if SyncVersion::of(alpn).is_some() {
+            (Check::Sync, b"not paired")
         } else if PairVersion::of(alpn).is_some() {
-            (self.0.allow_pairing(), b"no open invitation")
+            (Check::Pairing, b"no open invitation")
         } else {
-            (false, b"unknown protocol")
+            (Check::Nothing, b"unknown protocol")
         };
+        // A gate may read the store: off the runtime. A check that does not finish refuses.
+        let gate = self.0.clone();
+        let allowed = crate::shared::off_runtime(move || match check {
+            Check::Sync => gate.allow_sync(&remote),
+            Check::Pairing => gate.allow_pairing(),
+            Check::Nothing => false,
+        })
+        .await
+        .unwrap_or(false);
         if allowed {
             return AfterHandshakeOutcome::accept();
         }

@@ -13,10 +13,12 @@ use tapin_store::Store;
 use crate::endpoint::Gate;
 use crate::sync::LinkCache;
 
-/// A [`Gate`] backed by a home's store.
+/// A [`Gate`] backed by a home's store. The endpoint's hook consults it on a blocking thread,
+/// so its SQLite reads never run on the async runtime.
 #[derive(Debug)]
 pub struct HomeGate {
-    /// A std Mutex, not a Tokio one: the store is synchronous and no await happens while it is held.
+    /// A std Mutex, not a Tokio one: it is locked only on the hook's blocking thread, and no
+    /// await happens while it is held.
     store: Mutex<(Store, LinkCache)>,
     home: PathBuf,
     pairing_open: AtomicBool,

@@ -34,6 +34,7 @@ pub mod frame;
 pub mod gate;
 pub mod node;
 pub mod pair;
+pub mod shared;
 pub mod sync;
 pub mod timeouts;
 pub mod version;

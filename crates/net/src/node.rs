@@ -12,21 +12,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use iroh::Endpoint;
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
-use tapin_core::DocId;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
-use tapin_store::Store;
 
 use crate::endpoint::{self, Advertise, DialError, Relay};
 use crate::frame::FrameError;
+use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
 use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts};
+
+mod watcher;
 
 /// What a node says about itself, and how it may dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,9 +148,10 @@ struct Peer {
 
 struct Shared {
     /// A std Mutex, not a Tokio one: store calls are synchronous and never span an await.
-    store: Mutex<Store>,
-    /// The paired relationships, for the accept path (lock after `store`).
-    links: Mutex<LinkCache>,
+    store: SharedStore,
+    /// The paired relationships, for the accept path: a std Mutex, locked only inside the store's
+    /// blocking work (after the store's own lock), never across an await.
+    links: Arc<Mutex<LinkCache>>,
     me: DeviceKey,
     ep: Endpoint,
     local: Local,
@@ -200,14 +202,38 @@ impl Shared {
         .unwrap_or(Wire::V2)
     }
 
-    /// The friend's relationship as the store has it now (its devices' reach included), or as it
-    /// was when the connection was made if it cannot be read.
-    fn current_link(&self, peer: &Peer, device: DeviceId) -> Link {
-        match (self.store.lock(), self.links.lock()) {
-            (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
-            _ => None,
+    /// The relationship `device` is paired through, as the store has it now (its devices' reach
+    /// included); `None` if it is not paired, or the store cannot say.
+    async fn link_for(&self, device: DeviceId) -> Option<Link> {
+        let links = self.links.clone();
+        let found = self
+            .store
+            .run(move |store| {
+                links
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .link_for(store, device)
+            })
+            .await;
+        match found {
+            Ok(Ok(link)) => link,
+            Ok(Err(err)) => {
+                tracing::warn!(device = %device, "cannot read pairings: {}", crate::chain(&err));
+                None
+            }
+            Err(err) => {
+                tracing::warn!(device = %device, "cannot read pairings: {}", crate::chain(&err));
+                None
+            }
         }
-        .unwrap_or_else(|| peer.link.clone())
+    }
+
+    /// The friend's relationship as the store has it now, or as it was when the connection was
+    /// made if it cannot be read.
+    async fn current_link(&self, peer: &Peer, device: DeviceId) -> Link {
+        self.link_for(device)
+            .await
+            .unwrap_or_else(|| peer.link.clone())
     }
 }
 
@@ -220,7 +246,7 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
     let _turn = peer.busy.lock().await;
     let device = device_of(&peer.conn).ok_or(SyncError::Timeout)?;
     let (mut send, mut recv) = peer.conn.open_bi().await.map_err(FrameError::from)?;
-    let link = shared.current_link(peer, device);
+    let link = shared.current_link(peer, device).await;
     let stats = sync::exchange(
         &shared.store,
         &shared.me,
@@ -256,7 +282,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
         };
         let result = {
             let _turn = peer.busy.lock().await;
-            let link = shared.current_link(&peer, device);
+            let link = shared.current_link(&peer, device).await;
             sync::exchange(
                 &shared.store,
                 &shared.me,
@@ -425,10 +451,8 @@ fn closed_as_newer(conn: &Connection) -> bool {
 
 /// Dials one friend device; on success registers the connection, serves its streams and pushes.
 async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
-    let reach = match (shared.store.lock(), shared.links.lock()) {
-        (Ok(store), Ok(mut links)) => links.reach(&store, device).unwrap_or_default(),
-        _ => return false,
-    };
+    // The link comes from the watcher's latest reading of the store: its reach is current.
+    let reach = link.reach_of(device);
     let (conn, version) = match dial_device(
         &shared.ep,
         &shared.local,
@@ -471,6 +495,20 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     true
 }
 
+/// The node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The home's store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenStoreError),
+    /// The thread that watches the home for writes could not start.
+    #[error("cannot start the thread that watches the home")]
+    Watch(#[source] std::io::Error),
+    /// Store work handed to a blocking thread did not finish.
+    #[error(transparent)]
+    Blocking(#[from] BlockingError),
+}
+
 /// Runs the node until `shutdown` resolves. `ep` should accept every ALPN in
 /// [`crate::SYNC_ALPNS`]. Every wait is bounded by `timeouts`.
 pub async fn run(
@@ -481,14 +519,19 @@ pub async fn run(
     timeouts: Timeouts,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), SyncError> {
-    let store = Store::open(home)?;
-    // A second connection for watching, so the node's own writes (received changes) do not look
-    // like local edits: data_version moves only for other connections' commits.
-    let watch = Store::open(home)?;
+) -> Result<(), NodeError> {
+    let store = SharedStore::open(home).await?;
+    // A second connection for the watch, which polls it from a thread of its own.
+    let watch_store = crate::shared::open_store(home).await?;
+    let (readings, watcher) = off_runtime({
+        let poll = timeouts.poll;
+        move || watcher::start(watch_store, poll)
+    })
+    .await?
+    .map_err(NodeError::Watch)?;
     let shared = Arc::new(Shared {
-        store: Mutex::new(store),
-        links: Mutex::new(LinkCache::default()),
+        store,
+        links: Arc::new(Mutex::new(LinkCache::default())),
         me,
         ep: ep.clone(),
         local,
@@ -505,156 +548,15 @@ pub async fn run(
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let Ok(conn) = incoming.await else { return };
-                    let Some(device) = device_of(&conn) else {
-                        return;
-                    };
-                    let link = match (shared.store.lock(), shared.links.lock()) {
-                        (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
-                        _ => None,
-                    };
-                    let Some(link) = link else {
-                        // The gate already refused unpaired devices; this is the race with unpair.
-                        conn.close(sync::VIOLATION.into(), b"not paired");
-                        return;
-                    };
-                    let version = match SyncVersion::of(conn.alpn()) {
-                        Some(v) if v.is_spoken() => v,
-                        Some(_) => {
-                            conn.close(
-                                version::OUTDATED.into(),
-                                &version::outdated_reason(&shared.local.name),
-                            );
-                            shared.tell_version(device, Unsynced::TheirsOlder { name: link.name });
-                            return;
-                        }
-                        None => {
-                            conn.close(sync::VIOLATION.into(), b"unknown protocol");
-                            return;
-                        }
-                    };
-                    if let Some(peer) = register(&shared, conn, version, link) {
-                        shared.emit(Event::Connected {
-                            name: peer.link.name.clone(),
-                        });
-                        serve_streams(shared, peer).await;
-                    }
+                    accept_sync(shared, conn).await;
                 });
-            }
-        }
-    };
-
-    let watch_and_dial = {
-        let shared = shared.clone();
-        async move {
-            let mut data_version = watch.data_version().unwrap_or_default();
-            let mut pushed: HashMap<tapin_core::Id, i64> = HashMap::new();
-            let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
-            let mut tick = tokio::time::interval(shared.timeouts.poll);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut link_cache = LinkCache::default();
-            let mut links = link_cache
-                .get(&watch)
-                .map(<[Link]>::to_vec)
-                .unwrap_or_default();
-            for link in &links {
-                pushed.insert(
-                    link.rel,
-                    watch
-                        .doc_version(&DocId::Side(link.rel))
-                        .unwrap_or_default(),
-                );
-            }
-            loop {
-                tick.tick().await;
-                let now_version = watch.data_version().unwrap_or(data_version);
-                let changed = now_version != data_version;
-                data_version = now_version;
-                if changed {
-                    if let Ok(now) = link_cache.get(&watch) {
-                        links = now.to_vec();
-                    }
-                    // Drop connections of friends no longer paired.
-                    let allowed: Vec<[u8; 32]> = links
-                        .iter()
-                        .flat_map(|l| l.devices.iter().map(|d| d.to_bytes()))
-                        .collect();
-                    if let Ok(mut peers) = shared.peers.lock() {
-                        peers.retain(|device, peer| {
-                            let keep = allowed.contains(device);
-                            if !keep {
-                                peer.conn.close(sync::VIOLATION.into(), b"unpaired");
-                            }
-                            keep
-                        });
-                    }
-                    for link in &links {
-                        let v = watch
-                            .doc_version(&DocId::Side(link.rel))
-                            .unwrap_or_default();
-                        if pushed.get(&link.rel) == Some(&v) {
-                            continue;
-                        }
-                        pushed.insert(link.rel, v);
-                        let targets: Vec<Arc<Peer>> = match shared.peers.lock() {
-                            Ok(peers) => peers
-                                .values()
-                                .filter(|p| p.link.rel == link.rel)
-                                .cloned()
-                                .collect(),
-                            Err(_) => Vec::new(),
-                        };
-                        for peer in targets {
-                            let shared = shared.clone();
-                            tokio::spawn(async move {
-                                match push(&shared, &peer).await {
-                                    Ok(stats) => shared.emit(Event::Synced {
-                                        name: peer.link.name.clone(),
-                                        stats,
-                                    }),
-                                    Err(err) => sync::refuse(&peer.conn, &err),
-                                }
-                            });
-                        }
-                    }
-                }
-                // Dial friends we are not connected to, with backoff.
-                let now = tokio::time::Instant::now();
-                for link in &links {
-                    for device in &link.devices {
-                        let key = device.to_bytes();
-                        let connected = shared
-                            .peers
-                            .lock()
-                            .map(|p| p.contains_key(&key))
-                            .unwrap_or(true);
-                        if connected {
-                            next_dial.remove(&key);
-                            continue;
-                        }
-                        let (due, backoff) = next_dial
-                            .get(&key)
-                            .copied()
-                            .unwrap_or((now, shared.timeouts.first_backoff));
-                        if due > now {
-                            continue;
-                        }
-                        next_dial.insert(
-                            key,
-                            (
-                                now + backoff + shared.timeouts.dial,
-                                (backoff * 2).min(shared.timeouts.max_backoff),
-                            ),
-                        );
-                        tokio::spawn(dial(shared.clone(), link.clone(), *device));
-                    }
-                }
             }
         }
     };
 
     tokio::select! {
         () = accept => {}
-        () = watch_and_dial => {}
+        () = watch_and_dial(shared.clone(), readings) => {}
         () = shutdown => {}
     }
     let peers: Vec<Arc<Peer>> = shared
@@ -666,7 +568,155 @@ pub async fn run(
         peer.conn.close(0u32.into(), b"shutting down");
     }
     ep.close().await;
+    // The watch's receiver is gone: its thread ends within one poll.
+    let _ = off_runtime(move || watcher.join()).await;
     Ok(())
+}
+
+/// Serves a connection that came through the gate on a sync ALPN: maps the device to its
+/// relationship, settles the version, then serves the friend's exchanges until it closes.
+async fn accept_sync(shared: Arc<Shared>, conn: Connection) {
+    let Some(device) = device_of(&conn) else {
+        return;
+    };
+    let Some(link) = shared.link_for(device).await else {
+        // The gate already refused unpaired devices; this is the race with unpair.
+        conn.close(sync::VIOLATION.into(), b"not paired");
+        return;
+    };
+    let version = match SyncVersion::of(conn.alpn()) {
+        Some(v) if v.is_spoken() => v,
+        Some(_) => {
+            conn.close(
+                version::OUTDATED.into(),
+                &version::outdated_reason(&shared.local.name),
+            );
+            shared.tell_version(device, Unsynced::TheirsOlder { name: link.name });
+            return;
+        }
+        None => {
+            conn.close(sync::VIOLATION.into(), b"unknown protocol");
+            return;
+        }
+    };
+    if let Some(peer) = register(&shared, conn, version, link) {
+        shared.emit(Event::Connected {
+            name: peer.link.name.clone(),
+        });
+        serve_streams(shared, peer).await;
+    }
+}
+
+/// Follows the watch's readings of the home: drops connections of friends no longer paired,
+/// pushes a side that changed to the friend's connected devices, and dials friends' devices not
+/// connected, with backoff (at once again when a device's stored reach changed).
+async fn watch_and_dial(
+    shared: Arc<Shared>,
+    mut readings: tokio::sync::watch::Receiver<Arc<watcher::Reading>>,
+) {
+    let first = readings.borrow_and_update().clone();
+    let mut links = first.links.clone();
+    let mut pushed = first.sides.clone();
+    let mut known = reach_by_device(&links);
+    let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
+    let mut tick = tokio::time::interval(shared.timeouts.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if readings.has_changed().unwrap_or(false) {
+            let reading = readings.borrow_and_update().clone();
+            links = reading.links.clone();
+            // Drop connections of friends no longer paired.
+            let allowed: Vec<[u8; 32]> = links
+                .iter()
+                .flat_map(|l| l.devices.iter().map(|d| d.to_bytes()))
+                .collect();
+            if let Ok(mut peers) = shared.peers.lock() {
+                peers.retain(|device, peer| {
+                    let keep = allowed.contains(device);
+                    if !keep {
+                        peer.conn.close(sync::VIOLATION.into(), b"unpaired");
+                    }
+                    keep
+                });
+            }
+            for link in &links {
+                let v = reading.sides.get(&link.rel).copied().unwrap_or_default();
+                if pushed.get(&link.rel) == Some(&v) {
+                    continue;
+                }
+                pushed.insert(link.rel, v);
+                let targets: Vec<Arc<Peer>> = match shared.peers.lock() {
+                    Ok(peers) => peers
+                        .values()
+                        .filter(|p| p.link.rel == link.rel)
+                        .cloned()
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                for peer in targets {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        match push(&shared, &peer).await {
+                            Ok(stats) => shared.emit(Event::Synced {
+                                name: peer.link.name.clone(),
+                                stats,
+                            }),
+                            Err(err) => sync::refuse(&peer.conn, &err),
+                        }
+                    });
+                }
+            }
+            // A device now known somewhere else (a first exchange told this home where a friend
+            // who paired from a second endpoint really listens) is worth a dial at once.
+            let now_known = reach_by_device(&links);
+            for (device, reach) in &now_known {
+                if known.get(device) != Some(reach) {
+                    next_dial.remove(device);
+                }
+            }
+            known = now_known;
+        }
+        // Dial friends we are not connected to, with backoff.
+        let now = tokio::time::Instant::now();
+        for link in &links {
+            for device in &link.devices {
+                let key = device.to_bytes();
+                let connected = shared
+                    .peers
+                    .lock()
+                    .map(|p| p.contains_key(&key))
+                    .unwrap_or(true);
+                if connected {
+                    next_dial.remove(&key);
+                    continue;
+                }
+                let (due, backoff) = next_dial
+                    .get(&key)
+                    .copied()
+                    .unwrap_or((now, shared.timeouts.first_backoff));
+                if due > now {
+                    continue;
+                }
+                next_dial.insert(
+                    key,
+                    (
+                        now + backoff + shared.timeouts.dial,
+                        (backoff * 2).min(shared.timeouts.max_backoff),
+                    ),
+                );
+                tokio::spawn(dial(shared.clone(), link.clone(), *device));
+            }
+        }
+    }
+}
+
+/// Where each paired device was last known to be.
+fn reach_by_device(links: &[Link]) -> HashMap<[u8; 32], Reach> {
+    links
+        .iter()
+        .flat_map(|l| l.devices.iter().map(|d| (d.to_bytes(), l.reach_of(*d))))
+        .collect()
 }
 
 /// Syncs once with every device of the given links that can be reached (the `tapin sync`
@@ -680,10 +730,10 @@ pub async fn sync_once(
     links: &[Link],
     timeouts: &Timeouts,
 ) -> Vec<(Link, Result<SyncStats, Unsynced>)> {
-    let store = match Store::open(home) {
-        Ok(s) => Mutex::new(s),
+    let store = match SharedStore::open(home).await {
+        Ok(store) => store,
         Err(e) => {
-            let failed = Arc::new(SyncError::Open(e));
+            let failed = Arc::new(SyncError::from(e));
             return links
                 .iter()
                 .map(|l| (l.clone(), Err(Unsynced::Failed(failed.clone()))))

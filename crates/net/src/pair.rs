@@ -15,6 +15,7 @@
 //!   (joiner closes)
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection, RecvStream, SendStream};
@@ -28,6 +29,7 @@ use tapin_core::time::Timestamp;
 
 use crate::endpoint::DialError;
 use crate::frame::{self, FrameError};
+use crate::shared::{BlockingError, off_runtime};
 use crate::version::PairVersion;
 use crate::{PAIR_ALPN, PAIR_ALPN_V1, Timeouts};
 
@@ -68,6 +70,10 @@ pub enum PairNetError {
     /// This side (the inviter) refused a device's join request, and told it why.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The invitations could not be consulted: the work handed to a blocking thread did not
+    /// finish.
+    #[error(transparent)]
+    Blocking(#[from] BlockingError),
     /// A message could not be exchanged.
     #[error(transparent)]
     Frame(#[from] FrameError),
@@ -272,8 +278,9 @@ pub async fn join(
     })
 }
 
-/// The inviter's view of its invitations.
-pub trait Invitations {
+/// The inviter's view of its invitations. Called on a blocking thread, never on the async
+/// runtime, so it may read and write a store.
+pub trait Invitations: std::fmt::Debug + Send + Sync + 'static {
     /// The open invitation with this id, or why it cannot be used (unknown, used, expired).
     fn lookup(&self, id: &InviteId) -> Result<Invitation, InvitationError>;
     /// Marks the invitation used, atomically; fails if it already was.
@@ -316,7 +323,7 @@ pub enum Refusal {
 /// that does not know it cannot burn an invitation. Each step waits at most `timeouts.pair_step`.
 pub async fn accept(
     conn: Connection,
-    invitations: &dyn Invitations,
+    invitations: Arc<dyn Invitations>,
     my_cert: &DeviceCertificate,
     timeouts: &Timeouts,
 ) -> Result<PendingPairing, PairNetError> {
@@ -337,13 +344,15 @@ pub async fn accept(
         }
         None => return Err(PairNetError::Pair(PairError::Malformed)),
     };
-    let checked = (|| -> Result<_, Refusal> {
+    // The invitations live in a store: off the runtime, lookup, check and claim together.
+    let checked = off_runtime(move || -> Result<_, Refusal> {
         let inv = invitations.lookup(&req.invite)?;
         let peer = pairing::check_join(&inv, &req, remote)?;
         let reach = req.reach().map_err(PairError::from)?;
         invitations.claim(&req.invite)?;
         Ok((inv, peer, reach))
-    })();
+    })
+    .await?;
     let (inv, peer, peer_reach) = match checked {
         Ok(found) => found,
         Err(why) => {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::docs::DocError;
@@ -20,6 +20,7 @@ use tapin_store::{LoadError, OpenError, Store, StoreError, UpdateError};
 
 use crate::Timeouts;
 use crate::frame::{self, FrameError};
+use crate::shared::{BlockingError, OpenStoreError, SharedStore};
 use crate::version::SyncVersion;
 
 /// A sync frame may carry a whole document on first sync; beyond this it is hostile.
@@ -199,6 +200,18 @@ pub enum SyncError {
     /// The friend's signed heads could not be encoded for the store.
     #[error("cannot encode the friend's signed heads")]
     Heads(#[source] serde_json::Error),
+    /// Store work handed to a blocking thread did not finish.
+    #[error(transparent)]
+    Blocking(#[from] BlockingError),
+}
+
+impl From<OpenStoreError> for SyncError {
+    fn from(err: OpenStoreError) -> Self {
+        match err {
+            OpenStoreError::Open(e) => SyncError::Open(e),
+            OpenStoreError::Blocking(e) => SyncError::Blocking(e),
+        }
+    }
 }
 
 /// What one exchange moved.
@@ -244,19 +257,12 @@ impl Wire {
 /// A copy of every byte sent, for tests that prove what never crossed the wire.
 pub type Tap = Mutex<Vec<u8>>;
 
-/// The store behind its lock. The lock is a std Mutex (no await happens while it is held); a
-/// panic while it was held poisons it, but the store stays consistent (a transaction a panic
-/// interrupts writes nothing), so the poison is ignored.
-fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
 /// connection's ALPN chose). The initiator sends the first batch. Each frame read waits at most
-/// `timeouts.frame`.
+/// `timeouts.frame`. Every store call runs on a blocking thread.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     me: &DeviceKey,
     link: &Link,
     peer: DeviceId,
@@ -283,16 +289,17 @@ pub async fn exchange(
     }
     // A device that never confirmed holding my side gets it as stored, first thing: no
     // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
-    let (mine_state, mut snapshot) = {
-        let store = lock(store);
-        let mine_state = store.get_sync_state(&side, &peer_key)?.unwrap_or_default();
-        let snapshot = if Session::offers_snapshot(&mine_state) {
-            store.stored_bytes(&side)?
-        } else {
-            None
-        };
-        (mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes }))
-    };
+    let (mine_state, mut snapshot) = store
+        .run(move |store| -> Result<_, SyncError> {
+            let mine_state = store.get_sync_state(&side, &peer_key)?.unwrap_or_default();
+            let snapshot = if Session::offers_snapshot(&mine_state) {
+                store.stored_bytes(&side)?
+            } else {
+                None
+            };
+            Ok((mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes })))
+        })
+        .await??;
     let offered = snapshot.is_some();
     // The initiator sends first, so its snapshot can travel (and the friend load it) while this
     // side loads its own documents. A responder speaks only after reading the initiator's batch,
@@ -300,22 +307,26 @@ pub async fn exchange(
     if initiator && let Some(f) = snapshot.take() {
         send_frame(send, &f, &mut stats, tap).await?;
     }
-    let mut session = {
-        let store = lock(store);
-        let mine = store.load(&side)?.unwrap_or_default();
-        let theirs = store.load(&replica)?.unwrap_or_default();
-        let theirs_state = store
-            .get_sync_state(&replica, &peer_key)?
-            .unwrap_or_default();
-        Session::new(
-            mine,
-            theirs,
-            &mine_state,
-            &theirs_state,
-            link.devices.iter().copied(),
-            peer,
-        )
-    };
+    // Loading both documents is the slow part of a store's work here: off the runtime, and the
+    // session built there too.
+    let devices = link.devices.clone();
+    let mut session = store
+        .run(move |store| -> Result<_, SyncError> {
+            let mine = store.load(&side)?.unwrap_or_default();
+            let theirs = store.load(&replica)?.unwrap_or_default();
+            let theirs_state = store
+                .get_sync_state(&replica, &peer_key)?
+                .unwrap_or_default();
+            Ok(Session::new(
+                mine,
+                theirs,
+                &mine_state,
+                &theirs_state,
+                devices,
+                peer,
+            ))
+        })
+        .await??;
     if offered {
         session.snapshot_sent();
     }
@@ -354,26 +365,34 @@ pub async fn exchange(
         }
     }
     let (mine_state, theirs_state) = session.states();
-    let held = lock(store);
-    // One transaction: both sync states and the friend's heads become durable together.
-    let settings = held.settings()?;
-    settings.set_sync_state(&side, &peer_key, &mine_state)?;
-    settings.set_sync_state(&replica, &peer_key, &theirs_state)?;
-    if let Some(signed) = session
+    let heads = match session
         .received_heads()
         .filter(|s| s.verify(session.theirs()))
     {
-        let stored = StoredHeads {
-            signed: signed.clone(),
-            at: chrono_now_ms(),
-        };
-        let bytes = serde_json::to_vec(&stored).map_err(SyncError::Heads)?;
-        settings.set_meta(&heads_key(link.rel), &bytes)?;
-    }
-    settings.commit()?;
-    drop(held);
+        Some(signed) => {
+            let stored = StoredHeads {
+                signed: signed.clone(),
+                at: chrono_now_ms(),
+            };
+            Some(serde_json::to_vec(&stored).map_err(SyncError::Heads)?)
+        }
+        None => None,
+    };
+    let rel = link.rel;
+    store
+        .run(move |store| -> Result<(), SyncError> {
+            // One transaction: both sync states and the friend's heads become durable together.
+            let settings = store.settings()?;
+            settings.set_sync_state(&side, &peer_key, &mine_state)?;
+            settings.set_sync_state(&replica, &peer_key, &theirs_state)?;
+            if let Some(bytes) = heads {
+                settings.set_meta(&heads_key(rel), &bytes)?;
+            }
+            Ok(settings.commit()?)
+        })
+        .await??;
     if let Some(theirs) = their_reach {
-        stats.learned_reach = remember_reach(store, me, link, peer, &theirs)?;
+        stats.learned_reach = remember_reach(store, me, link, peer, theirs).await?;
     }
     Ok(stats)
 }
@@ -428,47 +447,50 @@ fn updated(known: &Reach, theirs: &Reach) -> Reach {
 /// changes what the store holds: one small write to that device's entry in the private document,
 /// and nothing else. This is the only write the network makes to the private document. Returns
 /// whether it wrote.
-fn remember_reach(
-    store: &Mutex<Store>,
+async fn remember_reach(
+    store: &SharedStore,
     me: &DeviceKey,
     link: &Link,
     peer: DeviceId,
-    theirs: &Reach,
+    theirs: Reach,
 ) -> Result<bool, SyncError> {
     let known = link.reach_of(peer);
-    if updated(&known, theirs) == known {
+    if updated(&known, &theirs) == known {
         // The common case, decided without a transaction.
         return Ok(false);
     }
-    let store = lock(store);
+    let (rel, actor) = (link.rel, me.actor());
     store
-        .update(&DocId::Private, &me.actor(), |d| {
-            let Some(mut rel) = docs::get_relationship(d, link.rel)? else {
-                return Ok(false);
-            };
-            let Some(device) = rel
-                .peer
-                .as_mut()
-                .filter(|p| p.unpaired.is_none())
-                .and_then(|p| p.devices.get_mut(&peer.to_string()))
-            else {
-                // Unpaired meanwhile: nothing to keep current.
-                return Ok(false);
-            };
-            let addrs: Vec<String> = if theirs.addrs.is_empty() {
-                device.addrs.clone()
-            } else {
-                theirs.addrs.iter().map(ToString::to_string).collect()
-            };
-            let relay = theirs.relay.clone().or_else(|| device.relay.clone());
-            if device.addrs == addrs && device.relay == relay {
-                return Ok(false);
-            }
-            device.addrs = addrs;
-            device.relay = relay;
-            docs::put_relationship(d, link.rel, &rel)?;
-            Ok::<_, DocError>(true)
+        .run(move |store| {
+            store.update(&DocId::Private, &actor, |d| {
+                let Some(mut rel_now) = docs::get_relationship(d, rel)? else {
+                    return Ok(false);
+                };
+                let Some(device) = rel_now
+                    .peer
+                    .as_mut()
+                    .filter(|p| p.unpaired.is_none())
+                    .and_then(|p| p.devices.get_mut(&peer.to_string()))
+                else {
+                    // Unpaired meanwhile: nothing to keep current.
+                    return Ok(false);
+                };
+                let addrs: Vec<String> = if theirs.addrs.is_empty() {
+                    device.addrs.clone()
+                } else {
+                    theirs.addrs.iter().map(ToString::to_string).collect()
+                };
+                let relay = theirs.relay.clone().or_else(|| device.relay.clone());
+                if device.addrs == addrs && device.relay == relay {
+                    return Ok(false);
+                }
+                device.addrs = addrs;
+                device.relay = relay;
+                docs::put_relationship(d, rel, &rel_now)?;
+                Ok::<_, DocError>(true)
+            })
         })
+        .await?
         .map_err(SyncError::RememberReach)
 }
 
@@ -498,7 +520,7 @@ fn chrono_now_ms() -> i64 {
 /// Reads one batch, applying each frame; persists what arrived before returning. Returns whether
 /// the batch was empty.
 async fn receive_batch(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     session: &mut Session,
     link: &Link,
     recv: &mut RecvStream,
@@ -525,16 +547,21 @@ async fn receive_batch(
         }
     }
     let mut stored = before;
+    let replica = DocId::Replica(link.rel);
     if let Some(mut whole) = session.take_received_whole() {
         // A first sync: their whole side, stored as it came, without loading it again.
         let heads = whole.document().get_heads();
-        lock(store).apply_saved(&DocId::Replica(link.rel), whole)?;
+        store
+            .run(move |store| store.apply_saved(&replica, whole))
+            .await??;
         stored = heads;
     }
     if session.theirs().get_heads() != stored {
         // Durable before we answer: what we acknowledge, we have.
         let bytes = session.theirs().save_after(&stored);
-        lock(store).apply_changes(&DocId::Replica(link.rel), &bytes)?;
+        store
+            .run(move |store| store.apply_changes(&replica, &bytes))
+            .await??;
     }
     Ok(frames == 0)
 }

@@ -877,9 +877,15 @@ fn live_propagation(
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         nodes.push(rt.spawn(async move {
-            node::run(ep, &home, key, local(), Timeouts::default(), None, async {
-                let _ = stopped.await;
-            })
+            node::run(
+                ep,
+                &home,
+                key,
+                node::Options::serve(local(), Timeouts::default()),
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
         }));
     }

@@ -13,6 +13,8 @@ use tapin_core::pairing::{Invitation, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
 use tapin_net::endpoint::{self, Advertise, Gate};
 use tapin_net::gate::HomeGate;
+use tapin_net::invitations::OpenInvitation;
+use tapin_net::node::{Local, Node, Options, Pairing};
 use tapin_net::pair::{self, InvitationError, Invitations, PendingPairing};
 use tapin_store::Store;
 
@@ -275,7 +277,6 @@ pub(crate) fn invite(
     let expires_at = app.now + chrono::Duration::from_std(ttl)?;
     block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        gate.set_pairing_open(true);
         let ep = endpoint::bind(
             app.device.secret(),
             &config,
@@ -308,6 +309,32 @@ pub(crate) fn invite(
             &HomeInvitations::key(&inv.id()),
             &serde_json::to_vec(&stored)?,
         )?;
+        // Open before the ticket is shown: from now on the gate lets joiners in, and the node's
+        // pairing handler answers them from this home's invitations.
+        let invitation = gate.invitations().open(Arc::new(HomeInvitations {
+            store: std::sync::Mutex::new(Store::open(&app.home)?),
+            clock: app.stamp(),
+            started: std::time::Instant::now(),
+        }));
+        let local = Local {
+            name: app.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
+        };
+        let node = Node::spawn(
+            ep,
+            &app.home,
+            app.device.clone(),
+            Options {
+                pairing: Some(Pairing {
+                    invitations: gate.invitations().clone(),
+                    cert: my_cert(app),
+                }),
+                ..Options::new(local, config.timeouts)
+            },
+        )
+        .await
+        .context("could not start listening for your friend")?;
         {
             let mut out = std::io::stdout().lock();
             if json {
@@ -322,80 +349,52 @@ pub(crate) fn invite(
             "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
             expires_at.with_timezone(&chrono::Local).format("%H:%M")
         ))?;
-        let result = serve_invitation(
-            app,
-            &ep,
-            &gate,
-            &config.timeouts,
-            ttl,
-            for_person.as_deref(),
-            yes,
-            json,
-        )
+        let result = async {
+            let pending = wait_for_joiner(invitation, ttl).await?;
+            finish(app, pending, for_person.as_deref(), yes, json).await
+        }
         .await;
-        ep.close().await;
+        node.shutdown().await;
         result
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn serve_invitation(
-    app: &App,
-    ep: &tapin_net::Endpoint,
-    gate: &HomeGate,
-    timeouts: &tapin_net::Timeouts,
-    ttl: Duration,
-    for_person: Option<&str>,
-    yes: bool,
-    json: bool,
-) -> Result<()> {
-    {
-        let spinner = spinner();
-        let invitations: Arc<dyn Invitations> = Arc::new(HomeInvitations {
-            store: std::sync::Mutex::new(Store::open(&app.home)?),
-            clock: app.stamp(),
-            started: std::time::Instant::now(),
-        });
-        let deadline = tokio::time::Instant::now() + ttl;
-        let pending = loop {
-            let incoming = tokio::select! {
-                inc = ep.accept() => inc,
-                () = tokio::time::sleep_until(deadline) => None,
-            };
-            let Some(incoming) = incoming else {
+/// Waits until a device joins with a pairing that checks (reporting the ones refused meanwhile),
+/// or the invitation expires; then closes it, so the gate refuses joiners again.
+async fn wait_for_joiner(mut invitation: OpenInvitation, ttl: Duration) -> Result<PendingPairing> {
+    let spinner = spinner();
+    let deadline = tokio::time::Instant::now() + ttl;
+    let pending = loop {
+        let joined = tokio::select! {
+            joined = invitation.next() => joined,
+            () = tokio::time::sleep_until(deadline) => None,
+        };
+        match joined {
+            Some(Ok(pending)) => break pending,
+            Some(Err(e)) => {
+                let said = format!(
+                    "A device tried to join and was refused: {:#}",
+                    anyhow::Error::new(e)
+                );
+                if let Some(s) = &spinner {
+                    s.suspend(|| output::note(&said).ok());
+                } else {
+                    output::note(said)?;
+                }
+            }
+            None => {
                 if let Some(s) = &spinner {
                     s.finish_and_clear();
                 }
                 bail!("the invitation expired before anyone joined");
-            };
-            let conn = match incoming.await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::info!("incoming connection failed: {e}");
-                    continue;
-                }
-            };
-            match pair::accept(conn, invitations.clone(), &my_cert(app), timeouts).await {
-                Ok(p) => break p,
-                Err(e) => {
-                    let said = format!(
-                        "A device tried to join and was refused: {:#}",
-                        anyhow::Error::new(e)
-                    );
-                    if let Some(s) = &spinner {
-                        s.suspend(|| output::note(&said).ok());
-                    } else {
-                        output::note(said)?;
-                    }
-                }
             }
-        };
-        if let Some(s) = &spinner {
-            s.finish_and_clear();
         }
-        gate.set_pairing_open(false);
-        finish(app, pending, for_person, yes, json).await
+    };
+    if let Some(s) = &spinner {
+        s.finish_and_clear();
     }
+    drop(invitation);
+    Ok(pending)
 }
 
 async fn finish(

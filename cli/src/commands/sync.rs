@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, Event, Local, Unsynced};
+use tapin_net::node::{self, Event, Local, Options, Pairing, Unsynced};
 use tapin_store::Store;
 
 use crate::app::{App, find_person};
@@ -189,11 +189,18 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
     let config = app.net_config(net)?;
     block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
+        // Every protocol the node serves, from the start: a friend who dials as soon as this
+        // says it is serving finds them.
+        let alpns = tapin_net::SYNC_ALPNS
+            .iter()
+            .chain(&tapin_net::PAIR_ALPNS)
+            .map(|a| a.to_vec())
+            .collect();
         let ep = endpoint::bind(
             app.device.secret(),
             &config,
-            gate as Arc<dyn Gate>,
-            tapin_net::SYNC_ALPNS.iter().map(|a| a.to_vec()).collect(),
+            gate.clone() as Arc<dyn Gate>,
+            alpns,
         )
         .await
         .context("could not start listening")?;
@@ -235,13 +242,21 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
         };
+        // The node also answers joiners for an invitation opened in this process (none, from the
+        // command line: `tapin invite` runs in a process of its own).
+        let options = Options {
+            events: Some(tx),
+            pairing: Some(Pairing {
+                invitations: gate.invitations().clone(),
+                cert: app.cert.clone(),
+            }),
+            ..Options::serve(local, config.timeouts)
+        };
         node::run(
             ep,
             &app.home,
             app.device.clone(),
-            local,
-            config.timeouts,
-            Some(tx),
+            options,
             shutdown_signal(),
         )
         .await

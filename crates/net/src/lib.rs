@@ -32,6 +32,7 @@
 pub mod endpoint;
 pub mod frame;
 pub mod gate;
+pub mod invitations;
 pub mod node;
 pub mod pair;
 pub mod shared;

@@ -17,15 +17,17 @@ use std::time::Duration;
 
 use iroh::Endpoint;
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
-use tapin_core::identity::{DeviceId, DeviceKey};
+use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
 
 use crate::endpoint::{self, Advertise, DialError, Relay};
 use crate::frame::FrameError;
+use crate::invitations::{OpenInvitations, PairHandler};
 use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
-use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts};
+use crate::{PAIR_ALPNS, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPNS, Timeouts};
 
 mod watcher;
 
@@ -495,6 +497,58 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     true
 }
 
+/// What a node does on its endpoint. Every node serves through one iroh [`Router`], with one
+/// protocol handler per ALPN family it takes on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What it says about itself, and how it may dial.
+    pub local: Local,
+    /// How long it waits for each thing.
+    pub timeouts: Timeouts,
+    /// Serve paired devices on every sync ALPN ([`crate::SYNC_ALPNS`]).
+    pub accept_sync: bool,
+    /// Dial paired devices it is not connected to, with backoff, and push local changes to
+    /// connected ones: the node watches its home for writes.
+    pub dial: bool,
+    /// Answer joiners on every pairing ALPN ([`crate::PAIR_ALPNS`]) for the invitations open in
+    /// this process.
+    pub pairing: Option<Pairing>,
+    /// Where it reports what happens.
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+}
+
+impl Options {
+    /// A node that does nothing yet: no protocol served, no dialling. Turn on what it should do.
+    pub fn new(local: Local, timeouts: Timeouts) -> Self {
+        Options {
+            local,
+            timeouts,
+            accept_sync: false,
+            dial: false,
+            pairing: None,
+            events: None,
+        }
+    }
+
+    /// What `tapin serve` runs: serves and dials paired devices and pushes local changes.
+    pub fn serve(local: Local, timeouts: Timeouts) -> Self {
+        Options {
+            accept_sync: true,
+            dial: true,
+            ..Options::new(local, timeouts)
+        }
+    }
+}
+
+/// What a node needs to answer joiners.
+#[derive(Debug, Clone)]
+pub struct Pairing {
+    /// The invitations open in this process (the gate's: [`crate::gate::HomeGate::invitations`]).
+    pub invitations: OpenInvitations,
+    /// This device's certificate, sent to joiners.
+    pub cert: DeviceCertificate,
+}
+
 /// The node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -509,68 +563,160 @@ pub enum NodeError {
     Blocking(#[from] BlockingError),
 }
 
-/// Runs the node until `shutdown` resolves. `ep` should accept every ALPN in
-/// [`crate::SYNC_ALPNS`]. Every wait is bounded by `timeouts`.
+/// A running node: an iroh [`Router`] on the caller's endpoint, with the protocol handlers its
+/// [`Options`] ask for, and (when it dials) the loop that watches the home and dials friends.
+pub struct Node {
+    router: Router,
+    shared: Arc<Shared>,
+    /// The loop that follows the home's writes and dials friends, if the node dials.
+    dialler: Option<tokio::task::JoinHandle<()>>,
+    /// The thread that watches the home, if the node dials.
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("endpoint", &self.router.endpoint().id())
+            .field("dials", &self.dialler.is_some())
+            .finish()
+    }
+}
+
+impl Node {
+    /// Starts a node on `ep` for the home at `home` as device `me`. The endpoint's gate stays the
+    /// first check of every incoming connection; the node never binds a socket itself.
+    pub async fn spawn(
+        ep: Endpoint,
+        home: &Path,
+        me: DeviceKey,
+        options: Options,
+    ) -> Result<Node, NodeError> {
+        let Options {
+            local,
+            timeouts,
+            accept_sync,
+            dial,
+            pairing,
+            events,
+        } = options;
+        let store = SharedStore::open(home).await?;
+        let shared = Arc::new(Shared {
+            store,
+            links: Arc::new(Mutex::new(LinkCache::default())),
+            me,
+            ep: ep.clone(),
+            local,
+            timeouts,
+            peers: Mutex::new(HashMap::new()),
+            told: Mutex::new(HashSet::new()),
+            events,
+        });
+        let (dialler, watcher) = if dial {
+            // A second connection for the watch, which polls it from a thread of its own.
+            let watch_store = crate::shared::open_store(home).await?;
+            let (readings, watcher) = off_runtime({
+                let poll = timeouts.poll;
+                move || watcher::start(watch_store, poll)
+            })
+            .await?
+            .map_err(NodeError::Watch)?;
+            let dialler = tokio::spawn(watch_and_dial(shared.clone(), readings));
+            (Some(dialler), Some(watcher))
+        } else {
+            (None, None)
+        };
+        let mut router = Router::builder(ep);
+        if accept_sync {
+            let handler = SyncHandler {
+                shared: shared.clone(),
+            };
+            for alpn in SYNC_ALPNS {
+                router = router.accept(alpn, handler.clone());
+            }
+        }
+        if let Some(Pairing { invitations, cert }) = pairing {
+            let handler = PairHandler::new(invitations, cert, timeouts);
+            for alpn in PAIR_ALPNS {
+                router = router.accept(alpn, handler.clone());
+            }
+        }
+        Ok(Node {
+            router: router.spawn(),
+            shared,
+            dialler,
+            watcher,
+        })
+    }
+
+    /// The endpoint the node serves on.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.router.endpoint()
+    }
+
+    /// Closes every connection, stops the router (which closes the endpoint) and the watch.
+    pub async fn shutdown(self) {
+        if let Some(dialler) = &self.dialler {
+            dialler.abort();
+        }
+        let peers: Vec<Arc<Peer>> = self
+            .shared
+            .peers
+            .lock()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default();
+        for peer in peers {
+            peer.conn.close(0u32.into(), b"shutting down");
+        }
+        if let Err(err) = self.router.shutdown().await {
+            tracing::warn!("a protocol handler panicked: {err}");
+        }
+        if let Some(dialler) = self.dialler {
+            let _ = dialler.await;
+        }
+        // The watch's receiver went with the dialler: its thread ends within one poll.
+        if let Some(watcher) = self.watcher {
+            let _ = off_runtime(move || watcher.join()).await;
+        }
+    }
+}
+
+/// Runs a node until `shutdown` resolves (`tapin serve`: [`Options::serve`], and the pairing
+/// handler so an invitation opened in its process is answered). Every wait is bounded by the
+/// options' timeouts.
 pub async fn run(
     ep: Endpoint,
     home: &Path,
     me: DeviceKey,
-    local: Local,
-    timeouts: Timeouts,
-    events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
-    let store = SharedStore::open(home).await?;
-    // A second connection for the watch, which polls it from a thread of its own.
-    let watch_store = crate::shared::open_store(home).await?;
-    let (readings, watcher) = off_runtime({
-        let poll = timeouts.poll;
-        move || watcher::start(watch_store, poll)
-    })
-    .await?
-    .map_err(NodeError::Watch)?;
-    let shared = Arc::new(Shared {
-        store,
-        links: Arc::new(Mutex::new(LinkCache::default())),
-        me,
-        ep: ep.clone(),
-        local,
-        timeouts,
-        peers: Mutex::new(HashMap::new()),
-        told: Mutex::new(HashSet::new()),
-        events,
-    });
-
-    let accept = {
-        let (shared, ep) = (shared.clone(), ep.clone());
-        async move {
-            while let Some(incoming) = ep.accept().await {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let Ok(conn) = incoming.await else { return };
-                    accept_sync(shared, conn).await;
-                });
-            }
-        }
-    };
-
-    tokio::select! {
-        () = accept => {}
-        () = watch_and_dial(shared.clone(), readings) => {}
-        () = shutdown => {}
-    }
-    let peers: Vec<Arc<Peer>> = shared
-        .peers
-        .lock()
-        .map(|p| p.values().cloned().collect())
-        .unwrap_or_default();
-    for peer in peers {
-        peer.conn.close(0u32.into(), b"shutting down");
-    }
-    ep.close().await;
-    // The watch's receiver is gone: its thread ends within one poll.
-    let _ = off_runtime(move || watcher.join()).await;
+    let node = Node::spawn(ep, home, me, options).await?;
+    shutdown.await;
+    node.shutdown().await;
     Ok(())
+}
+
+/// The protocol handler for every sync ALPN: a connection that passed the gate is mapped to its
+/// relationship, its version settled, and the friend's exchanges served until it closes.
+#[derive(Clone)]
+struct SyncHandler {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SyncHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncHandler")
+            .field("me", &self.shared.me.id())
+            .finish()
+    }
+}
+
+impl ProtocolHandler for SyncHandler {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        accept_sync(self.shared.clone(), conn).await;
+        Ok(())
+    }
 }
 
 /// Serves a connection that came through the gate on a sync ALPN: maps the device to its

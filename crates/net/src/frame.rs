@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 /// A frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    /// The stream failed or closed early.
-    #[error("connection lost")]
-    Io(#[source] StreamError),
+    /// The stream failed or closed early. iroh's own words say how ("connection lost: closed
+    /// by peer: …", "stream finished early").
+    #[error(transparent)]
+    Io(StreamError),
     /// The announced frame is larger than allowed.
     #[error("frame of {len} bytes is over the {cap}-byte cap")]
     TooLarge {

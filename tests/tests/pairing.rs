@@ -194,35 +194,65 @@ fn pairing_through_the_real_binary_links_both_homes_and_both_show_the_same_code(
     }
 }
 
+/// Where `home` keeps `person`'s one device: its stored addresses.
+#[track_caller]
+fn stored_addrs(home: &Home, person: &str, device: &str) -> Value {
+    only_relationship(home, person)["peer"]["devices"][device]["addrs"].clone()
+}
+
+/// Regression test for "a join beside a running server tells the inviter a port it is not bound
+/// to": `tapin join` gave the home's port while `tapin serve` held it. Now it gives only where it
+/// listens, and Jordan's server tells Maya its own address at their first exchange.
 #[test]
 fn a_joiner_whose_server_holds_its_port_still_gives_the_friend_its_stable_address() {
-    let jordan_port = free_udp_port();
-    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let [maya_port, jordan_port] = free_udp_ports();
+    let maya = Home::init_net("Maya", "maya-laptop", maya_port);
     let jordan = Home::init_net("Jordan", "jordan-phone", jordan_port);
     // Jordan's device is online: `tapin serve` listens on his home's port, so `tapin join`
-    // dials from another one.
-    let mut serve = jordan.spawn(&["serve"]);
+    // dials from another one. His server dials Maya soon and often, for this test.
+    let mut serve = jordan.net_cmd(&["serve"]);
+    serve.env("TAPIN_TIMEOUTS", "dial=1s,max_backoff=1s");
+    let mut serve = Background::spawn(serve, None);
     let listening = format!("Serving as Jordan on 127.0.0.1:{jordan_port}");
     tapin_e2e::eventually(NET_TIMEOUT, "Jordan's server to listen", || {
         serve.stderr().contains(&listening)
     });
 
-    pair(&maya, &jordan);
+    // Maya runs no server, so nothing dials Jordan's join once paired: it waits one short
+    // hand-over for her node, then leaves it to his server.
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let mut join = jordan.net_cmd(&["--json", "join", &ticket, "--yes"]);
+    join.env("TAPIN_TIMEOUTS", "handover=1s");
+    let join = Background::spawn(join, None).wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
+    assert!(
+        join.stderr.contains("did not sync in time"),
+        "the join should have waited for Maya's node:\n{}",
+        join.stderr
+    );
+    assert_eq!(invite.wait(NET_TIMEOUT).code, Some(0));
     assert!(serve.running(), "the server stopped:\n{}", serve.stderr());
     let device = whoami(&jordan)["device"]
         .as_str()
         .expect("device")
         .to_owned();
-    let row = only_relationship(&maya, "Jordan");
-    let addrs = &row["peer"]["devices"][&device]["addrs"];
+    let home_port = Value::from(format!("127.0.0.1:{jordan_port}"));
+    let told = stored_addrs(&maya, "Jordan", &device);
     assert!(
-        addrs
-            .as_array()
-            .expect("addrs")
-            .contains(&Value::from(format!("127.0.0.1:{jordan_port}"))),
-        "Maya should know Jordan's device at his home's port {jordan_port}, where his server \
-         listens, not only at the port `tapin join` happened to use: {addrs}"
+        !told.as_array().expect("addrs").contains(&home_port),
+        "the join was not bound to Jordan's home port, and must not have said it was: {told}"
     );
+
+    // Maya comes online: Jordan's server, which noticed the pairing, reaches her node and tells
+    // it where it listens.
+    let _maya_serve = maya.start_serve();
+    tapin_e2e::eventually(NET_TIMEOUT, "Maya to learn Jordan's home port", || {
+        stored_addrs(&maya, "Jordan", &device)
+            .as_array()
+            .is_some_and(|a| a.contains(&home_port))
+    });
+    assert!(serve.running(), "the server stopped:\n{}", serve.stderr());
 }
 
 #[test]

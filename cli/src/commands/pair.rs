@@ -11,7 +11,7 @@ use tapin_core::identity::DeviceCertificate;
 use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
 use tapin_core::pairing::{Invitation, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
-use tapin_net::endpoint::{self, Advertise, Gate};
+use tapin_net::endpoint::{self, Advertise, Gate, Holds};
 use tapin_net::gate::HomeGate;
 use tapin_net::invitations::OpenInvitation;
 use tapin_net::node::{Local, Node, Options, Pairing};
@@ -277,7 +277,9 @@ pub(crate) fn invite(
     let expires_at = app.now + chrono::Duration::from_std(ttl)?;
     block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = endpoint::bind(
+        // The home's port if it is free; beside a running `tapin serve`, another one, and the
+        // ticket names only what this endpoint is bound to.
+        let (ep, holds) = endpoint::bind_home(
             app.device.secret(),
             &config,
             gate.clone() as Arc<dyn Gate>,
@@ -330,6 +332,9 @@ pub(crate) fn invite(
                     invitations: gate.invitations().clone(),
                     cert: my_cert(app),
                 }),
+                // A second endpoint also serves sync, for the friend's node to reach after
+                // pairing (`hand_over`).
+                accept_sync: holds == Holds::OtherPort,
                 ..Options::new(local, config.timeouts)
             },
         )
@@ -351,7 +356,8 @@ pub(crate) fn invite(
         ))?;
         let result = async {
             let pending = wait_for_joiner(invitation, ttl).await?;
-            finish(app, pending, for_person.as_deref(), yes, json).await
+            let friend = finish(app, pending, for_person.as_deref(), yes, json).await?;
+            hand_over(&node, holds, &friend, &config.timeouts).await
         }
         .await;
         node.shutdown().await;
@@ -397,13 +403,15 @@ async fn wait_for_joiner(mut invitation: OpenInvitation, ttl: Duration) -> Resul
     Ok(pending)
 }
 
+/// Asks the person to confirm the safety code, and stores the pairing if both did. Returns the
+/// friend's device.
 async fn finish(
     app: &App,
     pending: PendingPairing,
     choice: Option<&str>,
     yes: bool,
     json: bool,
-) -> Result<()> {
+) -> Result<PairedDevice> {
     let friend = pending.peer.name.clone();
     let code = pending.code.clone();
     let reach = pending.peer_reach.clone();
@@ -420,7 +428,44 @@ async fn finish(
     };
     let peer = pending.finish(answer).await?;
     let (name, created) = store_pairing(app, choice, &peer, &reach, new_id)?;
-    print_paired(json, &name, created, &peer, &code)
+    print_paired(json, &name, created, &peer, &code)?;
+    Ok(peer)
+}
+
+/// After pairing from a second endpoint (this home's `tapin serve` holds its port, so the friend
+/// was told this endpoint's addresses): keeps it up until the friend's node has synced with it
+/// once, at most `timeouts.handover`. That exchange tells this home where the friend's node
+/// listens; this home's `tapin serve`, which noticed the new pairing, then dials it there and
+/// tells it where it listens in turn.
+async fn hand_over(
+    node: &Node,
+    holds: Holds,
+    friend: &PairedDevice,
+    timeouts: &tapin_net::Timeouts,
+) -> Result<()> {
+    if holds != Holds::OtherPort {
+        return Ok(());
+    }
+    output::note(format!(
+        "Your `tapin serve` holds this home's port: waiting up to {:?} for {}'s device to sync \
+         once, so your server and theirs find each other…",
+        timeouts.handover, friend.name
+    ))?;
+    if node
+        .wait_for_exchange(friend.cert.device, timeouts.handover)
+        .await
+    {
+        output::note(format!(
+            "{}'s device synced; your `tapin serve` takes it from here.",
+            friend.name
+        ))
+    } else {
+        output::note(format!(
+            "{}'s device did not sync in time; your `tapin serve` keeps dialling it, and tells it \
+             where your server listens at their first contact.",
+            friend.name
+        ))
+    }
 }
 
 /// `tapin join`.
@@ -437,34 +482,40 @@ pub(crate) fn join(
     if inv.person == app.person.id() {
         bail!("this is your own invitation; give it to the friend you want to pair with");
     }
-    let mut config = app.net_config(net)?;
-    let mut advertise_port = None;
+    let config = app.net_config(net)?;
     block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = match endpoint::bind(
+        // The home's port if it is free; beside a running `tapin serve`, another one, and the
+        // inviter is told only what this endpoint is bound to.
+        let (ep, holds) = endpoint::bind_home(
             app.device.secret(),
             &config,
             gate.clone() as Arc<dyn Gate>,
             vec![],
         )
         .await
-        {
-            Ok(ep) => ep,
-            Err(_) if config.port != 0 => {
-                // The home's port is taken (a running `tapin serve`): any port will do to dial,
-                // but the friend must learn the home's stable port, where `serve` listens.
-                advertise_port = Some(config.port);
-                config.port = 0;
-                endpoint::bind(app.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
-                    .await
-                    .context("could not start the network")?
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context("could not start the network")),
+        .context("could not start the network")?;
+        let local = Local {
+            name: app.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
         };
+        // A second endpoint serves sync, for the friend's node to reach after pairing
+        // (`hand_over`); otherwise the node serves nothing and this endpoint only dials.
+        let node = Node::spawn(
+            ep.clone(),
+            &app.home,
+            app.device.clone(),
+            Options {
+                accept_sync: holds == Holds::OtherPort,
+                ..Options::new(local, config.timeouts)
+            },
+        )
+        .await
+        .context("could not start the network")?;
         output::note(format!("Connecting to {}'s device…", inv.name))?;
         let result = async {
-            let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
-            let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
+            let mut reach = endpoint::my_reach(&ep, &config.relay, Advertise::Bound);
             reach.relay = endpoint::home_relay(&ep, &config.relay, &config.timeouts).await;
             let pending = pair::join(
                 &ep,
@@ -477,10 +528,11 @@ pub(crate) fn join(
                 &config.timeouts,
             )
             .await?;
-            finish(app, pending, as_person.as_deref(), yes, json).await
+            let friend = finish(app, pending, as_person.as_deref(), yes, json).await?;
+            hand_over(&node, holds, &friend, &config.timeouts).await
         }
         .await;
-        ep.close().await;
+        node.shutdown().await;
         result
     })
 }

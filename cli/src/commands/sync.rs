@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
+use tapin_net::endpoint::{self, Advertise, Gate, Holds};
 use tapin_net::gate::HomeGate;
 use tapin_net::node::{self, Event, Local, Options, Pairing, Unsynced};
 use tapin_store::Store;
@@ -13,32 +13,6 @@ use crate::app::{App, find_person};
 use crate::args::NetArgs;
 use crate::commands::pair::block_on;
 use crate::output::{self, BOLD, GOOD, WARN, paint};
-
-/// Binds with the home's settings; if its port is taken (a running `tapin serve`), any port.
-async fn bind(
-    app: &App,
-    config: &mut NetConfig,
-    alpns: Vec<Vec<u8>>,
-    gate: Arc<HomeGate>,
-) -> Result<tapin_net::Endpoint> {
-    match endpoint::bind(
-        app.device.secret(),
-        config,
-        gate.clone() as Arc<dyn Gate>,
-        alpns.clone(),
-    )
-    .await
-    {
-        Ok(ep) => Ok(ep),
-        Err(_) if config.port != 0 => {
-            config.port = 0;
-            endpoint::bind(app.device.secret(), config, gate as Arc<dyn Gate>, alpns)
-                .await
-                .context("could not start the network")
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("could not start the network")),
-    }
-}
 
 fn size(bytes: u64) -> String {
     if bytes < 1024 {
@@ -75,22 +49,26 @@ pub(crate) fn sync(app: &App, person: Option<&str>, net: &NetArgs, json: bool) -
         )?;
         return Ok(());
     }
-    let mut config = app.net_config(net)?;
-    // Friends are told the home's port, where `tapin serve` listens, not this command's.
-    let local = Local {
-        name: app.name.clone(),
-        relay: config.relay.clone(),
-        advertise: match config.port {
-            0 => Advertise::Nothing,
-            port => Advertise::HomePort(port),
-        },
-    };
-    // A one-shot sync only dials out: it takes any free port, so it never competes with a running
-    // `tapin serve` for the home's port, nor receives a friend's dial meant for that server.
-    config.port = 0;
+    let config = app.net_config(net)?;
     let results = block_on(async {
         let gate = Arc::new(HomeGate::new(Store::open(&app.home)?));
-        let ep = bind(app, &mut config, vec![], gate).await?;
+        // The home's port if it is free (no `tapin serve` running), so friends may be told it;
+        // otherwise any port. It serves nothing: a friend's node dialling it hears that nothing
+        // here serves sync, and dials again later.
+        let (ep, holds) =
+            endpoint::bind_home(app.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
+                .await
+                .context("could not start the network")?;
+        // Friends are told only addresses this command is bound to, and only the home's port:
+        // another port is gone a moment later, so they keep what they know (the server's).
+        let local = Local {
+            name: app.name.clone(),
+            relay: config.relay.clone(),
+            advertise: match holds {
+                Holds::HomePort => Advertise::Bound,
+                Holds::OtherPort | Holds::AnyPort => Advertise::Nothing,
+            },
+        };
         // Progress on stderr, only on a terminal: a first sync can move a whole history.
         let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -217,8 +195,8 @@ pub(crate) fn serve(app: &App, net: &NetArgs) -> Result<()> {
         let reporter = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let line = match event {
-                    Event::Connected { name } => format!("{name}: connected"),
-                    Event::Synced { name, stats }
+                    Event::Connected { name, .. } => format!("{name}: connected"),
+                    Event::Synced { name, stats, .. }
                         if stats.received_changes > 0 || stats.sent_bytes > 2048 =>
                     {
                         format!(

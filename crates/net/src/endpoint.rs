@@ -277,16 +277,16 @@ pub async fn home_relay(ep: &Endpoint, relay: &Relay, timeouts: &Timeouts) -> Op
     tapin_core::pairing::relay_url(&url).ok()
 }
 
-/// Which direct addresses a device tells its friends to dial.
+/// Which direct addresses a device tells its friends to dial. Only addresses it is bound to:
+/// a command whose endpoint is not where the home's node listens (`tapin join` or `tapin invite`
+/// beside a running `tapin serve`) gives its own, and the node corrects the friend's copy at its
+/// first exchange with them (see docs/PROTOCOL.md, "Reach").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Advertise {
-    /// The addresses the endpoint listens on (`tapin serve`, `tapin invite`).
+    /// The addresses the endpoint listens on.
     Bound,
-    /// The endpoint's IP addresses with the home's port: a command that had to bind another
-    /// port (`tapin sync`, or `tapin join` while `tapin serve` holds the home's port) points
-    /// friends to where the home's node listens.
-    HomePort(u16),
-    /// None: the home has no stable port, so the friend keeps the addresses it knows.
+    /// None: the friend keeps the addresses it knows (`tapin sync` on a port other than the
+    /// home's, which it gives up a moment later).
     Nothing,
 }
 
@@ -296,13 +296,6 @@ pub enum Advertise {
 pub fn my_reach(ep: &Endpoint, relay: &Relay, advertise: Advertise) -> Reach {
     let addrs = match advertise {
         Advertise::Bound => direct_addrs(ep),
-        Advertise::HomePort(port) => direct_addrs(ep)
-            .into_iter()
-            .map(|mut a| {
-                a.set_port(port);
-                a
-            })
-            .collect(),
         Advertise::Nothing => Vec::new(),
     };
     let relay = match relay {
@@ -311,6 +304,48 @@ pub fn my_reach(ep: &Endpoint, relay: &Relay, advertise: Advertise) -> Reach {
         Relay::Default => ep.addr().relay_urls().next().map(ToString::to_string),
     };
     Reach { addrs, relay }.capped()
+}
+
+/// Which port an endpoint bound with [`bind_home`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// The home's stable port, where friends dial this device.
+    HomePort,
+    /// Another port: something else holds the home's (its `tapin serve`, usually). This endpoint
+    /// is a second one for the same device, reachable only at its own addresses.
+    OtherPort,
+    /// The home has no stable port (port 0): any port, as every command of that home.
+    AnyPort,
+}
+
+/// Binds like [`bind`] on the home's stable port; if that fails (a `tapin serve` holds it), on
+/// any free port instead. Says which it holds.
+pub async fn bind_home(
+    device_secret: [u8; 32],
+    config: &NetConfig,
+    gate: Arc<dyn Gate>,
+    alpns: Vec<Vec<u8>>,
+) -> Result<(Endpoint, Holds), BindError> {
+    if config.port == 0 {
+        let ep = bind(device_secret, config, gate, alpns).await?;
+        return Ok((ep, Holds::AnyPort));
+    }
+    match bind(device_secret, config, gate.clone(), alpns.clone()).await {
+        Ok(ep) => Ok((ep, Holds::HomePort)),
+        Err(err) => {
+            tracing::debug!(
+                port = config.port,
+                "the home's port is taken, binding another: {}",
+                crate::chain(&err)
+            );
+            let any = NetConfig {
+                port: 0,
+                ..config.clone()
+            };
+            let ep = bind(device_secret, &any, gate, alpns).await?;
+            Ok((ep, Holds::OtherPort))
+        }
+    }
 }
 
 /// Where to dial a device known at `reach`: its direct addresses, and its relay when this

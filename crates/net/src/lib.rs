@@ -1,10 +1,15 @@
-//! tapin's networking: the iroh endpoint, the allowlist that guards it, and the pairing
-//! protocol. Only this crate knows iroh.
+//! tapin's networking: the iroh endpoint, the allowlist that guards it, the pairing and sync
+//! protocols, and the node that serves them. Only this crate knows iroh.
 //!
 //! Every connection is checked right after the QUIC handshake, when the remote's endpoint id
 //! (its device key) and ALPN are known and before any application byte is read: the sync ALPN
-//! admits only paired devices, the pairing ALPN admits anyone only while an invitation is open,
-//! and any other ALPN is refused. See [`endpoint::Gate`].
+//! admits only paired devices, the pairing ALPN admits anyone only while an invitation is open in
+//! the process, and any other ALPN is refused. See [`endpoint::Gate`]. Past the gate, a node
+//! ([`node::Node`]) is iroh's `Router` with one protocol handler per ALPN family: sync, and
+//! pairing ([`invitations::PairHandler`]).
+//!
+//! Every wait is bounded by a [`Timeouts`], passed to each function that waits, and no store
+//! call runs on the async runtime ([`shared::SharedStore`]).
 //!
 //! Protocols are versioned by ALPN, and every version ever defined stays accepted: the current
 //! ones are spoken, older ones either still spoken or answered with a clear "update tapin"

@@ -1,7 +1,13 @@
-//! The long-running node behind `tapin serve`: accepts paired devices, dials friends at their last
-//! known addresses and relay with backoff, and pushes local changes — including those written by
-//! other processes on the same home — to connected friends as they happen. Also the one-shot
-//! [`sync_once`] behind `tapin sync`.
+//! The node: iroh's `Router` on the caller's endpoint, with one protocol handler per ALPN family
+//! (sync, pairing) as its [`Options`] ask. Behind `tapin serve` it accepts paired devices, dials
+//! friends at their last known addresses and relay with backoff, pushes local changes — including
+//! those written by other processes on the same home — to connected friends as they happen, and
+//! answers joiners for an invitation opened in its process. Behind `tapin invite` it answers
+//! joiners. Also the one-shot [`sync_once`] behind `tapin sync`.
+//!
+//! A device may have several endpoints at once (its node, and a command beside it that could not
+//! take the home's port), so a node keeps every live connection of a friend's device, pushes to
+//! each, and never closes one the friend dialled for being a second one.
 //!
 //! Both speak every sync version this build knows: a connection runs the version its handshake
 //! chose (`tapin/sync/3`, or `tapin/sync/2` with release c2a9253), and one that chose
@@ -116,11 +122,15 @@ pub enum Event {
     Connected {
         /// The friend.
         name: String,
+        /// Their device.
+        device: DeviceId,
     },
     /// An exchange finished.
     Synced {
         /// The friend.
         name: String,
+        /// Their device.
+        device: DeviceId,
         /// What moved.
         stats: SyncStats,
     },
@@ -140,8 +150,8 @@ struct Peer {
     conn: Connection,
     /// The version the handshake chose (one this build syncs on).
     version: SyncVersion,
-    /// When it was registered: a duplicate of a connection older than the duplicate window means
-    /// the other side has lost it (a restart), not that both sides dialled at once.
+    /// When it was registered: only connections this recent can be the two halves of a
+    /// simultaneous dial.
     since: tokio::time::Instant,
     link: Link,
     /// One exchange at a time per connection from this side.
@@ -158,10 +168,14 @@ struct Shared {
     ep: Endpoint,
     local: Local,
     timeouts: Timeouts,
-    peers: Mutex<HashMap<[u8; 32], Arc<Peer>>>,
+    /// The live connections with each friend device: a device may have several endpoints (its
+    /// node, and a `tapin sync` or pairing command beside it), so several connections.
+    peers: Mutex<HashMap<[u8; 32], Vec<Arc<Peer>>>>,
     /// Devices already reported as on another version (until they sync again), so a dial every
     /// minute does not repeat it.
     told: Mutex<HashSet<[u8; 32]>>,
+    /// The devices an exchange finished with since the node started.
+    exchanged: tokio::sync::watch::Sender<HashSet<[u8; 32]>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
@@ -190,8 +204,11 @@ impl Shared {
         if let Ok(mut told) = self.told.lock() {
             told.remove(&device.to_bytes());
         }
+        self.exchanged
+            .send_if_modified(|done| done.insert(device.to_bytes()));
         self.emit(Event::Synced {
             name: name.to_owned(),
+            device,
             stats,
         });
     }
@@ -315,27 +332,24 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
         }
     }
     if let Ok(mut peers) = shared.peers.lock()
-        && peers
-            .get(&device.to_bytes())
-            .is_some_and(|p| p.conn.stable_id() == peer.conn.stable_id())
+        && let Some(live) = peers.get_mut(&device.to_bytes())
     {
-        peers.remove(&device.to_bytes());
+        live.retain(|p| p.conn.stable_id() != peer.conn.stable_id());
+        if live.is_empty() {
+            peers.remove(&device.to_bytes());
+        }
     }
 }
 
-/// The device that dialled a connection.
-fn dialer(shared: &Shared, conn: &Connection) -> [u8; 32] {
-    if conn.side().is_client() {
-        shared.me.id().to_bytes()
-    } else {
-        *conn.remote_id().as_bytes()
-    }
-}
-
-/// Registers a connection with a friend's device. When both nodes dial each other at once there
-/// are two connections; both sides keep the one dialled by the smaller device id and close the
-/// other, so they agree without talking about it. A newer connection dialled by the same side as
-/// the registered one replaces it.
+/// Registers a connection with a friend's device, beside any others it has: a friend's device
+/// may reach this node from its own node and, meanwhile, from a `tapin sync` or pairing command
+/// on a second endpoint, and all of them are served. A connection the friend dialled is never
+/// closed here (it may be one of those commands); a stale one ends when QUIC gives up on it, or
+/// when a push on it fails.
+///
+/// When both nodes dial each other at once there are two connections between them: both sides
+/// keep the one dialled by the smaller device id, and each closes only its own dial, so they
+/// agree without talking about it. Returns `None` if `conn`, dialled here, was that duplicate.
 fn register(
     shared: &Arc<Shared>,
     conn: Connection,
@@ -344,23 +358,24 @@ fn register(
 ) -> Option<Arc<Peer>> {
     let device = device_of(&conn)?;
     let mut peers = shared.peers.lock().ok()?;
-    if let Some(existing) = peers.get(&device.to_bytes())
-        && existing.conn.close_reason().is_none()
-    {
-        let (old_dialer, new_dialer) = (dialer(shared, &existing.conn), dialer(shared, &conn));
-        // Both nodes dialled each other at once: keep the one the smaller device id dialled, as
-        // the other node does. Otherwise the older connection is stale (a restart, a killed
-        // `tapin sync`) and may still look open until it times out: the new one wins.
-        let simultaneous =
-            old_dialer != new_dialer && existing.since.elapsed() < shared.timeouts.duplicate_window;
-        let preferred = shared.me.id().to_bytes().min(device.to_bytes());
-        if simultaneous && old_dialer == preferred {
+    let live = peers.entry(device.to_bytes()).or_default();
+    live.retain(|p| p.conn.close_reason().is_none());
+    let they_win = device.to_bytes() < shared.me.id().to_bytes();
+    let recent = |p: &Peer| p.since.elapsed() < shared.timeouts.duplicate_window;
+    if they_win {
+        if conn.side().is_client() && live.iter().any(|p| p.conn.side().is_server() && recent(p)) {
             conn.close(0u32.into(), b"duplicate connection");
             return None;
         }
-        existing
-            .conn
-            .close(0u32.into(), b"replaced by a newer connection");
+        if conn.side().is_server() {
+            live.retain(|p| {
+                let duplicate = p.conn.side().is_client() && recent(p);
+                if duplicate {
+                    p.conn.close(0u32.into(), b"duplicate connection");
+                }
+                !duplicate
+            });
+        }
     }
     let peer = Arc::new(Peer {
         conn,
@@ -369,7 +384,7 @@ fn register(
         link,
         busy: Arc::new(tokio::sync::Mutex::new(())),
     });
-    peers.insert(device.to_bytes(), peer.clone());
+    live.push(peer.clone());
     Some(peer)
 }
 
@@ -480,6 +495,7 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     };
     shared.emit(Event::Connected {
         name: peer.link.name.clone(),
+        device,
     });
     tokio::spawn(serve_streams(shared.clone(), peer.clone()));
     match push(&shared, &peer).await {
@@ -610,6 +626,7 @@ impl Node {
             timeouts,
             peers: Mutex::new(HashMap::new()),
             told: Mutex::new(HashSet::new()),
+            exchanged: tokio::sync::watch::Sender::new(HashSet::new()),
             events,
         });
         let (dialler, watcher) = if dial {
@@ -654,6 +671,18 @@ impl Node {
         self.router.endpoint()
     }
 
+    /// Waits until an exchange with `device` has finished (in either direction, since the node
+    /// started), at most `wait`; whether one did. A pairing command on a second endpoint waits so
+    /// for the new friend's node, whose first exchange tells this home where it listens.
+    pub async fn wait_for_exchange(&self, device: DeviceId, wait: Duration) -> bool {
+        let key = device.to_bytes();
+        let mut done = self.shared.exchanged.subscribe();
+        matches!(
+            tokio::time::timeout(wait, done.wait_for(|d| d.contains(&key))).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Closes every connection, stops the router (which closes the endpoint) and the watch.
     pub async fn shutdown(self) {
         if let Some(dialler) = &self.dialler {
@@ -663,7 +692,7 @@ impl Node {
             .shared
             .peers
             .lock()
-            .map(|p| p.values().cloned().collect())
+            .map(|p| p.values().flatten().cloned().collect())
             .unwrap_or_default();
         for peer in peers {
             peer.conn.close(0u32.into(), b"shutting down");
@@ -748,6 +777,7 @@ async fn accept_sync(shared: Arc<Shared>, conn: Connection) {
     if let Some(peer) = register(&shared, conn, version, link) {
         shared.emit(Event::Connected {
             name: peer.link.name.clone(),
+            device,
         });
         serve_streams(shared, peer).await;
     }
@@ -778,10 +808,12 @@ async fn watch_and_dial(
                 .flat_map(|l| l.devices.iter().map(|d| d.to_bytes()))
                 .collect();
             if let Ok(mut peers) = shared.peers.lock() {
-                peers.retain(|device, peer| {
+                peers.retain(|device, live| {
                     let keep = allowed.contains(device);
                     if !keep {
-                        peer.conn.close(sync::VIOLATION.into(), b"unpaired");
+                        for peer in live {
+                            peer.conn.close(sync::VIOLATION.into(), b"unpaired");
+                        }
                     }
                     keep
                 });
@@ -792,10 +824,13 @@ async fn watch_and_dial(
                     continue;
                 }
                 pushed.insert(link.rel, v);
+                // Every live connection of theirs: a push on one that is gone fails and closes
+                // it, and the others still get it.
                 let targets: Vec<Arc<Peer>> = match shared.peers.lock() {
                     Ok(peers) => peers
                         .values()
-                        .filter(|p| p.link.rel == link.rel)
+                        .flatten()
+                        .filter(|p| p.link.rel == link.rel && p.conn.close_reason().is_none())
                         .cloned()
                         .collect(),
                     Err(_) => Vec::new(),
@@ -804,10 +839,11 @@ async fn watch_and_dial(
                     let shared = shared.clone();
                     tokio::spawn(async move {
                         match push(&shared, &peer).await {
-                            Ok(stats) => shared.emit(Event::Synced {
-                                name: peer.link.name.clone(),
-                                stats,
-                            }),
+                            Ok(stats) => {
+                                if let Some(device) = device_of(&peer.conn) {
+                                    shared.synced(device, &peer.link.name, stats);
+                                }
+                            }
                             Err(err) => sync::refuse(&peer.conn, &err),
                         }
                     });
@@ -831,7 +867,10 @@ async fn watch_and_dial(
                 let connected = shared
                     .peers
                     .lock()
-                    .map(|p| p.contains_key(&key))
+                    .map(|p| {
+                        p.get(&key)
+                            .is_some_and(|v| v.iter().any(|p| p.conn.close_reason().is_none()))
+                    })
                     .unwrap_or(true);
                 if connected {
                     next_dial.remove(&key);

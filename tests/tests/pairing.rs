@@ -599,6 +599,47 @@ fn when_the_inviter_says_the_codes_differ_nothing_is_paired_on_either_side() {
     declined(true);
 }
 
+/// Regression test for "an unanswered safety-code prompt holds the command for ever": the person
+/// has as long as the friend waits for them (`pair_confirm`, shortened here), then it counts as
+/// a no, and the command ends even though its prompt is still reading the terminal.
+#[test]
+fn a_person_who_never_answers_the_prompt_declines_once_the_friend_stops_waiting() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+
+    // Maya's terminal stays open and silent.
+    let mut cmd = maya.net_cmd(&["--json", "invite", "--expires", "2m"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .env("TAPIN_TIMEOUTS", "pair_confirm=1s");
+    let mut invite = Background::spawn(cmd, None);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = jordan.net_run(&["join", &ticket, "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+
+    assert_eq!(invite.code, Some(1), "{}", invite.stderr);
+    assert!(
+        invite.stderr.contains("No answer within 1s"),
+        "{}",
+        invite.stderr
+    );
+    assert!(
+        invite
+            .stderr
+            .contains("you did not confirm the safety code; nothing was paired"),
+        "{}",
+        invite.stderr
+    );
+    assert_eq!(join.code, Some(1), "{}", join.stderr);
+    assert!(
+        join.stderr.contains("your friend did not confirm"),
+        "{}",
+        join.stderr
+    );
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
 /// Both people confirmed the code; then each side stores the pairing. The two homes must never
 /// disagree: either both list each other as paired, or both commands fail and neither home
 /// changed. (A check that can refuse the pairing, like a name already taken, belongs before the

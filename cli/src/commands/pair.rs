@@ -26,12 +26,16 @@ const META_INVITE_PREFIX: &str = "invite.";
 
 /// Runs a future on a fresh Tokio runtime: only the network commands need one.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("could not start the async runtime")?
-        .block_on(fut)
+        .context("could not start the async runtime")?;
+    let out = runtime.block_on(fut);
+    // Store work still on a blocking thread finishes in far less than this; a prompt nobody
+    // answered (`pair_confirm` passed) may be reading stdin for ever, and is left behind.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    out
 }
 
 /// "10m", "1h", "2d" → a duration.
@@ -122,9 +126,12 @@ fn confirm(friend: &str, code: &str, yes: bool) -> Result<bool> {
     if yes {
         return Ok(true);
     }
-    let mut err = std::io::stderr().lock();
-    write!(err, "Do the codes match? [y/N] ")?;
-    err.flush()?;
+    {
+        // Not held while reading the answer: the rest of the command may still need to write.
+        let mut err = std::io::stderr().lock();
+        write!(err, "Do the codes match? [y/N] ")?;
+        err.flush()?;
+    }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
@@ -356,7 +363,15 @@ pub(crate) fn invite(
         ))?;
         let result = async {
             let pending = wait_for_joiner(invitation, ttl).await?;
-            let friend = finish(app, pending, for_person.as_deref(), yes, json).await?;
+            let friend = finish(
+                app,
+                pending,
+                for_person.as_deref(),
+                yes,
+                json,
+                &config.timeouts,
+            )
+            .await?;
             hand_over(&node, holds, &friend, &config.timeouts).await
         }
         .await;
@@ -411,6 +426,7 @@ async fn finish(
     choice: Option<&str>,
     yes: bool,
     json: bool,
+    timeouts: &tapin_net::Timeouts,
 ) -> Result<PairedDevice> {
     let friend = pending.peer.name.clone();
     let code = pending.code.clone();
@@ -424,7 +440,18 @@ async fn finish(
     }
     let answer = {
         let (friend, code) = (friend.clone(), code.clone());
-        tokio::task::spawn_blocking(move || confirm(&friend, &code, yes)).await??
+        // The person has as long as the friend waits for them (`pair_confirm`); no answer is a no.
+        let asked = tokio::task::spawn_blocking(move || confirm(&friend, &code, yes));
+        match tokio::time::timeout(timeouts.pair_confirm, asked).await {
+            Ok(answer) => answer??,
+            Err(_) => {
+                output::note(format!(
+                    "No answer within {:?}: the codes count as not compared.",
+                    timeouts.pair_confirm
+                ))?;
+                false
+            }
+        }
     };
     let peer = pending.finish(answer).await?;
     let (name, created) = store_pairing(app, choice, &peer, &reach, new_id)?;
@@ -528,7 +555,15 @@ pub(crate) fn join(
                 &config.timeouts,
             )
             .await?;
-            let friend = finish(app, pending, as_person.as_deref(), yes, json).await?;
+            let friend = finish(
+                app,
+                pending,
+                as_person.as_deref(),
+                yes,
+                json,
+                &config.timeouts,
+            )
+            .await?;
             hand_over(&node, holds, &friend, &config.timeouts).await
         }
         .await;

@@ -35,7 +35,10 @@ use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
 use crate::{PAIR_ALPNS, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPNS, Timeouts};
 
+mod once;
 mod watcher;
+
+pub use once::sync_once;
 
 /// What a node says about itself, and how it may dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -902,97 +905,4 @@ fn reach_by_device(links: &[Link]) -> HashMap<[u8; 32], Reach> {
         .iter()
         .flat_map(|l| l.devices.iter().map(|d| (d.to_bytes(), l.reach_of(*d))))
         .collect()
-}
-
-/// Syncs once with every device of the given links that can be reached (the `tapin sync`
-/// command): dial, one exchange, close. Returns per link the stats, or why it was not synced.
-/// Every wait is bounded by `timeouts`.
-pub async fn sync_once(
-    ep: &Endpoint,
-    home: &Path,
-    me: &DeviceKey,
-    local: &Local,
-    links: &[Link],
-    timeouts: &Timeouts,
-) -> Vec<(Link, Result<SyncStats, Unsynced>)> {
-    let store = match SharedStore::open(home).await {
-        Ok(store) => store,
-        Err(e) => {
-            let failed = Arc::new(SyncError::from(e));
-            return links
-                .iter()
-                .map(|l| (l.clone(), Err(Unsynced::Failed(failed.clone()))))
-                .collect();
-        }
-    };
-    let mut out = Vec::new();
-    for link in links {
-        let mut total: Option<SyncStats> = None;
-        let mut worst: Option<Unsynced> = None;
-        for device in &link.devices {
-            let (conn, version) = match dial_device(
-                ep,
-                local,
-                &link.name,
-                *device,
-                &link.reach_of(*device),
-                timeouts,
-            )
-            .await
-            {
-                Dialled::Connected(conn, version) => (conn, version),
-                Dialled::Not(why) => {
-                    keep_worst(&mut worst, why);
-                    continue;
-                }
-            };
-            let wire = Wire::of(version, || {
-                endpoint::my_reach(ep, &local.relay, local.advertise)
-            })
-            .unwrap_or(Wire::V2);
-            let result = async {
-                let (mut send, mut recv) = conn.open_bi().await.map_err(FrameError::from)?;
-                let stats = sync::exchange(
-                    &store, me, link, *device, &mut send, &mut recv, true, &wire, None, timeouts,
-                )
-                .await?;
-                let _ = send.finish();
-                Ok::<_, SyncError>(stats)
-            }
-            .await;
-            match result {
-                Ok(stats) => {
-                    conn.close(0u32.into(), b"done");
-                    let t = total.get_or_insert_with(SyncStats::default);
-                    t.sent_bytes += stats.sent_bytes;
-                    t.received_bytes += stats.received_bytes;
-                    t.received_changes += stats.received_changes;
-                    t.rounds += stats.rounds;
-                    t.learned_reach |= stats.learned_reach;
-                }
-                Err(_) if closed_as_newer(&conn) => keep_worst(
-                    &mut worst,
-                    Unsynced::TheirsNewer {
-                        name: link.name.clone(),
-                    },
-                ),
-                Err(err) => {
-                    sync::refuse(&conn, &err);
-                    keep_worst(&mut worst, Unsynced::Failed(Arc::new(err)));
-                }
-            }
-        }
-        let result = total.ok_or_else(|| {
-            worst.unwrap_or_else(|| Unsynced::Unreachable(Arc::new(DialError::NoAddress)))
-        });
-        out.push((link.clone(), result));
-    }
-    out
-}
-
-/// Keeps, of the reasons a friend's devices were not synced with, the one that says most.
-fn keep_worst(worst: &mut Option<Unsynced>, why: Unsynced) {
-    if worst.as_ref().is_none_or(|w| why.rank() >= w.rank()) {
-        *worst = Some(why);
-    }
 }

@@ -237,12 +237,8 @@ impl Shared {
                     .link_for(store, device)
             })
             .await;
-        match found {
-            Ok(Ok(link)) => link,
-            Ok(Err(err)) => {
-                tracing::warn!(device = %device, "cannot read pairings: {}", crate::chain(&err));
-                None
-            }
+        match found.map_err(SyncError::from).and_then(|link| link) {
+            Ok(link) => link,
             Err(err) => {
                 tracing::warn!(device = %device, "cannot read pairings: {}", crate::chain(&err));
                 None
@@ -297,7 +293,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             Err(e) => {
                 shared.emit(Event::Disconnected {
                     name: peer.link.name.clone(),
-                    reason: e.to_string(),
+                    reason: crate::chain(&e),
                 });
                 break;
             }

@@ -221,6 +221,8 @@ impl NetArgs {
             port: self.port,
             relay: self.relay.clone(),
             mdns: self.mdns.map(|m| m == OnOff::On),
+            // For tests only: shorter network waits (README, "Testing").
+            timeouts: std::env::var("TAPIN_TIMEOUTS").ok(),
         }
     }
 }

@@ -29,8 +29,11 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TAPIN_LOG")
                 // automerge logs an ERROR when the store test-loads a chunk of changes on its own
-                // (their dependencies are in the document, not the chunk); that is expected.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,automerge=off")),
+                // (their dependencies are in the document, not the chunk); that is expected. The
+                // Router warns of every connection the allowlist refused, which is its job.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,automerge=off,iroh::protocol=error")
+                }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())

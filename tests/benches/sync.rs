@@ -42,11 +42,12 @@ use tapin_core::saved::SavedDoc;
 use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
-use tapin_net::SYNC_ALPN;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
+use tapin_net::shared::SharedStore;
 use tapin_net::sync::{Link, MAX_ROUNDS, SyncStats, Wire, exchange};
+use tapin_net::{SYNC_ALPN, Timeouts};
 use tapin_store::{MetaKey, Store};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -417,7 +418,7 @@ fn local() -> node::Local {
 /// Accepts one connection and answers one exchange on it, as `tapin serve` does.
 async fn respond_once(
     ep: Endpoint,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     me: DeviceKey,
     link: Link,
     peer: DeviceId,
@@ -435,6 +436,7 @@ async fn respond_once(
         false,
         &v3(),
         None,
+        &Timeouts::default(),
     )
     .await?;
     let done = Instant::now();
@@ -488,7 +490,7 @@ async fn initial_sync(
     maya_store
         .apply_changes(&DocId::Side(mrel), &save)
         .map_err(|e| format!("storing Maya's side: {e}"))?;
-    let maya_store = Arc::new(Mutex::new(maya_store));
+    let mut maya_store = SharedStore::new(maya_store);
     let maya_home_path = maya_home.path().to_owned();
     let maya_ep = bind(maya, Arc::new(PermissiveGate), vec![SYNC_ALPN.to_vec()]).await?;
     let mut out = InitialSync {
@@ -510,7 +512,7 @@ async fn initial_sync(
         let jordan = DeviceKey::from_secret(Rng(1_000 + rep as u64).secret());
         let jrel = Rng(2_000 + rep as u64).id();
         let jordan_home = tempfile::tempdir()?;
-        let jordan_store = Arc::new(Mutex::new(Store::open(jordan_home.path())?));
+        let jordan_store = SharedStore::new(Store::open(jordan_home.path())?);
         let jordan_ep = bind(&jordan, Arc::new(PermissiveGate), vec![SYNC_ALPN.to_vec()]).await?;
         let maya_link = Link {
             rel: mrel,
@@ -539,7 +541,7 @@ async fn initial_sync(
         // previous exchanges, as a running `tapin serve` does; Jordan dials Maya's serving store.
         let mode = rep % 3;
         if mode == 0 {
-            *maya_store.lock().map_err(|_| "poisoned")? = Store::open(&maya_home_path)?;
+            maya_store = SharedStore::new(Store::open(&maya_home_path)?);
         }
         let (
             dialler,
@@ -596,6 +598,7 @@ async fn initial_sync(
             true,
             &v3(),
             None,
+            &Timeouts::default(),
         )
         .await?;
         let dialler_done = Instant::now();
@@ -622,11 +625,14 @@ async fn initial_sync(
             );
         }
         {
-            let store = jordan_store.lock().map_err(|_| "poisoned")?;
-            if heads_of(&store, &DocId::Replica(jrel))? != heads {
+            let (replica_heads, stats) = jordan_store
+                .run(move |store| -> Result<_> {
+                    Ok((heads_of(store, &DocId::Replica(jrel))?, store.stats()?))
+                })
+                .await??;
+            if replica_heads != heads {
                 return Err("Jordan's replica does not hold Maya's side".into());
             }
-            let stats = store.stats()?;
             if let Some(doc) = stats
                 .documents
                 .iter()
@@ -657,6 +663,7 @@ async fn initial_sync(
             true,
             &v3(),
             None,
+            &Timeouts::default(),
         )
         .await?;
         let maya_done = Instant::now();
@@ -870,9 +877,15 @@ fn live_propagation(
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         nodes.push(rt.spawn(async move {
-            node::run(ep, &home, key, local(), None, async {
-                let _ = stopped.await;
-            })
+            node::run(
+                ep,
+                &home,
+                key,
+                node::Options::serve(local(), Timeouts::default()),
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
         }));
     }
@@ -1148,7 +1161,8 @@ fn sync_all(
             rt.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let t = Instant::now();
-                let results = node::sync_once(&ep, &home, &key, &local(), &links).await;
+                let results =
+                    node::sync_once(&ep, &home, &key, &local(), &links, &Timeouts::default()).await;
                 let errors: Vec<String> = results
                     .into_iter()
                     .filter_map(|(_, r)| r.err().map(|e| e.to_string()))

@@ -393,12 +393,14 @@ impl Home {
     }
 
     /// A `tapin` command that may touch the network: loopback only (the home's `--bind`), no
-    /// relay, no mDNS. The clock stays [`NOW`]: an inviter judges its invitation's expiry on
+    /// relay, no mDNS, every wait as people get it (a test shortens one with `TAPIN_TIMEOUTS`,
+    /// e.g. `pair_step=2s`). The clock stays [`NOW`]: an inviter judges its invitation's expiry on
     /// the clock it made it with, plus the real time since.
     pub fn net_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = self.cmd(args);
         cmd.env_remove("TAPIN_BIND")
             .env_remove("TAPIN_PORT")
+            .env_remove("TAPIN_TIMEOUTS")
             .env("TAPIN_MDNS", "off")
             .env("TAPIN_RELAY", "none");
         cmd

@@ -194,35 +194,65 @@ fn pairing_through_the_real_binary_links_both_homes_and_both_show_the_same_code(
     }
 }
 
+/// Where `home` keeps `person`'s one device: its stored addresses.
+#[track_caller]
+fn stored_addrs(home: &Home, person: &str, device: &str) -> Value {
+    only_relationship(home, person)["peer"]["devices"][device]["addrs"].clone()
+}
+
+/// Regression test for "a join beside a running server tells the inviter a port it is not bound
+/// to": `tapin join` gave the home's port while `tapin serve` held it. Now it gives only where it
+/// listens, and Jordan's server tells Maya its own address at their first exchange.
 #[test]
 fn a_joiner_whose_server_holds_its_port_still_gives_the_friend_its_stable_address() {
-    let jordan_port = free_udp_port();
-    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let [maya_port, jordan_port] = free_udp_ports();
+    let maya = Home::init_net("Maya", "maya-laptop", maya_port);
     let jordan = Home::init_net("Jordan", "jordan-phone", jordan_port);
     // Jordan's device is online: `tapin serve` listens on his home's port, so `tapin join`
-    // dials from another one.
-    let mut serve = jordan.spawn(&["serve"]);
+    // dials from another one. His server dials Maya soon and often, for this test.
+    let mut serve = jordan.net_cmd(&["serve"]);
+    serve.env("TAPIN_TIMEOUTS", "dial=1s,max_backoff=1s");
+    let mut serve = Background::spawn(serve, None);
     let listening = format!("Serving as Jordan on 127.0.0.1:{jordan_port}");
     tapin_e2e::eventually(NET_TIMEOUT, "Jordan's server to listen", || {
         serve.stderr().contains(&listening)
     });
 
-    pair(&maya, &jordan);
+    // Maya runs no server, so nothing dials Jordan's join once paired: it waits one short
+    // hand-over for her node, then leaves it to his server.
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let mut join = jordan.net_cmd(&["--json", "join", &ticket, "--yes"]);
+    join.env("TAPIN_TIMEOUTS", "handover=1s");
+    let join = Background::spawn(join, None).wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
+    assert!(
+        join.stderr.contains("did not sync in time"),
+        "the join should have waited for Maya's node:\n{}",
+        join.stderr
+    );
+    assert_eq!(invite.wait(NET_TIMEOUT).code, Some(0));
     assert!(serve.running(), "the server stopped:\n{}", serve.stderr());
     let device = whoami(&jordan)["device"]
         .as_str()
         .expect("device")
         .to_owned();
-    let row = only_relationship(&maya, "Jordan");
-    let addrs = &row["peer"]["devices"][&device]["addrs"];
+    let home_port = Value::from(format!("127.0.0.1:{jordan_port}"));
+    let told = stored_addrs(&maya, "Jordan", &device);
     assert!(
-        addrs
-            .as_array()
-            .expect("addrs")
-            .contains(&Value::from(format!("127.0.0.1:{jordan_port}"))),
-        "Maya should know Jordan's device at his home's port {jordan_port}, where his server \
-         listens, not only at the port `tapin join` happened to use: {addrs}"
+        !told.as_array().expect("addrs").contains(&home_port),
+        "the join was not bound to Jordan's home port, and must not have said it was: {told}"
     );
+
+    // Maya comes online: Jordan's server, which noticed the pairing, reaches her node and tells
+    // it where it listens.
+    let _maya_serve = maya.start_serve();
+    tapin_e2e::eventually(NET_TIMEOUT, "Maya to learn Jordan's home port", || {
+        stored_addrs(&maya, "Jordan", &device)
+            .as_array()
+            .is_some_and(|a| a.contains(&home_port))
+    });
+    assert!(serve.running(), "the server stopped:\n{}", serve.stderr());
 }
 
 #[test]
@@ -426,12 +456,11 @@ fn a_ticket_whose_inviter_stopped_waiting_fails_in_bounded_time_and_stores_nothi
     let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
     drop(invite); // Maya gives up (the process is killed).
 
-    refused(
-        jordan.net_cmd(&["join", &ticket, "--yes"]),
-        &jordan,
-        &maya,
-        "could not reach Maya's device",
-    );
+    // Nothing answers at the ticket's address, so the join gives up after one pairing step:
+    // shortened from 20 s here, so the test does not sit it out.
+    let mut join = jordan.net_cmd(&["join", &ticket, "--yes"]);
+    join.env("TAPIN_TIMEOUTS", "pair_step=2s");
+    refused(join, &jordan, &maya, "could not reach Maya's device");
 }
 
 /// Maya and Jordan paired through Maya's stable port, then Maya inviting again on that port.
@@ -568,6 +597,47 @@ fn when_the_joiner_says_the_codes_differ_nothing_is_paired_on_either_side() {
 #[test]
 fn when_the_inviter_says_the_codes_differ_nothing_is_paired_on_either_side() {
     declined(true);
+}
+
+/// Regression test for "an unanswered safety-code prompt holds the command for ever": the person
+/// has as long as the friend waits for them (`pair_confirm`, shortened here), then it counts as
+/// a no, and the command ends even though its prompt is still reading the terminal.
+#[test]
+fn a_person_who_never_answers_the_prompt_declines_once_the_friend_stops_waiting() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+
+    // Maya's terminal stays open and silent.
+    let mut cmd = maya.net_cmd(&["--json", "invite", "--expires", "2m"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .env("TAPIN_TIMEOUTS", "pair_confirm=1s");
+    let mut invite = Background::spawn(cmd, None);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = jordan.net_run(&["join", &ticket, "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+
+    assert_eq!(invite.code, Some(1), "{}", invite.stderr);
+    assert!(
+        invite.stderr.contains("No answer within 1s"),
+        "{}",
+        invite.stderr
+    );
+    assert!(
+        invite
+            .stderr
+            .contains("you did not confirm the safety code; nothing was paired"),
+        "{}",
+        invite.stderr
+    );
+    assert_eq!(join.code, Some(1), "{}", join.stderr);
+    assert!(
+        join.stderr.contains("your friend did not confirm"),
+        "{}",
+        join.stderr
+    );
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
 }
 
 /// Both people confirmed the code; then each side stores the pairing. The two homes must never

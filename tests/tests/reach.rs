@@ -24,10 +24,11 @@ use tapin_e2e::{
     Background, Home, NET_TIMEOUT, Run, eventually, free_udp_ports, last_json, pair, ticket_of,
 };
 use tapin_net::endpoint::{self, NetConfig};
-use tapin_net::pair::{FRAME_CAP, Invitations};
+use tapin_net::pair::{FRAME_CAP, InvitationError, Invitations};
+use tapin_net::shared::SharedStore;
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
-use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, frame};
+use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
 
 /// The port every lab home listens on: each namespace has all its ports free.
 const LAB_PORT: &str = "4433";
@@ -684,7 +685,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
         .expect("Jordan's links")
         .expect("Jordan is paired with Maya's device");
     let maya_device = maya.store_and_key().1.id();
-    let jordan_store = Mutex::new(jordan_store);
+    let jordan_store = SharedStore::new(jordan_store);
     let rt = runtime();
 
     // Jordan's old device dials Maya's `tapin serve`, offering only sync/2.
@@ -710,6 +711,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
             true,
             &Wire::V2,
             None,
+            &Timeouts::default(),
         )
         .await
         .expect("an exchange on sync/2");
@@ -731,7 +733,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
 
     // Maya's `tapin sync` dials Jordan's old node, which serves only sync/2.
     maya.ok(&["thanks", "Jordan", "Second, as dialler"]);
-    let store = Arc::new(jordan_store);
+    let store = jordan_store.clone();
     let node = rt.block_on(async {
         let ep = endpoint_as(&jordan_key, jordan_port, &[SYNC_ALPN_V2]).await;
         let (store, key, link) = (store.clone(), jordan_key.clone(), link.clone());
@@ -756,6 +758,7 @@ fn a_friend_on_sync_2_still_syncs_with_this_build_both_ways() {
                     false,
                     &Wire::V2,
                     None,
+                    &Timeouts::default(),
                 )
                 .await
                 .map_err(|e| e.to_string());
@@ -841,18 +844,19 @@ fn a_joiner_on_pair_1_pairs_with_this_builds_invitation() {
 }
 
 /// The invitations of an inviter played in this process.
+#[derive(Debug)]
 struct OneInvitation(Invitation, Mutex<bool>);
 
 impl Invitations for OneInvitation {
-    fn lookup(&self, id: &InviteId) -> Result<Invitation, String> {
+    fn lookup(&self, id: &InviteId) -> Result<Invitation, InvitationError> {
         (*id == self.0.id())
             .then(|| self.0.clone())
-            .ok_or_else(|| "unknown".to_owned())
+            .ok_or(InvitationError::Unknown)
     }
-    fn claim(&self, _id: &InviteId) -> Result<(), String> {
-        let mut used = self.1.lock().map_err(|_| "poisoned")?;
+    fn claim(&self, _id: &InviteId) -> Result<(), InvitationError> {
+        let mut used = self.1.lock().expect("not poisoned");
         if std::mem::replace(&mut *used, true) {
-            return Err("used".to_owned());
+            return Err(InvitationError::Used);
         }
         Ok(())
     }
@@ -893,10 +897,11 @@ fn this_builds_joiner_pairs_with_an_inviter_on_pair_1() {
                     .await
                     .expect("handshake");
                 let alpn = conn.alpn().to_vec();
-                let invitations = OneInvitation(inv, Mutex::new(false));
-                let pending = tapin_net::pair::accept(conn, &invitations, &cert)
-                    .await
-                    .expect("Jordan's request checks");
+                let invitations = Arc::new(OneInvitation(inv, Mutex::new(false)));
+                let pending =
+                    tapin_net::pair::accept(conn, invitations, &cert, &Timeouts::default())
+                        .await
+                        .expect("Jordan's request checks");
                 let reach = pending.peer_reach.clone();
                 pending.finish(true).await.expect("both confirmed");
                 ep.close().await;

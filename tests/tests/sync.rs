@@ -6,7 +6,7 @@
 //! it learned at pairing. A background `tapin serve` is killed (SIGKILL) when dropped.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::sync::SyncDoc;
@@ -23,8 +23,9 @@ use tapin_e2e::{
 };
 use tapin_net::endpoint::{self, Advertise, Gate, NetConfig, REFUSED, Relay};
 use tapin_net::gate::HomeGate;
+use tapin_net::shared::SharedStore;
 use tapin_net::sync::{Tap, Wire, exchange, link_for};
-use tapin_net::{SYNC_ALPN, frame};
+use tapin_net::{SYNC_ALPN, Timeouts, frame};
 use tapin_store::Store;
 
 /// How long a write may take to reach a connected friend's replica with both nodes online.
@@ -547,7 +548,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             .into_iter()
             .map(TransportAddr::Ip),
     );
-    let (m_store, j_store) = (Mutex::new(m_store), Mutex::new(j_store));
+    let (m_store, j_store) = (SharedStore::new(m_store), SharedStore::new(j_store));
     let (m_tap, j_tap) = (Tap::default(), Tap::default());
     let maya_side = async {
         let conn = m_ep
@@ -565,6 +566,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             true,
             &no_address(&m_ep),
             Some(&m_tap),
+            &Timeouts::default(),
         )
         .await
         .expect("Maya's half of the exchange");
@@ -585,6 +587,7 @@ async fn exchange_with_taps(maya: &Home, jordan: &Home) -> (Vec<u8>, Vec<u8>) {
             false,
             &no_address(&j_ep),
             Some(&j_tap),
+            &Timeouts::default(),
         )
         .await
         .expect("Jordan's half of the exchange");

@@ -3,6 +3,7 @@
 //!
 //! - `tapin-cli` depends on `tapin-app` and on no other tapin crate (`cargo metadata`), and its
 //!   source names neither `tapin_store` nor `tapin_net`;
+//! - only `tapin-net` depends on iroh;
 //! - nothing public in `tapin-app` (a `pub use`, or the signature of a `pub` function, struct
 //!   field, enum, type alias, constant or trait) names a path into `tapin_store` or `tapin_net`,
 //!   or a name the file imports from them.
@@ -31,8 +32,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The tapin crates `package` depends on (normal dependencies), by `cargo metadata`.
-fn tapin_dependencies(package: &str) -> BTreeSet<String> {
+/// The normal dependencies of `package` whose name starts with `prefix`, by `cargo metadata`.
+fn dependencies(package: &str, prefix: &str) -> BTreeSet<String> {
     let output = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -62,7 +63,7 @@ fn tapin_dependencies(package: &str) -> BTreeSet<String> {
         .iter()
         .filter(|d| d["kind"].is_null())
         .filter_map(|d| d["name"].as_str())
-        .filter(|name| name.starts_with("tapin-"))
+        .filter(|name| name.starts_with(prefix))
         .map(str::to_owned)
         .collect()
 }
@@ -70,7 +71,7 @@ fn tapin_dependencies(package: &str) -> BTreeSet<String> {
 #[test]
 fn the_cli_depends_on_the_engine_only() {
     assert_eq!(
-        tapin_dependencies("tapin-cli"),
+        dependencies("tapin-cli", "tapin-"),
         BTreeSet::from(["tapin-app".to_owned()]),
         "cli/Cargo.toml may depend on tapin-app and no other tapin crate"
     );
@@ -87,6 +88,18 @@ fn the_cli_depends_on_the_engine_only() {
             );
         }
     }
+}
+
+#[test]
+fn only_the_network_crate_depends_on_iroh() {
+    for package in ["tapin-core", "tapin-store", "tapin-app", "tapin-cli"] {
+        assert_eq!(
+            dependencies(package, "iroh"),
+            BTreeSet::new(),
+            "{package} may reach the network only through tapin-net"
+        );
+    }
+    assert!(dependencies("tapin-net", "iroh").contains("iroh"));
 }
 
 /// Whether `tokens` names a path into the store or the network, or one of `imported`.

@@ -14,12 +14,16 @@ use crate::output::{self, BOLD, GOOD, paint};
 
 /// Runs a future on a fresh Tokio runtime: only the network commands need one.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("could not start the async runtime")?
-        .block_on(fut)
+        .context("could not start the async runtime")?;
+    let out = runtime.block_on(fut);
+    // Store work still on a blocking thread finishes in far less than this; a prompt nobody
+    // answered (the friend stopped waiting) may be reading stdin for ever, and is left behind.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    out
 }
 
 /// "10m", "1h", "2d" → a duration.
@@ -43,29 +47,63 @@ fn parse_expiry(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Asks the person to compare the codes (`--yes` answers for them), then answers.
-async fn confirm(confirm: Confirm, yes: bool) -> Result<Paired> {
+/// Asks the person to compare the codes (`--yes` answers for them) for as long as the friend
+/// waits, then answers; once accepted, hands over to this home's `tapin serve` if it runs.
+async fn confirm(confirm: Confirm, yes: bool, json: bool) -> Result<()> {
     output::note(format!(
         "Safety code: {}  — check that {} sees the same code.",
         paint(BOLD, &confirm.code),
         confirm.friend
     ))?;
-    let answer = yes
-        || tokio::task::spawn_blocking(|| -> Result<bool> {
+    let asked = tokio::task::spawn_blocking(move || -> Result<bool> {
+        if yes {
+            return Ok(true);
+        }
+        {
+            // Not held while reading the answer: the rest of the command may still write.
             let mut err = std::io::stderr().lock();
             write!(err, "Do the codes match? [y/N] ")?;
             err.flush()?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
-        })
-        .await??;
-    if answer {
-        Ok(confirm.accept().await?)
-    } else {
-        confirm.decline().await?;
-        bail!("you did not confirm the safety code; nothing was paired")
+        }
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+    });
+    let within = confirm.answer_within();
+    let answer = match tokio::time::timeout(within, asked).await {
+        Ok(answer) => answer??,
+        Err(_) => {
+            output::note(format!(
+                "No answer within {within:?}: the codes count as not compared."
+            ))?;
+            false
+        }
+    };
+    if !answer {
+        confirm.decline().await;
+        bail!("you did not confirm the safety code; nothing was paired");
     }
+    let accepted = confirm.accept().await?;
+    print_paired(json, &accepted.paired)?;
+    let friend = accepted.paired.friend.clone();
+    if let Some(wait) = accepted.hand_over_wait() {
+        output::note(format!(
+            "Your `tapin serve` holds this home's port: waiting up to {wait:?} for {friend}'s \
+             device to sync once, so your server and theirs find each other…"
+        ))?;
+        let said = if accepted.hand_over().await {
+            format!("{friend}'s device synced; your `tapin serve` takes it from here.")
+        } else {
+            format!(
+                "{friend}'s device did not sync in time; your `tapin serve` keeps dialling it, \
+                 and tells it where your server listens at their first contact."
+            )
+        };
+        output::note(said)?;
+    } else {
+        accepted.hand_over().await;
+    }
+    Ok(())
 }
 
 fn print_paired(json: bool, paired: &Paired) -> Result<()> {
@@ -148,11 +186,11 @@ pub(crate) fn invite(
             s.finish_and_clear();
         }
         let result = match joined {
-            Ok(joined) => confirm(*joined, yes).await,
+            Ok(joined) => confirm(*joined, yes, json).await,
             Err(err) => Err(err.into()),
         };
         invitation.close().await;
-        print_paired(json, &result?)
+        result
     })
 }
 
@@ -170,7 +208,7 @@ pub(crate) fn join(
     block_on(async {
         output::note(format!("Connecting to {name}'s device…"))?;
         let joined = home.join(ticket, as_person, &net.overrides()).await?;
-        print_paired(json, &confirm(joined, yes).await?)
+        confirm(joined, yes, json).await
     })
 }
 

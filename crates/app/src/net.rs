@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use tapin_net::Timeouts;
 use tapin_net::endpoint::{NetConfig, Relay};
 
 use crate::error::{Error, Result};
@@ -21,16 +22,29 @@ pub struct NetOverrides {
     pub relay: Option<String>,
     /// Local-network discovery over mDNS.
     pub mdns: Option<bool>,
+    /// Shorter waits, for tests: `name=duration,…` (`pair_step=2s,handover=1s`); the names are
+    /// those of the network's timeouts (the CLI reads it from `TAPIN_TIMEOUTS`).
+    pub timeouts: Option<String>,
 }
 
 impl Home {
     /// The network settings: the home's, overridden by `over`.
     pub(crate) fn net_config(&self, over: &NetOverrides) -> Result<NetConfig> {
+        let timeouts = match &over.timeouts {
+            Some(spec) => Timeouts::default().with_overrides(spec).map_err(|e| {
+                Error::invalid(format!(
+                    "TAPIN_TIMEOUTS (a setting for tests) is not valid: {}",
+                    crate::error::chain(&e)
+                ))
+            })?,
+            None => Timeouts::default(),
+        };
         let mut config = NetConfig {
             bind: IpAddr::from([0, 0, 0, 0]),
             port: 0,
             relay: Relay::None,
             mdns: true,
+            timeouts,
         };
         let stored = self.peek(|r| {
             let store = r.store();

@@ -2,22 +2,27 @@
 //! and waits for a friend to join; joining reaches the inviter; either way both people compare a
 //! safety code, and each accepts or declines. Unpairing ends it on this side.
 //!
-//! A session holds its network endpoint and closes it when it ends. A [`Confirm`] that is
-//! dropped without an answer declines, so the friend hears no rather than waiting.
+//! A session runs the home's node (an iroh `Router` with the pairing handler) for as long as it
+//! lasts, and shuts it down when it ends. A [`Confirm`] that is dropped without an answer
+//! declines, so the friend hears no rather than waiting. Store work runs off the async runtime.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tapin_core::docs::{self, PrivateDoc};
+use tapin_core::identity::DeviceId;
 use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
 use tapin_core::pairing::{Invitation as Ticket, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id};
-use tapin_net::endpoint::{self, Advertise, Gate};
+use tapin_net::Timeouts;
+use tapin_net::endpoint::{self, Advertise, Gate, Holds};
 use tapin_net::gate::HomeGate;
-use tapin_net::pair::{self, Invitations, PendingPairing};
+use tapin_net::invitations::OpenInvitation;
+use tapin_net::node::{Local, Node, Options, Pairing};
+use tapin_net::pair::{self, InvitationError, Invitations, PendingPairing};
 use tapin_store::{MetaKey, Store};
 
 use crate::error::{Error, Result, invalid};
@@ -43,7 +48,9 @@ struct StoredInvite {
     used: bool,
 }
 
-/// The invitations this home has made, as the pairing protocol sees them.
+/// The invitations this home has made, as the pairing protocol sees them. The node calls it on a
+/// blocking thread.
+#[derive(Debug)]
 struct HomeInvitations {
     store: std::sync::Mutex<Store>,
     /// The clock when the invitation was made, and the real time since: expiry is judged on the
@@ -52,44 +59,53 @@ struct HomeInvitations {
     started: std::time::Instant,
 }
 
-fn invite_key(id: &InviteId) -> MetaKey {
-    MetaKey::Invite(*id)
-}
-
 impl HomeInvitations {
-    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, String> {
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
+    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, InvitationError> {
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let bytes = store
-            .get_meta(invite_key(id))
-            .map_err(|e| format!("cannot read invitations: {e}"))?;
+            .get_meta(MetaKey::Invite(*id))
+            .map_err(|e| InvitationError::Store(Box::new(e)))?;
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 }
 
 impl Invitations for HomeInvitations {
-    fn lookup(&self, id: &InviteId) -> Result<Ticket, String> {
-        let stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+    fn lookup(&self, id: &InviteId) -> Result<Ticket, InvitationError> {
+        let stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
+            return Err(InvitationError::Used);
         }
-        let inv = Ticket::from_ticket(&stored.ticket).map_err(|e| e.to_string())?;
+        let inv = Ticket::from_ticket(&stored.ticket)?;
         let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = Timestamp(self.clock.0.saturating_add(elapsed));
-        inv.check_fresh(now).map_err(|e| e.to_string())?;
+        inv.check_fresh(now)?;
         Ok(inv)
     }
 
-    fn claim(&self, id: &InviteId) -> Result<(), String> {
-        let mut stored = self.read(id)?.ok_or("this invitation is unknown here")?;
+    fn claim(&self, id: &InviteId) -> Result<(), InvitationError> {
+        let mut stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
-            return Err("this invitation was already used; ask for a new one".to_owned());
+            return Err(InvitationError::Used);
         }
         stored.used = true;
-        let store = self.store.lock().map_err(|_| "internal error".to_owned())?;
-        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&stored).map_err(|e| InvitationError::Store(Box::new(e)))?;
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         store
-            .set_meta(invite_key(id), &bytes)
-            .map_err(|e| format!("cannot record the invitation as used: {e}"))
+            .set_meta(MetaKey::Invite(*id), &bytes)
+            .map_err(|e| InvitationError::Store(Box::new(e)))
+    }
+}
+
+/// The node a pairing command runs while it pairs, and which port it holds.
+struct Session {
+    node: Node,
+    holds: Holds,
+    timeouts: Timeouts,
+}
+
+impl Session {
+    async fn end(self) {
+        self.node.shutdown().await;
     }
 }
 
@@ -175,7 +191,7 @@ pub struct Confirm {
     pending: Option<PendingPairing>,
     choice: Option<String>,
     new_id: Id,
-    ep: tapin_net::Endpoint,
+    session: Option<Session>,
     /// Their display name.
     pub friend: String,
     /// The safety code both people compare.
@@ -196,7 +212,7 @@ impl Confirm {
         home: Arc<Home>,
         pending: PendingPairing,
         choice: Option<String>,
-        ep: tapin_net::Endpoint,
+        session: Session,
     ) -> Result<Confirm> {
         let new_id = random_id()?;
         let friend = pending.peer.name.clone();
@@ -213,7 +229,7 @@ impl Confirm {
         };
         if let Err(err) = planned {
             let _ = pending.finish(false).await;
-            ep.close().await;
+            session.end().await;
             return Err(Error::invalid(format!(
                 "{}; not paired, and nothing was stored on either side",
                 crate::error::chain(&err)
@@ -224,57 +240,127 @@ impl Confirm {
             pending: Some(pending),
             choice,
             new_id,
-            ep,
+            session: Some(session),
             friend,
             code,
         })
     }
 
+    /// How long the friend waits for this person's answer: a front-end that asks should stop
+    /// asking then, and decline.
+    pub fn answer_within(&self) -> Duration {
+        self.session
+            .as_ref()
+            .map_or(Duration::ZERO, |s| s.timeouts.pair_confirm)
+    }
+
     /// Accepts: the pairing is stored once the friend accepted too.
-    pub async fn accept(mut self) -> Result<Paired> {
-        let pending = self
-            .pending
-            .take()
-            .ok_or_else(|| Error::invalid("already answered"))?;
+    pub async fn accept(mut self) -> Result<Accepted> {
+        let (Some(pending), Some(session)) = (self.pending.take(), self.session.take()) else {
+            invalid!("this pairing was already answered");
+        };
         let reach = pending.peer_reach.clone();
-        let code = self.code.clone();
-        let finished = pending.finish(true).await;
-        self.ep.close().await;
-        let peer = finished.map_err(|e| net_error("not paired")(Box::new(e)))?;
+        let peer = match pending.finish(true).await {
+            Ok(peer) => peer,
+            Err(e) => {
+                session.end().await;
+                return Err(net_error("not paired")(Box::new(e)));
+            }
+        };
         let (home, choice, new_id) = (self.home.clone(), self.choice.clone(), self.new_id);
-        let peer2 = peer.clone();
-        let (name, created) =
-            blocking(move || store_pairing(&home, choice.as_deref(), &peer2, &reach, new_id))
-                .await?;
-        Ok(Paired {
-            paired: name,
-            friend: peer.name.clone(),
-            person: peer.cert.person.to_string(),
-            device: peer.cert.device.to_string(),
-            device_name: peer.cert.device_name.clone(),
-            code,
-            new_relationship: created,
+        let stored = {
+            let peer = peer.clone();
+            blocking(move || store_pairing(&home, choice.as_deref(), &peer, &reach, new_id)).await
+        };
+        let (name, created) = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                session.end().await;
+                return Err(e);
+            }
+        };
+        Ok(Accepted {
+            paired: Paired {
+                paired: name,
+                friend: peer.name.clone(),
+                person: peer.cert.person.to_string(),
+                device: peer.cert.device.to_string(),
+                device_name: peer.cert.device_name.clone(),
+                code: self.code.clone(),
+                new_relationship: created,
+            },
+            device: peer.cert.device,
+            session,
         })
     }
 
     /// Declines: nothing is stored on either side.
-    pub async fn decline(mut self) -> Result<()> {
+    pub async fn decline(mut self) {
         if let Some(pending) = self.pending.take() {
             let _ = pending.finish(false).await;
         }
-        self.ep.close().await;
-        Ok(())
+        if let Some(session) = self.session.take() {
+            session.end().await;
+        }
     }
 }
 
 impl Drop for Confirm {
     fn drop(&mut self) {
-        if let Some(pending) = self.pending.take() {
-            // Tell the friend no rather than leave them waiting.
-            tokio::spawn(async move {
-                let _ = pending.finish(false).await;
+        let (pending, session) = (self.pending.take(), self.session.take());
+        if pending.is_none() && session.is_none() {
+            return;
+        }
+        // Tell the friend no rather than leave them waiting, then end the node.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(pending) = pending {
+                    let _ = pending.finish(false).await;
+                }
+                if let Some(session) = session {
+                    session.end().await;
+                }
             });
         }
+    }
+}
+
+/// A pairing both people accepted, stored. [`Accepted::hand_over`] ends the command's node.
+pub struct Accepted {
+    /// The pairing.
+    pub paired: Paired,
+    device: DeviceId,
+    session: Session,
+}
+
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accepted")
+            .field("paired", &self.paired)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Accepted {
+    /// How long [`Accepted::hand_over`] may wait: `Some` when this command paired from a second
+    /// endpoint, because this home's `tapin serve` holds its port, so the friend was told this
+    /// endpoint's addresses.
+    pub fn hand_over_wait(&self) -> Option<Duration> {
+        (self.session.holds == Holds::OtherPort).then_some(self.session.timeouts.handover)
+    }
+
+    /// Ends the pairing command's node. After pairing from a second endpoint it first waits, at
+    /// most [`Accepted::hand_over_wait`], until the friend's node has synced with it once: that
+    /// exchange tells this home where the friend's node listens, and this home's `tapin serve`,
+    /// which noticed the new pairing, then dials it there and tells it where it listens in turn.
+    /// Whether the friend's device synced (true when there was nothing to wait for).
+    pub async fn hand_over(self) -> bool {
+        let synced = match self.hand_over_wait() {
+            Some(wait) => self.session.node.wait_for_exchange(self.device, wait).await,
+            None => true,
+        };
+        self.session.end().await;
+        synced
     }
 }
 
@@ -313,6 +399,14 @@ fn store_pairing(
     })
 }
 
+/// Opens another connection to the home's database (call it on a blocking thread).
+pub(crate) fn open_store(path: &std::path::Path) -> Result<Store> {
+    Store::open(path).map_err(|e| Error::Open {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })
+}
+
 /// Runs store work off the async runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
@@ -342,12 +436,12 @@ pub enum InviteEvent {
     Joined(Box<Confirm>),
 }
 
-/// An open invitation: its ticket, and a wait for the friend.
+/// An open invitation: its ticket, and a wait for the friend. While it is open, the gate lets
+/// joiners in and the node's pairing handler answers them.
 pub struct Invitation {
     home: Arc<Home>,
-    ep: tapin_net::Endpoint,
-    gate: Arc<HomeGate>,
-    invitations: HomeInvitations,
+    open: Option<OpenInvitation>,
+    session: Option<Session>,
     deadline: tokio::time::Instant,
     choice: Option<String>,
     /// The ticket to give the friend.
@@ -367,50 +461,44 @@ impl std::fmt::Debug for Invitation {
 }
 
 impl Invitation {
-    /// Waits for the next device to try to join, until the invitation expires.
+    /// Waits for the next device to try to join, until the invitation expires. Once one joins
+    /// with a pairing that checks, the invitation is closed and the [`Confirm`] carries on.
     pub async fn next(&mut self) -> Result<InviteEvent> {
-        loop {
-            let incoming = tokio::select! {
-                inc = self.ep.accept() => inc,
-                () = tokio::time::sleep_until(self.deadline) => None,
-            };
-            let Some(incoming) = incoming else {
-                invalid!("the invitation expired before anyone joined");
-            };
-            let conn = match incoming.await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::info!("incoming connection failed: {e}");
-                    continue;
-                }
-            };
-            return match pair::accept(conn, &self.invitations, &self.home.cert).await {
-                Ok(pending) => {
-                    self.gate.set_pairing_open(false);
-                    let confirm = Confirm::new(
-                        self.home.clone(),
-                        pending,
-                        self.choice.clone(),
-                        self.ep.clone(),
-                    )
-                    .await?;
-                    Ok(InviteEvent::Joined(Box::new(confirm)))
-                }
-                Err(e) => Ok(InviteEvent::Refused(e.to_string())),
-            };
+        let Some(open) = self.open.as_mut() else {
+            invalid!("the invitation is closed");
+        };
+        let joined = tokio::select! {
+            joined = open.next() => joined,
+            () = tokio::time::sleep_until(self.deadline) => None,
+        };
+        match joined {
+            Some(Ok(pending)) => {
+                // Closed: the gate refuses joiners again.
+                self.open = None;
+                let Some(session) = self.session.take() else {
+                    invalid!("the invitation is closed");
+                };
+                let confirm =
+                    Confirm::new(self.home.clone(), pending, self.choice.clone(), session).await?;
+                Ok(InviteEvent::Joined(Box::new(confirm)))
+            }
+            Some(Err(why)) => Ok(InviteEvent::Refused(crate::error::chain(&*why))),
+            None => invalid!("the invitation expired before anyone joined"),
         }
     }
 
     /// Closes the invitation: no one can join with it any more.
-    pub async fn close(self) {
-        self.gate.set_pairing_open(false);
-        self.ep.close().await;
+    pub async fn close(mut self) {
+        self.open = None;
+        if let Some(session) = self.session.take() {
+            session.end().await;
+        }
     }
 }
 
 impl Home {
-    /// Opens an invitation: listens for a friend, with a ticket that names this device, where to
-    /// reach it, and a secret.
+    /// Opens an invitation: runs this home's node with the pairing handler, and returns a ticket
+    /// that names this device, where to reach it, and a secret.
     pub async fn invite(self: &Arc<Self>, req: InviteRequest) -> Result<Invitation> {
         if req.expires.is_zero() || req.expires > MAX_EXPIRY {
             invalid!("an invitation can last from 1 second to 7 days");
@@ -430,24 +518,19 @@ impl Home {
             }
         }
         let config = self.net_config(&req.net)?;
+        let timeouts = config.timeouts;
         let secret = random_secret()?;
         let valid_until = self.now()
             + chrono::Duration::from_std(req.expires)
                 .map_err(|e| Error::invalid(format!("--expires: {e}")))?;
-        let path = self.path().to_owned();
-        let (gate_store, invitations_store) = blocking(move || {
-            let open = |p: &std::path::Path| {
-                Store::open(p).map_err(|e| Error::Open {
-                    path: p.to_owned(),
-                    source: Box::new(e),
-                })
-            };
-            Ok((open(&path)?, open(&path)?))
-        })
-        .await?;
+        let (gate_store, invitations_store) = {
+            let path = self.path().to_owned();
+            blocking(move || Ok((open_store(&path)?, open_store(&path)?))).await?
+        };
         let gate = Arc::new(HomeGate::new(gate_store));
-        gate.set_pairing_open(true);
-        let ep = endpoint::bind(
+        // The home's port if it is free; beside a running `tapin serve`, another one, and the
+        // ticket names only what this endpoint is bound to.
+        let (ep, holds) = endpoint::bind_home(
             self.device.secret(),
             &config,
             gate.clone() as Arc<dyn Gate>,
@@ -455,7 +538,7 @@ impl Home {
         )
         .await
         .map_err(|e| net_error("could not start listening for your friend")(Box::new(e)))?;
-        let relay = endpoint::home_relay(&ep, &config.relay).await;
+        let relay = endpoint::home_relay(&ep, &config.relay, &timeouts).await;
         if config.relay.enabled() && relay.is_none() {
             notes.push(
                 "No relay answered yet: your friend can join only at this device's own addresses."
@@ -477,18 +560,42 @@ impl Home {
             used: false,
         })
         .map_err(|e| Error::Store(Box::new(e)))?;
-        let key = invite_key(&inv.id());
+        let key = MetaKey::Invite(inv.id());
         let home = self.clone();
         blocking(move || home.write(|w| Ok(w.txn().set_meta(key, &stored)?))).await?;
+        // Open before the ticket is shown: from now on the gate lets joiners in, and the node's
+        // pairing handler answers them from this home's invitations.
+        let open = gate.invitations().open(Arc::new(HomeInvitations {
+            store: std::sync::Mutex::new(invitations_store),
+            clock: self.stamp(),
+            started: std::time::Instant::now(),
+        }));
+        let local = Local {
+            name: self.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
+        };
+        let options = Options {
+            pairing: Some(Pairing {
+                invitations: gate.invitations().clone(),
+                cert: self.cert.clone(),
+            }),
+            // A second endpoint also serves sync, for the friend's node to reach after pairing
+            // (`Accepted::hand_over`).
+            accept_sync: holds == Holds::OtherPort,
+            ..Options::new(local, timeouts)
+        };
+        let node = Node::spawn(ep, self.path(), self.device.clone(), options)
+            .await
+            .map_err(|e| net_error("could not start listening for your friend")(Box::new(e)))?;
         Ok(Invitation {
             home: self.clone(),
-            ep,
-            gate,
-            invitations: HomeInvitations {
-                store: std::sync::Mutex::new(invitations_store),
-                clock: self.stamp(),
-                started: std::time::Instant::now(),
-            },
+            open: Some(open),
+            session: Some(Session {
+                node,
+                holds,
+                timeouts,
+            }),
             deadline: tokio::time::Instant::now() + req.expires,
             choice: req.for_person,
             ticket,
@@ -504,47 +611,41 @@ impl Home {
         as_person: Option<String>,
         net: &NetOverrides,
     ) -> Result<Confirm> {
-        let inv =
-            Ticket::from_ticket(ticket).map_err(|e| Error::invalid(crate::error::chain(&e)))?;
-        inv.check_fresh(self.stamp())
-            .map_err(|e| Error::invalid(crate::error::chain(&e)))?;
-        if inv.person == self.person.id() {
-            invalid!("this is your own invitation; give it to the friend you want to pair with");
-        }
-        let mut config = self.net_config(net)?;
-        let path = self.path().to_owned();
-        let gate_store = blocking(move || {
-            Store::open(&path).map_err(|e| Error::Open {
-                path: path.clone(),
-                source: Box::new(e),
-            })
-        })
-        .await?;
-        let gate = Arc::new(HomeGate::new(gate_store));
-        let mut advertise_port = None;
-        let ep = match endpoint::bind(
-            self.device.secret(),
-            &config,
-            gate.clone() as Arc<dyn Gate>,
-            vec![],
-        )
-        .await
-        {
-            Ok(ep) => ep,
-            Err(_) if config.port != 0 => {
-                // The home's port is taken (a running `tapin serve`): any port will do to dial,
-                // but the friend must learn the home's stable port, where `serve` listens.
-                advertise_port = Some(config.port);
-                config.port = 0;
-                endpoint::bind(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
-                    .await
-                    .map_err(|e| net_error("could not start the network")(Box::new(e)))?
-            }
-            Err(e) => return Err(net_error("could not start the network")(Box::new(e))),
+        let inv = self.ticket(ticket)?;
+        let config = self.net_config(net)?;
+        let timeouts = config.timeouts;
+        let gate_store = {
+            let path = self.path().to_owned();
+            blocking(move || open_store(&path)).await?
         };
-        let advertise = advertise_port.map_or(Advertise::Bound, Advertise::HomePort);
-        let mut reach = endpoint::my_reach(&ep, &config.relay, advertise);
-        reach.relay = endpoint::home_relay(&ep, &config.relay).await;
+        let gate = Arc::new(HomeGate::new(gate_store));
+        // The home's port if it is free; beside a running `tapin serve`, another one, and the
+        // inviter is told only what this endpoint is bound to.
+        let (ep, holds) =
+            endpoint::bind_home(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
+                .await
+                .map_err(|e| net_error("could not start the network")(Box::new(e)))?;
+        let local = Local {
+            name: self.name.clone(),
+            relay: config.relay.clone(),
+            advertise: Advertise::Bound,
+        };
+        // A second endpoint serves sync, for the friend's node to reach after pairing
+        // (`Accepted::hand_over`); otherwise the node serves nothing and this endpoint only dials.
+        let options = Options {
+            accept_sync: holds == Holds::OtherPort,
+            ..Options::new(local, timeouts)
+        };
+        let node = Node::spawn(ep.clone(), self.path(), self.device.clone(), options)
+            .await
+            .map_err(|e| net_error("could not start the network")(Box::new(e)))?;
+        let session = Session {
+            node,
+            holds,
+            timeouts,
+        };
+        let mut reach = endpoint::my_reach(&ep, &config.relay, Advertise::Bound);
+        reach.relay = endpoint::home_relay(&ep, &config.relay, &timeouts).await;
         let joined = pair::join(
             &ep,
             &inv,
@@ -553,12 +654,13 @@ impl Home {
             reach,
             config.relay.enabled(),
             self.stamp(),
+            &timeouts,
         )
         .await;
         match joined {
-            Ok(pending) => Confirm::new(self.clone(), pending, as_person, ep).await,
+            Ok(pending) => Confirm::new(self.clone(), pending, as_person, session).await,
             Err(e) => {
-                ep.close().await;
+                session.end().await;
                 Err(Error::Net {
                     what: format!("could not pair with {}", inv.name),
                     source: Box::new(e),

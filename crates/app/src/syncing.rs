@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use tapin_net::endpoint::{self, Advertise, Gate, NetConfig};
+use tapin_net::endpoint::{self, Advertise, Gate, Holds, NetConfig};
 use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, Event, Local, Unsynced};
+use tapin_net::node::{self, Event, Local, Options, Pairing, Unsynced};
 use tapin_net::sync::SyncStats;
 use tapin_store::Store;
 
@@ -104,7 +104,7 @@ fn reason(why: &Unsynced) -> &'static str {
         Unsynced::TheirsNewer { .. } => "their-tapin-is-newer",
         Unsynced::RelayOff { .. } => "relay-off",
         Unsynced::NotServing => "not-serving",
-        Unsynced::Unreachable { .. } => "unreachable",
+        Unsynced::Unreachable(_) => "unreachable",
         Unsynced::Failed(_) => "failed",
     }
 }
@@ -112,13 +112,7 @@ fn reason(why: &Unsynced) -> &'static str {
 /// Opens a second connection to the home's database, for the network's own use.
 async fn open_store(home: &Home) -> Result<Store> {
     let path = home.path().to_owned();
-    blocking(move || {
-        Store::open(&path).map_err(|e| Error::Open {
-            path: path.clone(),
-            source: Box::new(e),
-        })
-    })
-    .await
+    blocking(move || crate::pairing::open_store(&path)).await
 }
 
 fn net_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -163,24 +157,34 @@ impl Home {
                 friends: Vec::new(),
             });
         }
-        let mut config = self.net_config(net)?;
-        // Friends are told the home's port, where `tapin serve` listens, not this command's.
+        let config = self.net_config(net)?;
+        let gate = Arc::new(HomeGate::new(open_store(self).await?));
+        // The home's port if it is free (no `tapin serve` running), so friends may be told it;
+        // otherwise any port. It serves nothing: a friend's node dialling it hears that nothing
+        // here serves sync, and dials again later.
+        let (ep, holds) =
+            endpoint::bind_home(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
+                .await
+                .map_err(|e| net_error("could not start the network", e))?;
+        // Friends are told only addresses this command is bound to, and only the home's port:
+        // another port is gone a moment later, so they keep what they know (the server's).
         let local = Local {
             name: self.name.clone(),
             relay: config.relay.clone(),
-            advertise: match config.port {
-                0 => Advertise::Nothing,
-                port => Advertise::HomePort(port),
+            advertise: match holds {
+                Holds::HomePort => Advertise::Bound,
+                Holds::OtherPort | Holds::AnyPort => Advertise::Nothing,
             },
         };
-        // A one-shot sync only dials out: it takes any free port, so it never competes with a
-        // running `tapin serve` for the home's port, nor receives a friend's dial meant for it.
-        config.port = 0;
-        let gate = Arc::new(HomeGate::new(open_store(self).await?));
-        let ep = endpoint::bind(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
-            .await
-            .map_err(|e| net_error("could not start the network", e))?;
-        let results = node::sync_once(&ep, self.path(), &self.device, &local, &links).await;
+        let results = node::sync_once(
+            &ep,
+            self.path(),
+            &self.device,
+            &local,
+            &links,
+            &config.timeouts,
+        )
+        .await;
         ep.close().await;
         let friends: Vec<Friend> = results
             .iter()
@@ -199,7 +203,7 @@ impl Home {
                     relationship: link.rel.to_string(),
                     reached: false,
                     moved: None,
-                    error: Some(why.to_string()),
+                    error: Some(crate::error::chain(why)),
                     reason: Some(reason(why)),
                     version: why.is_version(),
                 },
@@ -220,11 +224,18 @@ impl Home {
     ) -> Result<()> {
         let config: NetConfig = self.net_config(net)?;
         let gate = Arc::new(HomeGate::new(open_store(self).await?));
+        // Every protocol the node serves, from the start: a friend who dials as soon as this
+        // says it is serving finds them.
+        let alpns = tapin_net::SYNC_ALPNS
+            .iter()
+            .chain(&tapin_net::PAIR_ALPNS)
+            .map(|a| a.to_vec())
+            .collect();
         let ep = endpoint::bind(
             self.device.secret(),
             &config,
-            gate as Arc<dyn Gate>,
-            tapin_net::SYNC_ALPNS.iter().map(|a| a.to_vec()).collect(),
+            gate.clone() as Arc<dyn Gate>,
+            alpns,
         )
         .await
         .map_err(|e| net_error("could not start listening", e))?;
@@ -238,8 +249,8 @@ impl Home {
         let forward = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let event = match event {
-                    Event::Connected { name } => NodeEvent::Connected { name },
-                    Event::Synced { name, stats } => NodeEvent::Synced {
+                    Event::Connected { name, .. } => NodeEvent::Connected { name },
+                    Event::Synced { name, stats, .. } => NodeEvent::Synced {
                         name,
                         moved: stats.into(),
                     },
@@ -258,15 +269,18 @@ impl Home {
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
         };
-        let ran = node::run(
-            ep,
-            self.path(),
-            self.device.clone(),
-            local,
-            Some(tx),
-            shutdown,
-        )
-        .await;
+        // The node also answers joiners for an invitation opened in this process (a front-end
+        // that runs its node and invites through it, like a web app; `tapin invite` runs in a
+        // process of its own).
+        let options = Options {
+            events: Some(tx),
+            pairing: Some(Pairing {
+                invitations: gate.invitations().clone(),
+                cert: self.cert.clone(),
+            }),
+            ..Options::serve(local, config.timeouts)
+        };
+        let ran = node::run(ep, self.path(), self.device.clone(), options, shutdown).await;
         forward.abort();
         ran.map_err(|e| net_error("the node stopped", e))
     }

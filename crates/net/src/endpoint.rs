@@ -2,13 +2,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, presets};
 use iroh::{Endpoint, EndpointAddr, PublicKey, RelayMode, RelayUrl, SecretKey, TransportAddr};
 use tapin_core::identity::DeviceId;
 use tapin_core::pairing::Reach;
 
+use crate::Timeouts;
 use crate::version::{PairVersion, SyncVersion};
 
 /// Which relays an endpoint may use. Relays only forward encrypted packets; nothing is stored on
@@ -55,7 +55,7 @@ impl std::fmt::Display for Relay {
     }
 }
 
-/// How a home's endpoint binds and finds peers.
+/// How a home's endpoint binds and finds peers, and how long it waits for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetConfig {
     /// The address to bind (`0.0.0.0` for every interface, `127.0.0.1` for loopback only).
@@ -66,6 +66,8 @@ pub struct NetConfig {
     pub relay: Relay,
     /// Local-network discovery over mDNS. It announces this device's id on the LAN.
     pub mdns: bool,
+    /// How long every network step may take ([`Timeouts::default`] outside tests).
+    pub timeouts: Timeouts,
 }
 
 impl NetConfig {
@@ -76,13 +78,15 @@ impl NetConfig {
             port: 0,
             relay: Relay::None,
             mdns: false,
+            timeouts: Timeouts::default(),
         }
     }
 }
 
 /// Decides which devices may connect. Consulted after every handshake: [`Gate::allow_sync`] for
 /// every sync ALPN (the outdated `tapin/sync/1` included), [`Gate::allow_pairing`] for every
-/// pairing ALPN.
+/// pairing ALPN. Both are called on a blocking thread (`spawn_blocking`), never on the async
+/// runtime, so they may read a store.
 pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
     /// Whether this device (its endpoint id) is currently paired and may sync.
     fn allow_sync(&self, device: &[u8; 32]) -> bool;
@@ -93,6 +97,17 @@ pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
 /// The iroh hook that applies a [`Gate`] right after the handshake.
 #[derive(Debug)]
 struct GateHook(Arc<dyn Gate>);
+
+/// What the gate is asked about a connection.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// May this device sync?
+    Sync,
+    /// Is an invitation open?
+    Pairing,
+    /// Nothing: no tapin protocol, refused.
+    Nothing,
+}
 
 /// QUIC application close code for a refused connection.
 pub const REFUSED: u32 = 403;
@@ -107,13 +122,22 @@ impl EndpointHooks for GateHook {
         let alpn = conn.alpn();
         // Every sync version, the outdated one included: only a paired device may learn, from
         // the "update tapin" answer, whose device this is.
-        let (allowed, why): (bool, &[u8]) = if SyncVersion::of(alpn).is_some() {
-            (self.0.allow_sync(&remote), b"not paired")
+        let (check, why): (Check, &[u8]) = if SyncVersion::of(alpn).is_some() {
+            (Check::Sync, b"not paired")
         } else if PairVersion::of(alpn).is_some() {
-            (self.0.allow_pairing(), b"no open invitation")
+            (Check::Pairing, b"no open invitation")
         } else {
-            (false, b"unknown protocol")
+            (Check::Nothing, b"unknown protocol")
         };
+        // A gate may read the store: off the runtime. A check that does not finish refuses.
+        let gate = self.0.clone();
+        let allowed = crate::shared::off_runtime(move || match check {
+            Check::Sync => gate.allow_sync(&remote),
+            Check::Pairing => gate.allow_pairing(),
+            Check::Nothing => false,
+        })
+        .await
+        .unwrap_or(false);
         if allowed {
             return AfterHandshakeOutcome::accept();
         }
@@ -151,6 +175,33 @@ pub enum BindError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// A dial did not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// Nothing to dial: no address, and no relay this endpoint can use.
+    #[error("no known address")]
+    NoAddress,
+    /// The device id is not a valid endpoint id (a damaged record).
+    #[error("{device} is not a valid endpoint id")]
+    NotAnEndpoint {
+        /// The device, as stored.
+        device: String,
+    },
+    /// Nothing answered in time.
+    #[error("timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The connection failed (refused, closed, or the handshake failed). Boxed: iroh's error is
+    /// large, and this travels in every `Result` of a dial.
+    #[error(transparent)]
+    Connect(Box<iroh::endpoint::ConnectError>),
+}
+
+impl From<iroh::endpoint::ConnectError> for DialError {
+    fn from(err: iroh::endpoint::ConnectError) -> Self {
+        DialError::Connect(Box::new(err))
+    }
 }
 
 /// Binds an endpoint with the device's secret key, guarded by `gate`, accepting `alpns`.
@@ -211,34 +262,31 @@ impl Relay {
     }
 }
 
-/// How long [`home_relay`] waits for the endpoint to reach its relay.
-pub const RELAY_WAIT: Duration = Duration::from_secs(5);
-
 /// The relay friends should dial this device through: the configured one, or with the default
-/// relays the one iroh chose as home (waiting up to [`RELAY_WAIT`] for it); `None` without a
+/// relays the one iroh chose as home (waiting up to `timeouts.relay` for it); `None` without a
 /// relay, or when the default relays cannot be reached. Canonical ([`tapin_core::pairing::relay_url`]).
-pub async fn home_relay(ep: &Endpoint, relay: &Relay) -> Option<String> {
+pub async fn home_relay(ep: &Endpoint, relay: &Relay, timeouts: &Timeouts) -> Option<String> {
     let url = match relay {
         Relay::None => return None,
         Relay::Custom(url) => url.clone(),
         Relay::Default => {
-            let _ = tokio::time::timeout(RELAY_WAIT, ep.online()).await;
+            let _ = tokio::time::timeout(timeouts.relay, ep.online()).await;
             ep.addr().relay_urls().next()?.to_string()
         }
     };
     tapin_core::pairing::relay_url(&url).ok()
 }
 
-/// Which direct addresses a device tells its friends to dial.
+/// Which direct addresses a device tells its friends to dial. Only addresses it is bound to:
+/// a command whose endpoint is not where the home's node listens (`tapin join` or `tapin invite`
+/// beside a running `tapin serve`) gives its own, and the node corrects the friend's copy at its
+/// first exchange with them (see docs/PROTOCOL.md, "Reach").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Advertise {
-    /// The addresses the endpoint listens on (`tapin serve`, `tapin invite`).
+    /// The addresses the endpoint listens on.
     Bound,
-    /// The endpoint's IP addresses with the home's port: a command that had to bind another
-    /// port (`tapin sync`, or `tapin join` while `tapin serve` holds the home's port) points
-    /// friends to where the home's node listens.
-    HomePort(u16),
-    /// None: the home has no stable port, so the friend keeps the addresses it knows.
+    /// None: the friend keeps the addresses it knows (`tapin sync` on a port other than the
+    /// home's, which it gives up a moment later).
     Nothing,
 }
 
@@ -248,13 +296,6 @@ pub enum Advertise {
 pub fn my_reach(ep: &Endpoint, relay: &Relay, advertise: Advertise) -> Reach {
     let addrs = match advertise {
         Advertise::Bound => direct_addrs(ep),
-        Advertise::HomePort(port) => direct_addrs(ep)
-            .into_iter()
-            .map(|mut a| {
-                a.set_port(port);
-                a
-            })
-            .collect(),
         Advertise::Nothing => Vec::new(),
     };
     let relay = match relay {
@@ -263,6 +304,48 @@ pub fn my_reach(ep: &Endpoint, relay: &Relay, advertise: Advertise) -> Reach {
         Relay::Default => ep.addr().relay_urls().next().map(ToString::to_string),
     };
     Reach { addrs, relay }.capped()
+}
+
+/// Which port an endpoint bound with [`bind_home`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// The home's stable port, where friends dial this device.
+    HomePort,
+    /// Another port: something else holds the home's (its `tapin serve`, usually). This endpoint
+    /// is a second one for the same device, reachable only at its own addresses.
+    OtherPort,
+    /// The home has no stable port (port 0): any port, as every command of that home.
+    AnyPort,
+}
+
+/// Binds like [`bind`] on the home's stable port; if that fails (a `tapin serve` holds it), on
+/// any free port instead. Says which it holds.
+pub async fn bind_home(
+    device_secret: [u8; 32],
+    config: &NetConfig,
+    gate: Arc<dyn Gate>,
+    alpns: Vec<Vec<u8>>,
+) -> Result<(Endpoint, Holds), BindError> {
+    if config.port == 0 {
+        let ep = bind(device_secret, config, gate, alpns).await?;
+        return Ok((ep, Holds::AnyPort));
+    }
+    match bind(device_secret, config, gate.clone(), alpns.clone()).await {
+        Ok(ep) => Ok((ep, Holds::HomePort)),
+        Err(err) => {
+            tracing::debug!(
+                port = config.port,
+                "the home's port is taken, binding another: {}",
+                crate::chain(&err)
+            );
+            let any = NetConfig {
+                port: 0,
+                ..config.clone()
+            };
+            let ep = bind(device_secret, &any, gate, alpns).await?;
+            Ok((ep, Holds::OtherPort))
+        }
+    }
 }
 
 /// Where to dial a device known at `reach`: its direct addresses, and its relay when this

@@ -1,40 +1,44 @@
 //! The allowlist as the store sees it: a friend's device may sync while its relationship is
-//! paired (and not unpaired since). Checked against the store on every connection — the pairings
+//! paired (and not unpaired since), and an unknown device may try to pair while an invitation is
+//! open in this process ([`OpenInvitations`]). Checked against the store on every connection — the pairings
 //! are read again whenever the private document's version moved — so a pairing or an `unpair`
 //! made by another process on the same home applies to the very next connection.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tapin_core::identity::DeviceId;
 use tapin_store::Store;
 
 use crate::endpoint::Gate;
+use crate::invitations::OpenInvitations;
 use crate::sync::LinkCache;
 
-/// A [`Gate`] backed by a home's store.
+/// A [`Gate`] backed by a home's store. The endpoint's hook consults it on a blocking thread,
+/// so its SQLite reads never run on the async runtime.
 #[derive(Debug)]
 pub struct HomeGate {
-    /// A std Mutex, not a Tokio one: the store is synchronous and no await happens while it is held.
+    /// A std Mutex, not a Tokio one: it is locked only on the hook's blocking thread, and no
+    /// await happens while it is held.
     store: Mutex<(Store, LinkCache)>,
     home: PathBuf,
-    pairing_open: AtomicBool,
+    invitations: OpenInvitations,
 }
 
 impl HomeGate {
-    /// A gate over the home's store, with pairing closed.
+    /// A gate over the home's store, with no invitation open.
     pub fn new(store: Store) -> Self {
         HomeGate {
             home: store.home().to_owned(),
             store: Mutex::new((store, LinkCache::default())),
-            pairing_open: AtomicBool::new(false),
+            invitations: OpenInvitations::default(),
         }
     }
 
-    /// Opens or closes pairing to unknown devices (while an invitation is being served).
-    pub fn set_pairing_open(&self, open: bool) {
-        self.pairing_open.store(open, Ordering::SeqCst);
+    /// The invitations open in this process: while one is, unknown devices may try to pair.
+    /// Give the same to the node's pairing handler.
+    pub fn invitations(&self) -> &OpenInvitations {
+        &self.invitations
     }
 
     fn paired(&self, device: &[u8; 32]) -> bool {
@@ -61,6 +65,6 @@ impl Gate for HomeGate {
     }
 
     fn allow_pairing(&self) -> bool {
-        self.pairing_open.load(Ordering::SeqCst)
+        self.invitations.is_open()
     }
 }

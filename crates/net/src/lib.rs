@@ -1,10 +1,15 @@
-//! tapin's networking: the iroh endpoint, the allowlist that guards it, and the pairing
-//! protocol. Only this crate knows iroh.
+//! tapin's networking: the iroh endpoint, the allowlist that guards it, the pairing and sync
+//! protocols, and the node that serves them. Only this crate knows iroh.
 //!
 //! Every connection is checked right after the QUIC handshake, when the remote's endpoint id
 //! (its device key) and ALPN are known and before any application byte is read: the sync ALPN
-//! admits only paired devices, the pairing ALPN admits anyone only while an invitation is open,
-//! and any other ALPN is refused. See [`endpoint::Gate`].
+//! admits only paired devices, the pairing ALPN admits anyone only while an invitation is open in
+//! the process, and any other ALPN is refused. See [`endpoint::Gate`]. Past the gate, a node
+//! ([`node::Node`]) is iroh's `Router` with one protocol handler per ALPN family: sync, and
+//! pairing ([`invitations::PairHandler`]).
+//!
+//! Every wait is bounded by a [`Timeouts`], passed to each function that waits, and no store
+//! call runs on the async runtime ([`shared::SharedStore`]).
 //!
 //! Protocols are versioned by ALPN, and every version ever defined stays accepted: the current
 //! ones are spoken, older ones either still spoken or answered with a clear "update tapin"
@@ -32,10 +37,15 @@
 pub mod endpoint;
 pub mod frame;
 pub mod gate;
+pub mod invitations;
 pub mod node;
 pub mod pair;
+pub mod shared;
 pub mod sync;
+pub mod timeouts;
 pub mod version;
+
+pub use timeouts::Timeouts;
 
 /// The pairing protocol this build speaks first. Version 2's join request carries the joiner's
 /// relay.
@@ -67,3 +77,16 @@ pub const SYNC_ALPN_V1: &[u8] = b"tapin/sync/1";
 pub const SYNC_ALPNS: [&[u8]; 3] = [SYNC_ALPN, SYNC_ALPN_V2, SYNC_ALPN_V1];
 
 pub use iroh::Endpoint;
+
+/// An error and its causes on one line ("refused the peer's addresses: 17 addresses, …"), as a
+/// log line, a close reason or an event says it (the CLI prints the same with `{err:#}`).
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

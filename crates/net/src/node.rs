@@ -1,7 +1,13 @@
-//! The long-running node behind `tapin serve`: accepts paired devices, dials friends at their last
-//! known addresses and relay with backoff, and pushes local changes — including those written by
-//! other processes on the same home — to connected friends as they happen. Also the one-shot
-//! [`sync_once`] behind `tapin sync`.
+//! The node: iroh's `Router` on the caller's endpoint, with one protocol handler per ALPN family
+//! (sync, pairing) as its [`Options`] ask. Behind `tapin serve` it accepts paired devices, dials
+//! friends at their last known addresses and relay with backoff, pushes local changes — including
+//! those written by other processes on the same home — to connected friends as they happen, and
+//! answers joiners for an invitation opened in its process. Behind `tapin invite` it answers
+//! joiners. Also the one-shot [`sync_once`] behind `tapin sync`.
+//!
+//! A device may have several endpoints at once (its node, and a command beside it that could not
+//! take the home's port), so a node keeps every live connection of a friend's device, pushes to
+//! each, and never closes one the friend dialled for being a second one.
 //!
 //! Both speak every sync version this build knows: a connection runs the version its handshake
 //! chose (`tapin/sync/3`, or `tapin/sync/2` with release c2a9253), and one that chose
@@ -12,29 +18,27 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use iroh::Endpoint;
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
-use tapin_core::DocId;
-use tapin_core::identity::{DeviceId, DeviceKey};
+use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
-use tapin_store::Store;
 
-use crate::endpoint::{self, Advertise, Relay};
+use crate::endpoint::{self, Advertise, DialError, Relay};
+use crate::frame::FrameError;
+use crate::invitations::{OpenInvitations, PairHandler};
+use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
-use crate::{SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2};
+use crate::{PAIR_ALPNS, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPNS, Timeouts};
 
-/// How often the node looks for local writes (a cheap `PRAGMA data_version`).
-pub const POLL: Duration = Duration::from_millis(5);
-/// The longest wait between two dials of an unreachable friend.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Two connections to one device registered within this window are simultaneous dials.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
-/// How long one dial may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+mod once;
+mod watcher;
+
+pub use once::sync_once;
 
 /// What a node says about itself, and how it may dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +52,9 @@ pub struct Local {
     pub advertise: Advertise,
 }
 
-/// Why a friend was not synced with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a friend was not synced with. `Clone` (for [`Event`]), so the causes it carries are
+/// shared.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Unsynced {
     /// Their tapin speaks only a sync version this build no longer syncs on.
     #[error("{name}'s tapin is older; they need to update to sync with you")]
@@ -67,15 +72,15 @@ pub enum Unsynced {
     /// Not reachable at their addresses, and they have a relay this home cannot use because it
     /// has no relay of its own.
     #[error(
-        "not reachable at their addresses ({why}); they can also be reached through their relay \
-         {relay}, but this home uses no relay (relay: none): sync with `--relay default` or \
-         `--relay URL`"
+        "not reachable at their addresses; they can also be reached through their relay {relay}, \
+         but this home uses no relay (relay: none): sync with `--relay default` or `--relay URL`"
     )]
     RelayOff {
         /// Their relay.
         relay: String,
         /// Why the addresses failed.
-        why: String,
+        #[source]
+        source: Arc<DialError>,
     },
     /// Something answered at their address, but it does not serve tapin sync.
     #[error(
@@ -84,14 +89,11 @@ pub enum Unsynced {
     )]
     NotServing,
     /// None of their devices could be reached.
-    #[error("not reachable now ({why})")]
-    Unreachable {
-        /// Why.
-        why: String,
-    },
+    #[error("not reachable now")]
+    Unreachable(#[source] Arc<DialError>),
     /// Reached, but the exchange failed.
-    #[error("sync failed: {0}")]
-    Failed(String),
+    #[error("sync failed")]
+    Failed(#[source] Arc<SyncError>),
 }
 
 impl Unsynced {
@@ -123,11 +125,15 @@ pub enum Event {
     Connected {
         /// The friend.
         name: String,
+        /// Their device.
+        device: DeviceId,
     },
     /// An exchange finished.
     Synced {
         /// The friend.
         name: String,
+        /// Their device.
+        device: DeviceId,
         /// What moved.
         stats: SyncStats,
     },
@@ -147,8 +153,8 @@ struct Peer {
     conn: Connection,
     /// The version the handshake chose (one this build syncs on).
     version: SyncVersion,
-    /// When it was registered: a duplicate of a connection older than [`DUPLICATE_WINDOW`] means
-    /// the other side has lost it (a restart), not that both sides dialled at once.
+    /// When it was registered: only connections this recent can be the two halves of a
+    /// simultaneous dial.
     since: tokio::time::Instant,
     link: Link,
     /// One exchange at a time per connection from this side.
@@ -157,16 +163,22 @@ struct Peer {
 
 struct Shared {
     /// A std Mutex, not a Tokio one: store calls are synchronous and never span an await.
-    store: Mutex<Store>,
-    /// The paired relationships, for the accept path (lock after `store`).
-    links: Mutex<LinkCache>,
+    store: SharedStore,
+    /// The paired relationships, for the accept path: a std Mutex, locked only inside the store's
+    /// blocking work (after the store's own lock), never across an await.
+    links: Arc<Mutex<LinkCache>>,
     me: DeviceKey,
     ep: Endpoint,
     local: Local,
-    peers: Mutex<HashMap<[u8; 32], Arc<Peer>>>,
+    timeouts: Timeouts,
+    /// The live connections with each friend device: a device may have several endpoints (its
+    /// node, and a `tapin sync` or pairing command beside it), so several connections.
+    peers: Mutex<HashMap<[u8; 32], Vec<Arc<Peer>>>>,
     /// Devices already reported as on another version (until they sync again), so a dial every
     /// minute does not repeat it.
     told: Mutex<HashSet<[u8; 32]>>,
+    /// The devices an exchange finished with since the node started.
+    exchanged: tokio::sync::watch::Sender<HashSet<[u8; 32]>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
@@ -195,8 +207,11 @@ impl Shared {
         if let Ok(mut told) = self.told.lock() {
             told.remove(&device.to_bytes());
         }
+        self.exchanged
+            .send_if_modified(|done| done.insert(device.to_bytes()));
         self.emit(Event::Synced {
             name: name.to_owned(),
+            device,
             stats,
         });
     }
@@ -209,14 +224,34 @@ impl Shared {
         .unwrap_or(Wire::V2)
     }
 
-    /// The friend's relationship as the store has it now (its devices' reach included), or as it
-    /// was when the connection was made if it cannot be read.
-    fn current_link(&self, peer: &Peer, device: DeviceId) -> Link {
-        match (self.store.lock(), self.links.lock()) {
-            (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
-            _ => None,
+    /// The relationship `device` is paired through, as the store has it now (its devices' reach
+    /// included); `None` if it is not paired, or the store cannot say.
+    async fn link_for(&self, device: DeviceId) -> Option<Link> {
+        let links = self.links.clone();
+        let found = self
+            .store
+            .run(move |store| {
+                links
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .link_for(store, device)
+            })
+            .await;
+        match found.map_err(SyncError::from).and_then(|link| link) {
+            Ok(link) => link,
+            Err(err) => {
+                tracing::warn!(device = %device, "cannot read pairings: {}", crate::chain(&err));
+                None
+            }
         }
-        .unwrap_or_else(|| peer.link.clone())
+    }
+
+    /// The friend's relationship as the store has it now, or as it was when the connection was
+    /// made if it cannot be read.
+    async fn current_link(&self, peer: &Peer, device: DeviceId) -> Link {
+        self.link_for(device)
+            .await
+            .unwrap_or_else(|| peer.link.clone())
     }
 }
 
@@ -228,12 +263,8 @@ fn device_of(conn: &Connection) -> Option<DeviceId> {
 async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
     let _turn = peer.busy.lock().await;
     let device = device_of(&peer.conn).ok_or(SyncError::Timeout)?;
-    let (mut send, mut recv) = peer
-        .conn
-        .open_bi()
-        .await
-        .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
-    let link = shared.current_link(peer, device);
+    let (mut send, mut recv) = peer.conn.open_bi().await.map_err(FrameError::from)?;
+    let link = shared.current_link(peer, device).await;
     let stats = sync::exchange(
         &shared.store,
         &shared.me,
@@ -244,6 +275,7 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
         true,
         &shared.wire(peer),
         None,
+        &shared.timeouts,
     )
     .await?;
     let _ = send.finish();
@@ -261,14 +293,14 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             Err(e) => {
                 shared.emit(Event::Disconnected {
                     name: peer.link.name.clone(),
-                    reason: e.to_string(),
+                    reason: crate::chain(&e),
                 });
                 break;
             }
         };
         let result = {
             let _turn = peer.busy.lock().await;
-            let link = shared.current_link(&peer, device);
+            let link = shared.current_link(&peer, device).await;
             sync::exchange(
                 &shared.store,
                 &shared.me,
@@ -279,6 +311,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
                 false,
                 &shared.wire(&peer),
                 None,
+                &shared.timeouts,
             )
             .await
         };
@@ -291,34 +324,31 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
                 sync::refuse(&peer.conn, &err);
                 shared.emit(Event::Disconnected {
                     name: peer.link.name.clone(),
-                    reason: err.to_string(),
+                    reason: crate::chain(&err),
                 });
                 break;
             }
         }
     }
     if let Ok(mut peers) = shared.peers.lock()
-        && peers
-            .get(&device.to_bytes())
-            .is_some_and(|p| p.conn.stable_id() == peer.conn.stable_id())
+        && let Some(live) = peers.get_mut(&device.to_bytes())
     {
-        peers.remove(&device.to_bytes());
+        live.retain(|p| p.conn.stable_id() != peer.conn.stable_id());
+        if live.is_empty() {
+            peers.remove(&device.to_bytes());
+        }
     }
 }
 
-/// The device that dialled a connection.
-fn dialer(shared: &Shared, conn: &Connection) -> [u8; 32] {
-    if conn.side().is_client() {
-        shared.me.id().to_bytes()
-    } else {
-        *conn.remote_id().as_bytes()
-    }
-}
-
-/// Registers a connection with a friend's device. When both nodes dial each other at once there
-/// are two connections; both sides keep the one dialled by the smaller device id and close the
-/// other, so they agree without talking about it. A newer connection dialled by the same side as
-/// the registered one replaces it.
+/// Registers a connection with a friend's device, beside any others it has: a friend's device
+/// may reach this node from its own node and, meanwhile, from a `tapin sync` or pairing command
+/// on a second endpoint, and all of them are served. A connection the friend dialled is never
+/// closed here (it may be one of those commands); a stale one ends when QUIC gives up on it, or
+/// when a push on it fails.
+///
+/// When both nodes dial each other at once there are two connections between them: both sides
+/// keep the one dialled by the smaller device id, and each closes only its own dial, so they
+/// agree without talking about it. Returns `None` if `conn`, dialled here, was that duplicate.
 fn register(
     shared: &Arc<Shared>,
     conn: Connection,
@@ -327,22 +357,24 @@ fn register(
 ) -> Option<Arc<Peer>> {
     let device = device_of(&conn)?;
     let mut peers = shared.peers.lock().ok()?;
-    if let Some(existing) = peers.get(&device.to_bytes())
-        && existing.conn.close_reason().is_none()
-    {
-        let (old_dialer, new_dialer) = (dialer(shared, &existing.conn), dialer(shared, &conn));
-        // Both nodes dialled each other at once: keep the one the smaller device id dialled, as
-        // the other node does. Otherwise the older connection is stale (a restart, a killed
-        // `tapin sync`) and may still look open until it times out: the new one wins.
-        let simultaneous = old_dialer != new_dialer && existing.since.elapsed() < DUPLICATE_WINDOW;
-        let preferred = shared.me.id().to_bytes().min(device.to_bytes());
-        if simultaneous && old_dialer == preferred {
+    let live = peers.entry(device.to_bytes()).or_default();
+    live.retain(|p| p.conn.close_reason().is_none());
+    let they_win = device.to_bytes() < shared.me.id().to_bytes();
+    let recent = |p: &Peer| p.since.elapsed() < shared.timeouts.duplicate_window;
+    if they_win {
+        if conn.side().is_client() && live.iter().any(|p| p.conn.side().is_server() && recent(p)) {
             conn.close(0u32.into(), b"duplicate connection");
             return None;
         }
-        existing
-            .conn
-            .close(0u32.into(), b"replaced by a newer connection");
+        if conn.side().is_server() {
+            live.retain(|p| {
+                let duplicate = p.conn.side().is_client() && recent(p);
+                if duplicate {
+                    p.conn.close(0u32.into(), b"duplicate connection");
+                }
+                !duplicate
+            });
+        }
     }
     let peer = Arc::new(Peer {
         conn,
@@ -351,7 +383,7 @@ fn register(
         link,
         busy: Arc::new(tokio::sync::Mutex::new(())),
     });
-    peers.insert(device.to_bytes(), peer.clone());
+    live.push(peer.clone());
     Some(peer)
 }
 
@@ -372,19 +404,22 @@ async fn dial_device(
     name: &str,
     device: DeviceId,
     reach: &Reach,
+    timeouts: &Timeouts,
 ) -> Dialled {
     let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
-        return Dialled::Not(Unsynced::Failed("not a valid device id".to_owned()));
+        return Dialled::Not(Unsynced::Unreachable(Arc::new(DialError::NotAnEndpoint {
+            device: device.to_string(),
+        })));
     };
-    let unreachable = |why: String| match &reach.relay {
+    let unreachable = |why: DialError| match &reach.relay {
         Some(relay) if !local.relay.enabled() => Unsynced::RelayOff {
             relay: relay.clone(),
-            why,
+            source: Arc::new(why),
         },
-        _ => Unsynced::Unreachable { why },
+        _ => Unsynced::Unreachable(Arc::new(why)),
     };
     if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {
-        return Dialled::Not(unreachable("no known address".to_owned()));
+        return Dialled::Not(unreachable(DialError::NoAddress));
     }
     let options = ConnectOptions::new()
         .with_additional_alpns(vec![SYNC_ALPN_V2.to_vec(), SYNC_ALPN_V1.to_vec()]);
@@ -392,7 +427,7 @@ async fn dial_device(
         let connecting = ep.connect_with_opts(addr, SYNC_ALPN, options).await?;
         Ok::<_, ConnectError>(connecting.await?)
     };
-    let conn = match tokio::time::timeout(DIAL_TIMEOUT, dial).await {
+    let conn = match tokio::time::timeout(timeouts.dial, dial).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(err)) => {
             return Dialled::Not(match version::connection_error(&err) {
@@ -400,10 +435,10 @@ async fn dial_device(
                     name: name.to_owned(),
                 },
                 _ if version::no_common_protocol(&err) => Unsynced::NotServing,
-                _ => unreachable(err.to_string()),
+                _ => unreachable(err.into()),
             });
         }
-        Err(_) => return Dialled::Not(unreachable("timed out".to_owned())),
+        Err(_) => return Dialled::Not(unreachable(DialError::TimedOut(timeouts.dial))),
     };
     match SyncVersion::of(conn.alpn()) {
         Some(v) if v.is_spoken() => Dialled::Connected(conn, v),
@@ -432,27 +467,34 @@ fn closed_as_newer(conn: &Connection) -> bool {
 
 /// Dials one friend device; on success registers the connection, serves its streams and pushes.
 async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
-    let reach = match (shared.store.lock(), shared.links.lock()) {
-        (Ok(store), Ok(mut links)) => links.reach(&store, device).unwrap_or_default(),
-        _ => return false,
-    };
-    let (conn, version) =
-        match dial_device(&shared.ep, &shared.local, &link.name, device, &reach).await {
-            Dialled::Connected(conn, version) => (conn, version),
-            Dialled::Not(why) => {
-                if why.is_version() {
-                    shared.tell_version(device, why);
-                } else {
-                    tracing::debug!(device = %device, "dial failed: {why}");
-                }
-                return false;
+    // The link comes from the watcher's latest reading of the store: its reach is current.
+    let reach = link.reach_of(device);
+    let (conn, version) = match dial_device(
+        &shared.ep,
+        &shared.local,
+        &link.name,
+        device,
+        &reach,
+        &shared.timeouts,
+    )
+    .await
+    {
+        Dialled::Connected(conn, version) => (conn, version),
+        Dialled::Not(why) => {
+            if why.is_version() {
+                shared.tell_version(device, why);
+            } else {
+                tracing::debug!(device = %device, "dial failed: {why}");
             }
-        };
+            return false;
+        }
+    };
     let Some(peer) = register(&shared, conn, version, link) else {
         return false;
     };
     shared.emit(Event::Connected {
         name: peer.link.name.clone(),
+        device,
     });
     tokio::spawn(serve_streams(shared.clone(), peer.clone()));
     match push(&shared, &peer).await {
@@ -470,282 +512,393 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     true
 }
 
-/// Runs the node until `shutdown` resolves. `ep` should accept every ALPN in
-/// [`crate::SYNC_ALPNS`].
+/// What a node does on its endpoint. Every node serves through one iroh [`Router`], with one
+/// protocol handler per ALPN family it takes on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What it says about itself, and how it may dial.
+    pub local: Local,
+    /// How long it waits for each thing.
+    pub timeouts: Timeouts,
+    /// Serve paired devices on every sync ALPN ([`crate::SYNC_ALPNS`]).
+    pub accept_sync: bool,
+    /// Dial paired devices it is not connected to, with backoff, and push local changes to
+    /// connected ones: the node watches its home for writes.
+    pub dial: bool,
+    /// Answer joiners on every pairing ALPN ([`crate::PAIR_ALPNS`]) for the invitations open in
+    /// this process.
+    pub pairing: Option<Pairing>,
+    /// Where it reports what happens.
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+}
+
+impl Options {
+    /// A node that does nothing yet: no protocol served, no dialling. Turn on what it should do.
+    pub fn new(local: Local, timeouts: Timeouts) -> Self {
+        Options {
+            local,
+            timeouts,
+            accept_sync: false,
+            dial: false,
+            pairing: None,
+            events: None,
+        }
+    }
+
+    /// What `tapin serve` runs: serves and dials paired devices and pushes local changes.
+    pub fn serve(local: Local, timeouts: Timeouts) -> Self {
+        Options {
+            accept_sync: true,
+            dial: true,
+            ..Options::new(local, timeouts)
+        }
+    }
+}
+
+/// What a node needs to answer joiners.
+#[derive(Debug, Clone)]
+pub struct Pairing {
+    /// The invitations open in this process (the gate's: [`crate::gate::HomeGate::invitations`]).
+    pub invitations: OpenInvitations,
+    /// This device's certificate, sent to joiners.
+    pub cert: DeviceCertificate,
+}
+
+/// The node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The home's store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenStoreError),
+    /// The thread that watches the home for writes could not start.
+    #[error("cannot start the thread that watches the home")]
+    Watch(#[source] std::io::Error),
+    /// Store work handed to a blocking thread did not finish.
+    #[error(transparent)]
+    Blocking(#[from] BlockingError),
+}
+
+/// A running node: an iroh [`Router`] on the caller's endpoint, with the protocol handlers its
+/// [`Options`] ask for, and (when it dials) the loop that watches the home and dials friends.
+pub struct Node {
+    router: Router,
+    shared: Arc<Shared>,
+    /// The loop that follows the home's writes and dials friends, if the node dials.
+    dialler: Option<tokio::task::JoinHandle<()>>,
+    /// The thread that watches the home, if the node dials.
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("endpoint", &self.router.endpoint().id())
+            .field("dials", &self.dialler.is_some())
+            .finish()
+    }
+}
+
+impl Node {
+    /// Starts a node on `ep` for the home at `home` as device `me`. The endpoint's gate stays the
+    /// first check of every incoming connection; the node never binds a socket itself.
+    pub async fn spawn(
+        ep: Endpoint,
+        home: &Path,
+        me: DeviceKey,
+        options: Options,
+    ) -> Result<Node, NodeError> {
+        let Options {
+            local,
+            timeouts,
+            accept_sync,
+            dial,
+            pairing,
+            events,
+        } = options;
+        let store = SharedStore::open(home).await?;
+        let shared = Arc::new(Shared {
+            store,
+            links: Arc::new(Mutex::new(LinkCache::default())),
+            me,
+            ep: ep.clone(),
+            local,
+            timeouts,
+            peers: Mutex::new(HashMap::new()),
+            told: Mutex::new(HashSet::new()),
+            exchanged: tokio::sync::watch::Sender::new(HashSet::new()),
+            events,
+        });
+        let (dialler, watcher) = if dial {
+            // A second connection for the watch, which polls it from a thread of its own.
+            let watch_store = crate::shared::open_store(home).await?;
+            let (readings, watcher) = off_runtime({
+                let poll = timeouts.poll;
+                move || watcher::start(watch_store, poll)
+            })
+            .await?
+            .map_err(NodeError::Watch)?;
+            let dialler = tokio::spawn(watch_and_dial(shared.clone(), readings));
+            (Some(dialler), Some(watcher))
+        } else {
+            (None, None)
+        };
+        let mut router = Router::builder(ep);
+        if accept_sync {
+            let handler = SyncHandler {
+                shared: shared.clone(),
+            };
+            for alpn in SYNC_ALPNS {
+                router = router.accept(alpn, handler.clone());
+            }
+        }
+        if let Some(Pairing { invitations, cert }) = pairing {
+            let handler = PairHandler::new(invitations, cert, timeouts);
+            for alpn in PAIR_ALPNS {
+                router = router.accept(alpn, handler.clone());
+            }
+        }
+        Ok(Node {
+            router: router.spawn(),
+            shared,
+            dialler,
+            watcher,
+        })
+    }
+
+    /// The endpoint the node serves on.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.router.endpoint()
+    }
+
+    /// Waits until an exchange with `device` has finished (in either direction, since the node
+    /// started), at most `wait`; whether one did. A pairing command on a second endpoint waits so
+    /// for the new friend's node, whose first exchange tells this home where it listens.
+    pub async fn wait_for_exchange(&self, device: DeviceId, wait: Duration) -> bool {
+        let key = device.to_bytes();
+        let mut done = self.shared.exchanged.subscribe();
+        matches!(
+            tokio::time::timeout(wait, done.wait_for(|d| d.contains(&key))).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Closes every connection, stops the router (which closes the endpoint) and the watch.
+    pub async fn shutdown(self) {
+        if let Some(dialler) = &self.dialler {
+            dialler.abort();
+        }
+        let peers: Vec<Arc<Peer>> = self
+            .shared
+            .peers
+            .lock()
+            .map(|p| p.values().flatten().cloned().collect())
+            .unwrap_or_default();
+        for peer in peers {
+            peer.conn.close(0u32.into(), b"shutting down");
+        }
+        if let Err(err) = self.router.shutdown().await {
+            tracing::warn!("a protocol handler panicked: {err}");
+        }
+        if let Some(dialler) = self.dialler {
+            let _ = dialler.await;
+        }
+        // The watch's receiver went with the dialler: its thread ends within one poll.
+        if let Some(watcher) = self.watcher {
+            let _ = off_runtime(move || watcher.join()).await;
+        }
+    }
+}
+
+/// Runs a node until `shutdown` resolves (`tapin serve`: [`Options::serve`], and the pairing
+/// handler so an invitation opened in its process is answered). Every wait is bounded by the
+/// options' timeouts.
 pub async fn run(
     ep: Endpoint,
     home: &Path,
     me: DeviceKey,
-    local: Local,
-    events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    options: Options,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), SyncError> {
-    let store = Store::open(home).map_err(|e| SyncError::Store(e.to_string()))?;
-    // A second connection for watching, so the node's own writes (received changes) do not look
-    // like local edits: data_version moves only for other connections' commits.
-    let watch = Store::open(home).map_err(|e| SyncError::Store(e.to_string()))?;
-    let shared = Arc::new(Shared {
-        store: Mutex::new(store),
-        links: Mutex::new(LinkCache::default()),
-        me,
-        ep: ep.clone(),
-        local,
-        peers: Mutex::new(HashMap::new()),
-        told: Mutex::new(HashSet::new()),
-        events,
-    });
-
-    let accept = {
-        let (shared, ep) = (shared.clone(), ep.clone());
-        async move {
-            while let Some(incoming) = ep.accept().await {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let Ok(conn) = incoming.await else { return };
-                    let Some(device) = device_of(&conn) else {
-                        return;
-                    };
-                    let link = match (shared.store.lock(), shared.links.lock()) {
-                        (Ok(store), Ok(mut links)) => links.link_for(&store, device).ok().flatten(),
-                        _ => None,
-                    };
-                    let Some(link) = link else {
-                        // The gate already refused unpaired devices; this is the race with unpair.
-                        conn.close(sync::VIOLATION.into(), b"not paired");
-                        return;
-                    };
-                    let version = match SyncVersion::of(conn.alpn()) {
-                        Some(v) if v.is_spoken() => v,
-                        Some(_) => {
-                            conn.close(
-                                version::OUTDATED.into(),
-                                &version::outdated_reason(&shared.local.name),
-                            );
-                            shared.tell_version(device, Unsynced::TheirsOlder { name: link.name });
-                            return;
-                        }
-                        None => {
-                            conn.close(sync::VIOLATION.into(), b"unknown protocol");
-                            return;
-                        }
-                    };
-                    if let Some(peer) = register(&shared, conn, version, link) {
-                        shared.emit(Event::Connected {
-                            name: peer.link.name.clone(),
-                        });
-                        serve_streams(shared, peer).await;
-                    }
-                });
-            }
-        }
-    };
-
-    let watch_and_dial = {
-        let shared = shared.clone();
-        async move {
-            let mut data_version = watch.data_version().unwrap_or_default();
-            let mut pushed: HashMap<tapin_core::Id, i64> = HashMap::new();
-            let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
-            let mut tick = tokio::time::interval(POLL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut link_cache = LinkCache::default();
-            let mut links = link_cache
-                .get(&watch)
-                .map(<[Link]>::to_vec)
-                .unwrap_or_default();
-            for link in &links {
-                pushed.insert(
-                    link.rel,
-                    watch
-                        .doc_version(&DocId::Side(link.rel))
-                        .unwrap_or_default(),
-                );
-            }
-            loop {
-                tick.tick().await;
-                let now_version = watch.data_version().unwrap_or(data_version);
-                let changed = now_version != data_version;
-                data_version = now_version;
-                if changed {
-                    if let Ok(now) = link_cache.get(&watch) {
-                        links = now.to_vec();
-                    }
-                    // Drop connections of friends no longer paired.
-                    let allowed: Vec<[u8; 32]> = links
-                        .iter()
-                        .flat_map(|l| l.devices.iter().map(|d| d.to_bytes()))
-                        .collect();
-                    if let Ok(mut peers) = shared.peers.lock() {
-                        peers.retain(|device, peer| {
-                            let keep = allowed.contains(device);
-                            if !keep {
-                                peer.conn.close(sync::VIOLATION.into(), b"unpaired");
-                            }
-                            keep
-                        });
-                    }
-                    for link in &links {
-                        let v = watch
-                            .doc_version(&DocId::Side(link.rel))
-                            .unwrap_or_default();
-                        if pushed.get(&link.rel) == Some(&v) {
-                            continue;
-                        }
-                        pushed.insert(link.rel, v);
-                        let targets: Vec<Arc<Peer>> = match shared.peers.lock() {
-                            Ok(peers) => peers
-                                .values()
-                                .filter(|p| p.link.rel == link.rel)
-                                .cloned()
-                                .collect(),
-                            Err(_) => Vec::new(),
-                        };
-                        for peer in targets {
-                            let shared = shared.clone();
-                            tokio::spawn(async move {
-                                match push(&shared, &peer).await {
-                                    Ok(stats) => shared.emit(Event::Synced {
-                                        name: peer.link.name.clone(),
-                                        stats,
-                                    }),
-                                    Err(err) => sync::refuse(&peer.conn, &err),
-                                }
-                            });
-                        }
-                    }
-                }
-                // Dial friends we are not connected to, with backoff.
-                let now = tokio::time::Instant::now();
-                for link in &links {
-                    for device in &link.devices {
-                        let key = device.to_bytes();
-                        let connected = shared
-                            .peers
-                            .lock()
-                            .map(|p| p.contains_key(&key))
-                            .unwrap_or(true);
-                        if connected {
-                            next_dial.remove(&key);
-                            continue;
-                        }
-                        let (due, backoff) = next_dial
-                            .get(&key)
-                            .copied()
-                            .unwrap_or((now, Duration::from_millis(500)));
-                        if due > now {
-                            continue;
-                        }
-                        next_dial.insert(
-                            key,
-                            (now + backoff + DIAL_TIMEOUT, (backoff * 2).min(MAX_BACKOFF)),
-                        );
-                        tokio::spawn(dial(shared.clone(), link.clone(), *device));
-                    }
-                }
-            }
-        }
-    };
-
-    tokio::select! {
-        () = accept => {}
-        () = watch_and_dial => {}
-        () = shutdown => {}
-    }
-    let peers: Vec<Arc<Peer>> = shared
-        .peers
-        .lock()
-        .map(|p| p.values().cloned().collect())
-        .unwrap_or_default();
-    for peer in peers {
-        peer.conn.close(0u32.into(), b"shutting down");
-    }
-    ep.close().await;
+) -> Result<(), NodeError> {
+    let node = Node::spawn(ep, home, me, options).await?;
+    shutdown.await;
+    node.shutdown().await;
     Ok(())
 }
 
-/// Syncs once with every device of the given links that can be reached (the `tapin sync`
-/// command): dial, one exchange, close. Returns per link the stats, or why it was not synced.
-pub async fn sync_once(
-    ep: &Endpoint,
-    home: &Path,
-    me: &DeviceKey,
-    local: &Local,
-    links: &[Link],
-) -> Vec<(Link, Result<SyncStats, Unsynced>)> {
-    let store = match Store::open(home) {
-        Ok(s) => Mutex::new(s),
-        Err(e) => {
-            return links
-                .iter()
-                .map(|l| (l.clone(), Err(Unsynced::Failed(e.to_string()))))
-                .collect();
-        }
-    };
-    let mut out = Vec::new();
-    for link in links {
-        let mut total: Option<SyncStats> = None;
-        let mut worst: Option<Unsynced> = None;
-        for device in &link.devices {
-            let (conn, version) =
-                match dial_device(ep, local, &link.name, *device, &link.reach_of(*device)).await {
-                    Dialled::Connected(conn, version) => (conn, version),
-                    Dialled::Not(why) => {
-                        keep_worst(&mut worst, why);
-                        continue;
-                    }
-                };
-            let wire = Wire::of(version, || {
-                endpoint::my_reach(ep, &local.relay, local.advertise)
-            })
-            .unwrap_or(Wire::V2);
-            let result = async {
-                let (mut send, mut recv) = conn
-                    .open_bi()
-                    .await
-                    .map_err(|e| SyncError::Frame(crate::frame::FrameError::Io(e.to_string())))?;
-                let stats = sync::exchange(
-                    &store, me, link, *device, &mut send, &mut recv, true, &wire, None,
-                )
-                .await?;
-                let _ = send.finish();
-                Ok::<_, SyncError>(stats)
-            }
-            .await;
-            match result {
-                Ok(stats) => {
-                    conn.close(0u32.into(), b"done");
-                    let t = total.get_or_insert_with(SyncStats::default);
-                    t.sent_bytes += stats.sent_bytes;
-                    t.received_bytes += stats.received_bytes;
-                    t.received_changes += stats.received_changes;
-                    t.rounds += stats.rounds;
-                    t.learned_reach |= stats.learned_reach;
-                }
-                Err(_) if closed_as_newer(&conn) => keep_worst(
-                    &mut worst,
-                    Unsynced::TheirsNewer {
-                        name: link.name.clone(),
-                    },
-                ),
-                Err(err) => {
-                    sync::refuse(&conn, &err);
-                    keep_worst(&mut worst, Unsynced::Failed(err.to_string()));
-                }
-            }
-        }
-        let result = total.ok_or_else(|| {
-            worst.unwrap_or(Unsynced::Unreachable {
-                why: "no known address".to_owned(),
-            })
-        });
-        out.push((link.clone(), result));
-    }
-    out
+/// The protocol handler for every sync ALPN: a connection that passed the gate is mapped to its
+/// relationship, its version settled, and the friend's exchanges served until it closes.
+#[derive(Clone)]
+struct SyncHandler {
+    shared: Arc<Shared>,
 }
 
-/// Keeps, of the reasons a friend's devices were not synced with, the one that says most.
-fn keep_worst(worst: &mut Option<Unsynced>, why: Unsynced) {
-    if worst.as_ref().is_none_or(|w| why.rank() >= w.rank()) {
-        *worst = Some(why);
+impl std::fmt::Debug for SyncHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncHandler")
+            .field("me", &self.shared.me.id())
+            .finish()
     }
+}
+
+impl ProtocolHandler for SyncHandler {
+    async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        accept_sync(self.shared.clone(), conn).await;
+        Ok(())
+    }
+}
+
+/// Serves a connection that came through the gate on a sync ALPN: maps the device to its
+/// relationship, settles the version, then serves the friend's exchanges until it closes.
+async fn accept_sync(shared: Arc<Shared>, conn: Connection) {
+    let Some(device) = device_of(&conn) else {
+        return;
+    };
+    let Some(link) = shared.link_for(device).await else {
+        // The gate already refused unpaired devices; this is the race with unpair.
+        conn.close(sync::VIOLATION.into(), b"not paired");
+        return;
+    };
+    let version = match SyncVersion::of(conn.alpn()) {
+        Some(v) if v.is_spoken() => v,
+        Some(_) => {
+            conn.close(
+                version::OUTDATED.into(),
+                &version::outdated_reason(&shared.local.name),
+            );
+            shared.tell_version(device, Unsynced::TheirsOlder { name: link.name });
+            return;
+        }
+        None => {
+            conn.close(sync::VIOLATION.into(), b"unknown protocol");
+            return;
+        }
+    };
+    if let Some(peer) = register(&shared, conn, version, link) {
+        shared.emit(Event::Connected {
+            name: peer.link.name.clone(),
+            device,
+        });
+        serve_streams(shared, peer).await;
+    }
+}
+
+/// Follows the watch's readings of the home: drops connections of friends no longer paired,
+/// pushes a side that changed to the friend's connected devices, and dials friends' devices not
+/// connected, with backoff (at once again when a device's stored reach changed).
+async fn watch_and_dial(
+    shared: Arc<Shared>,
+    mut readings: tokio::sync::watch::Receiver<Arc<watcher::Reading>>,
+) {
+    let first = readings.borrow_and_update().clone();
+    let mut links = first.links.clone();
+    let mut pushed = first.sides.clone();
+    let mut known = reach_by_device(&links);
+    let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
+    let mut tick = tokio::time::interval(shared.timeouts.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if readings.has_changed().unwrap_or(false) {
+            let reading = readings.borrow_and_update().clone();
+            links = reading.links.clone();
+            // Drop connections of friends no longer paired.
+            let allowed: Vec<[u8; 32]> = links
+                .iter()
+                .flat_map(|l| l.devices.iter().map(|d| d.to_bytes()))
+                .collect();
+            if let Ok(mut peers) = shared.peers.lock() {
+                peers.retain(|device, live| {
+                    let keep = allowed.contains(device);
+                    if !keep {
+                        for peer in live {
+                            peer.conn.close(sync::VIOLATION.into(), b"unpaired");
+                        }
+                    }
+                    keep
+                });
+            }
+            for link in &links {
+                let v = reading.sides.get(&link.rel).copied().unwrap_or_default();
+                if pushed.get(&link.rel) == Some(&v) {
+                    continue;
+                }
+                pushed.insert(link.rel, v);
+                // Every live connection of theirs: a push on one that is gone fails and closes
+                // it, and the others still get it.
+                let targets: Vec<Arc<Peer>> = match shared.peers.lock() {
+                    Ok(peers) => peers
+                        .values()
+                        .flatten()
+                        .filter(|p| p.link.rel == link.rel && p.conn.close_reason().is_none())
+                        .cloned()
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                for peer in targets {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        match push(&shared, &peer).await {
+                            Ok(stats) => {
+                                if let Some(device) = device_of(&peer.conn) {
+                                    shared.synced(device, &peer.link.name, stats);
+                                }
+                            }
+                            Err(err) => sync::refuse(&peer.conn, &err),
+                        }
+                    });
+                }
+            }
+            // A device now known somewhere else (a first exchange told this home where a friend
+            // who paired from a second endpoint really listens) is worth a dial at once.
+            let now_known = reach_by_device(&links);
+            for (device, reach) in &now_known {
+                if known.get(device) != Some(reach) {
+                    next_dial.remove(device);
+                }
+            }
+            known = now_known;
+        }
+        // Dial friends we are not connected to, with backoff.
+        let now = tokio::time::Instant::now();
+        for link in &links {
+            for device in &link.devices {
+                let key = device.to_bytes();
+                let connected = shared
+                    .peers
+                    .lock()
+                    .map(|p| {
+                        p.get(&key)
+                            .is_some_and(|v| v.iter().any(|p| p.conn.close_reason().is_none()))
+                    })
+                    .unwrap_or(true);
+                if connected {
+                    next_dial.remove(&key);
+                    continue;
+                }
+                let (due, backoff) = next_dial
+                    .get(&key)
+                    .copied()
+                    .unwrap_or((now, shared.timeouts.first_backoff));
+                if due > now {
+                    continue;
+                }
+                next_dial.insert(
+                    key,
+                    (
+                        now + backoff + shared.timeouts.dial,
+                        (backoff * 2).min(shared.timeouts.max_backoff),
+                    ),
+                );
+                tokio::spawn(dial(shared.clone(), link.clone(), *device));
+            }
+        }
+    }
+}
+
+/// Where each paired device was last known to be.
+fn reach_by_device(links: &[Link]) -> HashMap<[u8; 32], Reach> {
+    links
+        .iter()
+        .flat_map(|l| l.devices.iter().map(|d| (d.to_bytes(), l.reach_of(*d))))
+        .collect()
 }

@@ -6,18 +6,21 @@
 //! when it changed. See docs/PROTOCOL.md.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream};
+use tapin_core::docs::DocError;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
 use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
 use tapin_core::{DocId, Id, docs};
-use tapin_store::{MetaKey, Store};
+use tapin_store::{LoadError, MetaKey, OpenError, Store, StoreError, UpdateError};
 
+use crate::Timeouts;
 use crate::frame::{self, FrameError};
+use crate::shared::{BlockingError, OpenStoreError, SharedStore};
 use crate::version::SyncVersion;
 
 /// A sync frame may carry a whole document on first sync; beyond this it is hostile.
@@ -26,8 +29,6 @@ pub const FRAME_CAP: u32 = 64 * 1024 * 1024;
 pub const BATCH_FRAMES: usize = 8;
 /// An exchange that has not converged after this many round trips is abandoned.
 pub const MAX_ROUNDS: usize = 32;
-/// The longest wait for the next frame.
-pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// QUIC close code for a peer that broke the protocol.
 pub const VIOLATION: u32 = 400;
 /// A reach frame is at most 16 addresses and a 256-byte URL; anything near this is hostile.
@@ -78,10 +79,10 @@ pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
 
 /// Every paired relationship.
 fn pairings(store: &Store) -> Result<Vec<Link>, SyncError> {
-    let Some(doc) = store.load(&DocId::Private).map_err(store_err)? else {
+    let Some(doc) = store.load(&DocId::Private)? else {
         return Ok(Vec::new());
     };
-    let private = docs::read_private(&doc).map_err(store_err)?;
+    let private = docs::read_private(&doc).map_err(SyncError::Pairings)?;
     let mut out = Vec::new();
     for (&rel_id, rel) in &private.relationships {
         let mut devices = Vec::new();
@@ -127,7 +128,7 @@ pub struct LinkCache {
 impl LinkCache {
     /// The paired relationships as of now.
     pub fn get(&mut self, store: &Store) -> Result<&[Link], SyncError> {
-        let version = store.doc_version(&DocId::Private).map_err(store_err)?;
+        let version = store.doc_version(&DocId::Private)?;
         if self.version != Some(version) {
             self.links = pairings(store)?;
             self.version = Some(version);
@@ -153,11 +154,11 @@ impl LinkCache {
     }
 }
 
-/// A sync exchange failed.
+/// A sync exchange failed, or the pairings could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The peer broke the rules; the connection was closed with the reason.
-    #[error("refused the peer: {0}")]
+    #[error("refused the peer")]
     Violation(#[from] Violation),
     /// The connection failed or a frame was bad.
     #[error(transparent)]
@@ -172,11 +173,41 @@ pub enum SyncError {
     #[error("the peer sent an oversized batch")]
     BatchTooLong,
     /// The peer's reach frame (its addresses and relay) was refused.
-    #[error("refused the peer's addresses: {0}")]
+    #[error("refused the peer's addresses")]
     BadReach(#[from] ReachError),
-    /// The store failed.
-    #[error("store error: {0}")]
-    Store(String),
+    /// The home's store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A document could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A sync state, a meta entry or a version could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// What arrived could not be written to the replica.
+    #[error(transparent)]
+    Write(#[from] UpdateError<Infallible>),
+    /// The private document does not read as tapin's: the pairings are unknown.
+    #[error("cannot read the pairings in the private document")]
+    Pairings(#[source] DocError),
+    /// Where the friend's device can be reached could not be stored.
+    #[error("cannot store where the friend's device can be reached")]
+    RememberReach(#[source] UpdateError<DocError>),
+    /// The friend's signed heads could not be encoded for the store.
+    #[error("cannot encode the friend's signed heads")]
+    Heads(#[source] serde_json::Error),
+    /// Store work handed to a blocking thread did not finish.
+    #[error(transparent)]
+    Blocking(#[from] BlockingError),
+}
+
+impl From<OpenStoreError> for SyncError {
+    fn from(err: OpenStoreError) -> Self {
+        match err {
+            OpenStoreError::Open(e) => SyncError::Open(e),
+            OpenStoreError::Blocking(e) => SyncError::Blocking(e),
+        }
+    }
 }
 
 /// What one exchange moved.
@@ -222,15 +253,12 @@ impl Wire {
 /// A copy of every byte sent, for tests that prove what never crossed the wire.
 pub type Tap = Mutex<Vec<u8>>;
 
-fn store_err(e: impl std::fmt::Display) -> SyncError {
-    SyncError::Store(e.to_string())
-}
-
 /// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
-/// connection's ALPN chose). The initiator sends the first batch.
+/// connection's ALPN chose). The initiator sends the first batch. Each frame read waits at most
+/// `timeouts.frame`. Every store call runs on a blocking thread.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     me: &DeviceKey,
     link: &Link,
     peer: DeviceId,
@@ -239,6 +267,7 @@ pub async fn exchange(
     initiator: bool,
     wire: &Wire,
     tap: Option<&Tap>,
+    timeouts: &Timeouts,
 ) -> Result<SyncStats, SyncError> {
     let side = DocId::Side(link.rel);
     let replica = DocId::Replica(link.rel);
@@ -256,19 +285,17 @@ pub async fn exchange(
     }
     // A device that never confirmed holding my side gets it as stored, first thing: no
     // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
-    let (mine_state, mut snapshot) = {
-        let store = store.lock().map_err(store_err)?;
-        let mine_state = store
-            .get_sync_state(&side, &peer_key)
-            .map_err(store_err)?
-            .unwrap_or_default();
-        let snapshot = if Session::offers_snapshot(&mine_state) {
-            store.stored_bytes(&side).map_err(store_err)?
-        } else {
-            None
-        };
-        (mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes }))
-    };
+    let (mine_state, mut snapshot) = store
+        .run(move |store| -> Result<_, SyncError> {
+            let mine_state = store.get_sync_state(&side, &peer_key)?.unwrap_or_default();
+            let snapshot = if Session::offers_snapshot(&mine_state) {
+                store.stored_bytes(&side)?
+            } else {
+                None
+            };
+            Ok((mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes })))
+        })
+        .await??;
     let offered = snapshot.is_some();
     // The initiator sends first, so its snapshot can travel (and the friend load it) while this
     // side loads its own documents. A responder speaks only after reading the initiator's batch,
@@ -276,23 +303,26 @@ pub async fn exchange(
     if initiator && let Some(f) = snapshot.take() {
         send_frame(send, &f, &mut stats, tap).await?;
     }
-    let mut session = {
-        let store = store.lock().map_err(store_err)?;
-        let mine = store.load(&side).map_err(store_err)?.unwrap_or_default();
-        let theirs = store.load(&replica).map_err(store_err)?.unwrap_or_default();
-        let theirs_state = store
-            .get_sync_state(&replica, &peer_key)
-            .map_err(store_err)?
-            .unwrap_or_default();
-        Session::new(
-            mine,
-            theirs,
-            &mine_state,
-            &theirs_state,
-            link.devices.iter().copied(),
-            peer,
-        )
-    };
+    // Loading both documents is the slow part of a store's work here: off the runtime, and the
+    // session built there too.
+    let devices = link.devices.clone();
+    let mut session = store
+        .run(move |store| -> Result<_, SyncError> {
+            let mine = store.load(&side)?.unwrap_or_default();
+            let theirs = store.load(&replica)?.unwrap_or_default();
+            let theirs_state = store
+                .get_sync_state(&replica, &peer_key)?
+                .unwrap_or_default();
+            Ok(Session::new(
+                mine,
+                theirs,
+                &mine_state,
+                &theirs_state,
+                devices,
+                peer,
+            ))
+        })
+        .await??;
     if offered {
         session.snapshot_sent();
     }
@@ -300,10 +330,10 @@ pub async fn exchange(
     let mut got_empty = false;
     if !initiator {
         if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats).await?);
+            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
             reach_to_read = false;
         }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
+        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
     }
     loop {
         let batch = session.batch(me);
@@ -319,10 +349,10 @@ pub async fn exchange(
             break;
         }
         if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats).await?);
+            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
             reach_to_read = false;
         }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats).await?;
+        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
         if initiator && sent_empty && got_empty {
             break;
         }
@@ -331,32 +361,34 @@ pub async fn exchange(
         }
     }
     let (mine_state, theirs_state) = session.states();
-    let held = store.lock().map_err(store_err)?;
-    // One transaction: both sync states and the friend's heads become durable together.
-    let settings = held.settings().map_err(store_err)?;
-    settings
-        .set_sync_state(&side, &peer_key, &mine_state)
-        .map_err(store_err)?;
-    settings
-        .set_sync_state(&replica, &peer_key, &theirs_state)
-        .map_err(store_err)?;
-    if let Some(signed) = session
+    let heads = match session
         .received_heads()
         .filter(|s| s.verify(session.theirs()))
     {
-        let stored = StoredHeads {
-            signed: signed.clone(),
-            at: chrono_now_ms(),
-        };
-        let bytes = serde_json::to_vec(&stored).map_err(store_err)?;
-        settings
-            .set_meta(MetaKey::ReplicaHeads(link.rel), &bytes)
-            .map_err(store_err)?;
-    }
-    settings.commit().map_err(store_err)?;
-    drop(held);
+        Some(signed) => {
+            let stored = StoredHeads {
+                signed: signed.clone(),
+                at: chrono_now_ms(),
+            };
+            Some(serde_json::to_vec(&stored).map_err(SyncError::Heads)?)
+        }
+        None => None,
+    };
+    let rel = link.rel;
+    store
+        .run(move |store| -> Result<(), SyncError> {
+            // One transaction: both sync states and the friend's heads become durable together.
+            let settings = store.settings()?;
+            settings.set_sync_state(&side, &peer_key, &mine_state)?;
+            settings.set_sync_state(&replica, &peer_key, &theirs_state)?;
+            if let Some(bytes) = heads {
+                settings.set_meta(MetaKey::ReplicaHeads(rel), &bytes)?;
+            }
+            Ok(settings.commit()?)
+        })
+        .await??;
     if let Some(theirs) = their_reach {
-        stats.learned_reach = remember_reach(store, me, link, peer, &theirs)?;
+        stats.learned_reach = remember_reach(store, me, link, peer, theirs).await?;
     }
     Ok(stats)
 }
@@ -378,12 +410,16 @@ async fn send_reach(
 }
 
 /// Reads and checks the friend's reach frame (its first frame on `tapin/sync/3`).
-async fn read_reach(recv: &mut RecvStream, stats: &mut SyncStats) -> Result<Reach, SyncError> {
-    let reach: Reach = match tokio::time::timeout(FRAME_TIMEOUT, frame::read(recv, REACH_CAP)).await
-    {
-        Ok(r) => r?,
-        Err(_) => return Err(SyncError::Timeout),
-    };
+async fn read_reach(
+    recv: &mut RecvStream,
+    stats: &mut SyncStats,
+    timeouts: &Timeouts,
+) -> Result<Reach, SyncError> {
+    let reach: Reach =
+        match tokio::time::timeout(timeouts.frame, frame::read(recv, REACH_CAP)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(SyncError::Timeout),
+        };
     stats.received_bytes += postcard::to_stdvec(&reach)
         .map(|v| v.len() as u64 + 4)
         .unwrap_or_default();
@@ -407,48 +443,51 @@ fn updated(known: &Reach, theirs: &Reach) -> Reach {
 /// changes what the store holds: one small write to that device's entry in the private document,
 /// and nothing else. This is the only write the network makes to the private document. Returns
 /// whether it wrote.
-fn remember_reach(
-    store: &Mutex<Store>,
+async fn remember_reach(
+    store: &SharedStore,
     me: &DeviceKey,
     link: &Link,
     peer: DeviceId,
-    theirs: &Reach,
+    theirs: Reach,
 ) -> Result<bool, SyncError> {
     let known = link.reach_of(peer);
-    if updated(&known, theirs) == known {
+    if updated(&known, &theirs) == known {
         // The common case, decided without a transaction.
         return Ok(false);
     }
-    let store = store.lock().map_err(store_err)?;
+    let (rel, actor) = (link.rel, me.actor());
     store
-        .update(&DocId::Private, &me.actor(), |d| {
-            let Some(mut rel) = docs::get_relationship(d, link.rel)? else {
-                return Ok(false);
-            };
-            let Some(device) = rel
-                .peer
-                .as_mut()
-                .filter(|p| p.unpaired.is_none())
-                .and_then(|p| p.devices.get_mut(&peer.to_string()))
-            else {
-                // Unpaired meanwhile: nothing to keep current.
-                return Ok(false);
-            };
-            let addrs: Vec<String> = if theirs.addrs.is_empty() {
-                device.addrs.clone()
-            } else {
-                theirs.addrs.iter().map(ToString::to_string).collect()
-            };
-            let relay = theirs.relay.clone().or_else(|| device.relay.clone());
-            if device.addrs == addrs && device.relay == relay {
-                return Ok(false);
-            }
-            device.addrs = addrs;
-            device.relay = relay;
-            docs::put_relationship(d, link.rel, &rel)?;
-            Ok::<_, docs::DocError>(true)
+        .run(move |store| {
+            store.update(&DocId::Private, &actor, |d| {
+                let Some(mut rel_now) = docs::get_relationship(d, rel)? else {
+                    return Ok(false);
+                };
+                let Some(device) = rel_now
+                    .peer
+                    .as_mut()
+                    .filter(|p| p.unpaired.is_none())
+                    .and_then(|p| p.devices.get_mut(&peer.to_string()))
+                else {
+                    // Unpaired meanwhile: nothing to keep current.
+                    return Ok(false);
+                };
+                let addrs: Vec<String> = if theirs.addrs.is_empty() {
+                    device.addrs.clone()
+                } else {
+                    theirs.addrs.iter().map(ToString::to_string).collect()
+                };
+                let relay = theirs.relay.clone().or_else(|| device.relay.clone());
+                if device.addrs == addrs && device.relay == relay {
+                    return Ok(false);
+                }
+                device.addrs = addrs;
+                device.relay = relay;
+                docs::put_relationship(d, rel, &rel_now)?;
+                Ok::<_, DocError>(true)
+            })
         })
-        .map_err(store_err)
+        .await?
+        .map_err(SyncError::RememberReach)
 }
 
 /// Writes one frame, counting it, and copying it to the tap if there is one.
@@ -477,20 +516,21 @@ fn chrono_now_ms() -> i64 {
 /// Reads one batch, applying each frame; persists what arrived before returning. Returns whether
 /// the batch was empty.
 async fn receive_batch(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     session: &mut Session,
     link: &Link,
     recv: &mut RecvStream,
     stats: &mut SyncStats,
+    timeouts: &Timeouts,
 ) -> Result<bool, SyncError> {
     let before = session.theirs().get_heads();
     let mut frames = 0;
     loop {
-        let f: Frame = match tokio::time::timeout(FRAME_TIMEOUT, frame::read(recv, FRAME_CAP)).await
-        {
-            Ok(r) => r?,
-            Err(_) => return Err(SyncError::Timeout),
-        };
+        let f: Frame =
+            match tokio::time::timeout(timeouts.frame, frame::read(recv, FRAME_CAP)).await {
+                Ok(r) => r?,
+                Err(_) => return Err(SyncError::Timeout),
+            };
         stats.received_bytes += frame_len(&f);
         let r = session.receive(f)?;
         stats.received_changes += r.changes as u64;
@@ -503,22 +543,21 @@ async fn receive_batch(
         }
     }
     let mut stored = before;
+    let replica = DocId::Replica(link.rel);
     if let Some(mut whole) = session.take_received_whole() {
         // A first sync: their whole side, stored as it came, without loading it again.
         let heads = whole.document().get_heads();
-        let store = store.lock().map_err(store_err)?;
         store
-            .apply_saved(&DocId::Replica(link.rel), whole)
-            .map_err(store_err)?;
+            .run(move |store| store.apply_saved(&replica, whole))
+            .await??;
         stored = heads;
     }
     if session.theirs().get_heads() != stored {
         // Durable before we answer: what we acknowledge, we have.
         let bytes = session.theirs().save_after(&stored);
-        let store = store.lock().map_err(store_err)?;
         store
-            .apply_changes(&DocId::Replica(link.rel), &bytes)
-            .map_err(store_err)?;
+            .run(move |store| store.apply_changes(&replica, &bytes))
+            .await??;
     }
     Ok(frames == 0)
 }
@@ -531,19 +570,21 @@ fn frame_len(f: &Frame) -> u64 {
 
 /// Closes a connection because of a violation, with the reason, and logs it.
 pub fn refuse(conn: &Connection, err: &SyncError) {
+    let reason = crate::chain(err);
     match err {
         SyncError::Frame(FrameError::Io(_)) | SyncError::Timeout => {
-            tracing::info!(remote = %conn.remote_id().fmt_short(), "sync connection ended: {err}");
+            tracing::info!(remote = %conn.remote_id().fmt_short(), "sync connection ended: {reason}");
         }
         _ => {
-            tracing::warn!(remote = %conn.remote_id().fmt_short(), "closing sync connection: {err}")
+            tracing::warn!(remote = %conn.remote_id().fmt_short(), "closing sync connection: {reason}")
         }
     }
-    let reason = err.to_string();
-    conn.close(
-        VIOLATION.into(),
-        &reason.as_bytes()[..reason.len().min(100)],
-    );
+    // A close reason must fit one packet: cut at a character boundary.
+    let mut end = reason.len().min(100);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    conn.close(VIOLATION.into(), &reason.as_bytes()[..end]);
 }
 
 #[cfg(test)]

@@ -205,6 +205,9 @@ fn read_all<T: DeserializeOwned + Send + 'static>(
                 Err(FrameError::TooLarge { len, cap }) => Outcome::TooLarge { len, cap },
                 Err(FrameError::Io(_)) => Outcome::Io,
                 Err(FrameError::Decode(_)) => Outcome::Decode,
+                Err(e @ FrameError::Encode(_)) => {
+                    return Err(TestCaseError::fail(format!("a read encodes nothing: {e}")));
+                }
             };
             let end = !matches!(outcome, Outcome::Message(_));
             got.push(outcome);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tapin_app::Home;
-use tapin_app::pairing::{Confirm, InviteEvent, InviteRequest, Paired};
+use tapin_app::pairing::{Confirm, Invitation, InviteEvent, InviteRequest, Paired};
 
 use crate::args::NetArgs;
 use crate::output::{self, BOLD, GOOD, paint};
@@ -34,22 +34,58 @@ fn parse_expiry(s: &str) -> Result<Duration> {
     let n: u64 = n.parse().with_context(|| {
         format!("--expires {s:?}: expected a number and a unit, like 10m or 1h")
     })?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" | "min" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit = match unit.trim() {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => bail!("--expires {s:?}: the unit must be s, m, h or d"),
     };
-    if secs == 0 || Duration::from_secs(secs) > tapin_app::pairing::MAX_EXPIRY {
-        bail!("--expires {s:?}: an invitation can last from 1 second to 7 days");
-    }
-    Ok(Duration::from_secs(secs))
+    // The engine checks the range; a product too large for seconds is past it too.
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
 }
 
 /// Asks the person to compare the codes (`--yes` answers for them) for as long as the friend
 /// waits, then answers; once accepted, hands over to this home's `tapin serve` if it runs.
 async fn confirm(confirm: Confirm, yes: bool, json: bool) -> Result<()> {
+    // Whatever goes wrong while asking, the friend hears no.
+    let answer = ask(&confirm, yes).await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(err) => {
+            confirm.decline().await;
+            return Err(err);
+        }
+    };
+    if !answer {
+        confirm.decline().await;
+        bail!("you did not confirm the safety code; nothing was paired");
+    }
+    let accepted = confirm.accept().await?;
+    // The node ends in `hand_over` whatever printing does.
+    let printed = print_paired(json, &accepted.paired);
+    let friend = accepted.paired.friend.clone();
+    let Some(wait) = accepted.hand_over_wait().filter(|_| printed.is_ok()) else {
+        accepted.hand_over().await;
+        return printed;
+    };
+    output::note(format!(
+        "Your `tapin serve` holds this home's port: waiting up to {wait:?} for {friend}'s \
+         device to sync once, so your server and theirs find each other…"
+    ))?;
+    let said = if accepted.hand_over().await {
+        format!("{friend}'s device synced; your `tapin serve` takes it from here.")
+    } else {
+        format!(
+            "{friend}'s device did not sync in time; your `tapin serve` keeps dialling it, and \
+             tells it where your server listens at their first contact."
+        )
+    };
+    output::note(said)
+}
+
+/// Shows the code and asks whether it matches, for as long as the friend waits.
+async fn ask(confirm: &Confirm, yes: bool) -> Result<bool> {
     output::note(format!(
         "Safety code: {}  — check that {} sees the same code.",
         paint(BOLD, &confirm.code),
@@ -70,40 +106,15 @@ async fn confirm(confirm: Confirm, yes: bool, json: bool) -> Result<()> {
         Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
     });
     let within = confirm.answer_within();
-    let answer = match tokio::time::timeout(within, asked).await {
-        Ok(answer) => answer??,
+    match tokio::time::timeout(within, asked).await {
+        Ok(answer) => answer?,
         Err(_) => {
             output::note(format!(
                 "No answer within {within:?}: the codes count as not compared."
             ))?;
-            false
+            Ok(false)
         }
-    };
-    if !answer {
-        confirm.decline().await;
-        bail!("you did not confirm the safety code; nothing was paired");
     }
-    let accepted = confirm.accept().await?;
-    print_paired(json, &accepted.paired)?;
-    let friend = accepted.paired.friend.clone();
-    if let Some(wait) = accepted.hand_over_wait() {
-        output::note(format!(
-            "Your `tapin serve` holds this home's port: waiting up to {wait:?} for {friend}'s \
-             device to sync once, so your server and theirs find each other…"
-        ))?;
-        let said = if accepted.hand_over().await {
-            format!("{friend}'s device synced; your `tapin serve` takes it from here.")
-        } else {
-            format!(
-                "{friend}'s device did not sync in time; your `tapin serve` keeps dialling it, \
-                 and tells it where your server listens at their first contact."
-            )
-        };
-        output::note(said)?;
-    } else {
-        accepted.hand_over().await;
-    }
-    Ok(())
 }
 
 fn print_paired(json: bool, paired: &Paired) -> Result<()> {
@@ -144,54 +155,60 @@ pub(crate) fn invite(
     let home = Arc::new(home);
     block_on(async {
         let mut invitation = home.invite(request).await?;
-        for note in &invitation.notes {
-            output::note(note)?;
-        }
-        {
-            let mut out = std::io::stdout().lock();
-            if json {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({ "ticket": invitation.ticket })
-                )?;
-            } else {
-                writeln!(out, "{}", invitation.ticket)?;
-                writeln!(out, "{}", qr(&invitation.ticket)?)?;
-            }
-            out.flush()?;
-        }
-        output::note(format!(
-            "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
-            invitation
-                .valid_until
-                .with_timezone(&chrono::Local)
-                .format("%H:%M")
-        ))?;
-        let spinner = spinner();
-        let joined = loop {
-            match invitation.next().await {
-                Ok(InviteEvent::Joined(joined)) => break Ok(joined),
-                Ok(InviteEvent::Refused(why)) => {
-                    let line = format!("A device tried to join and was refused: {why}");
-                    match &spinner {
-                        Some(s) => s.suspend(|| output::note(line))?,
-                        None => output::note(line)?,
-                    }
-                }
-                Err(err) => break Err(err),
-            }
-        };
-        if let Some(s) = &spinner {
-            s.finish_and_clear();
-        }
-        let result = match joined {
-            Ok(joined) => confirm(*joined, yes, json).await,
-            Err(err) => Err(err.into()),
-        };
+        // However this ends, the invitation is closed and its node shut down.
+        let result = serve_invitation(&mut invitation, yes, json).await;
         invitation.close().await;
         result
     })
+}
+
+/// Shows the ticket, waits for a friend, and pairs.
+async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) -> Result<()> {
+    for note in &invitation.notes {
+        output::note(note)?;
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "ticket": invitation.ticket })
+            )?;
+        } else {
+            writeln!(out, "{}", invitation.ticket)?;
+            writeln!(out, "{}", qr(&invitation.ticket)?)?;
+        }
+        out.flush()?;
+    }
+    output::note(format!(
+        "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
+        invitation
+            .valid_until
+            .with_timezone(&chrono::Local)
+            .format("%H:%M")
+    ))?;
+    let spinner = spinner();
+    let joined = loop {
+        match invitation.next().await {
+            Ok(InviteEvent::Joined(joined)) => break Ok(joined),
+            Ok(InviteEvent::Refused(why)) => {
+                let line = format!("A device tried to join and was refused: {why}");
+                match &spinner {
+                    Some(s) => s.suspend(|| output::note(line))?,
+                    None => output::note(line)?,
+                }
+            }
+            Err(err) => break Err(err),
+        }
+    };
+    if let Some(s) = &spinner {
+        s.finish_and_clear();
+    }
+    match joined {
+        Ok(joined) => confirm(*joined, yes, json).await,
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// `tapin join`.

@@ -11,7 +11,7 @@ use crate::args::ReflectArgs;
 use crate::output::{self, BOLD, DIM, WARN, paint};
 
 pub(crate) fn run(home: &Home, args: ReflectArgs, json: bool) -> Result<()> {
-    let (_, rel) = home.find_person(&args.person)?;
+    let (rel_id, rel) = home.find_person(&args.person)?;
     let given = [
         (args.q1a, args.q1b),
         (args.q2a, args.q2b),
@@ -52,7 +52,7 @@ pub(crate) fn run(home: &Home, args: ReflectArgs, json: bool) -> Result<()> {
         };
         answers[n] = (about_them, about_me);
     }
-    let saved = home.reflect(&args.person, answers, args.note)?;
+    let saved = home.reflect(rel_id, answers, args.note)?;
     if json {
         return output::json(&saved);
     }

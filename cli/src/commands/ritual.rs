@@ -81,7 +81,7 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
         RitualCommand::Done { ritual, on } => {
             let day = on.map(|s| parse_day(&s, home.now())).transpose()?;
             let done = home.ritual_done(&ritual, day)?;
-            let day = day.unwrap_or(home.today());
+            let day = done.day.unwrap_or(home.today());
             let what = if done.changed {
                 format!(
                     "done on {}; streak {}",

@@ -78,6 +78,9 @@ pub enum Error {
     /// The operating system has no randomness to give.
     #[error("no randomness available: {0}")]
     NoRandomness(getrandom::Error),
+    /// A network operation failed, and says what and why itself.
+    #[error(transparent)]
+    Network(Cause),
     /// A network operation failed.
     #[error("{what}")]
     Net {

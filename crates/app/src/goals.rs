@@ -449,21 +449,26 @@ impl Home {
     pub fn join_goal(&self, goal: &str) -> Result<Joined> {
         let now = self.stamp();
         let join_id = random_id()?;
-        self.write(|w| {
-            let private = w.private()?;
+        // Their goals come from my replicas, which only sync writes and this use case does not
+        // change: read outside the write, where one replica that cannot be read is skipped (with
+        // its reason) instead of failing the transaction.
+        let goals = self.peek(|r| {
+            let private = r.private()?;
             let mut goals = Vec::new();
             for (&id, rel) in &private.relationships {
-                for (gid, g) in w.replica(id)?.records.goals {
+                for (gid, g) in r.replica(id)?.records.goals {
                     goals.push((id, rel.name.clone(), gid, g));
                 }
             }
-            let gid = unique_prefix(goals.iter().map(|(_, _, g, _)| *g), goal, "friend's goal")?;
-            let Some((rel, friend, _, g)) = goals.into_iter().find(|(_, _, id, _)| *id == gid)
-            else {
-                return Err(Error::not_found(format!(
-                    "no friend's goal with id {goal:?}"
-                )));
-            };
+            Ok(goals)
+        })?;
+        let gid = unique_prefix(goals.iter().map(|(_, _, g, _)| *g), goal, "friend's goal")?;
+        let Some((rel, friend, _, g)) = goals.into_iter().find(|(_, _, id, _)| *id == gid) else {
+            return Err(Error::not_found(format!(
+                "no friend's goal with id {goal:?}"
+            )));
+        };
+        self.write(|w| {
             let place = Place::Shared(rel);
             let already = w
                 .side(rel)?
@@ -492,8 +497,8 @@ impl Home {
                 id: gid,
                 relationship: rel.to_string(),
                 joined: !already,
-                friend,
-                title: g.title,
+                friend: friend.clone(),
+                title: g.title.clone(),
             })
         })
     }

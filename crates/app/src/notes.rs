@@ -188,9 +188,9 @@ impl Home {
             for (goal, status) in &new.reviews {
                 let (place, goal_id, g) = find_record(&places, goal.trim(), "goal", |r| &r.goals)?;
                 if place.relationship() != rel_id {
+                    let review = format!("{goal}={}", crate::words::goal_status(*status));
                     invalid!(
-                        "--review {goal}={}: goal {:?} belongs to another relationship",
-                        crate::words::goal_status(*status),
+                        "--review {review:?}: goal {:?} belongs to another relationship",
                         g.title
                     );
                 }

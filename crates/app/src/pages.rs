@@ -20,7 +20,7 @@ use tapin_store::Store;
 
 use crate::error::Result;
 use crate::home::Home;
-use crate::reading::{BothSides, Docs, Unreadable, find_person};
+use crate::reading::{BothSides, Docs, Reader, Unreadable, find_person};
 
 /// Whether the friend's side is what their devices signed.
 #[derive(Debug, Clone, Serialize)]
@@ -226,96 +226,98 @@ fn day_of(ts: Timestamp) -> Day {
 impl Home {
     /// One relationship on one page: what `show` prints and the report draws.
     pub fn relationship_page(&self, person: &str) -> Result<RelationshipPage> {
+        self.read(|r| self.page_of(r, person))
+    }
+
+    /// [`Home::relationship_page`], within a use case's read.
+    pub(crate) fn page_of(&self, r: &mut Reader<'_>, person: &str) -> Result<RelationshipPage> {
         let today = self.today();
-        self.read(|r| {
-            let private = r.private()?;
-            let both = BothSides::load(r, &private, person)?;
-            let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
-            let theirs = both.theirs();
-            let rel = &both.rel;
+        let private = r.private()?;
+        let both = BothSides::load(r, &private, person)?;
+        let (shared, kept, replica) = (&both.shared, &both.kept, &both.replica);
+        let theirs = both.theirs();
+        let rel = &both.rel;
 
-            let mut my_goals: Vec<GoalItem> = goal_items(shared, true)
-                .chain(goal_items(kept, false))
-                .collect();
-            my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-            let mut their_goals: Vec<GoalItem> = goal_items(replica, true).collect();
-            their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
+        let mut my_goals: Vec<GoalItem> = goal_items(shared, true)
+            .chain(goal_items(kept, false))
+            .collect();
+        my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
+        let mut their_goals: Vec<GoalItem> = goal_items(replica, true).collect();
+        their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
 
-            let places = [
-                ("mine", shared, true),
-                ("mine", kept, false),
-                ("theirs", replica, true),
-            ];
-            let mut rituals = Vec::new();
-            let mut checkins = Vec::new();
-            let mut boundaries = Vec::new();
-            for (whose, recs, is_shared) in places {
-                for (rid, ritual) in &recs.rituals {
-                    let mut recent = ritual.occurrences.clone();
-                    recent.sort();
-                    recent.reverse();
-                    recent.truncate(3);
-                    rituals.push(RitualItem {
-                        id: *rid,
-                        whose,
-                        shared: is_shared,
-                        title: ritual.title.clone(),
-                        schedule: schedule(ritual, today),
-                        recent,
-                        ritual: ritual.clone(),
-                    });
-                }
-                checkins.extend(recs.checkins.values().map(|c| CheckInItem {
+        let places = [
+            ("mine", shared, true),
+            ("mine", kept, false),
+            ("theirs", replica, true),
+        ];
+        let mut rituals = Vec::new();
+        let mut checkins = Vec::new();
+        let mut boundaries = Vec::new();
+        for (whose, recs, is_shared) in places {
+            for (rid, ritual) in &recs.rituals {
+                let mut recent = ritual.occurrences.clone();
+                recent.sort();
+                recent.reverse();
+                recent.truncate(3);
+                rituals.push(RitualItem {
+                    id: *rid,
                     whose,
                     shared: is_shared,
-                    checkin: c.clone(),
-                }));
-                boundaries.extend(recs.boundaries.values().map(|b: &Boundary| BoundaryItem {
-                    whose,
-                    text: b.text.clone(),
-                }));
+                    title: ritual.title.clone(),
+                    schedule: schedule(ritual, today),
+                    recent,
+                    ritual: ritual.clone(),
+                });
             }
-            checkins.sort_by_key(|c| std::cmp::Reverse(c.checkin.on));
-            checkins.truncate(5);
-            let mut thanks: Vec<ThanksItem> =
-                [("given", shared), ("given", kept), ("received", replica)]
-                    .into_iter()
-                    .flat_map(|(direction, recs)| {
-                        recs.thanks.values().map(move |t: &Thanks| ThanksItem {
-                            direction,
-                            on: t.on,
-                            text: t.text.clone(),
-                        })
+            checkins.extend(recs.checkins.values().map(|c| CheckInItem {
+                whose,
+                shared: is_shared,
+                checkin: c.clone(),
+            }));
+            boundaries.extend(recs.boundaries.values().map(|b: &Boundary| BoundaryItem {
+                whose,
+                text: b.text.clone(),
+            }));
+        }
+        checkins.sort_by_key(|c| std::cmp::Reverse(c.checkin.on));
+        checkins.truncate(5);
+        let mut thanks: Vec<ThanksItem> =
+            [("given", shared), ("given", kept), ("received", replica)]
+                .into_iter()
+                .flat_map(|(direction, recs)| {
+                    recs.thanks.values().map(move |t: &Thanks| ThanksItem {
+                        direction,
+                        on: t.on,
+                        text: t.text.clone(),
                     })
-                    .collect();
-            thanks.sort_by_key(|t| std::cmp::Reverse(t.on));
-            thanks.truncate(6);
+                })
+                .collect();
+        thanks.sort_by_key(|t| std::cmp::Reverse(t.on));
+        thanks.truncate(6);
 
-            let latest =
-                latest_reflection(private.reflections.iter().map(|(k, r)| (*k, r)), both.id);
-            Ok(RelationshipPage {
-                relationship: both.id.to_string(),
-                name: rel.name.clone(),
-                paired: rel.is_paired(),
-                friend: rel.peer.as_ref().map(|p| p.name.clone()),
-                touch: touch::touch_status(rel, both.last_contact(), today, &chrono::Local),
-                my_goals,
-                their_goals,
-                mutual_goals: mutual_goals(shared, kept, theirs),
-                rituals,
-                checkins,
-                thanks,
-                boundaries,
-                reciprocity: reciprocity(&[shared, kept], theirs, today),
-                red_flags: RedFlags {
-                    last_reflected: latest.map(|(_, r)| r.at.0),
-                    flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
-                },
-                their_side: verification(r.store(), both.id, rel)?,
-                unreadable: both.unreadable(),
-                me: self.name.clone(),
-                today,
-            })
+        let latest = latest_reflection(private.reflections.iter().map(|(k, r)| (*k, r)), both.id);
+        Ok(RelationshipPage {
+            relationship: both.id.to_string(),
+            name: rel.name.clone(),
+            paired: rel.is_paired(),
+            friend: rel.peer.as_ref().map(|p| p.name.clone()),
+            touch: touch::touch_status(rel, both.last_contact(), today, &chrono::Local),
+            my_goals,
+            their_goals,
+            mutual_goals: mutual_goals(shared, kept, theirs),
+            rituals,
+            checkins,
+            thanks,
+            boundaries,
+            reciprocity: reciprocity(&[shared, kept], theirs, today),
+            red_flags: RedFlags {
+                last_reflected: latest.map(|(_, r)| r.at.0),
+                flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
+            },
+            their_side: verification(r.store(), both.id, rel)?,
+            unreadable: both.unreadable(),
+            me: self.name.clone(),
+            today,
         })
     }
 

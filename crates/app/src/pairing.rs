@@ -59,19 +59,17 @@ struct HomeInvitations {
     started: std::time::Instant,
 }
 
-impl HomeInvitations {
-    fn read(&self, id: &InviteId) -> Result<Option<StoredInvite>, InvitationError> {
-        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        let bytes = store
-            .get_meta(MetaKey::Invite(*id))
-            .map_err(|e| InvitationError::Store(Box::new(e)))?;
-        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-    }
+fn read_invite(store: &Store, id: &InviteId) -> Result<Option<StoredInvite>, InvitationError> {
+    let bytes = store
+        .get_meta(MetaKey::Invite(*id))
+        .map_err(|e| InvitationError::Store(Box::new(e)))?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 impl Invitations for HomeInvitations {
     fn lookup(&self, id: &InviteId) -> Result<Ticket, InvitationError> {
-        let stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = read_invite(&store, id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
             return Err(InvitationError::Used);
         }
@@ -82,14 +80,16 @@ impl Invitations for HomeInvitations {
         Ok(inv)
     }
 
+    /// Atomic: the check and the mark happen under one lock, so of two joiners proving the same
+    /// secret at once (the node answers each on its own task) exactly one claims it.
     fn claim(&self, id: &InviteId) -> Result<(), InvitationError> {
-        let mut stored = self.read(id)?.ok_or(InvitationError::Unknown)?;
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stored = read_invite(&store, id)?.ok_or(InvitationError::Unknown)?;
         if stored.used {
             return Err(InvitationError::Used);
         }
         stored.used = true;
         let bytes = serde_json::to_vec(&stored).map_err(|e| InvitationError::Store(Box::new(e)))?;
-        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         store
             .set_meta(MetaKey::Invite(*id), &bytes)
             .map_err(|e| InvitationError::Store(Box::new(e)))
@@ -231,7 +231,7 @@ impl Confirm {
             let _ = pending.finish(false).await;
             session.end().await;
             return Err(Error::invalid(format!(
-                "{}; not paired, and nothing was stored on either side",
+                "not paired; nothing was stored on either side: {}",
                 crate::error::chain(&err)
             )));
         }
@@ -264,7 +264,7 @@ impl Confirm {
             Ok(peer) => peer,
             Err(e) => {
                 session.end().await;
-                return Err(net_error("not paired")(Box::new(e)));
+                return Err(Error::Network(Box::new(e)));
             }
         };
         let (home, choice, new_id) = (self.home.clone(), self.choice.clone(), self.new_id);
@@ -501,7 +501,7 @@ impl Home {
     /// that names this device, where to reach it, and a secret.
     pub async fn invite(self: &Arc<Self>, req: InviteRequest) -> Result<Invitation> {
         if req.expires.is_zero() || req.expires > MAX_EXPIRY {
-            invalid!("an invitation can last from 1 second to 7 days");
+            invalid!("--expires: an invitation can last from 1 second to 7 days");
         }
         let mut notes = Vec::new();
         if let Some(name) = &req.for_person {
@@ -661,10 +661,7 @@ impl Home {
             Ok(pending) => Confirm::new(self.clone(), pending, as_person, session).await,
             Err(e) => {
                 session.end().await;
-                Err(Error::Net {
-                    what: format!("could not pair with {}", inv.name),
-                    source: Box::new(e),
-                })
+                Err(Error::Network(Box::new(e)))
             }
         }
     }
@@ -705,5 +702,42 @@ impl Home {
                 id,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An invitation is used up by the first joiner who proves its secret: a second claim, and
+    /// any lookup after it, is told it was used. (Two claims at once cannot both pass: `claim`
+    /// checks and marks under one lock.)
+    #[test]
+    fn an_invitation_is_claimed_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let id = InviteId([7; 16]);
+        let stored = StoredInvite {
+            ticket: "not read by claim".to_owned(),
+            used: false,
+        };
+        let bytes = serde_json::to_vec(&stored).expect("JSON");
+        store.set_meta(MetaKey::Invite(id), &bytes).expect("stored");
+        let invitations = HomeInvitations {
+            store: std::sync::Mutex::new(store),
+            clock: Timestamp(0),
+            started: std::time::Instant::now(),
+        };
+        invitations.claim(&id).expect("the first claim");
+        assert!(matches!(invitations.claim(&id), Err(InvitationError::Used)));
+        assert!(matches!(
+            invitations.lookup(&id),
+            Err(InvitationError::Used)
+        ));
+        let other = InviteId([8; 16]);
+        assert!(matches!(
+            invitations.claim(&other),
+            Err(InvitationError::Unknown)
+        ));
     }
 }

@@ -45,6 +45,15 @@ impl PersonSettings {
     }
 }
 
+/// How long a snooze lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// For this long from today.
+    For(Interval),
+    /// Until this day.
+    Day(Day),
+}
+
 /// A change to a relationship.
 #[derive(Debug, Clone, Default)]
 pub struct PersonEdit {
@@ -184,8 +193,12 @@ impl Home {
         })
     }
 
-    /// Quiets nudges about someone until `until` (a day after today).
-    pub fn snooze(&self, person: &str, until: Day) -> Result<PersonSaved> {
+    /// Quiets nudges about someone for a while, or until a day after today.
+    pub fn snooze(&self, person: &str, until: Until) -> Result<PersonSaved> {
+        let until = match until {
+            Until::For(interval) => self.today().plus_days(u64::from(interval.days)),
+            Until::Day(day) => day,
+        };
         if until <= self.today() {
             invalid!(
                 "{} is not in the future; snooze until a later day",

@@ -7,7 +7,7 @@ use tapin_core::model::{PairedAnswer, Reflection, Relationship};
 use tapin_core::views::reflection::{RedFlag, red_flags};
 use tapin_core::{DocId, Id};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::home::{Home, checked, random_id};
 use crate::reading::{Docs, find_person};
 
@@ -33,17 +33,23 @@ impl Home {
         self.peek(|r| find_person(&r.private()?, query))
     }
 
-    /// Saves a reflection on `person`: four pairs of answers (about them, about me) and a note.
+    /// Saves a reflection on the relationship `rel_id` (found with [`Home::find_person`] before
+    /// the questions were asked): four pairs of answers (about them, about me) and a note.
     pub fn reflect(
         &self,
-        person: &str,
+        rel_id: Id,
         answers: [(String, String); 4],
         note: String,
     ) -> Result<Reflected> {
         let id = random_id()?;
         let at = self.stamp();
         self.write(|w| {
-            let (rel_id, rel) = find_person(&w.private()?, person)?;
+            let rel = w
+                .private()?
+                .relationships
+                .get(&rel_id)
+                .cloned()
+                .ok_or_else(|| Error::not_found("the relationship was removed"))?;
             let reflection = checked(
                 "reflection",
                 Reflection {

@@ -84,12 +84,15 @@ pub fn render_html(page: &RelationshipPage, nonce: &str) -> String {
 impl Home {
     /// Writes one relationship as one HTML page to `file` (atomically: the file is whole or
     /// untouched). The page is [`Home::relationship_page`], without my red flags.
+    /// One read: if the file cannot be written, nothing is kept, not even a cache.
     pub fn report(&self, person: &str, file: &Path) -> Result<ReportWritten> {
-        let page = self.relationship_page(person)?;
         let nonce = data_encoding::BASE64URL_NOPAD.encode(&random_secret()?[..16]);
-        write_atomic(file, render_html(&page, &nonce).as_bytes())?;
-        Ok(ReportWritten {
-            file: file.to_owned(),
+        self.read(|r| {
+            let page = self.page_of(r, person)?;
+            write_atomic(file, render_html(&page, &nonce).as_bytes())?;
+            Ok(ReportWritten {
+                file: file.to_owned(),
+            })
         })
     }
 }

@@ -61,6 +61,9 @@ pub struct RitualSaved {
     /// Whether the change did anything (false: that day was already recorded).
     #[serde(skip)]
     pub changed: bool,
+    /// The day it was marked done on, for `ritual_done`.
+    #[serde(skip)]
+    pub day: Option<Day>,
 }
 
 /// One row of the ritual list.
@@ -142,7 +145,7 @@ impl Home {
                 describe_day(day)
             );
         }
-        self.change_ritual(ritual, |r| {
+        let mut saved = self.change_ritual(ritual, |r| {
             if day < r.start {
                 invalid!(
                     "{} is before the ritual started ({}); use `--on` with a later day",
@@ -156,7 +159,9 @@ impl Home {
             r.occurrences.push(day);
             r.occurrences.sort();
             Ok(true)
-        })
+        })?;
+        saved.day = Some(day);
+        Ok(saved)
     }
 
     /// Retires a ritual; its history stays.
@@ -192,6 +197,7 @@ impl Home {
                 schedule: schedule(&r, today),
                 ritual: r,
                 changed,
+                day: None,
             })
         })
     }

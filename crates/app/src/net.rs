@@ -28,6 +28,15 @@ pub struct NetOverrides {
 }
 
 impl Home {
+    /// [`Home::net_config`] on a blocking thread, for async use cases.
+    pub(crate) async fn net_config_off_runtime(
+        self: &std::sync::Arc<Self>,
+        over: &NetOverrides,
+    ) -> Result<NetConfig> {
+        let (home, over) = (self.clone(), over.clone());
+        crate::pairing::blocking(move || home.net_config(&over)).await
+    }
+
     /// The network settings: the home's, overridden by `over`.
     pub(crate) fn net_config(&self, over: &NetOverrides) -> Result<NetConfig> {
         let timeouts = match &over.timeouts {

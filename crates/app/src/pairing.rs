@@ -517,7 +517,7 @@ impl Home {
                 ));
             }
         }
-        let config = self.net_config(&req.net)?;
+        let config = self.net_config_off_runtime(&req.net).await?;
         let timeouts = config.timeouts;
         let secret = random_secret()?;
         let valid_until = self.now()
@@ -612,7 +612,7 @@ impl Home {
         net: &NetOverrides,
     ) -> Result<Confirm> {
         let inv = self.ticket(ticket)?;
-        let config = self.net_config(net)?;
+        let config = self.net_config_off_runtime(net).await?;
         let timeouts = config.timeouts;
         let gate_store = {
             let path = self.path().to_owned();

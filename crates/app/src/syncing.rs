@@ -142,8 +142,8 @@ impl Home {
         })
     }
 
-    /// Syncs once with every paired friend that can be reached now (or only `person`): dial,
-    /// one exchange, close. With `person`, not reaching them is an error.
+    /// Syncs once with every paired friend that can be reached now (or only `person`, who must
+    /// be paired): dial, one exchange, close. Who was not reached, and why, is in the result.
     pub async fn sync_once(
         self: &Arc<Self>,
         person: Option<&str>,
@@ -157,7 +157,7 @@ impl Home {
                 friends: Vec::new(),
             });
         }
-        let config = self.net_config(net)?;
+        let config = self.net_config_off_runtime(net).await?;
         let gate = Arc::new(HomeGate::new(open_store(self).await?));
         // The home's port if it is free (no `tapin serve` running), so friends may be told it;
         // otherwise any port. It serves nothing: a friend's node dialling it hears that nothing
@@ -222,7 +222,7 @@ impl Home {
         events: tokio::sync::mpsc::UnboundedSender<NodeEvent>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
-        let config: NetConfig = self.net_config(net)?;
+        let config: NetConfig = self.net_config_off_runtime(net).await?;
         let gate = Arc::new(HomeGate::new(open_store(self).await?));
         // Every protocol the node serves, from the start: a friend who dials as soon as this
         // says it is serving finds them.

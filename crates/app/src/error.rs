@@ -75,6 +75,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Data could not be encoded (a record as JSON, a page as text): a bug, not bad input.
+    #[error("could not encode {what}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Cause,
+    },
     /// The operating system has no randomness to give.
     #[error("no randomness available: {0}")]
     NoRandomness(getrandom::Error),

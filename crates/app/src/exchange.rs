@@ -150,8 +150,10 @@ impl Home {
     /// The JSON export (docs/FORMAT.md), which `import` reads back.
     pub fn export_json(&self) -> Result<Exported> {
         let (export, unreadable) = self.collect()?;
-        let mut bytes =
-            serde_json::to_vec_pretty(&export).map_err(|e| Error::Store(Box::new(e)))?;
+        let mut bytes = serde_json::to_vec_pretty(&export).map_err(|e| Error::Encode {
+            what: "the export",
+            source: Box::new(e),
+        })?;
         bytes.push(b'\n');
         Ok(Exported { bytes, unreadable })
     }
@@ -159,7 +161,10 @@ impl Home {
     /// The Markdown export, for reading.
     pub fn export_markdown(&self) -> Result<Exported> {
         let (export, unreadable) = self.collect()?;
-        let md = markdown(&export).map_err(|e| Error::Store(Box::new(e)))?;
+        let md = markdown(&export).map_err(|e| Error::Encode {
+            what: "the Markdown export",
+            source: Box::new(e),
+        })?;
         Ok(Exported {
             bytes: md.into_bytes(),
             unreadable,
@@ -516,7 +521,10 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
     if let Whose::Restore = whose {
         let mut from = restored_from(w)?;
         from.push(export.person.clone());
-        let bytes = serde_json::to_vec(&from).map_err(|e| Error::Store(Box::new(e)))?;
+        let bytes = serde_json::to_vec(&from).map_err(|e| Error::Encode {
+            what: "the restored-from list",
+            source: Box::new(e),
+        })?;
         w.txn().set_meta(MetaKey::RestoredFrom, &bytes)?;
     }
     let docs: Vec<DocId> = [DocId::Private, DocId::Journal]

@@ -559,7 +559,10 @@ impl Home {
             ticket: ticket.clone(),
             used: false,
         })
-        .map_err(|e| Error::Store(Box::new(e)))?;
+        .map_err(|e| Error::Encode {
+            what: "the invitation",
+            source: Box::new(e),
+        })?;
         let key = MetaKey::Invite(inv.id());
         let home = self.clone();
         blocking(move || home.write(|w| Ok(w.txn().set_meta(key, &stored)?))).await?;

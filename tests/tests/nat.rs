@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tapin_e2e::lab::internet::{Internet, Nat, Site, UdpEcho, udp_probe};
+use tapin_e2e::lab::internet::{Impairment, Internet, Nat, Site, UdpEcho, udp_probe};
 use tapin_e2e::{Background, Home, NET_TIMEOUT, eventually, last_json, ticket_of};
 
 /// A person's home on a site of the internet.
@@ -198,7 +198,8 @@ const SILENCE: Duration = Duration::from_millis(500);
 
 /// The lab itself, checked before any result that depends on it: a home router keeps a socket's
 /// public address and port whatever it sends to; a corporate one does not; neither lets in what
-/// nobody inside asked for; and a home never reaches another's LAN address.
+/// nobody inside asked for; a home never reaches another's LAN address; and an uplink can be
+/// slowed and cut.
 #[test]
 fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
     let internet = Internet::start();
@@ -228,6 +229,32 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
         ports,
         [5000, 5000],
         "a corporate router maps each destination anew"
+    );
+
+    // An uplink that loses everything carries nothing until the loss is lifted; a cut one
+    // nothing until it is back. (Delay needs `sch_netem`, which not every kernel has.)
+    home.impair(Impairment {
+        delay: Duration::ZERO,
+        loss_percent: 100.0,
+    });
+    assert_eq!(
+        udp_probe(&home.home, from, &targets[..1], SILENCE),
+        vec![None]
+    );
+    home.unimpair();
+    assert_eq!(
+        udp_probe(&home.home, from, &targets[..1], ANSWER),
+        vec![kept]
+    );
+    home.uplink(false);
+    assert_eq!(
+        udp_probe(&home.home, from, &targets[..1], SILENCE),
+        vec![None]
+    );
+    home.uplink(true);
+    assert_eq!(
+        udp_probe(&home.home, from, &targets[..1], ANSWER),
+        vec![kept]
     );
 
     for site in [&home, &corporate] {

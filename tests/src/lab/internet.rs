@@ -30,6 +30,7 @@
 //! # let _ = (home, office);
 //! ```
 
+use std::cell::Cell;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, ChildStdin, Stdio};
@@ -59,7 +60,10 @@ pub enum Nat {
     Corporate,
 }
 
-/// A link's impairment: `netem` on both directions of a site's uplink.
+/// A link's impairment, on both directions of a site's uplink: loss by nftables (`numgen
+/// random … drop` in the router's forward path, on any kernel with nf_tables), delay by `tc
+/// netem`, which needs a kernel with `sch_netem` (CONFIG_NET_SCH_NETEM; some VM kernels lack
+/// it, and then [`Site::impair`] with a delay fails saying so).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Impairment {
     /// One-way delay added in each direction (the round trip grows by twice this).
@@ -198,13 +202,14 @@ impl Internet {
             public,
             lan,
             port,
+            delayed: Cell::new(false),
         }
     }
 }
 
 /// A router's nftables rules for `nat` on its uplink `wan` with address `public`, after
 /// patchbay's `generate_nat_rules` (mapping) with address- and port-dependent filtering, plus
-/// the counter [`Site::direct_packets_in`] reads.
+/// the counter [`Site::direct_packets_in`] reads and the chain [`Site::impair`] fills.
 fn nat_rules(nat: Nat, public: Ipv4Addr) -> String {
     let (map, prerouting, postrouting) = match nat {
         Nat::Home => (
@@ -240,6 +245,11 @@ fn nat_rules(nat: Nat, public: Ipv4Addr) -> String {
                 {postrouting}
             }}
         }}
+        table ip impair {{
+            chain forward {{
+                type filter hook forward priority -10; policy accept;
+            }}
+        }}
         table ip filter {{
             counter direct_in {{}}
             chain forward {{
@@ -270,6 +280,8 @@ pub struct Site<'a> {
     pub lan: Ipv4Addr,
     /// The uplink's port on the internet's bridge.
     port: String,
+    /// Whether the uplink has a `netem` delay to lift.
+    delayed: Cell<bool>,
 }
 
 impl Site<'_> {
@@ -279,31 +291,52 @@ impl Site<'_> {
         self.router.counter("ip", "filter", "direct_in").0
     }
 
-    /// Impairs the uplink in both directions (`tc qdisc replace … netem`), replacing any earlier
-    /// impairment.
+    /// Impairs the uplink in both directions, replacing any earlier impairment.
     #[track_caller]
     pub fn impair(&self, how: Impairment) {
-        let delay = format!("{}ms", how.delay.as_millis());
-        let loss = format!("{}%", how.loss_percent);
-        for (ns, dev) in [
-            (&self.router, "wan"),
-            (&self.internet.ns, self.port.as_str()),
-        ] {
-            ns.tc(&[
-                "qdisc", "replace", "dev", dev, "root", "netem", "delay", &delay, "loss", &loss,
-            ]);
+        self.unimpair();
+        // In ten-thousandths, so 0.01 % steps are kept.
+        let per_10k = (how.loss_percent * 100.0).round().clamp(0.0, 10_000.0) as u32;
+        if let Some(below) = per_10k.checked_sub(1) {
+            // `mod 10000` ranges over 0..=9999: a packet whose draw is at most `below` drops.
+            self.router.nft(&format!(
+                r#"add rule ip impair forward iif "wan" numgen random mod 10000 <= {below} drop
+                add rule ip impair forward oif "wan" numgen random mod 10000 <= {below} drop"#
+            ));
+        }
+        if !how.delay.is_zero() {
+            let delay = format!("{}ms", how.delay.as_millis());
+            for (ns, dev) in self.uplink_ends() {
+                if let Err(e) = ns.try_tc(&[
+                    "qdisc", "replace", "dev", dev, "root", "netem", "delay", &delay,
+                ]) {
+                    panic!(
+                        "cannot delay the uplink with `tc … netem` ({e}): the kernel needs \
+                         sch_netem (CONFIG_NET_SCH_NETEM)"
+                    );
+                }
+            }
+            self.delayed.set(true);
         }
     }
 
     /// Lifts [`Site::impair`]'s impairment.
     #[track_caller]
     pub fn unimpair(&self) {
-        for (ns, dev) in [
+        self.router.nft("flush chain ip impair forward");
+        if self.delayed.replace(false) {
+            for (ns, dev) in self.uplink_ends() {
+                ns.tc(&["qdisc", "del", "dev", dev, "root"]);
+            }
+        }
+    }
+
+    /// The uplink's two ends: the router's `wan`, and its port on the internet's bridge.
+    fn uplink_ends(&self) -> [(&Netns, &str); 2] {
+        [
             (&self.router, "wan"),
             (&self.internet.ns, self.port.as_str()),
-        ] {
-            ns.tc(&["qdisc", "del", "dev", dev, "root"]);
-        }
+        ]
     }
 
     /// Takes the uplink down (`false`: the cable pulled, the router keeps its state) or brings
@@ -436,18 +469,23 @@ impl Netns {
     /// Runs `tc ARGS` inside the namespace.
     #[track_caller]
     pub fn tc(&self, args: &[&str]) {
+        if let Err(e) = self.try_tc(args) {
+            panic!("`tc {}` in {} failed: {e}", args.join(" "), self.name());
+        }
+    }
+
+    /// Runs `tc ARGS` inside the namespace; its error message if it fails.
+    pub fn try_tc(&self, args: &[&str]) -> Result<(), String> {
         let out = self
             .command("tc")
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run `tc` (iproute2 is needed for the lab): {e}"));
-        assert!(
-            out.status.success(),
-            "`tc {}` in {} failed: {}",
-            args.join(" "),
-            self.name(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+            .map_err(|e| format!("cannot run `tc` (iproute2 is needed for the lab): {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
     }
 }

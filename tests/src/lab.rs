@@ -10,6 +10,10 @@
 //!   runs a relay ([`TestRelay`]) and does not forward, so `a` and `b` reach the relay and never
 //!   each other: two homes behind two NATs.
 //!
+//! - [`internet::Internet::start`]: a simulated internet with a relay on it, and sites on it
+//!   ([`internet::Site`]): a home behind a NAT router ([`internet::Nat`]: a home router's or a
+//!   corporate firewall's), whose uplink can be impaired or cut.
+//!
 //! Names are unique per test process and per lab, and every namespace is deleted when its
 //! [`Netns`] is dropped (processes still inside keep it alive until they end; [`crate::Background`]
 //! kills its process when dropped).
@@ -31,6 +35,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::{Background, Run};
+
+pub mod internet;
 
 /// Namespaces made by this process so far, for unique names.
 static MADE: AtomicUsize = AtomicUsize::new(0);
@@ -171,9 +177,14 @@ pub fn relay_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("TAPIN_TEST_RELAY") {
         return PathBuf::from(bin);
     }
-    // Beside the tapin binary: target/<profile>/tapin-test-relay.
-    let tapin = crate::tapin_bin();
-    let bin = tapin.with_file_name(format!("tapin-test-relay{}", std::env::consts::EXE_SUFFIX));
+    test_bin("tapin-test-relay")
+}
+
+/// A helper binary of this package (`tapin-test-relay`, `tapin-test-udp`): beside the tapin
+/// binary (target/<profile>/NAME), else beside the test executable's directory.
+pub(crate) fn test_bin(name: &str) -> PathBuf {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let bin = crate::tapin_bin().with_file_name(&file);
     if bin.exists() {
         return bin;
     }
@@ -182,7 +193,36 @@ pub fn relay_bin() -> PathBuf {
         .parent()
         .and_then(std::path::Path::parent)
         .expect("target dir");
-    profile_dir.join(format!("tapin-test-relay{}", std::env::consts::EXE_SUFFIX))
+    profile_dir.join(file)
+}
+
+/// Starts `cmd`, a helper that prints `listening on ADDR` on stdout once it serves and stops
+/// when its stdin closes; returns it, its stdin (to hold open) and the address.
+#[track_caller]
+pub(crate) fn start_listener(mut cmd: Command, what: &str) -> (Child, ChildStdin, SocketAddr) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let stdin = child.stdin.take().expect("the helper's stdin");
+    let stdout = child.stdout.take().expect("the helper's stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(crate::NET_TIMEOUT)
+        .unwrap_or_else(|_| panic!("{what} did not start"));
+    let listening = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{what} did not say where it listens: {line:?}"));
+    (child, stdin, listening)
 }
 
 impl TestRelay {
@@ -211,30 +251,8 @@ impl TestRelay {
             "{} does not exist; `cargo test -p tapin-e2e` builds it",
             bin.display()
         );
-        let mut child = cmd
-            .arg(bind.to_string())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tapin-test-relay");
-        let stdin = child.stdin.take().expect("relay stdin");
-        let stdout = child.stdout.take().expect("relay stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(crate::NET_TIMEOUT)
-            .unwrap_or_else(|_| panic!("tapin-test-relay did not start"));
-        let listening = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("tapin-test-relay did not say where it listens: {line:?}"));
+        cmd.arg(bind.to_string()).env("RUST_LOG", "warn");
+        let (child, stdin, listening) = start_listener(cmd, "tapin-test-relay");
         TestRelay {
             child,
             _stdin: stdin,
@@ -351,5 +369,40 @@ impl RelayLab {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
+    }
+}
+
+/// The port every lab home listens on: each namespace has all its ports free.
+pub const LAB_PORT: u16 = 4433;
+
+impl crate::Home {
+    /// A home for the lab: `tapin init` listening on every address of its namespace at
+    /// [`LAB_PORT`], mDNS off, with `relay` as its own.
+    #[track_caller]
+    pub fn init_lab(name: &str, device: &str, relay: &str) -> crate::Home {
+        let home = crate::Home::new(&name.to_lowercase());
+        home.ok(&[
+            "init",
+            "--name",
+            name,
+            "--device",
+            device,
+            "--bind",
+            "0.0.0.0",
+            "--port",
+            &LAB_PORT.to_string(),
+            "--no-mdns",
+            "--relay",
+            relay,
+        ]);
+        home
+    }
+
+    /// `tapin ARGS` for a lab home, with `relay` (the harness's network commands default to no
+    /// relay), to run inside a namespace ([`Netns::run`], [`Netns::spawn`]).
+    pub fn lab_cmd(&self, relay: &str, args: &[&str]) -> Command {
+        let mut cmd = self.net_cmd(args);
+        cmd.env("TAPIN_RELAY", relay);
+        cmd
     }
 }

@@ -30,36 +30,14 @@ use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
 use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
 
-/// The port every lab home listens on: each namespace has all its ports free.
-const LAB_PORT: &str = "4433";
-
-/// A home for the lab: listens on every address of its namespace at [`LAB_PORT`], with the lab's
-/// relay as its own.
+/// A home for the lab, with the lab's relay as its own.
 fn lab_home(name: &str, device: &str, relay: &str) -> Home {
-    let home = Home::new(&name.to_lowercase());
-    home.ok(&[
-        "init",
-        "--name",
-        name,
-        "--device",
-        device,
-        "--bind",
-        "0.0.0.0",
-        "--port",
-        LAB_PORT,
-        "--no-mdns",
-        "--relay",
-        relay,
-    ]);
-    home
+    Home::init_lab(name, device, relay)
 }
 
-/// `tapin ARGS` for a lab home, with the lab's relay (the harness's network commands default to
-/// no relay).
+/// `tapin ARGS` for a lab home, with the lab's relay.
 fn lab_cmd(home: &Home, relay: &str, args: &[&str]) -> Command {
-    let mut cmd = home.net_cmd(args);
-    cmd.env("TAPIN_RELAY", relay);
-    cmd
+    home.lab_cmd(relay, args)
 }
 
 /// Whether `home`'s replica of `person`'s side holds a thanks saying `text`.

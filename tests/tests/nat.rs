@@ -109,10 +109,12 @@ fn pair(inviter: &Person<'_>, joiner: &Person<'_>) {
     );
 }
 
-/// The path one exchange took, as the lab saw it.
+/// The path one exchange took, as the lab saw it, and as tapin said it.
 #[derive(Debug)]
 struct Took {
     what: String,
+    /// The `path` of the friend's row of `tapin --json sync` (`direct` or `relay`), for a sync.
+    said: Option<String>,
     /// Bytes to and from the relay.
     relay_bytes: u64,
     /// UDP packets let in by the two routers from each other.
@@ -124,8 +126,8 @@ impl std::fmt::Display for Took {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: {} bytes through the relay, {} direct packets, {:.1?}",
-            self.what, self.relay_bytes, self.direct_packets, self.wall
+            "{}: {} bytes through the relay, {} direct packets, {:.1?}, tapin said {:?}",
+            self.what, self.relay_bytes, self.direct_packets, self.wall, self.said
         )
     }
 }
@@ -134,15 +136,32 @@ impl Took {
     fn relayed_only(&self) -> bool {
         self.relay_bytes > 0 && self.direct_packets == 0
     }
+
+    /// Whether what tapin said of a sync's path is what the lab saw: `relay` when no packet
+    /// came in direct, `direct` when the exchange ended on a direct path.
+    fn said_truly(&self) -> bool {
+        match self.said.as_deref() {
+            None => true,
+            Some("relay") => self.relay_bytes > 0,
+            Some("direct") => self.direct_packets > 0,
+            Some(_) => false,
+        }
+    }
 }
 
 /// Runs `step`, and reports what the lab saw of the path while it ran.
-fn observe(internet: &Internet, sites: [&Site<'_>; 2], what: &str, step: impl FnOnce()) -> Took {
+fn observe(
+    internet: &Internet,
+    sites: [&Site<'_>; 2],
+    what: &str,
+    step: impl FnOnce() -> Option<String>,
+) -> Took {
     let direct = || sites.iter().map(|s| s.direct_packets_in()).sum::<u64>();
     let (relay_before, direct_before, started) = (internet.relay_bytes(), direct(), Instant::now());
-    step();
+    let said = step();
     let took = Took {
         what: what.to_owned(),
+        said,
         relay_bytes: internet.relay_bytes() - relay_before,
         direct_packets: direct() - direct_before,
         wall: started.elapsed(),
@@ -162,13 +181,16 @@ fn pair_and_sync_both_ways(maya_nat: Nat, jordan_nat: Nat) -> Vec<Took> {
     let maya = Person::new(&internet, maya_nat, "Maya", "maya-laptop");
     let jordan = Person::new(&internet, jordan_nat, "Jordan", "jordan-phone");
     let sites = [&maya.site, &jordan.site];
-    let mut took = vec![observe(&internet, sites, "pair", || pair(&maya, &jordan))];
+    let mut took = vec![observe(&internet, sites, "pair", || {
+        pair(&maya, &jordan);
+        None
+    })];
 
     let goal = maya.share_goal("Jordan", "Swim in the lake, across two NATs");
     {
         let _serve = jordan.serve();
         took.push(observe(&internet, sites, "Maya syncs to Jordan", || {
-            maya.sync("Jordan");
+            maya.sync("Jordan")["path"].as_str().map(str::to_owned)
         }));
     }
     assert!(
@@ -179,7 +201,7 @@ fn pair_and_sync_both_ways(maya_nat: Nat, jordan_nat: Nat) -> Vec<Took> {
     let goal = jordan.share_goal("Maya", "Cook together, across two NATs");
     let _serve = maya.serve();
     took.push(observe(&internet, sites, "Jordan syncs to Maya", || {
-        jordan.sync("Maya");
+        jordan.sync("Maya")["path"].as_str().map(str::to_owned)
     }));
     assert!(
         maya.sees_goal("Jordan", &goal),
@@ -295,6 +317,9 @@ fn two_homes_behind_home_nats_pair_through_the_relay_and_sync_a_shared_goal_both
     // discovery against the relay, and `tapin-test-relay` serves plain HTTP without it; so
     // today every exchange here stays relayed (see the report with `--nocapture`).
     assert!(took.iter().all(|t| t.relay_bytes > 0), "{took:#?}");
+    // Whatever path it took, `tapin sync` says which, and truly.
+    assert!(took.iter().skip(1).all(|t| t.said.is_some()), "{took:#?}");
+    assert!(took.iter().all(Took::said_truly), "{took:#?}");
 }
 
 #[test]
@@ -303,4 +328,7 @@ fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
     // A corporate NAT maps each destination to another port: no hole can be punched, and
     // everything goes through the relay.
     assert!(took.iter().all(Took::relayed_only), "{took:#?}");
+    // And `tapin sync` tells the person the friend was reached only through the relay.
+    let said: Vec<_> = took.iter().skip(1).map(|t| t.said.as_deref()).collect();
+    assert_eq!(said, [Some("relay"), Some("relay")], "{took:#?}");
 }

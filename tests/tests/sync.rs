@@ -365,6 +365,9 @@ fn a_sync_killed_mid_way_can_be_run_again_at_once_and_completes() {
             run.stderr,
             serve.stderr()
         );
+        // On loopback, with no relay, the exchange went straight to Jordan's device.
+        let report = tapin_e2e::last_json(&run.stdout);
+        assert_eq!(report["friends"][0]["path"], "direct", "{report:#}");
         holds_exactly(&jordan, "Maya", &maya, "Jordan");
     }
 }

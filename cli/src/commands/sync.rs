@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use tapin_app::Home;
-use tapin_app::syncing::{Moved, NodeEvent};
+use tapin_app::syncing::{Moved, NodeEvent, Path};
 
 use crate::args::NetArgs;
 use crate::commands::pair::block_on;
@@ -52,12 +52,13 @@ pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) 
         match (&friend.moved, &friend.error) {
             (Some(m), _) => writeln!(
                 out,
-                "{} {name}: sent {}, received {} ({} new change{})",
+                "{} {name}: sent {}, received {} ({} new change{}){}",
                 paint(GOOD, "✓"),
                 size(m.sent_bytes),
                 size(m.received_bytes),
                 m.received_changes,
-                if m.received_changes == 1 { "" } else { "s" }
+                if m.received_changes == 1 { "" } else { "s" },
+                path_words(m.path)
             )?,
             (None, Some(why)) if friend.version => writeln!(out, "{} {why}", paint(WARN, "·"))?,
             (None, why) => writeln!(
@@ -120,11 +121,21 @@ pub(crate) fn serve(home: Home, net: &NetArgs) -> Result<()> {
 
 fn synced_line(name: &str, m: Moved) -> String {
     format!(
-        "{name}: synced (sent {}, received {}, {} new changes)",
+        "{name}: synced (sent {}, received {}, {} new changes){}",
         size(m.sent_bytes),
         size(m.received_bytes),
-        m.received_changes
+        m.received_changes,
+        path_words(m.path)
     )
+}
+
+/// How an exchange reached the friend, said after its figures: nothing when direct (what a
+/// person expects), a note when only a relay carried it.
+fn path_words(path: Option<Path>) -> &'static str {
+    match path {
+        Some(Path::Relay) => ", through a relay (no direct path to them now)",
+        Some(Path::Direct) | None => "",
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -17,6 +17,18 @@ use crate::net::NetOverrides;
 use crate::pairing::blocking;
 use crate::reading::{Docs, find_person};
 
+/// Which way the packets of an exchange went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Path {
+    /// Straight between the two devices: a LAN, a reachable address, or a hole punched through
+    /// both NATs.
+    Direct,
+    /// Through a relay, which forwards the encrypted packets and sees who talks to whom, and
+    /// when.
+    Relay,
+}
+
 /// What moved in one exchange, or in all of a sync with one friend.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Moved {
@@ -28,6 +40,9 @@ pub struct Moved {
     pub received_changes: u64,
     /// Round trips.
     pub rounds: u32,
+    /// The path the connection used when the exchange ended (`direct` or `relay`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Path>,
 }
 
 impl From<SyncStats> for Moved {
@@ -37,6 +52,10 @@ impl From<SyncStats> for Moved {
             received_bytes: s.received_bytes,
             received_changes: s.received_changes,
             rounds: s.rounds,
+            path: s.path.map(|p| match p {
+                tapin_net::sync::Path::Direct => Path::Direct,
+                tapin_net::sync::Path::Relay => Path::Relay,
+            }),
         }
     }
 }

@@ -279,7 +279,10 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
     )
     .await?;
     let _ = send.finish();
-    Ok(stats)
+    Ok(SyncStats {
+        path: sync::path_of(&peer.conn),
+        ..stats
+    })
 }
 
 /// Serves the friend's exchanges on a connection until it closes.
@@ -316,8 +319,9 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             .await
         };
         match result {
-            Ok(stats) => {
+            Ok(mut stats) => {
                 let _ = send.finish();
+                stats.path = sync::path_of(&peer.conn);
                 shared.synced(device, &peer.link.name, stats);
             }
             Err(err) => {

@@ -210,6 +210,27 @@ impl From<OpenStoreError> for SyncError {
     }
 }
 
+/// Which way an exchange's packets went at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Straight between the two devices (a LAN, a reachable address, or a hole punched
+    /// through both NATs).
+    Direct,
+    /// Through a relay: it forwards the encrypted packets and sees who talks to whom, and when.
+    Relay,
+}
+
+/// The path `conn` sends on now (the one iroh selected among its open paths), if it has one.
+pub fn path_of(conn: &iroh::endpoint::Connection) -> Option<Path> {
+    conn.paths().iter().find(|p| p.is_selected()).map(|p| {
+        if p.is_relay() {
+            Path::Relay
+        } else {
+            Path::Direct
+        }
+    })
+}
+
 /// What one exchange moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncStats {
@@ -224,6 +245,8 @@ pub struct SyncStats {
     /// Whether the friend's device said it can now be reached at other addresses or through
     /// another relay, and that was stored.
     pub learned_reach: bool,
+    /// The path the connection used when the exchange ended.
+    pub path: Option<Path>,
 }
 
 /// What a connection's protocol version adds to the session's frames.

@@ -72,6 +72,8 @@ pub async fn sync_once(
             .await;
             match result {
                 Ok(stats) => {
+                    // Before the close, which ends every path.
+                    let path = sync::path_of(&conn);
                     conn.close(0u32.into(), b"done");
                     let t = total.get_or_insert_with(SyncStats::default);
                     t.sent_bytes += stats.sent_bytes;
@@ -79,6 +81,11 @@ pub async fn sync_once(
                     t.received_changes += stats.received_changes;
                     t.rounds += stats.rounds;
                     t.learned_reach |= stats.learned_reach;
+                    // Of several devices, a direct path to any of them is what matters.
+                    t.path = match (t.path, path) {
+                        (Some(sync::Path::Direct), _) => Some(sync::Path::Direct),
+                        (_, now) => now.or(t.path),
+                    };
                 }
                 Err(_) if closed_as_newer(&conn) => keep_worst(
                     &mut worst,

@@ -142,14 +142,5 @@ macro_rules! invalid {
 
 pub(crate) use invalid;
 
-/// An error and its causes on one line, as `a: b: c` (what `anyhow` prints with `{:#}`).
-pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+/// An error and its causes on one line, as `a: b: c`.
+pub(crate) use tapin_core::chain;

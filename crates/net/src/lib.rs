@@ -79,14 +79,5 @@ pub const SYNC_ALPNS: [&[u8]; 3] = [SYNC_ALPN, SYNC_ALPN_V2, SYNC_ALPN_V1];
 pub use iroh::Endpoint;
 
 /// An error and its causes on one line ("refused the peer's addresses: 17 addresses, …"), as a
-/// log line, a close reason or an event says it (the CLI prints the same with `{err:#}`).
-pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+/// log line, a close reason or an event says it.
+pub(crate) use tapin_core::chain;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tapin_app::pairing::{InviteEvent, InviteRequest};
+use tapin_app::pairing::{Confirm, Invitation, InviteEvent, InviteRequest};
 use tapin_app::{Clock, Home, NetOverrides, NetSettings, NewHome};
 
 fn home(name: &str) -> (tempfile::TempDir, Arc<Home>) {
@@ -42,22 +42,29 @@ fn invitation() -> InviteRequest {
     }
 }
 
+/// `inviter` invites and `joiner` joins, at once: the open invitation and both sides' codes to
+/// confirm.
+async fn meet(inviter: &Arc<Home>, joiner: &Arc<Home>) -> (Invitation, Confirm, Confirm) {
+    let mut invitation = inviter.invite(invitation()).await.expect("invited");
+    let ticket = invitation.ticket.clone();
+    let joining = tokio::spawn({
+        let joiner = joiner.clone();
+        async move { joiner.join(&ticket, None, &net()).await }
+    });
+    let InviteEvent::Joined(inviter_confirm) = invitation.next().await.expect("joined") else {
+        panic!("the joiner was refused");
+    };
+    let joiner_confirm = joining.await.expect("task").expect("joined");
+    (invitation, *inviter_confirm, joiner_confirm)
+}
+
 /// Maya invites, Jordan joins; both see one code, both accept, and each home holds the other,
 /// paired.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_accept_and_each_home_holds_the_other_paired() {
     let (_a, maya) = home("Maya");
     let (_b, jordan) = home("Jordan");
-    let mut invitation = maya.invite(invitation()).await.expect("invited");
-    let ticket = invitation.ticket.clone();
-    let joining = tokio::spawn({
-        let jordan = jordan.clone();
-        async move { jordan.join(&ticket, None, &net()).await }
-    });
-    let InviteEvent::Joined(maya_confirm) = invitation.next().await.expect("joined") else {
-        panic!("the joiner was refused");
-    };
-    let jordan_confirm = joining.await.expect("task").expect("joined");
+    let (invitation, maya_confirm, jordan_confirm) = meet(&maya, &jordan).await;
     assert_eq!(maya_confirm.code, jordan_confirm.code);
     assert_eq!(maya_confirm.friend, "Jordan");
     assert_eq!(jordan_confirm.friend, "Maya");
@@ -91,16 +98,7 @@ async fn both_accept_and_each_home_holds_the_other_paired() {
 async fn a_confirm_dropped_unanswered_tells_the_friend_no() {
     let (_a, maya) = home("Maya");
     let (_b, jordan) = home("Jordan");
-    let mut invitation = maya.invite(invitation()).await.expect("invited");
-    let ticket = invitation.ticket.clone();
-    let joining = tokio::spawn({
-        let jordan = jordan.clone();
-        async move { jordan.join(&ticket, None, &net()).await }
-    });
-    let InviteEvent::Joined(maya_confirm) = invitation.next().await.expect("joined") else {
-        panic!("the joiner was refused");
-    };
-    let jordan_confirm = joining.await.expect("task").expect("joined");
+    let (invitation, maya_confirm, jordan_confirm) = meet(&maya, &jordan).await;
     drop(jordan_confirm);
     let started = std::time::Instant::now();
     let err = maya_confirm

@@ -574,19 +574,30 @@ pub fn pair(inviter: &Home, joiner: &Home) -> Paired {
     let mut invite = inviter.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
     let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
     let join = joiner.net_run(&["--json", "join", &ticket, "--yes"]);
+    both_paired(ticket, &invite.wait(NET_TIMEOUT), &join)
+}
+
+/// The pairing `invite` and `join` (each run with `--json`) made with `ticket`: both succeeded,
+/// and both people were shown the same code.
+#[track_caller]
+pub fn both_paired(ticket: String, invite: &Run, join: &Run) -> Paired {
     assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
-    let invite = invite.wait(NET_TIMEOUT);
     assert_eq!(
         invite.code,
         Some(0),
         "tapin invite failed:\n{}",
         invite.stderr
     );
-    Paired {
+    let paired = Paired {
         inviter: last_json(&invite.stdout),
         joiner: last_json(&join.stdout),
         ticket,
-    }
+    };
+    assert_eq!(
+        paired.inviter["code"], paired.joiner["code"],
+        "the two codes"
+    );
+    paired
 }
 
 /// What [`pair`] returns.
@@ -732,6 +743,19 @@ impl Home {
             .expect("read the store's device secret")
             .expect("the home has a device secret");
         (store, DeviceKey::from_secret(secret))
+    }
+
+    /// What this home holds of `person`'s side: its replica, written only by sync (empty until
+    /// the first one).
+    #[track_caller]
+    pub fn replica_of(&self, person: &str) -> tapin_core::model::SideRecords {
+        let (store, _) = self.store_and_key();
+        let rel = self.relationship(person);
+        store
+            .load(&tapin_core::DocId::Replica(rel))
+            .expect("load the replica")
+            .map(|d| tapin_core::docs::read_replica(&d, rel).expect("read the replica"))
+            .unwrap_or_default()
     }
 
     /// The relationship this home keeps with `person`, as `tapin show` names it.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tapin_e2e::lab::internet::{Impairment, Internet, Nat, Site, UdpEcho, udp_probe};
-use tapin_e2e::{Background, Home, NET_TIMEOUT, eventually, last_json, ticket_of};
+use tapin_e2e::{Background, Home, NET_TIMEOUT, both_paired, eventually, last_json, ticket_of};
 
 /// A person's home on a site of the internet.
 struct Person<'a> {
@@ -95,18 +95,7 @@ fn pair(inviter: &Person<'_>, joiner: &Person<'_>) {
             .home
             .lab_cmd(&joiner.relay, &["--json", "join", &ticket, "--yes"]),
     );
-    assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
-    let invite = invite.wait(NET_TIMEOUT);
-    assert_eq!(
-        invite.code,
-        Some(0),
-        "tapin invite failed:\n{}",
-        invite.stderr
-    );
-    assert_eq!(
-        last_json(&join.stdout)["code"],
-        last_json(&invite.stdout)["code"]
-    );
+    both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
 }
 
 /// The path one exchange took, as the lab saw it, and as tapin said it.

@@ -21,7 +21,8 @@ use tapin_core::{DocId, Id, docs};
 use tapin_e2e::gates::Anyone;
 use tapin_e2e::lab::{RelayLab, TestRelay};
 use tapin_e2e::{
-    Background, Home, NET_TIMEOUT, Run, eventually, free_udp_ports, last_json, pair, ticket_of,
+    Background, Home, NET_TIMEOUT, Run, both_paired, eventually, free_udp_ports, last_json, pair,
+    ticket_of,
 };
 use tapin_net::endpoint::{self, NetConfig};
 use tapin_net::pair::{FRAME_CAP, InvitationError, Invitations};
@@ -42,13 +43,10 @@ fn lab_cmd(home: &Home, relay: &str, args: &[&str]) -> Command {
 
 /// Whether `home`'s replica of `person`'s side holds a thanks saying `text`.
 fn has_thanks(home: &Home, person: &str, text: &str) -> bool {
-    let (store, _) = home.store_and_key();
-    let rel = home.relationship(person);
-    store
-        .load(&DocId::Replica(rel))
-        .expect("load the replica")
-        .map(|d| docs::read_replica(&d, rel).expect("read the replica"))
-        .is_some_and(|side| side.thanks.values().any(|t| t.text == text))
+    home.replica_of(person)
+        .thanks
+        .values()
+        .any(|t| t.text == text)
 }
 
 #[test]
@@ -99,18 +97,7 @@ fn two_homes_that_reach_each_other_only_through_a_relay_pair_and_then_sync_both_
         &relay,
         &["--json", "join", &ticket, "--yes"],
     ));
-    assert_eq!(join.code, Some(0), "tapin join failed:\n{}", join.stderr);
-    let invite = invite.wait(NET_TIMEOUT);
-    assert_eq!(
-        invite.code,
-        Some(0),
-        "tapin invite failed:\n{}",
-        invite.stderr
-    );
-    assert_eq!(
-        last_json(&join.stdout)["code"],
-        last_json(&invite.stdout)["code"]
-    );
+    both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
 
     // Maya dials Jordan's node: his direct address is unreachable from her namespace.
     maya.ok(&["thanks", "Jordan", "Thanks for the lift, via the relay"]);

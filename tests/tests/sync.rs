@@ -87,17 +87,12 @@ fn shared_with(home: &Home, person: &str) -> SideRecords {
     records(home, DocId::Side(home.relationship(person)))
 }
 
-/// What `home` holds of `person`'s side: its replica, written only by sync.
-fn replica_of(home: &Home, person: &str) -> SideRecords {
-    records(home, DocId::Replica(home.relationship(person)))
-}
-
 /// The friend's side as `reader` holds it must be exactly what the writer shares, and verified
 /// as signed by the writer's device.
 #[track_caller]
 fn holds_exactly(reader: &Home, writer_name: &str, writer: &Home, reader_name: &str) {
     assert_eq!(
-        replica_of(reader, writer_name),
+        reader.replica_of(writer_name),
         shared_with(writer, reader_name),
         "{reader_name}'s replica of {writer_name}'s side differs from what {writer_name} shares"
     );
@@ -167,7 +162,7 @@ fn shared_goals_steps_checkins_and_thanks_reach_the_friend_and_private_ones_do_n
         "Jordan's goal did not come back in the same exchange:\n{report:#}"
     );
 
-    let theirs = replica_of(&jordan, "Maya");
+    let theirs = jordan.replica_of("Maya");
     let g = &theirs.goals[&id_of(&goal)];
     assert_eq!(g.title, "Run a 10k together");
     let mut steps: Vec<(&str, bool)> = g
@@ -220,7 +215,7 @@ fn shared_goals_steps_checkins_and_thanks_reach_the_friend_and_private_ones_do_n
 
     // The same exchange carried Jordan's side to Maya.
     assert_eq!(
-        replica_of(&maya, "Jordan").goals[&id_of(&jordan_goal)].title,
+        maya.replica_of("Jordan").goals[&id_of(&jordan_goal)].title,
         "Plan a weekend trip"
     );
     holds_exactly(&maya, "Jordan", &jordan, "Maya");
@@ -276,7 +271,7 @@ fn edits_made_apart_on_both_sides_converge_after_reconnecting() {
     );
     holds_exactly(&jordan, "Maya", &maya, "Jordan");
     holds_exactly(&maya, "Jordan", &jordan, "Maya");
-    let at_jordan = replica_of(&jordan, "Maya");
+    let at_jordan = jordan.replica_of("Maya");
     assert!(
         at_jordan.goals[&id_of(&goal)]
             .objectives
@@ -396,7 +391,7 @@ fn a_node_killed_mid_sync_loses_nothing_and_the_next_sync_after_its_restart_comp
     let _serve = jordan.start_serve();
     drop(sync);
     // Jordan's home still opens, and its replica reads, whatever arrived.
-    replica_of(&jordan, "Maya");
+    jordan.replica_of("Maya");
     show(&jordan, "Maya");
 
     maya.sync_with("Jordan");

@@ -211,6 +211,10 @@ pub(crate) struct NetArgs {
     /// Local-network discovery: on or off.
     #[arg(long, env = "TAPIN_MDNS", value_name = "on|off")]
     pub(crate) mdns: Option<OnOff>,
+    /// Also trust these root certificates (a PEM file) for the relay: a self-hosted relay
+    /// whose certificate comes from your own CA.
+    #[arg(long, env = "TAPIN_RELAY_CA", value_name = "FILE")]
+    pub(crate) relay_ca: Option<PathBuf>,
 }
 
 impl NetArgs {
@@ -221,6 +225,7 @@ impl NetArgs {
             port: self.port,
             relay: self.relay.clone(),
             mdns: self.mdns.map(|m| m == OnOff::On),
+            relay_ca: self.relay_ca.clone(),
             // For tests only: shorter network waits (README, "Testing").
             timeouts: std::env::var("TAPIN_TIMEOUTS").ok(),
         }

@@ -170,6 +170,9 @@ pub struct TestRelay {
     _stdin: ChildStdin,
     /// Where it listens, as the namespace sees it.
     pub listening: SocketAddr,
+    /// With QUIC address discovery: the directory holding its certificate (`relay-ca.pem`),
+    /// which homes trust through `TAPIN_RELAY_CA`. Deleted with the relay.
+    qad: Option<tempfile::TempDir>,
 }
 
 /// The relay binary built with this package.
@@ -229,7 +232,15 @@ impl TestRelay {
     /// Starts the relay inside `ns`, listening on `bind`, and waits until it accepts connections.
     #[track_caller]
     pub fn start(ns: &Netns, bind: SocketAddr) -> TestRelay {
-        TestRelay::spawn(ns.command(relay_bin()), bind)
+        TestRelay::spawn(ns.command(relay_bin()), bind, None)
+    }
+
+    /// [`TestRelay::start`], also serving QUIC address discovery (UDP 7842) with a self-signed
+    /// certificate for `host`, the address its URL names: what lets homes behind NATs learn
+    /// their public addresses and punch holes. Homes trust it through [`TestRelay::ca_file`].
+    #[track_caller]
+    pub fn start_with_qad(ns: &Netns, bind: SocketAddr, host: std::net::IpAddr) -> TestRelay {
+        TestRelay::spawn(ns.command(relay_bin()), bind, Some(host))
     }
 
     /// Starts the relay in the machine's own namespace, for tests on 127.0.0.1: `bind` must be a
@@ -240,11 +251,11 @@ impl TestRelay {
             bind.ip().is_loopback(),
             "a relay outside the lab listens on loopback only"
         );
-        TestRelay::spawn(Command::new(relay_bin()), bind)
+        TestRelay::spawn(Command::new(relay_bin()), bind, None)
     }
 
     #[track_caller]
-    fn spawn(mut cmd: Command, bind: SocketAddr) -> TestRelay {
+    fn spawn(mut cmd: Command, bind: SocketAddr, qad_host: Option<std::net::IpAddr>) -> TestRelay {
         let bin = relay_bin();
         assert!(
             bin.exists(),
@@ -252,12 +263,25 @@ impl TestRelay {
             bin.display()
         );
         cmd.arg(bind.to_string()).env("RUST_LOG", "warn");
+        let qad = qad_host.map(|host| {
+            let dir = tempfile::tempdir().expect("a directory for the relay's certificate");
+            cmd.arg("--qad")
+                .arg(host.to_string())
+                .arg(dir.path().join("relay-ca.pem"));
+            dir
+        });
         let (child, stdin, listening) = start_listener(cmd, "tapin-test-relay");
         TestRelay {
             child,
             _stdin: stdin,
             listening,
+            qad,
         }
+    }
+
+    /// The relay's self-signed certificate (PEM), with QUIC address discovery on.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.qad.as_ref().map(|dir| dir.path().join("relay-ca.pem"))
     }
 
     /// The relay's URL as a home's `--relay` setting takes it, reached at `ip`.

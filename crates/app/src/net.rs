@@ -2,9 +2,10 @@
 //! the front-end passes for one command.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use tapin_net::Timeouts;
-use tapin_net::endpoint::{NetConfig, Relay};
+use tapin_net::endpoint::{NetConfig, Relay, RelayRoots};
 
 use crate::error::{Error, Result};
 use tapin_store::MetaKey;
@@ -22,6 +23,9 @@ pub struct NetOverrides {
     pub relay: Option<String>,
     /// Local-network discovery over mDNS.
     pub mdns: Option<bool>,
+    /// A PEM file of root certificates to trust for the relay's TLS, beside the public ones:
+    /// for a self-hosted relay with a certificate from a private CA.
+    pub relay_ca: Option<PathBuf>,
     /// Shorter waits, for tests: `name=duration,…` (`pair_step=2s,handover=1s`); the names are
     /// those of the network's timeouts (the CLI reads it from `TAPIN_TIMEOUTS`).
     pub timeouts: Option<String>,
@@ -54,6 +58,7 @@ impl Home {
             relay: Relay::None,
             mdns: true,
             timeouts,
+            relay_roots: RelayRoots::default(),
         };
         let stored = self.peek(|r| {
             let store = r.store();
@@ -101,6 +106,16 @@ impl Home {
         if let Some(mdns) = over.mdns {
             config.mdns = mdns;
         }
+        if let Some(path) = &over.relay_ca {
+            config.relay_roots = relay_roots(path)?;
+        }
         Ok(config)
     }
+}
+
+/// The relay roots in the PEM file at `path`, or an error naming the file and what is wrong.
+fn relay_roots(path: &std::path::Path) -> Result<RelayRoots> {
+    let bad = |why: String| Error::invalid(format!("--relay-ca {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    RelayRoots::from_pem(&pem).map_err(|e| bad(crate::error::chain(&e)))
 }

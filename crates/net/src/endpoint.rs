@@ -68,6 +68,54 @@ pub struct NetConfig {
     pub mdns: bool,
     /// How long every network step may take ([`Timeouts::default`] outside tests).
     pub timeouts: Timeouts,
+    /// Certificates to trust for a relay's TLS beside the usual public roots.
+    pub relay_roots: RelayRoots,
+}
+
+/// Root certificates a relay's TLS may chain to, beside the public ones iroh embeds (Mozilla's):
+/// for a self-hosted relay whose certificate comes from a private CA. iroh checks them for the
+/// relay's HTTPS and for its QUIC address discovery (how a device behind a NAT learns its public
+/// address, which hole punching needs). They are trusted for relays only: a friend's device is
+/// always authenticated by its key, never by a certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayRoots(Vec<Vec<u8>>);
+
+/// A file of relay roots that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayRootsError {
+    /// Not PEM, or a damaged block.
+    #[error("it is not a PEM file of certificates")]
+    Pem(#[source] rustls_pki_types::pem::Error),
+    /// PEM, but without a certificate in it.
+    #[error("it holds no certificate (no \"-----BEGIN CERTIFICATE-----\" block)")]
+    Empty,
+}
+
+impl RelayRoots {
+    /// The certificates of a PEM file (every `CERTIFICATE` block; other blocks are ignored).
+    pub fn from_pem(pem: &[u8]) -> Result<RelayRoots, RelayRootsError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .map(|cert| cert.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(RelayRootsError::Pem)?;
+        if certs.is_empty() {
+            return Err(RelayRootsError::Empty);
+        }
+        Ok(RelayRoots(certs))
+    }
+
+    /// How iroh takes them: the embedded public roots, plus these.
+    fn ca_tls_config(&self) -> Option<iroh::tls::CaTlsConfig> {
+        (!self.0.is_empty()).then(|| {
+            iroh::tls::CaTlsConfig::embedded().with_extra_roots(
+                self.0
+                    .iter()
+                    .map(|der| rustls_pki_types::CertificateDer::from(der.clone())),
+            )
+        })
+    }
 }
 
 impl NetConfig {
@@ -79,6 +127,7 @@ impl NetConfig {
             relay: Relay::None,
             mdns: false,
             timeouts: Timeouts::default(),
+            relay_roots: RelayRoots::default(),
         }
     }
 }
@@ -234,6 +283,9 @@ pub async fn bind(
             source: Box::new(e),
         })?
         .hooks(GateHook(gate));
+    if let Some(ca) = config.relay_roots.ca_tls_config() {
+        builder = builder.ca_tls_config(ca);
+    }
     if config.mdns {
         builder = builder.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder());
     }
@@ -368,4 +420,38 @@ pub fn dial_addr(device: DeviceId, reach: &Reach, relay_enabled: bool) -> Option
             .map(TransportAddr::Ip)
             .chain(relay),
     ))
+}
+
+#[cfg(test)]
+mod relay_roots_tests {
+    use super::{RelayRoots, RelayRootsError};
+
+    #[test]
+    fn a_file_without_a_certificate_is_refused_saying_so() {
+        for pem in [
+            &b""[..],
+            b"not pem at all",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            let err = RelayRoots::from_pem(pem).expect_err("no certificate");
+            assert!(matches!(err, RelayRootsError::Empty), "{err:?}");
+            assert!(err.to_string().contains("no certificate"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_certificate_block_is_refused() {
+        let pem = b"-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n";
+        let err = RelayRoots::from_pem(pem).expect_err("damaged");
+        assert!(matches!(err, RelayRootsError::Pem(_)), "{err:?}");
+    }
+
+    #[test]
+    fn every_certificate_of_a_file_is_kept() {
+        let block = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+        let roots = RelayRoots::from_pem(format!("{block}{block}").as_bytes()).expect("two");
+        assert_eq!(roots.0, vec![vec![1, 2, 3], vec![1, 2, 3]]);
+        assert!(roots.ca_tls_config().is_some());
+        assert!(RelayRoots::default().ca_tls_config().is_none());
+    }
 }

@@ -3,7 +3,7 @@
 //! them (n0-computer/patchbay, `docs/reference/holepunching.md`).
 //!
 //! ```text
-//!                 internet (bridge br0, 198.18.0.1/24: relay on :3340, ip_forward=0)
+//!     internet (bridge br0, 198.18.0.1/24: relay on :3340, address discovery on udp :7842)
 //!                  │                              │
 //!   router 1: wan 198.18.0.11 (NAT)   router 2: wan 198.18.0.12 (NAT)
 //!        lan 10.0.1.1/24                   lan 10.0.2.1/24
@@ -33,6 +33,7 @@
 use std::cell::Cell;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -115,9 +116,10 @@ impl Internet {
             }}",
             port = Self::RELAY_PORT
         ));
-        let relay = TestRelay::start(
+        let relay = TestRelay::start_with_qad(
             &ns,
             SocketAddr::from((Ipv4Addr::UNSPECIFIED, Self::RELAY_PORT)),
+            Self::RELAY_IP.into(),
         );
         Internet {
             relay,
@@ -129,6 +131,14 @@ impl Internet {
     /// The relay's URL, as a home's `--relay` setting takes it.
     pub fn relay_url(&self) -> String {
         self.relay.url(Self::RELAY_IP.into())
+    }
+
+    /// The relay's certificate, which homes trust through `TAPIN_RELAY_CA` for its QUIC
+    /// address discovery.
+    pub fn relay_ca(&self) -> PathBuf {
+        self.relay
+            .ca_file()
+            .expect("the internet's relay serves QUIC address discovery")
     }
 
     /// The bytes (IP packets, headers included) that went to and from the relay so far.

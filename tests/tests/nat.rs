@@ -2,11 +2,16 @@
 //! behind its own NAT router, and iroh's relay server on the public network between them. The
 //! homes pair with a ticket that carries the relay, then sync a shared goal both ways.
 //!
-//! Which path each exchange took is observed by the lab, outside tapin: the bytes the relay
-//! carried, and the UDP packets each router let in from the other (a hole-punched path). tapin
-//! does not report it itself yet.
+//! The relay also serves QUIC address discovery, so each home learns the public address its NAT
+//! gave it, and two homes behind Home NATs punch a hole and go direct.
+//!
+//! Which path each exchange took is observed twice: by the lab, outside tapin (the bytes the
+//! relay carried, and the UDP packets each router let in from the other: a hole-punched path),
+//! and by tapin (`sync`'s `path`, `show`'s `last_exchange`). Each test checks the two agree.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,6 +24,8 @@ struct Person<'a> {
     home: Home,
     site: Site<'a>,
     relay: String,
+    /// The relay's certificate, trusted for its QUIC address discovery.
+    relay_ca: PathBuf,
 }
 
 impl<'a> Person<'a> {
@@ -29,16 +36,21 @@ impl<'a> Person<'a> {
             home: Home::init_lab(name, device, &relay),
             site: internet.site(nat),
             relay,
+            relay_ca: internet.relay_ca(),
         }
+    }
+
+    /// `tapin ARGS` for this person, with the internet's relay, to run in their home namespace.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.home.lab_cmd(&self.relay, args);
+        cmd.env("TAPIN_RELAY_CA", &self.relay_ca);
+        cmd
     }
 
     /// `tapin serve` in the person's home namespace, listening.
     #[track_caller]
     fn serve(&self) -> Background {
-        let mut serve = self
-            .site
-            .home
-            .spawn(self.home.lab_cmd(&self.relay, &["serve"]), None);
+        let mut serve = self.site.home.spawn(self.cmd(&["serve"]), None);
         eventually(NET_TIMEOUT, "`tapin serve` to listen", || {
             serve.stderr().contains("Serving as") || !serve.running()
         });
@@ -49,10 +61,7 @@ impl<'a> Person<'a> {
     /// `tapin --json sync FRIEND`, which must reach them; returns their row of the report.
     #[track_caller]
     fn sync(&self, friend: &str) -> Value {
-        let run = self
-            .site
-            .home
-            .run(self.home.lab_cmd(&self.relay, &["--json", "sync", friend]));
+        let run = self.site.home.run(self.cmd(&["--json", "sync", friend]));
         assert_eq!(
             run.code,
             Some(0),
@@ -71,6 +80,23 @@ impl<'a> Person<'a> {
         self.home.id(&["goal", "add", friend, title, "--share"])
     }
 
+    /// How the person's last exchange with `friend` went, as `tapin show` has it.
+    fn last_exchange(&self, friend: &str) -> Value {
+        self.home.json(&["show", friend])["last_exchange"].clone()
+    }
+
+    /// The path of the person's last exchange with `friend`, as `tapin show` has it.
+    fn last_path(&self, friend: &str) -> Option<String> {
+        self.last_exchange(friend)["path"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The person's page of `friend`, as text.
+    fn show_text(&self, friend: &str) -> String {
+        self.home.ok(&["show", friend])
+    }
+
     /// Whether the person's page of `friend` shows the friend's goal `id`.
     fn sees_goal(&self, friend: &str, id: &str) -> bool {
         self.home.json(&["show", friend])["their_goals"]
@@ -83,18 +109,14 @@ impl<'a> Person<'a> {
 #[track_caller]
 fn pair(inviter: &Person<'_>, joiner: &Person<'_>) {
     let mut invite = inviter.site.home.spawn(
-        inviter.home.lab_cmd(
-            &inviter.relay,
-            &["--json", "invite", "--yes", "--expires", "2m"],
-        ),
+        inviter.cmd(&["--json", "invite", "--yes", "--expires", "2m"]),
         None,
     );
     let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
-    let join = joiner.site.home.run(
-        joiner
-            .home
-            .lab_cmd(&joiner.relay, &["--json", "join", &ticket, "--yes"]),
-    );
+    let join = joiner
+        .site
+        .home
+        .run(joiner.cmd(&["--json", "join", &ticket, "--yes"]));
     both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
 }
 
@@ -163,22 +185,31 @@ fn observe(
     took
 }
 
-/// Maya (behind `maya_nat`) and Jordan (behind `jordan_nat`) pair through the relay, then each
-/// shares a goal and syncs it to the other's `tapin serve`. Returns the path of each step.
-fn pair_and_sync_both_ways(maya_nat: Nat, jordan_nat: Nat) -> Vec<Took> {
-    let internet = Internet::start();
-    let maya = Person::new(&internet, maya_nat, "Maya", "maya-laptop");
-    let jordan = Person::new(&internet, jordan_nat, "Jordan", "jordan-phone");
+/// Maya (behind `maya_nat`) and Jordan (behind `jordan_nat`) on one internet.
+fn maya_and_jordan(internet: &Internet, maya_nat: Nat, jordan_nat: Nat) -> [Person<'_>; 2] {
+    [
+        Person::new(internet, maya_nat, "Maya", "maya-laptop"),
+        Person::new(internet, jordan_nat, "Jordan", "jordan-phone"),
+    ]
+}
+
+/// Maya and Jordan pair through the relay, then each shares a goal and syncs it to the other's
+/// `tapin serve`. Returns the path of each step.
+fn pair_and_sync_both_ways(
+    internet: &Internet,
+    maya: &Person<'_>,
+    jordan: &Person<'_>,
+) -> Vec<Took> {
     let sites = [&maya.site, &jordan.site];
-    let mut took = vec![observe(&internet, sites, "pair", || {
-        pair(&maya, &jordan);
+    let mut took = vec![observe(internet, sites, "pair", || {
+        pair(maya, jordan);
         None
     })];
 
     let goal = maya.share_goal("Jordan", "Swim in the lake, across two NATs");
     {
         let _serve = jordan.serve();
-        took.push(observe(&internet, sites, "Maya syncs to Jordan", || {
+        took.push(observe(internet, sites, "Maya syncs to Jordan", || {
             maya.sync("Jordan")["path"].as_str().map(str::to_owned)
         }));
     }
@@ -189,7 +220,7 @@ fn pair_and_sync_both_ways(maya_nat: Nat, jordan_nat: Nat) -> Vec<Took> {
 
     let goal = jordan.share_goal("Maya", "Cook together, across two NATs");
     let _serve = maya.serve();
-    took.push(observe(&internet, sites, "Jordan syncs to Maya", || {
+    took.push(observe(internet, sites, "Jordan syncs to Maya", || {
         jordan.sync("Maya")["path"].as_str().map(str::to_owned)
     }));
     assert!(
@@ -299,25 +330,84 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
 }
 
 #[test]
-fn two_homes_behind_home_nats_pair_through_the_relay_and_sync_a_shared_goal_both_ways() {
-    let took = pair_and_sync_both_ways(Nat::Home, Nat::Home);
-    // The relay carries every step. Not asserted either way yet: a direct path after it. Hole
-    // punching needs each side to learn its public address, which iroh does by QUIC address
-    // discovery against the relay, and `tapin-test-relay` serves plain HTTP without it; so
-    // today every exchange here stays relayed (see the report with `--nocapture`).
+fn two_homes_behind_home_nats_pair_through_the_relay_then_go_direct_once_a_hole_is_punched() {
+    let internet = Internet::start();
+    let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Home);
+    let mut took = pair_and_sync_both_ways(&internet, &maya, &jordan);
+    // Each `tapin sync` is a new connection that starts on the relay and ends before a hole is
+    // punched, or after: whichever it was, `tapin sync` says which, and truly.
     assert!(took.iter().all(|t| t.relay_bytes > 0), "{took:#?}");
-    // Whatever path it took, `tapin sync` says which, and truly.
     assert!(took.iter().skip(1).all(|t| t.said.is_some()), "{took:#?}");
+
+    // Two running nodes keep their connection: once both have learnt their public addresses
+    // from the relay (QUIC address discovery) and punched through both NATs, what Maya shares
+    // next goes straight to Jordan.
+    let sites = [&maya.site, &jordan.site];
+    let _serves = [maya.serve(), jordan.serve()];
+    let started = Instant::now();
+    for round in 1.. {
+        let goal = maya.share_goal("Jordan", &format!("Round {round} of a walk, direct"));
+        let before = jordan.last_exchange("Maya");
+        let step = observe(
+            &internet,
+            sites,
+            &format!("Maya's node pushes goal {round}"),
+            || {
+                // Jordan's node notes the exchange's path just after it applies the goal.
+                eventually(NET_TIMEOUT, "the goal to reach Jordan's node", || {
+                    jordan.sees_goal("Maya", &goal) && jordan.last_exchange("Maya") != before
+                });
+                jordan.last_path("Maya")
+            },
+        );
+        let direct = step.said.as_deref() == Some("direct");
+        took.push(step);
+        if direct {
+            break;
+        }
+        assert!(
+            started.elapsed() < NET_TIMEOUT,
+            "no exchange went direct between two Home NATs: {took:#?}"
+        );
+    }
     assert!(took.iter().all(Took::said_truly), "{took:#?}");
+    let last = took.last().expect("a step");
+    assert!(last.direct_packets > 0, "{took:#?}");
+    // Jordan's page no longer says the relay was the only way to Maya.
+    let page = jordan.show_text("Maya");
+    assert!(!page.contains("went through a relay"), "{page}");
 }
 
 #[test]
 fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
-    let took = pair_and_sync_both_ways(Nat::Home, Nat::Corporate);
+    let internet = Internet::start();
+    let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Corporate);
+    let took = pair_and_sync_both_ways(&internet, &maya, &jordan);
     // A corporate NAT maps each destination to another port: no hole can be punched, and
     // everything goes through the relay.
     assert!(took.iter().all(Took::relayed_only), "{took:#?}");
-    // And `tapin sync` tells the person the friend was reached only through the relay.
+    // `tapin sync` tells the person the friend was reached only through the relay,
     let said: Vec<_> = took.iter().skip(1).map(|t| t.said.as_deref()).collect();
     assert_eq!(said, [Some("relay"), Some("relay")], "{took:#?}");
+    // and so does `tapin show`, afterwards, on both sides.
+    for (person, friend) in [(&maya, "Jordan"), (&jordan, "Maya")] {
+        assert_eq!(person.last_path(friend).as_deref(), Some("relay"));
+        let page = person.show_text(friend);
+        // The one line that says so, word for word, around the minute of the sync.
+        let said = page.lines().find_map(|line| {
+            let rest = line.strip_prefix("The last sync with them (")?;
+            let (minute, rest) = rest.split_at_checked(16)?;
+            let minute_ok = minute.len() == 16 && minute.as_bytes()[10] == b' ';
+            (minute_ok
+                && rest
+                    == ") went through a relay: no direct path to them was found. The relay \
+                        cannot read what you share, but it sees that your devices talk.")
+                .then_some(())
+        });
+        assert!(
+            said.is_some(),
+            "{}'s page of {friend}:\n{page}",
+            person.name
+        );
+    }
 }

@@ -253,6 +253,9 @@ fn print(p: &RelationshipPage) -> Result<()> {
         (_, false) => paint(DIM, "not paired"),
     };
     writeln!(out, "\nTheir side is {line}")?;
+    if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
+        writeln!(out, "{}", paint(DIM, words::relayed_last(last.at)))?;
+    }
     for line in p.unreadable.lines() {
         writeln!(out, "{}", paint(WARN, line))?;
     }

@@ -21,6 +21,7 @@ use tapin_store::Store;
 use crate::error::Result;
 use crate::home::Home;
 use crate::reading::{BothSides, Docs, Reader, Unreadable, find_person};
+use crate::syncing::Path;
 
 /// Whether the friend's side is what their devices signed.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +32,32 @@ pub struct Verification {
     pub device: Option<String>,
     /// When the signed heads arrived (ms since the epoch): "as of when it was last synced".
     pub as_of: Option<i64>,
+}
+
+/// How the last exchange with a friend went.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LastExchange {
+    /// Direct, or only through a relay.
+    pub path: Path,
+    /// When (ms since the epoch).
+    pub at: i64,
+}
+
+impl LastExchange {
+    /// As this device noted it for relationship `rel`; none if it never synced with them, or
+    /// the note is unreadable (it is only a note: nothing else depends on it).
+    fn of(store: &Store, rel: Id) -> Result<Option<LastExchange>> {
+        let stored = tapin_net::sync::StoredPath::read(store, rel)?;
+        Ok(stored.map(|s| LastExchange {
+            path: s.path.into(),
+            at: s.at,
+        }))
+    }
+
+    /// Whether only a relay carried it.
+    pub fn relayed(&self) -> bool {
+        self.path == Path::Relay
+    }
 }
 
 /// One goal on a page, with where it lives.
@@ -140,6 +167,8 @@ pub struct RelationshipPage {
     pub red_flags: RedFlags,
     /// Whether their side is verified.
     pub their_side: Verification,
+    /// How the last exchange with them went, once there was one.
+    pub last_exchange: Option<LastExchange>,
     /// What could not be read.
     pub unreadable: Unreadable,
     /// My own display name.
@@ -315,6 +344,7 @@ impl Home {
                 flags: latest.map(|(_, r)| red_flags(r)).unwrap_or_default(),
             },
             their_side: verification(r.store(), both.id, rel)?,
+            last_exchange: LastExchange::of(r.store(), both.id)?,
             unreadable: both.unreadable(),
             me: self.name.clone(),
             today,

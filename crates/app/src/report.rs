@@ -207,6 +207,9 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
     } else {
         out.push_str("not paired, so nothing of theirs is here.");
     }
+    if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
+        write!(out, " {}", Esc(&crate::words::relayed_last(last.at)))?;
+    }
     out.push_str("</p>\n");
     for line in p.unreadable.lines() {
         writeln!(out, "<p class=\"meta unreadable\">{}</p>", Esc(&line))?;

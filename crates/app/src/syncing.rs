@@ -52,10 +52,16 @@ impl From<SyncStats> for Moved {
             received_bytes: s.received_bytes,
             received_changes: s.received_changes,
             rounds: s.rounds,
-            path: s.path.map(|p| match p {
-                tapin_net::sync::Path::Direct => Path::Direct,
-                tapin_net::sync::Path::Relay => Path::Relay,
-            }),
+            path: s.path.map(Path::from),
+        }
+    }
+}
+
+impl From<tapin_net::sync::Path> for Path {
+    fn from(p: tapin_net::sync::Path) -> Self {
+        match p {
+            tapin_net::sync::Path::Direct => Path::Direct,
+            tapin_net::sync::Path::Relay => Path::Relay,
         }
     }
 }

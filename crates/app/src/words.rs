@@ -20,6 +20,15 @@ pub fn local_minute(ms: i64) -> String {
         .to_string()
 }
 
+/// What a page says when the last sync with a friend went only through a relay.
+pub fn relayed_last(at_ms: i64) -> String {
+    format!(
+        "The last sync with them ({}) went through a relay: no direct path to them was found. \
+         The relay cannot read what you share, but it sees that your devices talk.",
+        local_minute(at_ms)
+    )
+}
+
 /// "1 step", "3 steps".
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {

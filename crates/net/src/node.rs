@@ -203,7 +203,12 @@ impl Shared {
     }
 
     /// Reports an exchange with `device` (a sync: any version difference is over).
-    fn synced(&self, device: DeviceId, name: &str, stats: SyncStats) {
+    fn synced(&self, device: DeviceId, link: &Link, stats: SyncStats) {
+        if let Some(path) = stats.path {
+            let (store, rel) = (self.store.clone(), link.rel);
+            tokio::spawn(async move { sync::remember_path(&store, rel, path).await });
+        }
+        let name = &link.name;
         if let Ok(mut told) = self.told.lock() {
             told.remove(&device.to_bytes());
         }
@@ -322,7 +327,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             Ok(mut stats) => {
                 let _ = send.finish();
                 stats.path = sync::path_of(&peer.conn);
-                shared.synced(device, &peer.link.name, stats);
+                shared.synced(device, &peer.link, stats);
             }
             Err(err) => {
                 sync::refuse(&peer.conn, &err);
@@ -502,7 +507,7 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     });
     tokio::spawn(serve_streams(shared.clone(), peer.clone()));
     match push(&shared, &peer).await {
-        Ok(stats) => shared.synced(device, &peer.link.name, stats),
+        Ok(stats) => shared.synced(device, &peer.link, stats),
         Err(_) if closed_as_newer(&peer.conn) => {
             shared.tell_version(
                 device,
@@ -844,7 +849,7 @@ async fn watch_and_dial(
                         match push(&shared, &peer).await {
                             Ok(stats) => {
                                 if let Some(device) = device_of(&peer.conn) {
-                                    shared.synced(device, &peer.link.name, stats);
+                                    shared.synced(device, &peer.link, stats);
                                 }
                             }
                             Err(err) => sync::refuse(&peer.conn, &err),

@@ -211,7 +211,8 @@ impl From<OpenStoreError> for SyncError {
 }
 
 /// Which way an exchange's packets went at its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Path {
     /// Straight between the two devices (a LAN, a reachable address, or a hole punched
     /// through both NATs).
@@ -229,6 +230,50 @@ pub fn path_of(conn: &iroh::endpoint::Connection) -> Option<Path> {
             Path::Direct
         }
     })
+}
+
+/// How the last exchange with a friend went, as stored: the value of [`MetaKey::ReplicaPath`],
+/// as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredPath {
+    /// The path it ended on.
+    pub path: Path,
+    /// When (ms since the epoch).
+    pub at: i64,
+}
+
+impl StoredPath {
+    /// The record as stored, if it is one: a damaged or unknown value is no record.
+    pub fn read(store: &Store, rel: Id) -> Result<Option<StoredPath>, StoreError> {
+        Ok(store
+            .get_meta(MetaKey::ReplicaPath(rel))?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+}
+
+/// Keeps how an exchange with the friend of `rel` went, now, for `show` to tell. Best effort:
+/// the exchange itself is durable already, so a failure to note its path is only logged.
+pub async fn remember_path(store: &SharedStore, rel: Id, path: Path) {
+    let stored = StoredPath {
+        path,
+        at: chrono_now_ms(),
+    };
+    let written = store
+        .run(move |store| {
+            let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+            store
+                .set_meta(MetaKey::ReplicaPath(rel), &bytes)
+                .map_err(|e| crate::chain(&e))
+        })
+        .await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => tracing::debug!("could not note the path of an exchange: {why}"),
+        Err(e) => tracing::debug!(
+            "could not note the path of an exchange: {}",
+            crate::chain(&e)
+        ),
+    }
 }
 
 /// What one exchange moved.

@@ -45,6 +45,9 @@ pub enum MetaKey {
     /// `replica.<id>.heads`: the friend's latest verified signed heads for relationship `<id>`
     /// (lowercase hex), as JSON `{ "signed": { "device", "heads", "signature" }, "at" }`.
     ReplicaHeads(Id),
+    /// `replica.<id>.path`: how the last exchange with the friend of relationship `<id>`
+    /// (lowercase hex) went, as JSON `{ "path": "direct" | "relay", "at" }`.
+    ReplicaPath(Id),
 }
 
 impl MetaKey {
@@ -62,6 +65,7 @@ impl MetaKey {
             MetaKey::RestoredFrom => "import.restored_from".into(),
             MetaKey::Invite(id) => format!("invite.{id}").into(),
             MetaKey::ReplicaHeads(rel) => format!("replica.{rel}.heads").into(),
+            MetaKey::ReplicaPath(rel) => format!("replica.{rel}.path").into(),
         }
     }
 }
@@ -121,6 +125,11 @@ mod tests {
                 "replica.0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c.heads",
                 "replica.<id>.heads",
             ),
+            (
+                MetaKey::ReplicaPath(rel),
+                "replica.0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c.path",
+                "replica.<id>.path",
+            ),
         ];
         for (key, _, _) in &table {
             // A new variant fails to compile here until it is in the table above.
@@ -135,7 +144,8 @@ mod tests {
                 | MetaKey::NetMdns
                 | MetaKey::RestoredFrom
                 | MetaKey::Invite(_)
-                | MetaKey::ReplicaHeads(_) => {}
+                | MetaKey::ReplicaHeads(_)
+                | MetaKey::ReplicaPath(_) => {}
             }
         }
         table
@@ -144,7 +154,7 @@ mod tests {
     #[test]
     fn every_key_is_spelled_as_documented() {
         let table = every_key();
-        assert_eq!(table.len(), 11, "one row per variant");
+        assert_eq!(table.len(), 12, "one row per variant");
         for (key, stored, _) in &table {
             assert_eq!(key.name(), *stored);
             assert_eq!(key.to_string(), *stored);

@@ -99,6 +99,9 @@ pub async fn sync_once(
                 }
             }
         }
+        if let Some(path) = total.and_then(|t| t.path) {
+            sync::remember_path(&store, link.rel, path).await;
+        }
         let result = total.ok_or_else(|| {
             worst.unwrap_or_else(|| Unsynced::Unreachable(Arc::new(DialError::NoAddress)))
         });

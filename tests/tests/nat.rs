@@ -411,3 +411,70 @@ fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
         );
     }
 }
+
+/// What friends share crosses the relay end-to-end encrypted, and what one keeps private never
+/// leaves the device: a capture of every packet on the internet (the relay's, and both routers'
+/// uplinks), through a pairing and a relayed sync, holds no byte of either. The capture is
+/// checked first: it does hold a marker sent in the clear.
+#[test]
+fn a_capture_of_the_internet_holds_no_byte_of_a_shared_or_a_private_marker() {
+    let internet = Internet::start();
+    // A corporate NAT on one side: every byte goes through the relay.
+    let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Corporate);
+    let nonce = std::process::id();
+    let canary = format!("clear-canary-{nonce}");
+    let shared = format!("shared-marker-{nonce}");
+    let private = format!("private-marker-{nonce}");
+    let capture = internet.capture();
+
+    let clear = maya.site.home.run({
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(format!(
+            "exec 3<>/dev/tcp/{}/{} && printf 'GET /{canary} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3",
+            Internet::RELAY_IP,
+            Internet::RELAY_PORT
+        ));
+        cmd
+    });
+    assert_eq!(clear.code, Some(0), "{}", clear.stderr);
+
+    pair(&maya, &jordan);
+    let goal = maya.share_goal("Jordan", &shared);
+    maya.home
+        .ok(&["goal", "add", "Jordan", &format!("{private} goal")]);
+    maya.home.ok(&[
+        "journal",
+        "add",
+        &format!("{private} entry"),
+        "--about",
+        "Jordan",
+    ]);
+    {
+        let _serve = jordan.serve();
+        assert_eq!(maya.sync("Jordan")["path"], "relay");
+    }
+    assert!(
+        jordan.sees_goal("Maya", &goal),
+        "the shared goal did not cross"
+    );
+    let packets = capture.finish();
+
+    let holds = |marker: &str| {
+        packets
+            .windows(marker.len())
+            .any(|w| w == marker.as_bytes())
+    };
+    assert!(
+        holds(&canary),
+        "the capture misses what crossed in the clear ({} bytes captured)",
+        packets.len()
+    );
+    assert!(internet.relay_bytes() > 0, "nothing went through the relay");
+    assert!(
+        !holds(&shared),
+        "a shared record crossed the relay readable"
+    );
+    assert!(!holds(&private), "a private record left Maya's device");
+    // Nor any part of it a shorter window would find: the marker's distinctive middle.
+    assert!(!holds(&format!("marker-{nonce}")));
+}

@@ -146,6 +146,59 @@ impl Internet {
         self.ns.counter("ip", "lab", "relay").1
     }
 
+    /// Starts capturing every packet that crosses the internet (`tcpdump -i any` in its
+    /// namespace: the relay's traffic and every router's uplink), until [`Capture::finish`].
+    #[track_caller]
+    pub fn capture(&self) -> Capture {
+        let dir = tempfile::tempdir().expect("a directory for the capture");
+        let file = dir.path().join("internet.pcap");
+        let mut child = self
+            .ns
+            .command("tcpdump")
+            // Every interface, whole packets, written as they come, no name lookups.
+            .args(["-i", "any", "-s", "0", "-U", "-n", "-w"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run `tcpdump` (Debian's tcpdump package; scripts/test installs it): {e}"
+                )
+            });
+        // It says "listening on any" once it captures.
+        let stderr = child.stderr.take().expect("tcpdump's stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut said = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let listening = line.contains("listening on");
+                said.push_str(&line);
+                said.push('\n');
+                if listening {
+                    let _ = tx.send(Ok(()));
+                    return;
+                }
+            }
+            let _ = tx.send(Err(said));
+        });
+        match rx.recv_timeout(crate::NET_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(said)) => panic!("tcpdump did not start capturing:\n{said}"),
+            Err(_) => panic!("tcpdump did not start capturing in time"),
+        }
+        Capture {
+            child,
+            file,
+            _dir: dir,
+        }
+    }
+
     /// A new site on the internet: a router doing `nat` between its public address
     /// (198.18.0.1N) and a home namespace on its LAN (10.0.N.2/24). At most 200 per internet.
     #[track_caller]
@@ -355,6 +408,37 @@ impl Site<'_> {
     pub fn uplink(&self, up: bool) {
         self.router
             .ip(&["link", "set", "wan", if up { "up" } else { "down" }]);
+    }
+}
+
+/// A packet capture of the whole internet ([`Internet::capture`]). Stopped when dropped.
+#[derive(Debug)]
+pub struct Capture {
+    child: Child,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Capture {
+    /// Stops the capture (SIGINT, so tcpdump writes out what it holds) and returns the capture
+    /// file's bytes: every packet, headers and payload, as pcap.
+    #[track_caller]
+    pub fn finish(mut self) -> Vec<u8> {
+        let pid = self.child.id().to_string();
+        let stopped = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(stopped, "cannot stop tcpdump");
+        let _ = self.child.wait();
+        std::fs::read(&self.file).expect("read the capture")
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

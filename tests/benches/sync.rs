@@ -412,6 +412,7 @@ fn local() -> node::Local {
         name: "Bench".to_owned(),
         relay: endpoint::Relay::None,
         advertise: endpoint::Advertise::Bound,
+        mdns: false,
     }
 }
 

@@ -10,6 +10,8 @@
 //!   runs a relay ([`TestRelay`]) and does not forward, so `a` and `b` reach the relay and never
 //!   each other: two homes behind two NATs.
 //!
+//! - [`lan::Lan::start`]: a LAN without internet (a wifi whose router has no uplink), where
+//!   devices find each other by their addresses or by mDNS, and take new addresses.
 //! - [`internet::Internet::start`]: a simulated internet with a relay on it, and sites on it
 //!   ([`internet::Site`]): a home behind a NAT router ([`internet::Nat`]: a home router's or a
 //!   corporate firewall's), whose uplink can be impaired or cut.
@@ -37,6 +39,7 @@ use std::sync::mpsc;
 use crate::{Background, Run};
 
 pub mod internet;
+pub mod lan;
 
 /// Namespaces made by this process so far, for unique names.
 static MADE: AtomicUsize = AtomicUsize::new(0);

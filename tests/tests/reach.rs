@@ -390,10 +390,8 @@ fn a_friend_whose_address_and_relay_changed_since_pairing_is_updated_at_the_next
         });
         let run = maya.net_run(&["--json", "sync", "Jordan"]);
         assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
-        assert_eq!(
-            last_json(&run.stdout)["friends"][0]["reason"],
-            "unreachable"
-        );
+        // Not at the address Maya knows; with mDNS off and no relay, tapin looked nowhere else.
+        assert_eq!(last_json(&run.stdout)["friends"][0]["reason"], "mdns-off");
     }
 
     // Jordan syncs with Maya's node: he says where he is now, and her node stores it.

@@ -577,6 +577,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
+            mdns: config.mdns,
         };
         let options = Options {
             pairing: Some(Pairing {
@@ -632,6 +633,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
+            mdns: config.mdns,
         };
         // A second endpoint serves sync, for the friend's node to reach after pairing
         // (`Accepted::hand_over`); otherwise the node serves nothing and this endpoint only dials.

@@ -82,6 +82,7 @@ pub struct Friend {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Why not, as a stable name: `their-tapin-is-older`, `their-tapin-is-newer`, `relay-off`,
+    /// `mdns-off`,
     /// `not-serving`, `unreachable`, `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
@@ -128,6 +129,7 @@ fn reason(why: &Unsynced) -> &'static str {
         Unsynced::TheirsOlder { .. } => "their-tapin-is-older",
         Unsynced::TheirsNewer { .. } => "their-tapin-is-newer",
         Unsynced::RelayOff { .. } => "relay-off",
+        Unsynced::NotLookedFor { .. } => "mdns-off",
         Unsynced::NotServing => "not-serving",
         Unsynced::Unreachable(_) => "unreachable",
         Unsynced::Failed(_) => "failed",
@@ -196,6 +198,7 @@ impl Home {
         let local = Local {
             name: self.name.clone(),
             relay: config.relay.clone(),
+            mdns: config.mdns,
             advertise: match holds {
                 Holds::HomePort => Advertise::Bound,
                 Holds::OtherPort | Holds::AnyPort => Advertise::Nothing,
@@ -293,6 +296,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
+            mdns: config.mdns,
         };
         // The node also answers joiners for an invitation opened in this process (a front-end
         // that runs its node and invites through it, like a web app; `tapin invite` runs in a

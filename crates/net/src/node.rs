@@ -50,6 +50,9 @@ pub struct Local {
     pub relay: Relay,
     /// Which direct addresses it tells friends about.
     pub advertise: Advertise,
+    /// Whether it looks for friends on the local network (mDNS), so a friend at a new address
+    /// there can still be found.
+    pub mdns: bool,
 }
 
 /// Why a friend was not synced with. `Clone` (for [`Event`]), so the causes it carries are
@@ -82,6 +85,20 @@ pub enum Unsynced {
         #[source]
         source: Arc<DialError>,
     },
+    /// Not reachable at the addresses this home knows for them, and it did not look further:
+    /// local-network discovery (mDNS) is off and no relay leads to them.
+    #[error(
+        "not reachable at the addresses you know for them ({addrs}), and tapin did not look for \
+         them on this network because local-network discovery is off (mdns: off); if they moved \
+         to a new address here, sync with `--mdns on`"
+    )]
+    NotLookedFor {
+        /// The addresses tried.
+        addrs: String,
+        /// Why they failed.
+        #[source]
+        source: Arc<DialError>,
+    },
     /// Something answered at their address, but it does not serve tapin sync.
     #[error(
         "not reachable now: what answers at their address does not serve tapin sync (another \
@@ -111,7 +128,7 @@ impl Unsynced {
         match self {
             Unsynced::TheirsOlder { .. } | Unsynced::TheirsNewer { .. } => 5,
             Unsynced::Failed(_) => 4,
-            Unsynced::RelayOff { .. } => 3,
+            Unsynced::RelayOff { .. } | Unsynced::NotLookedFor { .. } => 3,
             Unsynced::NotServing => 2,
             Unsynced::Unreachable { .. } => 1,
         }
@@ -425,6 +442,19 @@ async fn dial_device(
             relay: relay.clone(),
             source: Arc::new(why),
         },
+        // Nothing but the stored addresses was tried: no relay leads to them, and no lookup on
+        // the local network.
+        _ if !local.mdns && (reach.relay.is_none() || !local.relay.enabled()) => {
+            Unsynced::NotLookedFor {
+                addrs: if reach.addrs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    let addrs: Vec<String> = reach.addrs.iter().map(ToString::to_string).collect();
+                    addrs.join(", ")
+                },
+                source: Arc::new(why),
+            }
+        }
         _ => Unsynced::Unreachable(Arc::new(why)),
     };
     if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {

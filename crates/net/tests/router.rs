@@ -82,6 +82,7 @@ fn local(name: &str) -> Local {
         name: name.to_owned(),
         relay: Relay::None,
         advertise: Advertise::Bound,
+        mdns: false,
     }
 }
 

@@ -40,6 +40,7 @@ use crate::{Background, Run};
 
 pub mod internet;
 pub mod lan;
+pub mod roam;
 
 /// Namespaces made by this process so far, for unique names.
 static MADE: AtomicUsize = AtomicUsize::new(0);

@@ -478,3 +478,42 @@ fn a_capture_of_the_internet_holds_no_byte_of_a_shared_or_a_private_marker() {
     // Nor any part of it a shorter window would find: the marker's distinctive middle.
     assert!(!holds(&format!("marker-{nonce}")));
 }
+
+/// A path that changes: Jordan's laptop leaves its home wifi for a phone's hotspot (another
+/// router, another public address) while both nodes run. Nothing restarts, and the next change
+/// each way still arrives.
+#[test]
+fn a_device_whose_uplink_switches_mid_serve_still_gets_the_next_change_without_a_restart() {
+    let internet = Internet::start();
+    let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Home);
+    let hotspot = internet.site(Nat::Home);
+    pair(&maya, &jordan);
+    let mut serves = [maya.serve(), jordan.serve()];
+    let goal = maya.share_goal("Jordan", "Before the switch");
+    eventually(NET_TIMEOUT, "the first goal to reach Jordan", || {
+        jordan.sees_goal("Maya", &goal)
+    });
+
+    jordan.site.roam_to(&hotspot);
+    let switched = Instant::now();
+    let goal = maya.share_goal("Jordan", "After the switch");
+    eventually(NET_TIMEOUT, "Maya's next goal to reach Jordan", || {
+        jordan.sees_goal("Maya", &goal)
+    });
+    let goal = jordan.share_goal("Maya", "From the hotspot");
+    eventually(NET_TIMEOUT, "Jordan's goal to reach Maya", || {
+        maya.sees_goal("Jordan", &goal)
+    });
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "both changes arrived {:.1?} after the switch",
+            switched.elapsed()
+        );
+    }
+    for serve in &mut serves {
+        assert!(serve.running(), "a node stopped:\n{}", serve.stderr());
+    }
+    // And they went the new way: through the hotspot's router.
+    assert!(jordan.site.packets_through(&hotspot) > 0);
+}

@@ -61,7 +61,12 @@ pub(crate) enum Command {
         /// Relays for reaching friends across the internet: none, default or a URL.
         #[arg(long, default_value = "none")]
         relay: String,
-        /// Do not announce this device on the local network (mDNS).
+        /// Local-network discovery (mDNS): listen (look for friends' devices, never announce
+        /// this one), on (also announce this device's id and addresses to everyone on the
+        /// network: for a network you trust) or off.
+        #[arg(long, default_value = "listen", conflicts_with = "no_mdns")]
+        mdns: MdnsArg,
+        /// The same as `--mdns off`.
         #[arg(long)]
         no_mdns: bool,
     },
@@ -208,9 +213,10 @@ pub(crate) struct NetArgs {
     /// Relays: none, default or a URL.
     #[arg(long, env = "TAPIN_RELAY")]
     pub(crate) relay: Option<String>,
-    /// Local-network discovery: on or off.
-    #[arg(long, env = "TAPIN_MDNS", value_name = "on|off")]
-    pub(crate) mdns: Option<OnOff>,
+    /// Local-network discovery: on (look for friends and announce this device), listen (look
+    /// only) or off.
+    #[arg(long, env = "TAPIN_MDNS")]
+    pub(crate) mdns: Option<MdnsArg>,
     /// Also trust these root certificates (a PEM file) for the relay: a self-hosted relay
     /// whose certificate comes from your own CA.
     #[arg(long, env = "TAPIN_RELAY_CA", value_name = "FILE")]
@@ -224,7 +230,7 @@ impl NetArgs {
             bind: self.bind,
             port: self.port,
             relay: self.relay.clone(),
-            mdns: self.mdns.map(|m| m == OnOff::On),
+            mdns: self.mdns.map(tapin_app::Mdns::from),
             relay_ca: self.relay_ca.clone(),
             // For tests only: shorter network waits (README, "Testing").
             timeouts: std::env::var("TAPIN_TIMEOUTS").ok(),
@@ -232,10 +238,26 @@ impl NetArgs {
     }
 }
 
+/// `--mdns`: local-network discovery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum OnOff {
+pub(crate) enum MdnsArg {
+    /// Look for friends' devices, and announce this one (its id and addresses) to everyone on
+    /// the network: for a network you trust, such as home.
     On,
+    /// Look for friends' devices that announce themselves; never announce this one.
+    Listen,
+    /// Neither.
     Off,
+}
+
+impl From<MdnsArg> for tapin_app::Mdns {
+    fn from(m: MdnsArg) -> Self {
+        match m {
+            MdnsArg::On => tapin_app::Mdns::On,
+            MdnsArg::Listen => tapin_app::Mdns::Listen,
+            MdnsArg::Off => tapin_app::Mdns::Off,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -120,13 +120,18 @@ fn run(cli: Cli) -> Result<()> {
             port,
             bind,
             relay,
+            mdns,
             no_mdns,
         } => {
             let net = NetSettings {
                 port,
                 bind,
                 relay,
-                mdns: !no_mdns,
+                mdns: if no_mdns {
+                    tapin_app::Mdns::Off
+                } else {
+                    mdns.into()
+                },
             };
             let new = NewHome { name, device, net };
             commands::identity::init(&home, &new, clock()?, json)

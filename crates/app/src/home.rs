@@ -176,7 +176,12 @@ impl Home {
                 txn.set_meta(MetaKey::NetPort, port.to_string().as_bytes())?;
                 txn.set_meta(MetaKey::NetBind, new.net.bind.to_string().as_bytes())?;
                 txn.set_meta(MetaKey::NetRelay, relay.to_string().as_bytes())?;
-                txn.set_meta(MetaKey::NetMdns, if new.net.mdns { b"on" } else { b"off" })?;
+                txn.set_meta(
+                    MetaKey::NetMdns,
+                    tapin_net::endpoint::Mdns::from(new.net.mdns)
+                        .as_str()
+                        .as_bytes(),
+                )?;
                 for doc in [DocId::Private, DocId::Journal] {
                     txn.update(&doc, |d| -> Result<()> { Ok(docs::init(d, doc)?) })?;
                 }

@@ -65,7 +65,32 @@ pub struct NetSettings {
     /// Relays: `none`, `default` or a URL.
     pub relay: String,
     /// Local-network discovery over mDNS.
-    pub mdns: bool,
+    pub mdns: Mdns,
+}
+
+/// Local-network discovery (mDNS): look for friends' devices on the networks this device joins,
+/// and perhaps announce it. An announcement carries the device id and addresses to everyone on
+/// the network, which links the device's visits (docs/NETWORK.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mdns {
+    /// Neither look nor announce.
+    Off,
+    /// Look for friends' devices that announce themselves, never announce this one: the default
+    /// for a new home.
+    #[default]
+    Listen,
+    /// Look, and announce this device: for a network the person trusts.
+    On,
+}
+
+impl From<Mdns> for tapin_net::endpoint::Mdns {
+    fn from(m: Mdns) -> Self {
+        match m {
+            Mdns::Off => tapin_net::endpoint::Mdns::Off,
+            Mdns::Listen => tapin_net::endpoint::Mdns::Listen,
+            Mdns::On => tapin_net::endpoint::Mdns::Announce,
+        }
+    }
 }
 
 impl Default for NetSettings {
@@ -74,7 +99,7 @@ impl Default for NetSettings {
             port: None,
             bind: std::net::IpAddr::from([0, 0, 0, 0]),
             relay: "none".to_owned(),
-            mdns: true,
+            mdns: Mdns::default(),
         }
     }
 }

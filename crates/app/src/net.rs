@@ -22,7 +22,7 @@ pub struct NetOverrides {
     /// Relays: `none`, `default` or a URL.
     pub relay: Option<String>,
     /// Local-network discovery over mDNS.
-    pub mdns: Option<bool>,
+    pub mdns: Option<crate::Mdns>,
     /// A PEM file of root certificates to trust for the relay's TLS, beside the public ones:
     /// for a self-hosted relay with a certificate from a private CA.
     pub relay_ca: Option<PathBuf>,
@@ -56,7 +56,8 @@ impl Home {
             bind: IpAddr::from([0, 0, 0, 0]),
             port: 0,
             relay: Relay::None,
-            mdns: true,
+            // A home without the setting (it is written at init) looks without announcing.
+            mdns: crate::Mdns::default().into(),
             timeouts,
             relay_roots: RelayRoots::default(),
         };
@@ -90,7 +91,9 @@ impl Home {
                 .map_err(|e: String| Error::Damaged { what: e })?;
         }
         if let Some(mdns) = mdns {
-            config.mdns = mdns == "on";
+            // What this build does not know (a newer setting) reads as off: it never announces
+            // more than the person chose.
+            config.mdns = mdns.parse().unwrap_or(tapin_net::endpoint::Mdns::Off);
         }
         if let Some(bind) = over.bind {
             config.bind = bind;
@@ -104,7 +107,7 @@ impl Home {
                 .map_err(|e: String| Error::invalid(format!("--relay: {e}")))?;
         }
         if let Some(mdns) = over.mdns {
-            config.mdns = mdns;
+            config.mdns = mdns.into();
         }
         if let Some(path) = &over.relay_ca {
             config.relay_roots = relay_roots(path)?;

@@ -577,7 +577,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
-            mdns: config.mdns,
+            mdns: config.mdns.looks(),
         };
         let options = Options {
             pairing: Some(Pairing {
@@ -633,7 +633,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
-            mdns: config.mdns,
+            mdns: config.mdns.looks(),
         };
         // A second endpoint serves sync, for the friend's node to reach after pairing
         // (`Accepted::hand_over`); otherwise the node serves nothing and this endpoint only dials.

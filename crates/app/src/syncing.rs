@@ -198,7 +198,7 @@ impl Home {
         let local = Local {
             name: self.name.clone(),
             relay: config.relay.clone(),
-            mdns: config.mdns,
+            mdns: config.mdns.looks(),
             advertise: match holds {
                 Holds::HomePort => Advertise::Bound,
                 Holds::OtherPort | Holds::AnyPort => Advertise::Nothing,
@@ -296,7 +296,7 @@ impl Home {
             name: self.name.clone(),
             relay: config.relay.clone(),
             advertise: Advertise::Bound,
-            mdns: config.mdns,
+            mdns: config.mdns.looks(),
         };
         // The node also answers joiners for an invitation opened in this process (a front-end
         // that runs its node and invites through it, like a web app; `tapin invite` runs in a

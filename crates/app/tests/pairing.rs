@@ -17,7 +17,7 @@ fn home(name: &str) -> (tempfile::TempDir, Arc<Home>) {
             port: Some(0),
             bind: [127, 0, 0, 1].into(),
             relay: "none".into(),
-            mdns: false,
+            mdns: tapin_app::Mdns::Off,
         },
     };
     Home::create(&path, &new, Clock::System).expect("created");

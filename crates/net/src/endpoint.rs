@@ -64,12 +64,57 @@ pub struct NetConfig {
     pub port: u16,
     /// Relays.
     pub relay: Relay,
-    /// Local-network discovery over mDNS. It announces this device's id on the LAN.
-    pub mdns: bool,
+    /// Local-network discovery over mDNS.
+    pub mdns: Mdns,
     /// How long every network step may take ([`Timeouts::default`] outside tests).
     pub timeouts: Timeouts,
     /// Certificates to trust for a relay's TLS beside the usual public roots.
     pub relay_roots: RelayRoots,
+}
+
+/// Local-network discovery (mDNS): whether to look for friends' devices on the networks this
+/// device joins, and whether to announce this one. An announcement carries the device id (its
+/// public key) and addresses to everyone on the network, so it links the device's visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mdns {
+    /// Neither look nor announce: friends are reached only at the addresses known for them, or
+    /// through a relay.
+    Off,
+    /// Look for devices that announce themselves; never announce this one.
+    Listen,
+    /// Look, and announce this device.
+    Announce,
+}
+
+impl Mdns {
+    /// Whether it looks for friends on the local network at all.
+    pub fn looks(self) -> bool {
+        self != Mdns::Off
+    }
+
+    /// The setting as stored (`net.mdns`) and typed: `off`, `listen`, `on`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mdns::Off => "off",
+            Mdns::Listen => "listen",
+            Mdns::Announce => "on",
+        }
+    }
+}
+
+impl std::str::FromStr for Mdns {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(Mdns::Off),
+            "listen" => Ok(Mdns::Listen),
+            "on" => Ok(Mdns::Announce),
+            other => Err(format!(
+                "{other:?} is not an mDNS setting: on (look and announce), listen (look only) or off"
+            )),
+        }
+    }
 }
 
 /// Root certificates a relay's TLS may chain to, beside the public ones iroh embeds (Mozilla's):
@@ -125,7 +170,7 @@ impl NetConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             relay: Relay::None,
-            mdns: false,
+            mdns: Mdns::Off,
             timeouts: Timeouts::default(),
             relay_roots: RelayRoots::default(),
         }
@@ -286,8 +331,14 @@ pub async fn bind(
     if let Some(ca) = config.relay_roots.ca_tls_config() {
         builder = builder.ca_tls_config(ca);
     }
-    if config.mdns {
-        builder = builder.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder());
+    if config.mdns.looks() {
+        // Addresses only: the relay's URL (which may name a self-hosted relay's owner) is for
+        // friends, who learn it at each exchange, not for everyone on the network.
+        builder = builder.address_lookup(
+            iroh_mdns_address_lookup::MdnsAddressLookup::builder()
+                .advertise(config.mdns == Mdns::Announce)
+                .addr_filter(iroh::address_lookup::AddrFilter::ip_only()),
+        );
     }
     builder.bind().await.map_err(|e| BindError::Bind {
         addr,

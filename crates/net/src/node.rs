@@ -90,7 +90,7 @@ pub enum Unsynced {
     #[error(
         "not reachable at the addresses you know for them ({addrs}), and tapin did not look for \
          them on this network because local-network discovery is off (mdns: off); if they moved \
-         to a new address here, sync with `--mdns on`"
+         to a new address here, sync with `--mdns listen`"
     )]
     NotLookedFor {
         /// The addresses tried.

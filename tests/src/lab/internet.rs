@@ -150,53 +150,7 @@ impl Internet {
     /// namespace: the relay's traffic and every router's uplink), until [`Capture::finish`].
     #[track_caller]
     pub fn capture(&self) -> Capture {
-        let dir = tempfile::tempdir().expect("a directory for the capture");
-        let file = dir.path().join("internet.pcap");
-        let mut child = self
-            .ns
-            .command("tcpdump")
-            // Every interface, whole packets, written as they come, no name lookups.
-            .args(["-i", "any", "-s", "0", "-U", "-n", "-w"])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run `tcpdump` (Debian's tcpdump package; scripts/test installs it): {e}"
-                )
-            });
-        // It says "listening on any" once it captures.
-        let stderr = child.stderr.take().expect("tcpdump's stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            let mut said = String::new();
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let listening = line.contains("listening on");
-                said.push_str(&line);
-                said.push('\n');
-                if listening {
-                    let _ = tx.send(Ok(()));
-                    return;
-                }
-            }
-            let _ = tx.send(Err(said));
-        });
-        match rx.recv_timeout(crate::NET_TIMEOUT) {
-            Ok(Ok(())) => {}
-            Ok(Err(said)) => panic!("tcpdump did not start capturing:\n{said}"),
-            Err(_) => panic!("tcpdump did not start capturing in time"),
-        }
-        Capture {
-            child,
-            file,
-            _dir: dir,
-        }
+        self.ns.capture()
     }
 
     /// A new site on the internet: a router doing `nat` between its public address
@@ -506,6 +460,58 @@ pub fn udp_probe(
 }
 
 impl Netns {
+    /// Starts capturing every packet on every interface of the namespace (`tcpdump -i any`),
+    /// until [`Capture::finish`].
+    #[track_caller]
+    pub fn capture(&self) -> Capture {
+        let dir = tempfile::tempdir().expect("a directory for the capture");
+        let file = dir.path().join("capture.pcap");
+        let mut child = self
+            .command("tcpdump")
+            // Every interface, whole packets, written as they come, no name lookups.
+            .args(["-i", "any", "-s", "0", "-U", "-n", "-w"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run `tcpdump` (Debian's tcpdump package; scripts/test installs it): {e}"
+                )
+            });
+        // It says "listening on any" once it captures.
+        let stderr = child.stderr.take().expect("tcpdump's stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut said = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let listening = line.contains("listening on");
+                said.push_str(&line);
+                said.push('\n');
+                if listening {
+                    let _ = tx.send(Ok(()));
+                    return;
+                }
+            }
+            let _ = tx.send(Err(said));
+        });
+        match rx.recv_timeout(crate::NET_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(said)) => panic!("tcpdump did not start capturing:\n{said}"),
+            Err(_) => panic!("tcpdump did not start capturing in time"),
+        }
+        Capture {
+            child,
+            file,
+            _dir: dir,
+        }
+    }
+
     /// Loads nftables `rules` (`nft -f -`) inside the namespace.
     #[track_caller]
     pub fn nft(&self, rules: &str) {

@@ -122,3 +122,81 @@ fn relay_roots(path: &std::path::Path) -> Result<RelayRoots> {
     let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
     RelayRoots::from_pem(&pem).map_err(|e| bad(crate::error::chain(&e)))
 }
+
+#[cfg(test)]
+mod tests {
+    use tapin_net::endpoint::Mdns;
+
+    use super::*;
+    use crate::{Clock, NetSettings, NewHome};
+
+    fn home(mdns: crate::Mdns) -> (tempfile::TempDir, Home) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("maya");
+        let new = NewHome {
+            name: "Maya".into(),
+            device: "laptop".into(),
+            net: NetSettings {
+                mdns,
+                ..NetSettings::default()
+            },
+        };
+        let at = "2026-11-22T12:00:00Z".parse().expect("a time");
+        Home::create(&path, &new, Clock::Fixed(at)).expect("created");
+        (dir, Home::open(&path, Clock::Fixed(at)).expect("opened"))
+    }
+
+    /// A new home listens without announcing; `on` announces; a command can override either.
+    #[test]
+    fn mdns_is_kept_as_init_chose_it_and_a_command_overrides_it() {
+        let (_dir, listening) = home(crate::Mdns::default());
+        let none = NetOverrides::default();
+        assert_eq!(
+            listening.net_config(&none).expect("config").mdns,
+            Mdns::Listen
+        );
+        let (_dir, announcing) = home(crate::Mdns::On);
+        assert_eq!(
+            announcing.net_config(&none).expect("config").mdns,
+            Mdns::Announce
+        );
+        let off = NetOverrides {
+            mdns: Some(crate::Mdns::Off),
+            ..NetOverrides::default()
+        };
+        assert_eq!(announcing.net_config(&off).expect("config").mdns, Mdns::Off);
+    }
+
+    /// A stored value this build does not know (a newer tapin's) never announces.
+    #[test]
+    fn an_unknown_stored_mdns_setting_reads_as_off() {
+        let (_dir, home) = home(crate::Mdns::On);
+        home.peek(|r| Ok(r.store().set_meta(MetaKey::NetMdns, b"only-on-tuesdays")?))
+            .expect("written");
+        let config = home.net_config(&NetOverrides::default()).expect("config");
+        assert_eq!(config.mdns, Mdns::Off);
+    }
+
+    /// A relay CA file that is missing or holds no certificate is refused, naming the file.
+    #[test]
+    fn a_relay_ca_file_that_cannot_be_used_is_refused_naming_it() {
+        let (dir, home) = home(crate::Mdns::Off);
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").expect("written");
+        for (path, why) in [
+            (dir.path().join("missing.pem"), "cannot read it"),
+            (empty, "no certificate"),
+        ] {
+            let over = NetOverrides {
+                relay_ca: Some(path.clone()),
+                ..NetOverrides::default()
+            };
+            let err = home.net_config(&over).expect_err("refused").to_string();
+            assert!(
+                err.contains(&format!("--relay-ca {}", path.display())),
+                "{err}"
+            );
+            assert!(err.contains(why), "{err}");
+        }
+    }
+}

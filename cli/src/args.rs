@@ -61,9 +61,7 @@ pub(crate) enum Command {
         /// Relays for reaching friends across the internet: none, default or a URL.
         #[arg(long, default_value = "none")]
         relay: String,
-        /// Local-network discovery (mDNS): listen (look for friends' devices, never announce
-        /// this one), on (also announce this device's id and addresses to everyone on the
-        /// network: for a network you trust) or off.
+        /// Local-network discovery (mDNS), kept for this home.
         #[arg(long, default_value = "listen", conflicts_with = "no_mdns")]
         mdns: MdnsArg,
         /// The same as `--mdns off`.
@@ -213,8 +211,7 @@ pub(crate) struct NetArgs {
     /// Relays: none, default or a URL.
     #[arg(long, env = "TAPIN_RELAY")]
     pub(crate) relay: Option<String>,
-    /// Local-network discovery: on (look for friends and announce this device), listen (look
-    /// only) or off.
+    /// Local-network discovery (mDNS) for this command instead of the home's setting.
     #[arg(long, env = "TAPIN_MDNS")]
     pub(crate) mdns: Option<MdnsArg>,
     /// Also trust these root certificates (a PEM file) for the relay: a self-hosted relay

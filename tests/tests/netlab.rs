@@ -48,8 +48,9 @@ fn the_netlab_demo_pairs_two_homes_through_the_relay_syncs_a_goal_and_leaves_no_
     for said in [
         // The pairing went through the relay, across the two NATs...
         "✓ Paired with Maya (Maya's maya-laptop).",
-        // ...and so did the sync, which says so...
-        "through a relay (no direct path to them now)",
+        // ...then the sync reached Jordan (through the relay, or direct once a hole was
+        // punched: nat.rs checks which, truly)...
+        "✓ Jordan: sent",
         // ...and the goal arrived.
         "The goal Maya shared reached Jordan's home",
         &format!("The lab is down: no namespace tapin-{pid}-* is left."),

@@ -198,8 +198,14 @@ fn run(options: &Options, dir: &Path, wait: impl FnOnce() -> Stop) -> Result<(),
     // Dropped before the sites and the internet, whose drops delete the namespaces.
     let _stop_inside = StopInside;
     let people = [
-        Person::new("Maya", "maya-laptop", &sites[0], dir),
-        Person::new("Jordan", "jordan-phone", &sites[1], dir),
+        Person::new("Maya", "maya-laptop", &sites[0], dir, internet.relay_ca()),
+        Person::new(
+            "Jordan",
+            "jordan-phone",
+            &sites[1],
+            dir,
+            internet.relay_ca(),
+        ),
     ];
     describe(&internet, &people);
     match options.mode {
@@ -220,15 +226,25 @@ struct Person<'a> {
     site: &'a Site<'a>,
     /// `--home`.
     home: PathBuf,
+    /// The relay's self-signed certificate (`TAPIN_RELAY_CA`): trusted, it lets the home learn
+    /// its public address from the relay (QUIC address discovery) and punch holes.
+    relay_ca: PathBuf,
 }
 
 impl<'a> Person<'a> {
-    fn new(name: &'static str, device: &'static str, site: &'a Site<'a>, dir: &Path) -> Self {
+    fn new(
+        name: &'static str,
+        device: &'static str,
+        site: &'a Site<'a>,
+        dir: &Path,
+        relay_ca: PathBuf,
+    ) -> Self {
         Person {
             name,
             device,
             site,
             home: dir.join(name.to_lowercase()),
+            relay_ca,
         }
     }
 
@@ -236,8 +252,9 @@ impl<'a> Person<'a> {
         &self.site.home
     }
 
-    /// `tapin --home HOME ARGS`, as a person types it: none of the environment's tapin settings
-    /// apply, and output has no colour (it is captured, then shown).
+    /// `TAPIN_RELAY_CA=FILE tapin --home HOME ARGS`, as a person types it: no other tapin
+    /// setting of the environment applies, and output has no colour (it is captured, then
+    /// shown).
     fn tapin(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(tapin_bin());
         cmd.arg("--home").arg(&self.home).args(args);
@@ -252,15 +269,18 @@ impl<'a> Person<'a> {
         ] {
             cmd.env_remove(var);
         }
-        cmd.env("NO_COLOR", "1");
+        cmd.env("TAPIN_RELAY_CA", &self.relay_ca)
+            .env("NO_COLOR", "1");
         cmd
     }
 
-    /// `ip netns exec NS tapin --home HOME`: the prefix of every command in this home.
+    /// `ip netns exec NS env TAPIN_RELAY_CA=FILE tapin --home HOME`: the prefix of every command
+    /// in this home.
     fn prefix(&self) -> String {
         format!(
-            "ip netns exec {} {} --home {}",
+            "ip netns exec {} env TAPIN_RELAY_CA={} {} --home {}",
             self.ns().name(),
+            self.relay_ca.display(),
             tapin_bin().display(),
             self.home.display()
         )
@@ -284,6 +304,10 @@ fn describe(internet: &Internet, people: &[Person<'_>; 2]) {
         "  internet  198.18.0.0/24, iroh's relay at {}   (namespace {})",
         internet.relay_url(),
         internet.ns.name()
+    );
+    println!(
+        "            its certificate, for QUIC address discovery: {}",
+        internet.relay_ca().display()
     );
     for (n, person) in people.iter().enumerate() {
         let site = person.site;
@@ -397,7 +421,7 @@ fn demo(internet: &Internet, people: &[Person<'_>; 2]) -> Result<(), Failed> {
     let [maya, jordan] = people;
     println!(
         "\nEach command below runs in its person's home namespace, as `ip netns exec NAMESPACE \
-         tapin --home DIR …`\n(tapin is {}).",
+         env TAPIN_RELAY_CA=FILE tapin --home DIR …`\n(tapin is {}).",
         tapin_bin().display()
     );
     for person in people {

@@ -16,6 +16,10 @@
 //!   ([`internet::Site`]): a home behind a NAT router ([`internet::Nat`]: a home router's or a
 //!   corporate firewall's), whose uplink can be impaired or cut.
 //!
+//! Before its first namespace, a process checks that the machine can build the lab
+//! ([`preflight()`]); a lab test starts with `if !lab::available() { return; }`, which skips it,
+//! visibly, only when `TAPIN_SKIP_NETLAB=1` is set.
+//!
 //! Names are unique per test process and per lab, and every namespace is deleted when its
 //! [`Netns`] is dropped (processes still inside keep it alive until they end; [`crate::Background`]
 //! kills its process when dropped).
@@ -40,7 +44,10 @@ use crate::{Background, Run};
 
 pub mod internet;
 pub mod lan;
+pub mod preflight;
 pub mod roam;
+
+pub use preflight::{SKIP_VAR, available, check_machine, preflight};
 
 /// Namespaces made by this process so far, for unique names.
 static MADE: AtomicUsize = AtomicUsize::new(0);
@@ -73,6 +80,7 @@ impl Netns {
     /// what (`role`), so a leftover one is easy to trace.
     #[track_caller]
     pub fn new(role: &str) -> Netns {
+        preflight::before_namespace();
         let n = MADE.fetch_add(1, Ordering::SeqCst);
         let name = format!("tapin-{}-{n}-{role}", std::process::id());
         ip(&["netns", "add", &name]);

@@ -24,15 +24,22 @@ use tapin_store::{MetaKey, Store};
 /// The `tapin` binary under test.
 ///
 /// `TAPIN_BIN` overrides it; otherwise it is the `tapin` built beside this test executable
-/// (`cargo test --workspace` builds it, because `cli/tests` holds integration tests).
+/// (`cargo test --workspace` builds it, because `cli/tests` holds integration tests), or beside
+/// this package's own binary (`tapin-netlab`) when that is what runs.
 pub fn tapin_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("TAPIN_BIN") {
         return PathBuf::from(bin);
     }
     let exe = std::env::current_exe().expect("test executable path");
+    let file = format!("tapin{}", std::env::consts::EXE_SUFFIX);
+    // target/<profile>/tapin-netlab -> target/<profile>/tapin
+    let beside = exe.with_file_name(&file);
+    if beside.exists() {
+        return beside;
+    }
     // target/<profile>/deps/<test> -> target/<profile>/tapin
     let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = profile_dir.join(format!("tapin{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(file);
     assert!(
         bin.exists(),
         "{} does not exist; run the tests with `cargo test --workspace` (which builds it) or set TAPIN_BIN",
@@ -503,6 +510,11 @@ impl Background {
     /// Everything on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The command's process id (to signal it: `kill -INT`, as Ctrl-C would).
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the command is still running.

@@ -411,6 +411,9 @@ fn every_release_fixture_home_opens_and_reads_as_it_was_written() {
 /// are free: what each writes now reaches the other, and both stay verified.
 #[test]
 fn every_release_fixture_pair_syncs_through_this_build() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     for (release, dir) in fixture_releases() {
         let (maya, jordan) = (dir.path().join("maya"), dir.path().join("jordan"));
         ok_at(&maya, &["thanks", "Jordan", "From Maya, after upgrading"]);

@@ -244,6 +244,9 @@ const SILENCE: Duration = Duration::from_millis(500);
 /// slowed and cut.
 #[test]
 fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     let internet = Internet::start();
     let home = internet.site(Nat::Home);
     let corporate = internet.site(Nat::Corporate);
@@ -331,6 +334,9 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
 
 #[test]
 fn two_homes_behind_home_nats_pair_through_the_relay_then_go_direct_once_a_hole_is_punched() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     let internet = Internet::start();
     let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Home);
     let mut took = pair_and_sync_both_ways(&internet, &maya, &jordan);
@@ -380,6 +386,9 @@ fn two_homes_behind_home_nats_pair_through_the_relay_then_go_direct_once_a_hole_
 
 #[test]
 fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     let internet = Internet::start();
     let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Corporate);
     let took = pair_and_sync_both_ways(&internet, &maya, &jordan);
@@ -418,6 +427,9 @@ fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
 /// checked first: it does hold a marker sent in the clear.
 #[test]
 fn a_capture_of_the_internet_holds_no_byte_of_a_shared_or_a_private_marker() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     let internet = Internet::start();
     // A corporate NAT on one side: every byte goes through the relay.
     let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Corporate);
@@ -484,6 +496,9 @@ fn a_capture_of_the_internet_holds_no_byte_of_a_shared_or_a_private_marker() {
 /// each way still arrives.
 #[test]
 fn a_device_whose_uplink_switches_mid_serve_still_gets_the_next_change_without_a_restart() {
+    if !tapin_e2e::lab::available() {
+        return;
+    }
     let internet = Internet::start();
     let [maya, jordan] = maya_and_jordan(&internet, Nat::Home, Nat::Home);
     let hotspot = internet.site(Nat::Home);

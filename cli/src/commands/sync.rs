@@ -121,10 +121,11 @@ pub(crate) fn serve(home: Home, net: &NetArgs) -> Result<()> {
 
 fn synced_line(name: &str, m: Moved) -> String {
     format!(
-        "{name}: synced (sent {}, received {}, {} new changes){}",
+        "{name}: synced (sent {}, received {}, {} new change{}){}",
         size(m.sent_bytes),
         size(m.received_bytes),
         m.received_changes,
+        if m.received_changes == 1 { "" } else { "s" },
         path_words(m.path)
     )
 }

@@ -13,6 +13,8 @@
 //! - [`internet::Internet::start`]: a simulated internet with a relay on it, and sites on it
 //!   ([`internet::Site`]): a home behind a NAT router ([`internet::Nat`]: a home router's or a
 //!   corporate firewall's), whose uplink can be impaired or cut.
+//! - [`people::Person`]: a person's home on such a site, and what they do there with the real
+//!   binary.
 //!
 //! Names are unique per test process and per lab, and every namespace is deleted when its
 //! [`Netns`] is dropped (processes still inside keep it alive until they end; [`crate::Background`]
@@ -37,6 +39,7 @@ use std::sync::mpsc;
 use crate::{Background, Run};
 
 pub mod internet;
+pub mod people;
 
 /// Namespaces made by this process so far, for unique names.
 static MADE: AtomicUsize = AtomicUsize::new(0);

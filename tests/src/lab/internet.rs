@@ -31,11 +31,14 @@
 //! the bridge's side and for everything else on the router's side (proxy ARP), so the router
 //! and the internet still see one subnet, as the diagram shows; packets cross it with one hop
 //! more on their TTL, nothing else changed. While a site is impaired ([`Site::impair`]), policy
-//! routing in the wire (`ip rule add iif rtr|isp lookup 100`, table 100 `default dev tun0`)
-//! sends every packet of the uplink, both ways, into a TUN device held by `tapin-test-link`,
-//! which writes each one back into the device after the delay, or drops it; a packet written
-//! back is routed by the main table, out the other side. Loss and delay live in that one
-//! program.
+//! routing in the wire (`ip rule add iif rtr lookup 100`, `ip rule add iif isp to PUBLIC
+//! lookup 100`, table 100 `default dev tun0`) sends every packet of the uplink, both ways, into
+//! a TUN device held by `tapin-test-link`, which writes each one back into the device after the
+//! delay, or drops it; a packet written back is routed by the main table, out the other side.
+//! Loss and delay live in that one program. The rule on the bridge's side names the router's
+//! address because proxy ARP decides by the same lookup: a rule for everything from `isp`
+//! would make the wire answer ARP on the bridge for every address, the relay's and the other
+//! routers' included.
 //!
 //! Why a namespace of its own, and not the rules inside the router: a packet routed through a
 //! TUN device in the router would cross the router's conntrack twice, and the NAT binding is
@@ -58,12 +61,11 @@
 //! // Run `tapin` inside `home.home` and `office.home` with `--relay internet.relay_url()`.
 //! ```
 
-use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use super::{Netns, TestRelay};
@@ -252,7 +254,7 @@ impl Internet {
             nat,
             public,
             lan,
-            link: RefCell::new(None),
+            link: Mutex::new(None),
             internet: std::marker::PhantomData,
         }
     }
@@ -372,7 +374,8 @@ pub struct Site<'a> {
     pub lan: Ipv4Addr,
     /// The user-space link in the wire, started by the first [`Site::impair`], and whether the
     /// wire routes the uplink through it now.
-    link: RefCell<Option<(Link, bool)>>,
+    /// A mutex, not a cell, so that a test can probe two sites from two threads.
+    link: Mutex<Option<(Link, bool)>>,
     /// A site lives on its internet's bridge: it must not outlive it.
     internet: std::marker::PhantomData<&'a Internet>,
 }
@@ -440,14 +443,11 @@ impl Site<'_> {
         // In ten-thousandths, so 0.01 % steps are kept.
         let per_10k = (how.loss_percent * 100.0).round().clamp(0.0, 10_000.0) as u32;
         let delay = u64::try_from(how.delay.as_micros()).expect("a delay under 500,000 years");
-        let mut link = self.link.borrow_mut();
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
         let (link, routed) = link.get_or_insert_with(|| (Link::start(&self.wire), false));
         link.ask(&format!("set {delay} {per_10k}"), "set");
         if !*routed {
-            for side in ["rtr", "isp"] {
-                self.wire
-                    .ip(&["rule", "add", "iif", side, "lookup", LINK_TABLE]);
-            }
+            self.link_rules("add");
             *routed = true;
         }
     }
@@ -456,22 +456,37 @@ impl Site<'_> {
     /// in the link leave when their delay is over).
     #[track_caller]
     pub fn unimpair(&self) {
-        if let Some((link, routed)) = self.link.borrow_mut().as_mut() {
+        if let Some((link, routed)) = self
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
             if *routed {
-                for side in ["rtr", "isp"] {
-                    self.wire
-                        .ip(&["rule", "del", "iif", side, "lookup", LINK_TABLE]);
-                }
+                self.link_rules("del");
                 *routed = false;
             }
             link.ask("set 0 0", "set");
         }
     }
 
+    /// Adds or deletes (`add_or_del`) the wire's policy-routing rules that send the uplink
+    /// through the link: everything from the router, and what comes from the bridge for the
+    /// router (not everything from the bridge: see the module docs on proxy ARP).
+    #[track_caller]
+    fn link_rules(&self, add_or_del: &str) {
+        let to = format!("{}/32", self.public);
+        self.wire
+            .ip(&["rule", add_or_del, "iif", "rtr", "lookup", LINK_TABLE]);
+        self.wire.ip(&[
+            "rule", add_or_del, "iif", "isp", "to", &to, "lookup", LINK_TABLE,
+        ]);
+    }
+
     /// What the site's link has done so far (all zero before the first [`Site::impair`]).
     #[track_caller]
     pub fn link_stats(&self) -> LinkStats {
-        let mut link = self.link.borrow_mut();
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
         let Some((link, _)) = link.as_mut() else {
             return LinkStats::default();
         };

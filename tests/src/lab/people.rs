@@ -102,7 +102,52 @@ impl<'a> Person<'a> {
         row
     }
 
-    /// Grows the person's shared side of `friend` by `changes` automerge changes, written the
+    /// Grows the person's shared side of `friend` by `changes` automerge changes: see
+    /// [`Home::grow_side`].
+    #[track_caller]
+    pub fn grow_side(&self, friend: &str, changes: usize) -> Side {
+        self.home.grow_side(friend, changes)
+    }
+
+    /// The heads of the person's replica of `friend`'s side (none before the first sync).
+    #[track_caller]
+    pub fn replica_heads(&self, friend: &str) -> Vec<String> {
+        self.heads(DocId::Replica(self.home.relationship(friend)))
+    }
+
+    /// The heads of the person's own side of `friend` (none before its first record).
+    #[track_caller]
+    pub fn side_heads(&self, friend: &str) -> Vec<String> {
+        self.heads(DocId::Side(self.home.relationship(friend)))
+    }
+
+    #[track_caller]
+    fn heads(&self, doc: DocId) -> Vec<String> {
+        let (store, _) = self.home.store_and_key();
+        store
+            .load(&doc)
+            .unwrap_or_else(|e| panic!("cannot load {}'s {doc}: {e}", self.name))
+            .map(|d| d.get_heads().iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds a goal shared with `friend`; returns its id.
+    #[track_caller]
+    pub fn share_goal(&self, friend: &str, title: &str) -> String {
+        self.home.id(&["goal", "add", friend, title, "--share"])
+    }
+
+    /// Whether the person's page of `friend` shows the friend's goal `id`.
+    #[track_caller]
+    pub fn sees_goal(&self, friend: &str, id: &str) -> bool {
+        self.home.json(&["show", friend])["their_goals"]
+            .to_string()
+            .contains(id)
+    }
+}
+
+impl Home {
+    /// Grows this home's shared side of `friend` by `changes` automerge changes, written the
     /// way the CLI writes them: each change one record (six in ten log an interaction, two a
     /// thanks note, two edit an earlier interaction's note), as the home's own device, then
     /// compacted as the store compacts a long history. Written through `tapin-store` in one
@@ -111,8 +156,8 @@ impl<'a> Person<'a> {
     /// The records come from a fixed seed.
     #[track_caller]
     pub fn grow_side(&self, friend: &str, changes: usize) -> Side {
-        let rel = self.home.relationship(friend);
-        let (store, key) = self.home.store_and_key();
+        let rel = self.relationship(friend);
+        let (store, key) = self.store_and_key();
         let doc = DocId::Side(rel);
         let place = Place::Shared(rel);
         let first_day = Day::ymd(2024, 1, 1).expect("a valid day");
@@ -160,10 +205,10 @@ impl<'a> Person<'a> {
                 }
                 Ok::<_, docs::DocError>(())
             })
-            .unwrap_or_else(|e| panic!("cannot grow {}'s side of {friend}: {e}", self.name));
+            .unwrap_or_else(|e| panic!("cannot grow the side of {friend}: {e}"));
         store
             .compact(&doc)
-            .unwrap_or_else(|e| panic!("cannot compact {}'s side of {friend}: {e}", self.name));
+            .unwrap_or_else(|e| panic!("cannot compact the side of {friend}: {e}"));
         let side = store
             .load(&doc)
             .expect("load the side")
@@ -176,42 +221,6 @@ impl<'a> Person<'a> {
                 .expect("read the side's bytes")
                 .map_or(0, |b| b.len() as u64),
         }
-    }
-
-    /// The heads of the person's replica of `friend`'s side (none before the first sync).
-    #[track_caller]
-    pub fn replica_heads(&self, friend: &str) -> Vec<String> {
-        self.heads(DocId::Replica(self.home.relationship(friend)))
-    }
-
-    /// The heads of the person's own side of `friend` (none before its first record).
-    #[track_caller]
-    pub fn side_heads(&self, friend: &str) -> Vec<String> {
-        self.heads(DocId::Side(self.home.relationship(friend)))
-    }
-
-    #[track_caller]
-    fn heads(&self, doc: DocId) -> Vec<String> {
-        let (store, _) = self.home.store_and_key();
-        store
-            .load(&doc)
-            .unwrap_or_else(|e| panic!("cannot load {}'s {doc}: {e}", self.name))
-            .map(|d| d.get_heads().iter().map(ToString::to_string).collect())
-            .unwrap_or_default()
-    }
-
-    /// Adds a goal shared with `friend`; returns its id.
-    #[track_caller]
-    pub fn share_goal(&self, friend: &str, title: &str) -> String {
-        self.home.id(&["goal", "add", friend, title, "--share"])
-    }
-
-    /// Whether the person's page of `friend` shows the friend's goal `id`.
-    #[track_caller]
-    pub fn sees_goal(&self, friend: &str, id: &str) -> bool {
-        self.home.json(&["show", friend])["their_goals"]
-            .to_string()
-            .contains(id)
     }
 }
 

@@ -277,7 +277,7 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
     );
 
     // An uplink that loses everything carries nothing until the loss is lifted; a cut one
-    // nothing until it is back. (Delay needs `sch_netem`, which not every kernel has.)
+    // nothing until it is back. (Delay and partial loss are measured in `impaired.rs`.)
     home.impair(Impairment {
         delay: Duration::ZERO,
         loss_percent: 100.0,
@@ -301,6 +301,22 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
         udp_probe(&home.home, from, &targets[..1], ANSWER),
         vec![kept]
     );
+
+    // Two routers reach each other's public address straight across the internet, as a hole
+    // punched between their homes needs (nothing of the lab's own stands in the way).
+    {
+        let _echo = UdpEcho::start(
+            &corporate.router,
+            SocketAddr::from((corporate.public, 7003)),
+        );
+        let seen = udp_probe(
+            &home.router,
+            SocketAddr::from((home.public, 7004)),
+            &[SocketAddr::from((corporate.public, 7003))],
+            ANSWER,
+        );
+        assert_eq!(seen, vec![Some(SocketAddr::from((home.public, 7004)))]);
+    }
 
     for site in [&home, &corporate] {
         let inside = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 6000));

@@ -2,8 +2,9 @@
 //! and the one way to skip the lab's tests.
 //!
 //! The lab needs root (or the two capabilities `ip netns` and nftables need: `CAP_NET_ADMIN`
-//! and `CAP_SYS_ADMIN`), iproute2's `ip` and `tc`, procps' `sysctl`, nftables' `nft`,
-//! `tcpdump`, and a kernel that makes network namespaces. A machine without one of them fails
+//! and `CAP_SYS_ADMIN`), iproute2's `ip`, procps' `sysctl`, nftables' `nft`, `tcpdump`, a
+//! kernel that makes network namespaces, and a TUN device (`/dev/net/tun`) for the user-space
+//! link that delays and drops an uplink (`tapin-test-link`). A machine without one of them fails
 //! every lab test with one message that names all that is missing and how to get it, rather
 //! than with the first `ip` error halfway through building a lab.
 //!
@@ -29,7 +30,6 @@ pub const SKIP_VAR: &str = "TAPIN_SKIP_NETLAB";
 /// The programs the lab runs, and the Debian package each comes in.
 const TOOLS: &[(&str, &str)] = &[
     ("ip", "iproute2"),
-    ("tc", "iproute2"),
     ("nft", "nftables"),
     ("sysctl", "procps"),
     ("tcpdump", "tcpdump"),
@@ -58,6 +58,8 @@ pub struct Machine {
     /// What making and deleting a probe namespace gave: `None` when not tried (no `ip`),
     /// else `ip`'s complaint if it failed.
     pub netns: Option<Result<(), String>>,
+    /// Whether `/dev/net/tun` exists, which an impaired uplink's link opens.
+    pub tun: bool,
 }
 
 /// What is missing for the lab on `machine`, one line each, saying how to get it; empty when
@@ -109,6 +111,13 @@ pub fn problems(machine: &Machine) -> Vec<String> {
              started with `--cap-add NET_ADMIN --cap-add SYS_ADMIN` (or `--privileged`)",
             lacking.join(" and ")
         ));
+    }
+    if !machine.tun {
+        problems.push(
+            "there is no /dev/net/tun: the lab's user-space link (tapin-test-link) needs the \
+             kernel's TUN driver (CONFIG_TUN), and in a container `--device /dev/net/tun`"
+                .to_owned(),
+        );
     }
     if let Some(Err(why)) = &machine.netns {
         problems.push(format!(
@@ -195,6 +204,7 @@ fn this_machine() -> Machine {
         euid,
         cap_eff,
         netns,
+        tun: Path::new("/dev/net/tun").exists(),
     }
 }
 
@@ -286,12 +296,13 @@ mod tests {
             euid: Some(0),
             cap_eff: Some(0x1ff_ffff_ffff),
             netns: Some(Ok(())),
+            tun: true,
         }
     }
 
     #[test]
     fn a_machine_with_everything_has_no_problem() {
-        let bin = bin_dir(&["ip", "tc", "nft", "sysctl", "tcpdump"]);
+        let bin = bin_dir(&["ip", "nft", "sysctl", "tcpdump"]);
         assert_eq!(
             problems(&root_with(vec![bin.path().to_owned()])),
             Vec::<String>::new()
@@ -300,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_path_without_nft_fails_naming_nft_its_package_and_the_skip_variable() {
-        let bin = bin_dir(&["ip", "tc", "sysctl", "tcpdump"]);
+        let bin = bin_dir(&["ip", "sysctl", "tcpdump"]);
         let found = problems(&root_with(vec![bin.path().to_owned()]));
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].contains("`nft`"), "{}", found[0]);
@@ -312,7 +323,7 @@ mod tests {
 
     #[test]
     fn a_tool_only_in_sbin_is_named_with_where_it_is() {
-        let bin = bin_dir(&["ip", "tc", "sysctl", "tcpdump"]);
+        let bin = bin_dir(&["ip", "sysctl", "tcpdump"]);
         let sbin = bin_dir(&["nft"]);
         let mut machine = root_with(vec![bin.path().to_owned()]);
         machine.sbin = vec![sbin.path().to_owned()];
@@ -329,7 +340,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_executable_is_not_the_tool() {
-        let bin = bin_dir(&["ip", "tc", "sysctl", "tcpdump"]);
+        let bin = bin_dir(&["ip", "sysctl", "tcpdump"]);
         std::fs::write(bin.path().join("nft"), "").expect("write");
         let found = problems(&root_with(vec![bin.path().to_owned()]));
         assert!(found.iter().any(|p| p.contains("`nft`")), "{found:#?}");
@@ -343,11 +354,12 @@ mod tests {
             euid: Some(1000),
             cap_eff: Some(0),
             netns: None,
+            tun: false,
         };
         let message = message(&problems(&machine));
         for needed in [
             "`ip`",
-            "`tc`",
+            "/dev/net/tun",
             "`nft`",
             "`sysctl`",
             "`tcpdump`",
@@ -365,7 +377,7 @@ mod tests {
 
     #[test]
     fn root_without_the_capabilities_is_told_so_and_a_failed_probe_says_why() {
-        let bin = bin_dir(&["ip", "tc", "nft", "sysctl", "tcpdump"]);
+        let bin = bin_dir(&["ip", "nft", "sysctl", "tcpdump"]);
         let mut machine = root_with(vec![bin.path().to_owned()]);
         // A container's root: everything but CAP_SYS_ADMIN.
         machine.cap_eff = Some(!(1 << CAP_SYS_ADMIN) & 0x1ff_ffff_ffff);

@@ -55,18 +55,53 @@ const LOG: &str = "warn,automerge=off,iroh::protocol=error,iroh::_events::conn=d
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Setting {
     Loopback,
-    Relay,
-    Impaired,
+    /// Home NAT against Corporate NAT: no hole can be punched, the relay carries everything.
+    Relayed,
+    /// Two Home NATs: the connection starts on the relay and moves to a hole-punched path.
+    Punched,
+    /// [`Setting::Relayed`] across 150 ms RTT and 3 % loss.
+    RelayedImpaired,
+    /// [`Setting::Punched`] across 150 ms RTT and 3 % loss.
+    PunchedImpaired,
 }
 
 impl Setting {
-    const ALL: [Setting; 3] = [Setting::Loopback, Setting::Relay, Setting::Impaired];
+    const ALL: [Setting; 5] = [
+        Setting::Loopback,
+        Setting::Relayed,
+        Setting::Punched,
+        Setting::RelayedImpaired,
+        Setting::PunchedImpaired,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Setting::Loopback => "loopback, 127.0.0.1, no relay (baseline)",
-            Setting::Relay => "two home NATs, through the lab's relay",
-            Setting::Impaired => "the same, 150 ms RTT and 3 % loss",
+            Setting::Relayed => "home NAT and corporate NAT: through the relay only",
+            Setting::Punched => "two home NATs: relay, then a hole punched",
+            Setting::RelayedImpaired => "through the relay only, 150 ms RTT and 3 % loss",
+            Setting::PunchedImpaired => "hole punched, 150 ms RTT and 3 % loss",
+        }
+    }
+
+    fn letter(self) -> &'static str {
+        match self {
+            Setting::Loopback => "L",
+            Setting::Relayed => "R",
+            Setting::Punched => "P",
+            Setting::RelayedImpaired => "RI",
+            Setting::PunchedImpaired => "PI",
+        }
+    }
+
+    /// Jordan's router, and the impairment of both uplinks (lab settings).
+    fn lab(self) -> Option<(Nat, Option<Impairment>)> {
+        match self {
+            Setting::Loopback => None,
+            Setting::Relayed => Some((Nat::Corporate, None)),
+            Setting::Punched => Some((Nat::Home, None)),
+            Setting::RelayedImpaired => Some((Nat::Corporate, Some(HALF_THE_LINK))),
+            Setting::PunchedImpaired => Some((Nat::Home, Some(HALF_THE_LINK))),
         }
     }
 }
@@ -109,10 +144,9 @@ fn main() -> Result<()> {
     for rep in 0..reps {
         for setting in Setting::ALL {
             eprintln!("repetition {}/{reps}: {} ...", rep + 1, setting.label());
-            let sample = match setting {
-                Setting::Loopback => loopback()?,
-                Setting::Relay => lab(None)?,
-                Setting::Impaired => lab(Some(HALF_THE_LINK))?,
+            let sample = match setting.lab() {
+                None => loopback()?,
+                Some((nat, how)) => lab(setting, nat, how)?,
             };
             eprintln!(
                 "  connect {:.1?}, exchange {:.1?}, tapin sync {:.1?}, path {}",
@@ -155,11 +189,12 @@ fn loopback() -> Result<Sample> {
     })
 }
 
-/// Maya and Jordan behind two home NATs, through the relay; both uplinks impaired by `how`.
-fn lab(how: Option<Impairment>) -> Result<Sample> {
+/// Maya behind a home NAT and Jordan behind `jordan_nat`, the relay between them; both uplinks
+/// impaired by `how`.
+fn lab(setting: Setting, jordan_nat: Nat, how: Option<Impairment>) -> Result<Sample> {
     let internet = Internet::start();
     let maya = Person::new(&internet, Nat::Home, "Maya", "maya-laptop");
-    let jordan = Person::new(&internet, Nat::Home, "Jordan", "jordan-phone");
+    let jordan = Person::new(&internet, jordan_nat, "Jordan", "jordan-phone");
     if let Some(how) = how {
         for person in [&maya, &jordan] {
             person.site.impair(how);
@@ -179,11 +214,7 @@ fn lab(how: Option<Impairment>) -> Result<Sample> {
         return Err("Jordan's replica is not all of Maya's side after the sync".into());
     }
     Ok(Sample {
-        setting: if how.is_some() {
-            Setting::Impaired
-        } else {
-            Setting::Relay
-        },
+        setting,
         side_bytes: side.bytes,
         uplink: Some(maya.site.uplink_bytes() - uplink),
         relay_bytes: Some(internet.relay_bytes() - relay),
@@ -265,9 +296,9 @@ fn report(samples: &[Sample], reps: usize, total: Duration) -> String {
         out,
         "| setting | path | connect | × loopback | exchange (connected to closed) | × loopback | \
          `tapin sync`, spawn to exit | × loopback | of which after the close | frame bytes sent \
-         | Maya's uplink, up / down | relay, in + out |"
+         | Maya's uplink, up / down | relay, in + out | direct packets |"
     );
-    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for setting in Setting::ALL {
         let these = of(setting);
         if these.is_empty() {
@@ -301,9 +332,15 @@ fn report(samples: &[Sample], reps: usize, total: Duration) -> String {
         } else {
             median(relay).to_string()
         };
+        let direct: Vec<u64> = these.iter().filter_map(|s| s.direct_packets).collect();
+        let direct = if direct.is_empty() {
+            "".to_owned()
+        } else {
+            median(direct).to_string()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {} | {:.1} | {} | {:.1} | {} | {sent} | {uplink} | {relay} |",
+            "| {} | {} | {} | {:.1} | {} | {:.1} | {} | {:.1} | {} | {sent} | {uplink} | {relay} | {direct} |",
             setting.label(),
             paths.join(", "),
             ms(connect),
@@ -315,21 +352,16 @@ fn report(samples: &[Sample], reps: usize, total: Duration) -> String {
             ms(after),
         );
     }
-    let direct: u64 = samples.iter().filter_map(|s| s.direct_packets).sum();
     let _ = writeln!(
         out,
-        "\nUDP packets the routers let in from each other (a hole-punched path) during all the \
-         lab's syncs: {direct}. Every sample (L loopback, R relay, I impaired), connect / exchange / \
-         whole command: {}.\n\nRun: {:.0} s in all.",
+        "\nDirect packets: UDP packets the routers let in from each other (a hole-punched path) \
+         during the sync. Every sample (L loopback, R relayed, P punched, RI and PI the same \
+         impaired), connect / exchange / whole command: {}.\n\nRun: {:.0} s in all.",
         samples
             .iter()
             .map(|s| format!(
                 "{} {} / {} / {}",
-                match s.setting {
-                    Setting::Loopback => "L",
-                    Setting::Relay => "R",
-                    Setting::Impaired => "I",
-                },
+                s.setting.letter(),
                 ms(s.connect),
                 ms(s.exchange),
                 ms(s.wall)

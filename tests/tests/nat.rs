@@ -10,115 +10,12 @@
 //! and by tapin (`sync`'s `path`, `show`'s `last_exchange`). Each test checks the two agree.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tapin_e2e::lab::internet::{Impairment, Internet, Nat, Site, UdpEcho, udp_probe};
-use tapin_e2e::{Background, Home, NET_TIMEOUT, both_paired, eventually, last_json, ticket_of};
-
-/// A person's home on a site of the internet.
-struct Person<'a> {
-    name: &'static str,
-    home: Home,
-    site: Site<'a>,
-    relay: String,
-    /// The relay's certificate, trusted for its QUIC address discovery.
-    relay_ca: PathBuf,
-}
-
-impl<'a> Person<'a> {
-    fn new(internet: &'a Internet, nat: Nat, name: &'static str, device: &str) -> Self {
-        let relay = internet.relay_url();
-        Person {
-            name,
-            home: Home::init_lab(name, device, &relay),
-            site: internet.site(nat),
-            relay,
-            relay_ca: internet.relay_ca(),
-        }
-    }
-
-    /// `tapin ARGS` for this person, with the internet's relay, to run in their home namespace.
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = self.home.lab_cmd(&self.relay, args);
-        cmd.env("TAPIN_RELAY_CA", &self.relay_ca);
-        cmd
-    }
-
-    /// `tapin serve` in the person's home namespace, listening.
-    #[track_caller]
-    fn serve(&self) -> Background {
-        let mut serve = self.site.home.spawn(self.cmd(&["serve"]), None);
-        eventually(NET_TIMEOUT, "`tapin serve` to listen", || {
-            serve.stderr().contains("Serving as") || !serve.running()
-        });
-        assert!(serve.running(), "tapin serve stopped:\n{}", serve.stderr());
-        serve
-    }
-
-    /// `tapin --json sync FRIEND`, which must reach them; returns their row of the report.
-    #[track_caller]
-    fn sync(&self, friend: &str) -> Value {
-        let run = self.site.home.run(self.cmd(&["--json", "sync", friend]));
-        assert_eq!(
-            run.code,
-            Some(0),
-            "{} could not sync with {friend}:\nstdout: {}\nstderr: {}",
-            self.name,
-            run.stdout,
-            run.stderr
-        );
-        let row = last_json(&run.stdout)["friends"][0].clone();
-        assert_eq!(row["reached"], true, "{row:#}");
-        row
-    }
-
-    /// Adds a goal shared with `friend`; returns its id.
-    fn share_goal(&self, friend: &str, title: &str) -> String {
-        self.home.id(&["goal", "add", friend, title, "--share"])
-    }
-
-    /// How the person's last exchange with `friend` went, as `tapin show` has it.
-    fn last_exchange(&self, friend: &str) -> Value {
-        self.home.json(&["show", friend])["last_exchange"].clone()
-    }
-
-    /// The path of the person's last exchange with `friend`, as `tapin show` has it.
-    fn last_path(&self, friend: &str) -> Option<String> {
-        self.last_exchange(friend)["path"]
-            .as_str()
-            .map(str::to_owned)
-    }
-
-    /// The person's page of `friend`, as text.
-    fn show_text(&self, friend: &str) -> String {
-        self.home.ok(&["show", friend])
-    }
-
-    /// Whether the person's page of `friend` shows the friend's goal `id`.
-    fn sees_goal(&self, friend: &str, id: &str) -> bool {
-        self.home.json(&["show", friend])["their_goals"]
-            .to_string()
-            .contains(id)
-    }
-}
-
-/// `inviter` invites with a ticket that carries the relay; `joiner` joins through it.
-#[track_caller]
-fn pair(inviter: &Person<'_>, joiner: &Person<'_>) {
-    let mut invite = inviter.site.home.spawn(
-        inviter.cmd(&["--json", "invite", "--yes", "--expires", "2m"]),
-        None,
-    );
-    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
-    let join = joiner
-        .site
-        .home
-        .run(joiner.cmd(&["--json", "join", &ticket, "--yes"]));
-    both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
-}
+use tapin_e2e::lab::people::{Person, pair};
+use tapin_e2e::{NET_TIMEOUT, eventually};
 
 /// The path one exchange took, as the lab saw it, and as tapin said it.
 #[derive(Debug)]

@@ -35,6 +35,8 @@ pub struct Person<'a> {
     pub site: Site<'a>,
     /// The relay's URL, their `--relay`.
     pub relay: String,
+    /// The relay's certificate, trusted for its QUIC address discovery (`TAPIN_RELAY_CA`).
+    pub relay_ca: std::path::PathBuf,
 }
 
 /// What [`Person::grow_side`] left in the store.
@@ -59,13 +61,16 @@ impl<'a> Person<'a> {
             home: Home::init_lab(name, device, &relay),
             site: internet.site(nat),
             relay,
+            relay_ca: internet.relay_ca(),
         }
     }
 
     /// `tapin ARGS` in the person's home, with their relay, to run in their site's home
     /// namespace.
     pub fn cmd(&self, args: &[&str]) -> std::process::Command {
-        self.home.lab_cmd(&self.relay, args)
+        let mut cmd = self.home.lab_cmd(&self.relay, args);
+        cmd.env("TAPIN_RELAY_CA", &self.relay_ca);
+        cmd
     }
 
     /// `tapin serve` in the person's home namespace, listening.
@@ -135,6 +140,26 @@ impl<'a> Person<'a> {
     #[track_caller]
     pub fn share_goal(&self, friend: &str, title: &str) -> String {
         self.home.id(&["goal", "add", friend, title, "--share"])
+    }
+
+    /// How the person's last exchange with `friend` went, as `tapin show --json` has it.
+    #[track_caller]
+    pub fn last_exchange(&self, friend: &str) -> Value {
+        self.home.json(&["show", friend])["last_exchange"].clone()
+    }
+
+    /// The path of the person's last exchange with `friend`, as `tapin show` has it.
+    #[track_caller]
+    pub fn last_path(&self, friend: &str) -> Option<String> {
+        self.last_exchange(friend)["path"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The person's page of `friend`, as text.
+    #[track_caller]
+    pub fn show_text(&self, friend: &str) -> String {
+        self.home.ok(&["show", friend])
     }
 
     /// Whether the person's page of `friend` shows the friend's goal `id`.

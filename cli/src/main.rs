@@ -28,11 +28,16 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TAPIN_LOG")
-                // automerge logs an ERROR when the store test-loads a chunk of changes on its own
-                // (their dependencies are in the document, not the chunk); that is expected. The
-                // Router warns of every connection the allowlist refused, which is its job.
+                // By default only tapin's own warnings: what a person can act on, in tapin's
+                // words. Libraries log their internals (iroh an ERROR whenever a relayed
+                // connection closes, noq a WARN when a peer vanishes, automerge an ERROR when the
+                // store test-loads a chunk of changes on its own), and tapin reports what matters
+                // of them itself. `TAPIN_LOG` turns any of it on.
                 .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("warn,automerge=off,iroh::protocol=error")
+                    tracing_subscriber::EnvFilter::new(
+                        "off,tapin=warn,tapin_cli=warn,tapin_app=warn,tapin_net=warn,\
+                         tapin_store=warn,tapin_core=warn",
+                    )
                 }),
         )
         .with_writer(std::io::stderr)

@@ -315,17 +315,21 @@ fn a_home_nat_and_a_corporate_nat_sync_both_ways_through_the_relay() {
     for (person, friend) in [(&maya, "Jordan"), (&jordan, "Maya")] {
         assert_eq!(person.last_path(friend).as_deref(), Some("relay"));
         let page = person.show_text(friend);
-        // The one line that says so, word for word, around the minute of the sync.
-        let said = page.lines().find_map(|line| {
-            let rest = line.strip_prefix("The last sync with them (")?;
-            let (minute, rest) = rest.split_at_checked(16)?;
-            let minute_ok = minute.len() == 16 && minute.as_bytes()[10] == b' ';
-            (minute_ok
-                && rest
-                    == ") went through a relay: no direct path to them was found. The relay \
-                        cannot read what you share, but it sees that your devices talk.")
-                .then_some(())
-        });
+        // The two lines that say so, word for word, around the minute of the sync.
+        let said = page
+            .lines()
+            .zip(page.lines().skip(1))
+            .find_map(|(line, next)| {
+                let rest = line.strip_prefix("The last sync with them (")?;
+                let (minute, rest) = rest.split_at_checked(16)?;
+                let minute_ok = minute.as_bytes()[10] == b' ';
+                (minute_ok
+                    && rest == ") went through a relay: no direct path to them was found."
+                    && next
+                        == "The relay cannot read what you share, but it sees that your devices \
+                        talk, and when.")
+                    .then_some(())
+            });
         assert!(
             said.is_some(),
             "{}'s page of {friend}:\n{page}",

@@ -255,6 +255,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
     writeln!(out, "\nTheir side is {line}")?;
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
         writeln!(out, "{}", paint(DIM, words::relayed_last(last.at)))?;
+        writeln!(out, "{}", paint(DIM, words::RELAY_SEES))?;
     }
     for line in p.unreadable.lines() {
         writeln!(out, "{}", paint(WARN, line))?;

@@ -208,7 +208,12 @@ fn header(out: &mut String, p: &Report<'_>) -> fmt::Result {
         out.push_str("not paired, so nothing of theirs is here.");
     }
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
-        write!(out, " {}", Esc(&crate::words::relayed_last(last.at)))?;
+        write!(
+            out,
+            " {} {}",
+            Esc(&crate::words::relayed_last(last.at)),
+            Esc(crate::words::RELAY_SEES)
+        )?;
     }
     out.push_str("</p>\n");
     for line in p.unreadable.lines() {

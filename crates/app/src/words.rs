@@ -20,14 +20,18 @@ pub fn local_minute(ms: i64) -> String {
         .to_string()
 }
 
-/// What a page says when the last sync with a friend went only through a relay.
+/// What a page says when the last sync with a friend went only through a relay; followed by
+/// [`RELAY_SEES`].
 pub fn relayed_last(at_ms: i64) -> String {
     format!(
-        "The last sync with them ({}) went through a relay: no direct path to them was found. \
-         The relay cannot read what you share, but it sees that your devices talk.",
+        "The last sync with them ({}) went through a relay: no direct path to them was found.",
         local_minute(at_ms)
     )
 }
+
+/// What a relay learns, said wherever a page says a relay carried a sync.
+pub const RELAY_SEES: &str =
+    "The relay cannot read what you share, but it sees that your devices talk, and when.";
 
 /// "1 step", "3 steps".
 pub fn plural(n: usize, word: &str) -> String {

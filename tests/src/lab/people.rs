@@ -104,6 +104,13 @@ impl<'a> Person<'a> {
         );
         let row = last_json(&run.stdout)["friends"][0].clone();
         assert_eq!(row["reached"], true, "{row:#}");
+        // Nothing but tapin's own words reaches the person: no library's log line.
+        assert!(
+            !run.stderr.contains(" ERROR ") && !run.stderr.contains(" WARN "),
+            "a log line reached {}'s terminal:\n{}",
+            self.name,
+            run.stderr
+        );
         row
     }
 

@@ -32,13 +32,9 @@ fn main() -> ExitCode {
                 // words. Libraries log their internals (iroh an ERROR whenever a relayed
                 // connection closes, noq a WARN when a peer vanishes, automerge an ERROR when the
                 // store test-loads a chunk of changes on its own), and tapin reports what matters
-                // of them itself. `TAPIN_LOG` turns any of it on.
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new(
-                        "off,tapin=warn,tapin_cli=warn,tapin_app=warn,tapin_net=warn,\
-                         tapin_store=warn,tapin_core=warn",
-                    )
-                }),
+                // of them itself. `TAPIN_LOG` turns any of it on. A directive's target matches
+                // by prefix, so `tapin` covers every tapin crate.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off,tapin=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())

@@ -31,6 +31,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tapin_e2e::Rng;
 
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
@@ -302,45 +303,6 @@ fn time_in_process<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(
 // ---------------------------------------------------------------------------------------------
 // Generating a realistic home.
 
-/// A small deterministic generator (SplitMix64), so every run writes the same history.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A number in `lo..=hi`.
-    fn between(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    fn percent(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-
-    fn id(&mut self) -> Id {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&self.next().to_le_bytes());
-        bytes[8..].copy_from_slice(&self.next().to_le_bytes());
-        Id::from_bytes(bytes)
-    }
-}
-
 const FIRST_NAMES: [&str; 30] = [
     "Jordan", "Maya", "Sam", "Alex", "Priya", "Tomás", "Lena", "Kofi", "Aiko", "Noor", "Ben",
     "Chloé", "Dmitri", "Esra", "Farah", "Gus", "Hana", "Ivan", "Jess", "Kai", "Lucía", "Mateo",
@@ -439,7 +401,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
     // The instant `i`/`n` of the way through the history, with up to a day of jitter.
     let at = |rng: &mut Rng, i: usize, n: usize| -> Timestamp {
         let base = now_ms - span_ms + span_ms * i as i64 / n as i64;
-        Timestamp((base + (rng.next() % 86_400_000) as i64).min(now_ms - 1))
+        Timestamp((base + (rng.next_u64() % 86_400_000) as i64).min(now_ms - 1))
     };
     let day = |t: Timestamp| Day(t.to_datetime().date_naive());
     let mut updates = 0;

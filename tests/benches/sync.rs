@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tapin_e2e::Rng;
 
 use automerge::{AutoCommit, Automerge, ChangeHash};
 use chrono::{DateTime, Utc};
@@ -187,38 +188,6 @@ fn main() -> Result<()> {
 
 // ---------------------------------------------------------------------------------------------
 // Data.
-
-/// A small deterministic generator (SplitMix64), so every run writes the same records.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn id(&mut self) -> Id {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&self.next().to_le_bytes());
-        bytes[8..].copy_from_slice(&self.next().to_le_bytes());
-        Id::from_bytes(bytes)
-    }
-
-    fn secret(&mut self) -> [u8; 32] {
-        let mut bytes = [0u8; 32];
-        for chunk in bytes.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        bytes
-    }
-}
 
 const NOTES: [&str; 6] = [
     "",

@@ -10,6 +10,9 @@
 
 pub mod gates;
 pub mod lab;
+pub mod rng;
+
+pub use rng::Rng;
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};

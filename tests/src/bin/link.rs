@@ -69,7 +69,7 @@ struct State {
     delay: Duration,
     /// Out of 10,000 packets, how many to drop.
     loss_per_10k: u32,
-    rng: SplitMix,
+    rng: tapin_e2e::Rng,
     forwarded: u64,
     lost: u64,
     overflowed: u64,
@@ -95,7 +95,7 @@ fn run(name: &str) -> Result<(), String> {
             queue: VecDeque::with_capacity(QUEUE_PACKETS),
             delay: Duration::ZERO,
             loss_per_10k: 0,
-            rng: SplitMix(seed),
+            rng: tapin_e2e::Rng(seed),
             forwarded: 0,
             lost: 0,
             overflowed: 0,
@@ -170,7 +170,7 @@ fn read_packets(device: &SyncDevice, shared: &Shared) -> Result<(), String> {
         let arrived = Instant::now();
         let (lock, wake) = &**shared;
         let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let draw = (state.rng.next() % 10_000) as u32;
+        let draw = (state.rng.next_u64() % 10_000) as u32;
         if draw < state.loss_per_10k {
             state.lost += 1;
         } else if state.queue.len() >= QUEUE_PACKETS {
@@ -217,20 +217,5 @@ fn write_packets(device: &SyncDevice, shared: &Shared) -> Result<(), String> {
                 state = lock.lock().unwrap_or_else(PoisonError::into_inner);
             }
         }
-    }
-}
-
-/// A small, fast generator for the loss draws (SplitMix64): the draws need to be uniform, not
-/// unpredictable.
-#[derive(Debug)]
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }

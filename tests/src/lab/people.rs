@@ -15,6 +15,7 @@
 //! assert_eq!(jordan.replica_heads("Maya"), side.heads);
 //! ```
 
+use crate::Rng;
 use serde_json::Value;
 use tapin_core::docs::{self, Collection, Place};
 use tapin_core::model::{Channel, Initiator, Interaction, Reason, Thanks};
@@ -287,28 +288,3 @@ const THANKS: [&str; 4] = [
     "Thank you for driving me to the airport at 5am",
     "Thanks for remembering my exam",
 ];
-
-/// A small deterministic generator (SplitMix64), so every run writes the same records.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn id(&mut self) -> Id {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&self.next().to_le_bytes());
-        bytes[8..].copy_from_slice(&self.next().to_le_bytes());
-        Id::from_bytes(bytes)
-    }
-}

@@ -15,6 +15,8 @@
 //! - [`internet::Internet::start`]: a simulated internet with a relay on it, and sites on it
 //!   ([`internet::Site`]): a home behind a NAT router ([`internet::Nat`]: a home router's or a
 //!   corporate firewall's), whose uplink can be impaired or cut.
+//! - [`people::Person`]: a person's home on such a site, and what they do there with the real
+//!   binary.
 //!
 //! Before its first namespace, a process checks that the machine can build the lab
 //! ([`preflight()`]); a lab test starts with `if !lab::available() { return; }`, which skips it,
@@ -44,6 +46,7 @@ use crate::{Background, Run};
 
 pub mod internet;
 pub mod lan;
+pub mod people;
 pub mod preflight;
 pub mod roam;
 

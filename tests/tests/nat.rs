@@ -277,7 +277,7 @@ fn the_lab_s_routers_map_and_filter_as_their_kind_of_nat_does() {
     );
 
     // An uplink that loses everything carries nothing until the loss is lifted; a cut one
-    // nothing until it is back. (Delay needs `sch_netem`, which not every kernel has.)
+    // nothing until it is back. (Delay and partial loss are measured in `impaired.rs`.)
     home.impair(Impairment {
         delay: Duration::ZERO,
         loss_percent: 100.0,

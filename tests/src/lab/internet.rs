@@ -5,6 +5,8 @@
 //! ```text
 //!     internet (bridge br0, 198.18.0.1/24: relay on :3340, address discovery on udp :7842)
 //!                  │                              │
+//!          wire 1 (forwards, proxy ARP)    wire 2 (forwards, proxy ARP)
+//!                  │                              │
 //!   router 1: wan 198.18.0.11 (NAT)   router 2: wan 198.18.0.12 (NAT)
 //!        lan 10.0.1.1/24                   lan 10.0.2.1/24
 //!                  │                              │
@@ -14,28 +16,57 @@
 //! 198.18.0.0/15 is the benchmarking range (RFC 2544), which nobody routes; 10.0.0.0/8 is
 //! private. Both exist only inside these namespaces: nothing here is routed off the machine.
 //!
-//! The routers' public addresses share one bridge, so two routers reach each other directly, as
+//! The routers' public addresses share one subnet, so two routers reach each other directly, as
 //! two homes on the internet do; what keeps the homes apart is each router's NAT ([`Nat`]).
 //! The lab also observes which path traffic takes, from outside the programs under test:
 //! [`Internet::relay_bytes`] counts the bytes to and from the relay, and
 //! [`Site::direct_packets_in`] the UDP packets a router let in from another router (a
-//! hole-punched path: nothing else reaches a home from outside).
+//! hole-punched path: nothing else reaches a home from outside). [`Site::uplink_bytes`] counts
+//! what a site's uplink carried, each way.
+//!
+//! # The wire: where an uplink is impaired
+//!
+//! Each router's `wan` reaches the bridge through a namespace of its own, the site's *wire*: a
+//! plain IPv4 forwarder with no NAT and no filter. It answers ARP for the router's address on
+//! the bridge's side and for everything else on the router's side (proxy ARP), so the router
+//! and the internet still see one subnet, as the diagram shows; packets cross it with one hop
+//! more on their TTL, nothing else changed. While a site is impaired ([`Site::impair`]), policy
+//! routing in the wire (`ip rule add iif rtr lookup 100`, `ip rule add iif isp to PUBLIC
+//! lookup 100`, table 100 `default dev tun0`) sends every packet of the uplink, both ways, into
+//! a TUN device held by `tapin-test-link`, which writes each one back into the device after the
+//! delay, or drops it; a packet written back is routed by the main table, out the other side.
+//! Loss and delay live in that one program. The rule on the bridge's side names the router's
+//! address because proxy ARP decides by the same lookup: a rule for everything from `isp`
+//! would make the wire answer ARP on the bridge for every address, the relay's and the other
+//! routers' included.
+//!
+//! Why a namespace of its own, and not the rules inside the router: a packet routed through a
+//! TUN device in the router would cross the router's conntrack twice, and the NAT binding is
+//! decided on the first pass, where `oif "wan"` (the condition of the masquerade and `snat`
+//! rules) does not yet hold: the router would silently stop translating. The wire has no
+//! conntrack state anyone depends on. And why user space: the kernel's `netem` qdisc
+//! (CONFIG_NET_SCH_NETEM) is missing from some kernels, this project's reference VM among
+//! them, and so is NFQUEUE; TUN devices are everywhere.
 //!
 //! ```no_run
-//! use tapin_e2e::lab::internet::{Internet, Nat};
+//! use std::time::Duration;
+//! use tapin_e2e::lab::internet::{Impairment, Internet, Nat};
 //! let internet = Internet::start();
 //! let home = internet.site(Nat::Home);
 //! let office = internet.site(Nat::Corporate);
+//! // 150 ms round trip and 3 % loss between the two homes, half of it on each uplink.
+//! for site in [&home, &office] {
+//!     site.impair(Impairment { delay: Duration::from_micros(37_500), loss_percent: 1.5 });
+//! }
 //! // Run `tapin` inside `home.home` and `office.home` with `--relay internet.relay_url()`.
-//! # let _ = (home, office);
 //! ```
 
-use std::cell::Cell;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use super::{Netns, TestRelay};
@@ -61,15 +92,17 @@ pub enum Nat {
     Corporate,
 }
 
-/// A link's impairment, on both directions of a site's uplink: loss by nftables (`numgen
-/// random … drop` in the router's forward path, on any kernel with nf_tables), delay by `tc
-/// netem`, which needs a kernel with `sch_netem` (CONFIG_NET_SCH_NETEM; some VM kernels lack
-/// it, and then [`Site::impair`] with a delay fails saying so).
+/// A link's impairment, on both directions of a site's uplink, done in user space by
+/// `tapin-test-link` in the site's wire (see the module docs). Between two impaired sites,
+/// the two uplinks add up: a round trip from one home to the other crosses each uplink twice, so
+/// two uplinks each delayed by `d` make a round trip of `4 d`, and a one-way loss of `p` on each
+/// loses about `2 p` one way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Impairment {
-    /// One-way delay added in each direction (the round trip grows by twice this).
+    /// One-way delay added in each direction (the round trip through this uplink grows by twice
+    /// this). Kept to the microsecond.
     pub delay: Duration,
-    /// The share of packets dropped in each direction, in percent.
+    /// The share of packets dropped in each direction, in percent (kept to 0.01 %).
     pub loss_percent: f32,
 }
 
@@ -91,7 +124,8 @@ impl Internet {
     /// The relay's port.
     pub const RELAY_PORT: u16 = 3340;
 
-    /// Builds the internet and starts the relay on it. Needs root, `ip`, `nft` and `tc`.
+    /// Builds the internet and starts the relay on it. Needs root, `ip` and `nft` (and, for
+    /// [`Site::impair`], a kernel with TUN devices).
     #[track_caller]
     pub fn start() -> Internet {
         let ns = Netns::new("inet");
@@ -154,21 +188,24 @@ impl Internet {
     }
 
     /// A new site on the internet: a router doing `nat` between its public address
-    /// (198.18.0.1N) and a home namespace on its LAN (10.0.N.2/24). At most 200 per internet.
+    /// (198.18.0.1N) and a home namespace on its LAN (10.0.N.2/24), and the wire between the
+    /// router and the internet. At most 200 per internet.
     #[track_caller]
     pub fn site(&self, nat: Nat) -> Site<'_> {
         let n = self.sites.fetch_add(1, Ordering::SeqCst) + 1;
         assert!(n <= 200, "an internet has room for 200 sites");
         let router = Netns::new(&format!("router{n}"));
         let home = Netns::new(&format!("home{n}"));
+        let wire = Netns::new(&format!("wire{n}"));
         let public = Ipv4Addr::new(198, 18, 0, 10 + n);
         let lan = Ipv4Addr::new(10, 0, n, 2);
         let port = format!("site{n}");
-        for ns in [&router, &home] {
+        for ns in [&router, &home, &wire] {
             // IPv4 only: link-local IPv6 addresses would only add paths that lead nowhere.
             ns.sysctl("net.ipv6.conf.all.disable_ipv6=1");
         }
-        // The uplink: the router's `wan`, its other end a port of the internet's bridge.
+        // The uplink: the router's `wan` to the wire's `rtr`, the wire's `isp` to a port of the
+        // internet's bridge.
         super::ip(&[
             "link",
             "add",
@@ -180,12 +217,28 @@ impl Internet {
             "veth",
             "peer",
             "name",
+            "rtr",
+            "netns",
+            wire.name(),
+        ]);
+        super::ip(&[
+            "link",
+            "add",
+            "name",
+            "isp",
+            "netns",
+            wire.name(),
+            "type",
+            "veth",
+            "peer",
+            "name",
             &port,
             "netns",
             self.ns.name(),
         ]);
         self.ns.ip(&["link", "set", &port, "master", "br0"]);
         self.ns.ip(&["link", "set", &port, "up"]);
+        wire_up(&wire, public);
         router.ip(&["addr", "add", &format!("{public}/24"), "dev", "wan"]);
         router.ip(&["link", "set", "wan", "up"]);
         // The LAN: one home behind the router.
@@ -212,21 +265,65 @@ impl Internet {
         router.sysctl("net.ipv4.ip_forward=1");
         router.nft(&nat_rules(nat, public));
         Site {
-            internet: self,
             home,
             router,
+            wire,
             nat,
             public,
             lan,
-            port,
-            delayed: Cell::new(false),
+            link: Mutex::new(None),
+            internet: std::marker::PhantomData,
         }
     }
 }
 
+/// The policy-routing table through which an impaired wire sends its packets to the link.
+const LINK_TABLE: &str = "100";
+
+/// Sets up a site's wire, whose `rtr` faces the router at `public` and `isp` the internet's
+/// bridge: forwarding with proxy ARP both ways, so the router and the bridge still share one
+/// subnet, and the counters [`Site::uplink_bytes`] reads.
+#[track_caller]
+fn wire_up(wire: &Netns, public: Ipv4Addr) {
+    wire.sysctl("net.ipv4.ip_forward=1");
+    // The wire only passes packets on: no redirects (each side is one subnet, a redirect would
+    // name the wire's other side), and no reverse-path check, which would refuse what comes
+    // back out of the TUN device (its sources are routed out `rtr` or `isp`, not `tun0`).
+    for conf in ["all", "default", "rtr", "isp"] {
+        wire.sysctl(&format!("net.ipv4.conf.{conf}.rp_filter=0"));
+        wire.sysctl(&format!("net.ipv4.conf.{conf}.send_redirects=0"));
+        // A cut cable (`Site::uplink(false)`) leaves `rtr` without carrier: then the wire must
+        // not answer for the router, so that the internet sees the router gone, as before.
+        wire.sysctl(&format!(
+            "net.ipv4.conf.{conf}.ignore_routes_with_linkdown=1"
+        ));
+    }
+    for side in ["rtr", "isp"] {
+        wire.sysctl(&format!("net.ipv4.conf.{side}.proxy_arp=1"));
+        // Answer at once: by default proxy ARP waits up to 0.8 s for a real host to answer first.
+        wire.sysctl(&format!("net.ipv4.neigh.{side}.proxy_delay=0"));
+        wire.ip(&["link", "set", "dev", side, "up"]);
+    }
+    wire.ip(&["route", "add", &format!("{public}/32"), "dev", "rtr"]);
+    wire.ip(&["route", "add", "198.18.0.0/24", "dev", "isp"]);
+    // What the uplink delivered, each way, counted where it leaves the wire: after the link
+    // dropped what it dropped, whether or not the site is impaired.
+    wire.nft(
+        r#"table ip lab {
+            counter up {}
+            counter down {}
+            chain forward {
+                type filter hook forward priority 0; policy accept;
+                oif "isp" counter name up
+                oif "rtr" counter name down
+            }
+        }"#,
+    );
+}
+
 /// A router's nftables rules for `nat` on its uplink `wan` with address `public`, after
 /// patchbay's `generate_nat_rules` (mapping) with address- and port-dependent filtering, plus
-/// the counter [`Site::direct_packets_in`] reads and the chain [`Site::impair`] fills.
+/// the counter [`Site::direct_packets_in`] reads.
 fn nat_rules(nat: Nat, public: Ipv4Addr) -> String {
     let (map, prerouting, postrouting) = match nat {
         Nat::Home => (
@@ -262,11 +359,6 @@ fn nat_rules(nat: Nat, public: Ipv4Addr) -> String {
                 {postrouting}
             }}
         }}
-        table ip impair {{
-            chain forward {{
-                type filter hook forward priority -10; policy accept;
-            }}
-        }}
         table ip filter {{
             counter direct_in {{}}
             chain forward {{
@@ -280,25 +372,69 @@ fn nat_rules(nat: Nat, public: Ipv4Addr) -> String {
     )
 }
 
-/// One site on the [`Internet`]: a home namespace behind a NAT router. Both namespaces are
-/// deleted when dropped.
+/// One site on the [`Internet`]: a home namespace behind a NAT router, whose uplink crosses
+/// the site's wire. Its namespaces are deleted when dropped.
 #[derive(Debug)]
 pub struct Site<'a> {
-    internet: &'a Internet,
     /// Where the person's devices run: `home.spawn(..)`, `home.run(..)`.
     pub home: Netns,
     /// The router, doing [`Site::nat`].
     pub router: Netns,
+    /// Between the router's `wan` and the internet's bridge: where the uplink is impaired and
+    /// counted (see the module docs).
+    pub wire: Netns,
     /// The router's NAT.
     pub nat: Nat,
     /// The router's public address.
     pub public: Ipv4Addr,
     /// The home's address on its LAN.
     pub lan: Ipv4Addr,
-    /// The uplink's port on the internet's bridge.
-    port: String,
-    /// Whether the uplink has a `netem` delay to lift.
-    delayed: Cell<bool>,
+    /// The user-space link in the wire, started by the first [`Site::impair`], and whether the
+    /// wire routes the uplink through it now.
+    /// A mutex, not a cell, so that a test can probe two sites from two threads.
+    link: Mutex<Option<(Link, bool)>>,
+    /// A site lives on its internet's bridge: it must not outlive it.
+    internet: std::marker::PhantomData<&'a Internet>,
+}
+
+/// What an uplink carried, in bytes of IP packets (headers included), each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// From the site to the internet.
+    pub up: u64,
+    /// From the internet to the site.
+    pub down: u64,
+}
+
+impl Carried {
+    /// Both ways.
+    pub fn total(self) -> u64 {
+        self.up + self.down
+    }
+}
+
+impl std::ops::Sub for Carried {
+    type Output = Carried;
+
+    /// What was carried between two readings (`later - earlier`).
+    fn sub(self, earlier: Carried) -> Carried {
+        Carried {
+            up: self.up - earlier.up,
+            down: self.down - earlier.down,
+        }
+    }
+}
+
+/// What a site's user-space link did with the packets it read, both ways together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Packets delivered after their delay.
+    pub forwarded: u64,
+    /// Packets dropped by the impairment's loss.
+    pub lost: u64,
+    /// Packets dropped because the link's queue was full (a real router's tail drop): any at
+    /// all means the link itself, not the impairment asked for, shaped the traffic.
+    pub overflowed: u64,
 }
 
 impl Site<'_> {
@@ -308,52 +444,83 @@ impl Site<'_> {
         self.router.counter("ip", "filter", "direct_in").0
     }
 
-    /// Impairs the uplink in both directions, replacing any earlier impairment.
+    /// What the uplink delivered so far, each way (after any loss of [`Site::impair`]).
+    pub fn uplink_bytes(&self) -> Carried {
+        Carried {
+            up: self.wire.counter("ip", "lab", "up").1,
+            down: self.wire.counter("ip", "lab", "down").1,
+        }
+    }
+
+    /// Impairs the uplink in both directions, replacing any earlier impairment: from now on,
+    /// every packet that crosses the wire either way is delayed by `how.delay` or, with the
+    /// chance `how.loss_percent`, dropped. Packets already in the link keep the delay they got.
     #[track_caller]
     pub fn impair(&self, how: Impairment) {
-        self.unimpair();
         // In ten-thousandths, so 0.01 % steps are kept.
         let per_10k = (how.loss_percent * 100.0).round().clamp(0.0, 10_000.0) as u32;
-        if let Some(below) = per_10k.checked_sub(1) {
-            // `mod 10000` ranges over 0..=9999: a packet whose draw is at most `below` drops.
-            self.router.nft(&format!(
-                r#"add rule ip impair forward iif "wan" numgen random mod 10000 <= {below} drop
-                add rule ip impair forward oif "wan" numgen random mod 10000 <= {below} drop"#
-            ));
-        }
-        if !how.delay.is_zero() {
-            let delay = format!("{}ms", how.delay.as_millis());
-            for (ns, dev) in self.uplink_ends() {
-                if let Err(e) = ns.try_tc(&[
-                    "qdisc", "replace", "dev", dev, "root", "netem", "delay", &delay,
-                ]) {
-                    panic!(
-                        "cannot delay the uplink with `tc … netem` ({e}): the kernel needs \
-                         sch_netem (CONFIG_NET_SCH_NETEM)"
-                    );
-                }
-            }
-            self.delayed.set(true);
+        let delay = u64::try_from(how.delay.as_micros()).expect("a delay under 500,000 years");
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let (link, routed) = link.get_or_insert_with(|| (Link::start(&self.wire), false));
+        link.ask(&format!("set {delay} {per_10k}"), "set");
+        if !*routed {
+            self.link_rules("add");
+            *routed = true;
         }
     }
 
-    /// Lifts [`Site::impair`]'s impairment.
+    /// Lifts [`Site::impair`]'s impairment: the wire forwards in the kernel again (packets still
+    /// in the link leave when their delay is over).
     #[track_caller]
     pub fn unimpair(&self) {
-        self.router.nft("flush chain ip impair forward");
-        if self.delayed.replace(false) {
-            for (ns, dev) in self.uplink_ends() {
-                ns.tc(&["qdisc", "del", "dev", dev, "root"]);
+        if let Some((link, routed)) = self
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            if *routed {
+                self.link_rules("del");
+                *routed = false;
             }
+            link.ask("set 0 0", "set");
         }
     }
 
-    /// The uplink's two ends: the router's `wan`, and its port on the internet's bridge.
-    fn uplink_ends(&self) -> [(&Netns, &str); 2] {
-        [
-            (&self.router, "wan"),
-            (&self.internet.ns, self.port.as_str()),
-        ]
+    /// Adds or deletes (`add_or_del`) the wire's policy-routing rules that send the uplink
+    /// through the link: everything from the router, and what comes from the bridge for the
+    /// router (not everything from the bridge: see the module docs on proxy ARP).
+    #[track_caller]
+    fn link_rules(&self, add_or_del: &str) {
+        let to = format!("{}/32", self.public);
+        self.wire
+            .ip(&["rule", add_or_del, "iif", "rtr", "lookup", LINK_TABLE]);
+        self.wire.ip(&[
+            "rule", add_or_del, "iif", "isp", "to", &to, "lookup", LINK_TABLE,
+        ]);
+    }
+
+    /// What the site's link has done so far (all zero before the first [`Site::impair`]).
+    #[track_caller]
+    pub fn link_stats(&self) -> LinkStats {
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((link, _)) = link.as_mut() else {
+            return LinkStats::default();
+        };
+        let answer = link.ask("stats", "stats");
+        let numbers: Vec<u64> = answer
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().expect("tapin-test-link prints counts"))
+            .collect();
+        let [forwarded, lost, overflowed] = numbers[..] else {
+            panic!("tapin-test-link answered {answer:?} to stats");
+        };
+        LinkStats {
+            forwarded,
+            lost,
+            overflowed,
+        }
     }
 
     /// Takes the uplink down (`false`: the cable pulled, the router keeps its state) or brings
@@ -390,6 +557,106 @@ impl Capture {
 }
 
 impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tapin-test-link` in a site's wire, holding its TUN device `tun0`. Stopped when dropped.
+#[derive(Debug)]
+struct Link {
+    child: Child,
+    /// Commands go here; the link also stops when it closes.
+    stdin: ChildStdin,
+    /// The link's answers, a line each.
+    answers: mpsc::Receiver<String>,
+}
+
+impl Link {
+    /// Starts the link in `wire` and routes table [`LINK_TABLE`] into its device; the wire's
+    /// rules send nothing there until [`Site::impair`] adds them.
+    #[track_caller]
+    fn start(wire: &Netns) -> Link {
+        let bin = super::test_bin("tapin-test-link");
+        assert!(
+            bin.exists(),
+            "{} does not exist; `cargo build -p tapin-e2e --bins` builds it",
+            bin.display()
+        );
+        let mut child = wire
+            .command(bin)
+            .arg("tun0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start tapin-test-link: {e}"));
+        let stdin = child.stdin.take().expect("the link's stdin");
+        let stdout = child.stdout.take().expect("the link's stdout");
+        let (tx, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut link = Link {
+            child,
+            stdin,
+            answers,
+        };
+        let ready = link.answer("to say it is ready");
+        assert_eq!(ready, "ready tun0", "tapin-test-link did not start");
+        wire.sysctl("net.ipv4.conf.tun0.rp_filter=0");
+        wire.ip(&[
+            "route", "add", "default", "dev", "tun0", "table", LINK_TABLE,
+        ]);
+        // If the link ever dies, its device and the route above go with it: the uplink is then
+        // cut, not silently unimpaired.
+        wire.ip(&[
+            "route",
+            "add",
+            "blackhole",
+            "default",
+            "metric",
+            "1000",
+            "table",
+            LINK_TABLE,
+        ]);
+        link
+    }
+
+    /// Sends `command` and returns the link's answer, which must start with `expect`.
+    #[track_caller]
+    fn ask(&mut self, command: &str, expect: &str) -> String {
+        writeln!(self.stdin, "{command}")
+            .and_then(|()| self.stdin.flush())
+            .unwrap_or_else(|e| panic!("tapin-test-link stopped taking commands: {e}"));
+        let answer = self.answer(&format!("to answer {command:?}"));
+        assert!(
+            answer.starts_with(expect),
+            "tapin-test-link answered {answer:?} to {command:?}"
+        );
+        answer
+    }
+
+    #[track_caller]
+    fn answer(&mut self, what: &str) -> String {
+        self.answers
+            .recv_timeout(crate::NET_TIMEOUT)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "tapin-test-link did not answer {what} (exit: {:?})",
+                    self.child.try_wait()
+                )
+            })
+    }
+}
+
+impl Drop for Link {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -457,6 +724,78 @@ pub fn udp_probe(
         .lines()
         .map(|line| line.parse().ok())
         .collect()
+}
+
+/// What [`udp_rtt`] measured: how many datagrams were answered, and their round trips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundTrips {
+    /// Datagrams sent.
+    pub sent: usize,
+    /// The round trip of each one answered, in the order sent.
+    pub answered: Vec<Duration>,
+}
+
+impl RoundTrips {
+    /// The share of datagrams that got no answer, either way lost.
+    pub fn loss(&self) -> f64 {
+        1.0 - self.answered.len() as f64 / self.sent.max(1) as f64
+    }
+
+    /// The `p`th percentile (0 to 100) of the round trips answered; zero if none was.
+    pub fn percentile(&self, p: usize) -> Duration {
+        let mut sorted = self.answered.clone();
+        sorted.sort();
+        sorted
+            .get((sorted.len().saturating_sub(1)) * p.min(100) / 100)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// Sends `count` numbered datagrams from `bind` inside `ns` to the [`UdpEcho`] at `target`,
+/// `gap` apart, from one socket, and times each answer; listens until all are answered or
+/// `wait` has passed since the last was sent.
+#[track_caller]
+pub fn udp_rtt(
+    ns: &Netns,
+    bind: SocketAddr,
+    target: SocketAddr,
+    count: usize,
+    gap: Duration,
+    wait: Duration,
+) -> RoundTrips {
+    let out = ns
+        .command(super::test_bin("tapin-test-udp"))
+        .arg("rtt")
+        .arg(count.to_string())
+        .arg(gap.as_micros().to_string())
+        .arg(wait.as_millis().to_string())
+        .arg(bind.to_string())
+        .arg(target.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tapin-test-udp rtt");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tapin-test-udp rtt failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let mut lines = stdout.lines();
+    let head = lines.next().unwrap_or_default();
+    let sent = head
+        .strip_prefix("sent ")
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("tapin-test-udp rtt printed {head:?} first"));
+    let answered = lines
+        .map(|l| {
+            Duration::from_micros(
+                l.parse()
+                    .unwrap_or_else(|e| panic!("tapin-test-udp rtt printed {l:?}: {e}")),
+            )
+        })
+        .collect();
+    RoundTrips { sent, answered }
 }
 
 impl Netns {
@@ -564,28 +903,5 @@ impl Netns {
                 Some((counter["packets"].as_u64()?, counter["bytes"].as_u64()?))
             })
             .unwrap_or_else(|| panic!("no counter {name} in nft's listing: {listing}"))
-    }
-
-    /// Runs `tc ARGS` inside the namespace.
-    #[track_caller]
-    pub fn tc(&self, args: &[&str]) {
-        if let Err(e) = self.try_tc(args) {
-            panic!("`tc {}` in {} failed: {e}", args.join(" "), self.name());
-        }
-    }
-
-    /// Runs `tc ARGS` inside the namespace; its error message if it fails.
-    pub fn try_tc(&self, args: &[&str]) -> Result<(), String> {
-        let out = self
-            .command("tc")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run `tc` (iproute2 is needed for the lab): {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-        }
     }
 }

@@ -367,10 +367,10 @@ fn udp_bytes(conn: &Connection) -> u64 {
     s.udp_tx.bytes + s.udp_rx.bytes
 }
 
-/// The wire of `tapin/sync/3`, the version the bench's endpoints speak (`SYNC_ALPN`), with
+/// The wire of `tapin/sync/4`, the version the bench's endpoints speak (`SYNC_ALPN`), with
 /// nothing to say about where this device listens: the endpoints are on loopback.
-fn v3() -> Wire {
-    Wire::V3 {
+fn v4() -> Wire {
+    Wire::V4 {
         mine: Default::default(),
     }
 }
@@ -404,7 +404,7 @@ async fn respond_once(
         &mut send,
         &mut recv,
         false,
-        &v3(),
+        &v4(),
         None,
         &Timeouts::default(),
     )
@@ -566,7 +566,7 @@ async fn initial_sync(
             &mut send,
             &mut recv,
             true,
-            &v3(),
+            &v4(),
             None,
             &Timeouts::default(),
         )
@@ -631,7 +631,7 @@ async fn initial_sync(
             &mut send,
             &mut recv,
             true,
-            &v3(),
+            &v4(),
             None,
             &Timeouts::default(),
         )

@@ -29,7 +29,9 @@ use tapin_net::pair::{FRAME_CAP, InvitationError, Invitations};
 use tapin_net::shared::SharedStore;
 use tapin_net::sync::{REACH_CAP, VIOLATION, Wire};
 use tapin_net::version::OUTDATED;
-use tapin_net::{PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, Timeouts, frame};
+use tapin_net::{
+    PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPN_V3, Timeouts, frame,
+};
 
 /// A home for the lab, with the lab's relay as its own.
 fn lab_home(name: &str, device: &str, relay: &str) -> Home {
@@ -946,7 +948,7 @@ fn a_reach_frame_over_its_caps_is_refused_and_nothing_is_stored() {
         let (got, ended) = rt.block_on(async {
             let ep = endpoint_as(&jordan_key, 0, &[]).await;
             let conn = ep
-                .connect(dial_at(&maya, maya_port), SYNC_ALPN)
+                .connect(dial_at(&maya, maya_port), SYNC_ALPN_V3)
                 .await
                 .expect("Maya's node accepts Jordan");
             let (mut send, mut recv) = conn.open_bi().await.expect("a stream");

@@ -503,11 +503,11 @@ fn addr_of(device: DeviceId, addr: SocketAddr) -> EndpointAddr {
     EndpointAddr::from_parts(id, [TransportAddr::Ip(addr)])
 }
 
-/// The wire of `tapin/sync/3` for an endpoint a test bound on a passing port: it says where it
+/// The wire of `tapin/sync/4` for an endpoint a test bound on a passing port: it says where it
 /// can be reached as a home without a stable port would (no address), or the friend would
 /// store that passing port and dial it later.
 fn no_address(ep: &tapin_net::Endpoint) -> Wire {
-    Wire::V3 {
+    Wire::V4 {
         mine: endpoint::my_reach(ep, &Relay::None, Advertise::Nothing),
     }
 }
@@ -898,4 +898,168 @@ fn a_third_home_that_is_not_paired_obtains_nothing() {
     maya.ok(&["thanks", "Jordan", "Still here"]);
     jordan.sync_with("Maya");
     holds_exactly(&jordan, "Maya", &maya, "Jordan");
+}
+
+/// A first sync cut short mid-snapshot (issue 12): Maya's half sends her hello and the first
+/// three parts of her side, then her connection closes. Jordan's exchange fails and keeps the
+/// three parts (`replica.<id>.staged`), and nothing of them reaches his replica. The next
+/// exchange, both halves real, sends only the parts after them, and ends with his replica all of
+/// her side and nothing staged.
+#[test]
+fn a_first_sync_cut_mid_snapshot_resumes_with_only_the_rest() {
+    use tapin_core::sync::{PART, snapshot_parts};
+    use tapin_net::sync::{HELLO_CAP, Hello};
+    use tapin_store::MetaKey;
+
+    let Friends { maya, jordan, .. } = paired();
+    let side = maya.grow_side("Jordan", 5_000);
+    jordan.ok(&["goal", "add", "Maya", "Write back soon", "--share"]);
+    let rel_at_jordan = jordan.relationship("Maya");
+    let (m_store, m_key) = maya.store_and_key();
+    let (j_store, j_key) = jordan.store_and_key();
+    let stored = m_store
+        .stored_bytes(&DocId::Side(maya.relationship("Jordan")))
+        .expect("read Maya's side")
+        .expect("Maya's side is stored");
+    assert!(
+        stored.len() > 6 * PART,
+        "{} bytes: too few parts",
+        stored.len()
+    );
+    let kept = 3 * PART;
+
+    let rt = runtime();
+    rt.block_on(async {
+        let j_link = link_for(&j_store, m_key.id())
+            .expect("read Jordan's links")
+            .expect("Jordan is paired with Maya's device");
+        let config = NetConfig::loopback();
+        let j_ep = endpoint::bind(
+            j_key.secret(),
+            &config,
+            Arc::new(HomeGate::new(
+                Store::open(&jordan.path()).expect("open store"),
+            )),
+            vec![SYNC_ALPN.to_vec()],
+        )
+        .await
+        .expect("bind Jordan's endpoint");
+        let m_ep = endpoint::bind(m_key.secret(), &config, Arc::new(Nobody), vec![])
+            .await
+            .expect("bind Maya's endpoint");
+        let j_addr = EndpointAddr::from_parts(
+            j_ep.id(),
+            endpoint::direct_addrs(&j_ep)
+                .into_iter()
+                .map(TransportAddr::Ip),
+        );
+        let j_shared = SharedStore::new(Store::open(&jordan.path()).expect("open store"));
+        let cut = async {
+            let conn = m_ep.connect(j_addr, SYNC_ALPN).await.expect("Maya dials");
+            let (mut send, mut recv) = conn.open_bi().await.expect("a stream");
+            let hello = Hello {
+                reach: Default::default(),
+                holds_yours: false,
+                staged: 0,
+                staged_digest: [0; 32],
+            };
+            frame::write(&mut send, &hello).await.expect("Maya's hello");
+            let theirs: Hello = frame::read(&mut recv, HELLO_CAP)
+                .await
+                .expect("Jordan's hello");
+            assert!(!theirs.holds_yours, "Jordan's replica is empty: {theirs:?}");
+            assert_eq!(theirs.staged, 0);
+            for part in snapshot_parts(&stored, 0).into_iter().take(3) {
+                frame::write(&mut send, &part).await.expect("a part");
+            }
+            // The link goes quiet: a second later (`STALL`) Jordan keeps what arrived, and only
+            // then is the connection gone, as when a cut link times out.
+            let watch = Store::open(&jordan.path()).expect("open store");
+            let deadline = Instant::now() + NET_TIMEOUT;
+            while watch
+                .get_meta(MetaKey::ReplicaStaged(rel_at_jordan))
+                .expect("read Jordan's meta")
+                .is_none_or(|b| b.len() < kept)
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "Jordan did not keep the parts of a stalled snapshot"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            conn.close(0u32.into(), b"cut");
+        };
+        let jordan_half = async {
+            let conn = j_ep
+                .accept()
+                .await
+                .expect("an incoming connection")
+                .await
+                .expect("Maya's handshake");
+            let (mut send, mut recv) = conn.accept_bi().await.expect("Maya's stream");
+            exchange(
+                &j_shared,
+                &j_key,
+                &j_link,
+                m_key.id(),
+                &mut send,
+                &mut recv,
+                false,
+                &no_address(&j_ep),
+                None,
+                &Timeouts::default(),
+            )
+            .await
+        };
+        let ((), result) =
+            tokio::time::timeout(NET_TIMEOUT, async { tokio::join!(cut, jordan_half) })
+                .await
+                .expect("the cut exchange ended in time");
+        assert!(result.is_err(), "the cut exchange succeeded: {result:?}");
+        m_ep.close().await;
+        j_ep.close().await;
+    });
+    let staged = j_store
+        .get_meta(MetaKey::ReplicaStaged(rel_at_jordan))
+        .expect("read Jordan's meta")
+        .expect("Jordan kept the parts that arrived");
+    assert_eq!(staged, stored[..kept], "what Jordan kept is the parts sent");
+    assert!(
+        j_store
+            .load(&DocId::Replica(rel_at_jordan))
+            .expect("load Jordan's replica")
+            .is_none_or(|d| d.get_heads().is_empty()),
+        "staged parts reached the replica"
+    );
+
+    let (maya_sent, _) = rt.block_on(exchange_with_taps(&maya, &jordan));
+    // Besides the rest: her hello, heads and automerge's first message, which carries a Bloom
+    // filter of her changes (about 10 bits each), together less than one more part.
+    let rest = stored.len() - kept;
+    assert!(
+        maya_sent.len() >= rest && maya_sent.len() < rest + PART,
+        "Maya sent {} bytes; the rest of her side is {rest}",
+        maya_sent.len()
+    );
+    let replica = j_store
+        .load(&DocId::Replica(rel_at_jordan))
+        .expect("load Jordan's replica")
+        .expect("Jordan's replica");
+    let heads: Vec<String> = replica
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        heads, side.heads,
+        "Jordan's replica is not all of Maya's side"
+    );
+    assert_eq!(
+        j_store
+            .get_meta(MetaKey::ReplicaStaged(rel_at_jordan))
+            .expect("read Jordan's meta")
+            .unwrap_or_default(),
+        Vec::<u8>::new(),
+        "staged bytes left after the snapshot was taken"
+    );
 }

@@ -21,6 +21,15 @@
 //! sends only what the snapshot lacked. Of automerge's sync state, the receiver only records the
 //! snapshot's heads as shared, as automerge does for changes it receives; so however stale,
 //! lost or ignored a snapshot is, the documents still converge.
+//!
+//! On `tapin/sync/4` the snapshot travels in parts ([`Frame::SnapshotPart`], at most [`PART`]
+//! bytes each), so that a first sync cut short keeps what arrived: the receiver stages the bytes
+//! ([`Session::staged`], which the caller persists) and, next time, tells the sender how many it
+//! holds and their digest ([`staged_digest`]); the sender resumes where they end when its own
+//! bytes start with exactly those ([`resume_offset`]), and from the start otherwise. The staged
+//! bytes are opaque until complete, because an automerge document is checked (checksum, every
+//! change's author) only whole: nothing of them reaches the replica before that check, which is
+//! the one [`Frame::Snapshot`] gets.
 
 use std::collections::BTreeSet;
 
@@ -69,6 +78,67 @@ pub enum Frame {
         /// Bytes that load as the sender's side, or as an earlier state of it.
         bytes: Vec<u8>,
     },
+    /// One part of a snapshot (`tapin/sync/4` only): `bytes` are the snapshot's bytes from
+    /// `offset` on, of `total` in all. The parts of one snapshot are the first frames a peer
+    /// sends in a session, in order; the first one starts at 0, or where the bytes the receiver
+    /// said it kept from an earlier session end. Like [`Frame::Snapshot`], the whole is checked
+    /// and taken once the last part is in.
+    SnapshotPart {
+        /// Where in the snapshot these bytes start.
+        offset: u64,
+        /// The snapshot's length.
+        total: u64,
+        /// At most [`PART`] of its bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// The most bytes one [`Frame::SnapshotPart`] carries: small enough that an exchange cut short
+/// loses little of what arrived, large enough that the frames' own overhead is nothing.
+pub const PART: usize = 16 * 1024;
+
+/// The digest by which a receiver names the snapshot bytes it staged, and a sender checks that
+/// its own bytes start with them: BLAKE3 of the bytes.
+pub fn staged_digest(bytes: &[u8]) -> [u8; 32] {
+    *blake3::hash(bytes).as_bytes()
+}
+
+/// Where to resume sending `stored` (my side as stored) to a peer that says it staged `held`
+/// bytes of my snapshot with digest `digest`: after them, if `stored` starts with exactly those
+/// bytes; from the start otherwise (a snapshot of another state, or of another of my devices).
+pub fn resume_offset(stored: &[u8], held: u64, digest: &[u8; 32]) -> usize {
+    match usize::try_from(held) {
+        Ok(held)
+            if held > 0 && held <= stored.len() && staged_digest(&stored[..held]) == *digest =>
+        {
+            held
+        }
+        _ => 0,
+    }
+}
+
+/// `stored` (my side as stored) as [`Frame::SnapshotPart`]s from `offset` on: at least one part,
+/// an empty one if the peer already staged every byte (it then takes the snapshot).
+pub fn snapshot_parts(stored: &[u8], offset: usize) -> Vec<Frame> {
+    let total = stored.len() as u64;
+    let rest = stored.get(offset..).unwrap_or_default();
+    let mut parts: Vec<Frame> = rest
+        .chunks(PART)
+        .enumerate()
+        .map(|(i, bytes)| Frame::SnapshotPart {
+            offset: (offset + i * PART) as u64,
+            total,
+            bytes: bytes.to_vec(),
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push(Frame::SnapshotPart {
+            offset: total,
+            total,
+            bytes: Vec::new(),
+        });
+    }
+    parts
 }
 
 /// A peer broke the protocol's rules. The session must end; nothing of the offending message was
@@ -90,6 +160,9 @@ pub enum Violation {
     /// A snapshot of their side anywhere but first.
     #[error("the peer sent a snapshot of its side after other frames")]
     LateSnapshot,
+    /// A snapshot part that does not continue the bytes staged so far.
+    #[error("the peer sent a part of its snapshot out of place")]
+    MisplacedPart,
 }
 
 /// Signed heads of the friend's side, as received and verified.
@@ -166,8 +239,10 @@ pub struct Session {
     received_heads: Option<SignedHeads>,
     /// Their whole side, when it arrived in one piece into an empty replica.
     received_whole: Option<SavedDoc>,
-    /// Whether any frame has arrived yet (a snapshot may only come first).
+    /// Whether any frame has arrived yet, snapshot parts aside (a snapshot may only come first).
     received_any: bool,
+    /// Bytes of their snapshot received so far in parts, or kept from an earlier session.
+    staged: Vec<u8>,
     /// My first batch began with a snapshot of my side, and automerge has not yet been held back
     /// from sending the whole document a second time.
     snapshot_pending: bool,
@@ -204,8 +279,21 @@ impl Session {
             received_heads: None,
             received_whole: None,
             received_any: false,
+            staged: Vec::new(),
             snapshot_pending: false,
         }
+    }
+
+    /// Gives the session the bytes of their snapshot kept from an earlier session cut short
+    /// (what [`Session::staged`] held then), so parts resuming after them complete it.
+    pub fn stage(&mut self, bytes: Vec<u8>) {
+        self.staged = bytes;
+    }
+
+    /// The bytes of their snapshot received in parts so far and not yet complete: what to keep
+    /// if the session is cut short. Empty once the snapshot is taken or refused.
+    pub fn staged(&self) -> &[u8] {
+        &self.staged
     }
 
     /// Whether a session resuming from `mine_state` (as persisted; empty for none) should open
@@ -397,31 +485,66 @@ impl Session {
         }
     }
 
+    /// Takes their whole side, as a snapshot, into my replica if it is still empty.
+    fn receive_snapshot(&mut self, bytes: Vec<u8>) -> Result<Received, Violation> {
+        // A replica that already holds some of their side gets the rest through automerge's
+        // sync, which sends only what it lacks.
+        if !self.theirs.is_empty() {
+            return Ok(Received::default());
+        }
+        let (saved, changes) = self.check_whole(bytes)?;
+        if changes == 0 {
+            return Err(Violation::Malformed("an empty snapshot".to_owned()));
+        }
+        self.adopt(saved);
+        // As automerge does when it applies changes that came from the peer: what they sent,
+        // both have. My next message then summarises only what came after it, instead of a
+        // Bloom filter of every change for them to walk.
+        self.theirs_state.shared_heads = self.theirs.get_heads();
+        Ok(Received {
+            changes,
+            end_of_batch: false,
+        })
+    }
+
     fn receive_frame(&mut self, frame: Frame) -> Result<Received, Violation> {
         let first = !self.received_any;
+        if let Frame::SnapshotPart {
+            offset,
+            total,
+            bytes,
+        } = frame
+        {
+            if !first {
+                return Err(Violation::LateSnapshot);
+            }
+            if !self.theirs.is_empty() {
+                self.staged = Vec::new();
+                return Ok(Received::default());
+            }
+            if offset == 0 {
+                // A snapshot from the start: whatever was staged is another state's.
+                self.staged.clear();
+            }
+            let end = (self.staged.len() as u64).checked_add(bytes.len() as u64);
+            if offset != self.staged.len() as u64 || end.is_none_or(|end| end > total) {
+                return Err(Violation::MisplacedPart);
+            }
+            self.staged.extend_from_slice(&bytes);
+            if (self.staged.len() as u64) < total {
+                return Ok(Received::default());
+            }
+            // The last part: the snapshot is whole, and checked as one.
+            self.received_any = true;
+            let whole = std::mem::take(&mut self.staged);
+            return self.receive_snapshot(whole);
+        }
         self.received_any = true;
         match frame {
             Frame::Snapshot { .. } if !first => Err(Violation::LateSnapshot),
-            Frame::Snapshot { bytes } => {
-                // A replica that already holds some of their side gets the rest through
-                // automerge's sync, which sends only what it lacks.
-                if !self.theirs.is_empty() {
-                    return Ok(Received::default());
-                }
-                let (saved, changes) = self.check_whole(bytes)?;
-                if changes == 0 {
-                    return Err(Violation::Malformed("an empty snapshot".to_owned()));
-                }
-                self.adopt(saved);
-                // As automerge does when it applies changes that came from the peer: what they
-                // sent, both have. My next message then summarises only what came after it,
-                // instead of a Bloom filter of every change for them to walk.
-                self.theirs_state.shared_heads = self.theirs.get_heads();
-                Ok(Received {
-                    changes,
-                    end_of_batch: false,
-                })
-            }
+            Frame::Snapshot { bytes } => self.receive_snapshot(bytes),
+            // Handled above.
+            Frame::SnapshotPart { .. } => Ok(Received::default()),
             Frame::EndOfBatch => Ok(Received {
                 changes: 0,
                 end_of_batch: true,
@@ -806,6 +929,7 @@ mod tests {
             Frame::Heads { heads, signature } => heads.len() * 32 + signature.len() + 2,
             Frame::EndOfBatch => 1,
             Frame::Snapshot { bytes } => bytes.len() + 4,
+            Frame::SnapshotPart { bytes, .. } => bytes.len() + 12,
         }
     }
 
@@ -1005,6 +1129,229 @@ mod tests {
                 bytes: doc_by(&jordan, 3).save()
             }),
             Err(Violation::LateSnapshot)
+        );
+    }
+
+    /// A side large enough for several [`PART`]s, as stored: a snapshot of most of it, then
+    /// change chunks.
+    fn large_stored(author: &DeviceKey) -> (Automerge, Vec<u8>) {
+        let mut d = AutoCommit::new().with_actor(author.actor());
+        for i in 0..6_000 {
+            // Hashes, so that the document does not compress to a part or two.
+            let value = blake3::hash(&(i as u64).to_le_bytes()).to_hex().to_string();
+            d.put(ROOT, format!("key {i}"), value).unwrap();
+            if i % 3 == 0 {
+                d.commit();
+            }
+        }
+        d.commit();
+        let full = d.document().clone();
+        let n = full.get_changes(&[]).len();
+        let first = first_changes(&full, n - 10);
+        let mut bytes = first.save();
+        bytes.extend(full.save_after(&first.get_heads()));
+        assert!(
+            bytes.len() > 3 * PART,
+            "{} bytes: too few parts",
+            bytes.len()
+        );
+        (full, bytes)
+    }
+
+    fn part_len(f: &Frame) -> usize {
+        match f {
+            Frame::SnapshotPart { bytes, .. } => bytes.len(),
+            other => panic!("not a snapshot part: {other:?}"),
+        }
+    }
+
+    /// The parts of a snapshot, in order, fill an empty replica as the snapshot in one frame
+    /// does, and nothing of it is taken before the last part.
+    #[test]
+    fn a_snapshot_in_parts_fills_an_empty_replica() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = large_stored(&maya);
+        let parts = snapshot_parts(&stored, 0);
+        assert_eq!(parts.len(), stored.len().div_ceil(PART));
+        assert!(parts.iter().all(|p| part_len(p) <= PART));
+        let mut m = first_session(maya_side.clone(), &jordan);
+        let mut j = first_session(doc_by(&jordan, 2), &maya);
+        m.snapshot_sent();
+        let count = parts.len();
+        for (i, part) in parts.into_iter().enumerate() {
+            let got = j.receive(part).unwrap();
+            if i + 1 < count {
+                assert_eq!(got.changes, 0);
+                assert!(j.theirs().is_empty(), "taken before it was whole");
+                assert!(!j.staged().is_empty());
+            } else {
+                assert_eq!(got.changes, maya_side.get_changes(&[]).len());
+            }
+        }
+        assert!(
+            j.staged().is_empty(),
+            "staged bytes left after the snapshot was taken"
+        );
+        let (_, mut whole) = deliver(&mut j, m.batch(&maya));
+        for _ in 0..4 {
+            deliver(&mut m, j.batch(&jordan));
+            whole |= deliver(&mut j, m.batch(&maya)).1;
+        }
+        assert!(!whole, "automerge sent the whole document again");
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        assert_eq!(j.take_received_whole().unwrap().bytes(), stored);
+    }
+
+    /// A session cut after two parts keeps them; the next session, told of them by their length
+    /// and digest, is sent only the rest, and completes the replica.
+    #[test]
+    fn a_session_cut_mid_snapshot_resumes_with_only_the_rest() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = large_stored(&maya);
+        let mut cut = first_session(Automerge::new(), &maya);
+        for part in snapshot_parts(&stored, 0).into_iter().take(2) {
+            cut.receive(part).unwrap();
+        }
+        // The connection died here: the rest never arrived.
+        let staged = cut.staged().to_vec();
+        assert_eq!(staged.len(), 2 * PART);
+        assert!(cut.theirs().is_empty());
+
+        let mut j = first_session(doc_by(&jordan, 2), &maya);
+        j.stage(staged.clone());
+        let from = resume_offset(&stored, staged.len() as u64, &staged_digest(&staged));
+        assert_eq!(from, staged.len());
+        let rest = snapshot_parts(&stored, from);
+        let resent: usize = rest.iter().map(part_len).sum();
+        assert_eq!(resent, stored.len() - staged.len());
+        let mut m = first_session(maya_side.clone(), &jordan);
+        m.snapshot_sent();
+        for part in rest {
+            j.receive(part).unwrap();
+        }
+        converge(&mut m, &maya, &mut j, &jordan);
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        assert_eq!(j.take_received_whole().unwrap().bytes(), stored);
+    }
+
+    /// Staged bytes that are not how the sender's snapshot starts (another state of its side,
+    /// or damaged) are not resumed: the snapshot comes again from the start and replaces them.
+    #[test]
+    fn staged_bytes_of_another_snapshot_are_replaced_from_the_start() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = large_stored(&maya);
+        let mut other = stored[..PART].to_vec();
+        other[100] ^= 1;
+        assert_eq!(
+            resume_offset(&stored, PART as u64, &staged_digest(&other)),
+            0
+        );
+        assert_eq!(resume_offset(&stored, stored.len() as u64 + 1, &[0; 32]), 0);
+        assert_eq!(resume_offset(&stored, 0, &staged_digest(&[])), 0);
+        let mut j = first_session(Automerge::new(), &maya);
+        j.stage(other);
+        for part in snapshot_parts(&stored, 0) {
+            j.receive(part).unwrap();
+        }
+        assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+        // Every byte already staged: one empty part completes it.
+        let mut k = first_session(Automerge::new(), &maya);
+        k.stage(stored.clone());
+        let last = snapshot_parts(&stored, stored.len());
+        assert_eq!(last.len(), 1);
+        assert_eq!(part_len(&last[0]), 0);
+        k.receive(last.into_iter().next().unwrap()).unwrap();
+        assert_eq!(k.theirs().get_heads(), maya_side.get_heads());
+        let _ = jordan;
+    }
+
+    /// Write authority holds for a snapshot in parts as for one in a frame: the whole is checked
+    /// when the last part is in, and a foreign change refuses it all; parts out of place, or
+    /// after other frames, are refused.
+    #[test]
+    fn parts_are_checked_whole_and_in_place() {
+        let (maya, jordan, eve) = (key(1), key(2), key(3));
+        // Jordan's side with changes by Eve's device in it, large enough for several parts.
+        let (_, jordan_bytes) = large_stored(&jordan);
+        let mut mixed = AutoCommit::load(&jordan_bytes)
+            .unwrap()
+            .with_actor(eve.actor());
+        mixed.put(ROOT, "eve", 1).unwrap();
+        mixed.commit();
+        let mixed = mixed.save();
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
+        let parts = snapshot_parts(&mixed, 0);
+        let count = parts.len();
+        let mut refused = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            match m.receive(part) {
+                Ok(_) => assert!(i + 1 < count, "the last part was taken"),
+                Err(e) => refused = Some(e),
+            }
+        }
+        assert!(
+            matches!(refused, Some(Violation::ForeignAuthor(_))),
+            "{refused:?}"
+        );
+        assert!(m.theirs().is_empty(), "nothing applied");
+        assert!(m.staged().is_empty());
+        assert!(m.take_received_whole().is_none());
+
+        let (_, stored) = large_stored(&jordan);
+        let parts = snapshot_parts(&stored, 0);
+        // A gap.
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
+        m.receive(parts[0].clone()).unwrap();
+        assert_eq!(m.receive(parts[2].clone()), Err(Violation::MisplacedPart));
+        // Past the total.
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
+        assert_eq!(
+            m.receive(Frame::SnapshotPart {
+                offset: 0,
+                total: 3,
+                bytes: vec![0; 4]
+            }),
+            Err(Violation::MisplacedPart)
+        );
+        // After another frame.
+        let mut m = first_session(doc_by(&maya, 1), &jordan);
+        let mut j = first_session(doc_by(&jordan, 3), &maya);
+        deliver(&mut m, j.batch(&jordan));
+        assert_eq!(m.receive(parts[0].clone()), Err(Violation::LateSnapshot));
+        // Into a replica that holds some of their side: ignored, automerge sends the rest.
+        let mut m = Session::new(
+            Automerge::new(),
+            doc_by(&jordan, 1),
+            &[],
+            &[],
+            [jordan.id()],
+            jordan.id(),
+        );
+        m.receive(parts[0].clone()).unwrap();
+        assert!(m.staged().is_empty());
+    }
+
+    /// An older peer (tapin/sync/2 and /3) knows the first four frames only: their encoding is
+    /// unchanged by the new one, which comes after them.
+    #[test]
+    fn the_older_frames_encode_as_before() {
+        let enc = |f: &Frame| postcard::to_stdvec(f).unwrap();
+        assert_eq!(
+            enc(&Frame::Sync {
+                doc: WireDoc::ReceiverSide,
+                message: vec![7]
+            }),
+            vec![0, 1, 1, 7]
+        );
+        assert_eq!(enc(&Frame::EndOfBatch), vec![2]);
+        assert_eq!(enc(&Frame::Snapshot { bytes: vec![9] }), vec![3, 1, 9]);
+        assert_eq!(
+            enc(&Frame::SnapshotPart {
+                offset: 1,
+                total: 2,
+                bytes: vec![9]
+            }),
+            vec![4, 1, 2, 1, 9]
         );
     }
 }

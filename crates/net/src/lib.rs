@@ -59,9 +59,14 @@ pub const PAIR_ALPN_V1: &[u8] = b"tapin/pair/1";
 /// order decides) and what a joiner offers.
 pub const PAIR_ALPNS: [&[u8]; 2] = [PAIR_ALPN, PAIR_ALPN_V1];
 
-/// The sync protocol this build speaks first. Version 3 opens each exchange with both sides'
-/// reach (direct addresses and relay).
-pub const SYNC_ALPN: &[u8] = b"tapin/sync/3";
+/// The sync protocol this build speaks first. Version 4 opens each exchange with both sides'
+/// hello (reach, and what each holds of the other's side), and sends a first sync's snapshot in
+/// parts, so that one cut short resumes where it stopped.
+pub const SYNC_ALPN: &[u8] = b"tapin/sync/4";
+
+/// Version 3, still served and offered: each exchange opens with both sides' reach (direct
+/// addresses and relay); a first sync's snapshot is one frame.
+pub const SYNC_ALPN_V3: &[u8] = b"tapin/sync/3";
 
 /// The sync protocol of release c2a9253, still served and offered, exactly as that release
 /// speaks it.
@@ -74,7 +79,7 @@ pub const SYNC_ALPN_V1: &[u8] = b"tapin/sync/1";
 
 /// Every sync ALPN this build accepts, newest first: what `tapin serve` serves (the serving
 /// side's order decides) and what a dialler offers.
-pub const SYNC_ALPNS: [&[u8]; 3] = [SYNC_ALPN, SYNC_ALPN_V2, SYNC_ALPN_V1];
+pub const SYNC_ALPNS: [&[u8]; 4] = [SYNC_ALPN, SYNC_ALPN_V3, SYNC_ALPN_V2, SYNC_ALPN_V1];
 
 pub use iroh::Endpoint;
 

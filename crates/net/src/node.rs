@@ -33,7 +33,9 @@ use crate::invitations::{OpenInvitations, PairHandler};
 use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::sync::{self, Link, LinkCache, SyncError, SyncStats, Wire};
 use crate::version::{self, SyncVersion};
-use crate::{PAIR_ALPNS, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPNS, Timeouts};
+use crate::{
+    PAIR_ALPNS, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPN_V3, SYNC_ALPNS, Timeouts,
+};
 
 mod once;
 mod watcher;
@@ -460,8 +462,11 @@ async fn dial_device(
     if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {
         return Dialled::Not(unreachable(DialError::NoAddress));
     }
-    let options = ConnectOptions::new()
-        .with_additional_alpns(vec![SYNC_ALPN_V2.to_vec(), SYNC_ALPN_V1.to_vec()]);
+    let options = ConnectOptions::new().with_additional_alpns(vec![
+        SYNC_ALPN_V3.to_vec(),
+        SYNC_ALPN_V2.to_vec(),
+        SYNC_ALPN_V1.to_vec(),
+    ]);
     let dial = async {
         let connecting = ep.connect_with_opts(addr, SYNC_ALPN, options).await?;
         Ok::<_, ConnectError>(connecting.await?)

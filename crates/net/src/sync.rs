@@ -14,7 +14,7 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::docs::DocError;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
-use tapin_core::sync::{Frame, Session, SignedHeads, Violation};
+use tapin_core::sync::{Frame, Session, SignedHeads, Violation, resume_offset, snapshot_parts};
 use tapin_core::{DocId, Id, docs};
 use tapin_store::{LoadError, MetaKey, OpenError, Store, StoreError, UpdateError};
 
@@ -304,6 +304,13 @@ pub enum Wire {
         /// Where this device can be dialled now.
         mine: Reach,
     },
+    /// `tapin/sync/4`: each side's first frame is its [`Hello`], whose reach is `mine`; a
+    /// snapshot travels in parts ([`Frame::SnapshotPart`]) and resumes after an exchange cut
+    /// short.
+    V4 {
+        /// Where this device can be dialled now.
+        mine: Reach,
+    },
 }
 
 impl Wire {
@@ -314,16 +321,55 @@ impl Wire {
             SyncVersion::V1 => None,
             SyncVersion::V2 => Some(Wire::V2),
             SyncVersion::V3 => Some(Wire::V3 { mine: mine() }),
+            SyncVersion::V4 => Some(Wire::V4 { mine: mine() }),
         }
     }
 }
 
+/// The first frame of each side on `tapin/sync/4`: where it can be dialled, and what it holds of
+/// the other's side, so that the other sends a snapshot only to a replica that holds none of it,
+/// and only the part of it not yet received.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hello {
+    /// Where the sender can be dialled, as on `tapin/sync/3`.
+    pub reach: Reach,
+    /// Whether the sender's replica of the receiver's side holds any of it. If it does,
+    /// automerge's sync sends the rest, and a snapshot would be wasted.
+    pub holds_yours: bool,
+    /// How many bytes of the receiver's snapshot the sender kept from an exchange cut short
+    /// (`replica.<id>.staged`), 0 for none.
+    pub staged: u64,
+    /// Their digest ([`tapin_core::sync::staged_digest`]), all zeros for none.
+    pub staged_digest: [u8; 32],
+}
+
+/// How long a snapshot arriving in parts may stall before what arrived of it is stored: never on
+/// a working link, and well before a lost one ends the exchange.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A hello is a reach and a few fixed fields: anything near this is hostile.
+pub const HELLO_CAP: u32 = REACH_CAP + 64;
+
 /// A copy of every byte sent, for tests that prove what never crossed the wire.
 pub type Tap = Mutex<Vec<u8>>;
+
+/// What this side knows before the exchange's first frame: read from the store in one go.
+struct Opening {
+    mine_state: Vec<u8>,
+    /// My side as stored, when it may be offered as a snapshot.
+    stored: Option<Vec<u8>>,
+    /// Bytes of their snapshot kept from an exchange cut short.
+    staged: Vec<u8>,
+    /// Whether my replica of their side holds any of it.
+    holds_theirs: bool,
+}
 
 /// Runs one exchange with `peer` on an open stream, in the shape `wire` gives (the version the
 /// connection's ALPN chose). The initiator sends the first batch. Each frame read waits at most
 /// `timeouts.frame`. Every store call runs on a blocking thread.
+///
+/// If the exchange fails with parts of their snapshot received, those are kept
+/// (`replica.<id>.staged`) for the next exchange to complete.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange(
     store: &SharedStore,
@@ -339,37 +385,103 @@ pub async fn exchange(
 ) -> Result<SyncStats, SyncError> {
     let side = DocId::Side(link.rel);
     let replica = DocId::Replica(link.rel);
+    let rel = link.rel;
     let peer_key = peer.to_bytes();
     let mut stats = SyncStats::default();
+    let v4 = matches!(wire, Wire::V4 { .. });
     // On sync/3 each side's first frame is its reach: the initiator's opens the exchange, the
-    // responder's opens its first batch.
-    let (mut my_reach, mut reach_to_read) = match wire {
+    // responder's opens its first batch. On sync/4 both hellos come first of all.
+    let (mut my_reach, reach_to_read) = match wire {
         Wire::V2 => (None, false),
         Wire::V3 { mine } => (Some(mine), true),
+        Wire::V4 { .. } => (None, false),
     };
     let mut their_reach = None;
     if initiator && let Some(mine) = my_reach.take() {
         send_reach(send, mine, &mut stats, tap).await?;
     }
-    // A device that never confirmed holding my side gets it as stored, first thing: no
-    // re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
-    let (mine_state, mut snapshot) = store
+    // Before sync/4, a device that never confirmed holding my side gets it as stored, first
+    // thing: no re-encoding, and no need to have loaded it yet (see `Session::offers_snapshot`).
+    // On sync/4 the friend's hello says what it holds instead, and the snapshot waits for it.
+    let opening = store
         .run(move |store| -> Result<_, SyncError> {
             let mine_state = store.get_sync_state(&side, &peer_key)?.unwrap_or_default();
-            let snapshot = if Session::offers_snapshot(&mine_state) {
+            let stored = if !v4 && Session::offers_snapshot(&mine_state) {
                 store.stored_bytes(&side)?
             } else {
                 None
             };
-            Ok((mine_state, snapshot.map(|bytes| Frame::Snapshot { bytes })))
+            let (staged, holds_theirs) = if v4 {
+                let staged = store
+                    .get_meta(MetaKey::ReplicaStaged(rel))?
+                    .unwrap_or_default();
+                (staged, store.doc_version(&replica)? != 0)
+            } else {
+                (Vec::new(), true)
+            };
+            Ok(Opening {
+                mine_state,
+                stored,
+                staged,
+                holds_theirs,
+            })
         })
         .await??;
-    let offered = snapshot.is_some();
+    let Opening {
+        mine_state,
+        stored,
+        staged,
+        holds_theirs,
+    } = opening;
+    let had_staged = !staged.is_empty();
+    // Bytes staged for a replica that holds some of their side already are moot.
+    let staged = if holds_theirs { Vec::new() } else { staged };
+    let mut snapshot: Vec<Frame> = stored
+        .map(|bytes| vec![Frame::Snapshot { bytes }])
+        .unwrap_or_default();
+    if let Wire::V4 { mine } = wire {
+        let hello = Hello {
+            reach: mine.clone(),
+            holds_yours: holds_theirs,
+            staged: staged.len() as u64,
+            staged_digest: if staged.is_empty() {
+                [0; 32]
+            } else {
+                tapin_core::sync::staged_digest(&staged)
+            },
+        };
+        // The initiator's hello opens the exchange; the responder answers it at once, before
+        // either sends anything large, so neither waits on the other's flow control.
+        if initiator {
+            send_hello(send, &hello, &mut stats, tap).await?;
+        }
+        let theirs = read_hello(recv, &mut stats, timeouts).await?;
+        if !initiator {
+            send_hello(send, &hello, &mut stats, tap).await?;
+        }
+        if !theirs.holds_yours {
+            let stored = store.run(move |store| store.stored_bytes(&side)).await??;
+            if let Some(bytes) = stored.filter(|b| !b.is_empty()) {
+                let from = resume_offset(&bytes, theirs.staged, &theirs.staged_digest);
+                tracing::debug!(
+                    staged = theirs.staged,
+                    from,
+                    total = bytes.len(),
+                    "sending my side as a snapshot in parts"
+                );
+                snapshot = snapshot_parts(&bytes, from);
+            }
+        }
+        their_reach = Some(theirs.reach.checked()?);
+    }
+    let offered = !snapshot.is_empty();
     // The initiator sends first, so its snapshot can travel (and the friend load it) while this
     // side loads its own documents. A responder speaks only after reading the initiator's batch,
     // which keeps the two directions from waiting on each other's flow control.
-    if initiator && let Some(f) = snapshot.take() {
-        send_frame(send, &f, &mut stats, tap).await?;
+    if initiator {
+        for f in snapshot.drain(..) {
+            send_frame(send, &f, &mut stats, tap).await?;
+        }
     }
     // Loading both documents is the slow part of a store's work here: off the runtime, and the
     // session built there too.
@@ -394,39 +506,43 @@ pub async fn exchange(
     if offered {
         session.snapshot_sent();
     }
-    let mut sent_empty;
-    let mut got_empty = false;
-    if !initiator {
-        if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
-            reach_to_read = false;
+    session.stage(staged);
+    let rounds = run_rounds(
+        store,
+        me,
+        &mut session,
+        link,
+        send,
+        recv,
+        initiator,
+        Pending {
+            my_reach,
+            reach_to_read,
+            snapshot,
+        },
+        &mut their_reach,
+        &mut stats,
+        tap,
+        timeouts,
+    )
+    .await;
+    if let Err(err) = rounds {
+        tracing::debug!(staged = session.staged().len(), "exchange failed: {err}");
+        if !session.staged().is_empty() {
+            // Keep what arrived of their snapshot: the next exchange asks only for the rest.
+            let staged = session.staged().to_vec();
+            tracing::debug!(
+                kept = staged.len(),
+                "exchange failed: keeping their snapshot's parts"
+            );
+            let kept = store
+                .run(move |store| store.set_meta(MetaKey::ReplicaStaged(rel), &staged))
+                .await;
+            if !matches!(kept, Ok(Ok(()))) {
+                tracing::debug!("could not keep the parts of a snapshot received");
+            }
         }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
-    }
-    loop {
-        let batch = session.batch(me);
-        sent_empty = batch.len() == 1 && snapshot.is_none();
-        if let Some(mine) = my_reach.take() {
-            send_reach(send, mine, &mut stats, tap).await?;
-        }
-        for f in snapshot.take().iter().chain(&batch) {
-            send_frame(send, f, &mut stats, tap).await?;
-        }
-        stats.rounds += 1;
-        if !initiator && sent_empty && got_empty {
-            break;
-        }
-        if reach_to_read {
-            their_reach = Some(read_reach(recv, &mut stats, timeouts).await?);
-            reach_to_read = false;
-        }
-        got_empty = receive_batch(store, &mut session, link, recv, &mut stats, timeouts).await?;
-        if initiator && sent_empty && got_empty {
-            break;
-        }
-        if stats.rounds as usize >= MAX_ROUNDS {
-            return Err(SyncError::NoConvergence);
-        }
+        return Err(err);
     }
     let (mine_state, theirs_state) = session.states();
     let heads = match session
@@ -442,7 +558,6 @@ pub async fn exchange(
         }
         None => None,
     };
-    let rel = link.rel;
     store
         .run(move |store| -> Result<(), SyncError> {
             // One transaction: both sync states and the friend's heads become durable together.
@@ -452,6 +567,10 @@ pub async fn exchange(
             if let Some(bytes) = heads {
                 settings.set_meta(MetaKey::ReplicaHeads(rel), &bytes)?;
             }
+            if had_staged {
+                // Taken into the replica (or made moot by it): nothing to resume.
+                settings.set_meta(MetaKey::ReplicaStaged(rel), &[])?;
+            }
             Ok(settings.commit()?)
         })
         .await??;
@@ -459,6 +578,108 @@ pub async fn exchange(
         stats.learned_reach = remember_reach(store, me, link, peer, theirs).await?;
     }
     Ok(stats)
+}
+
+/// What is still to be sent or read at the start of an exchange's rounds.
+struct Pending<'a> {
+    /// My reach frame, if it opens my first batch (a sync/3 responder's).
+    my_reach: Option<&'a Reach>,
+    /// Whether the friend's reach frame opens their first batch.
+    reach_to_read: bool,
+    /// My snapshot frames, if they open my first batch (a responder's).
+    snapshot: Vec<Frame>,
+}
+
+/// The exchange's batches, alternating until a round trip carries nothing.
+#[allow(clippy::too_many_arguments)]
+async fn run_rounds(
+    store: &SharedStore,
+    me: &DeviceKey,
+    session: &mut Session,
+    link: &Link,
+    send: &mut SendStream,
+    recv: &mut RecvStream,
+    initiator: bool,
+    pending: Pending<'_>,
+    their_reach: &mut Option<Reach>,
+    stats: &mut SyncStats,
+    tap: Option<&Tap>,
+    timeouts: &Timeouts,
+) -> Result<(), SyncError> {
+    let Pending {
+        mut my_reach,
+        mut reach_to_read,
+        mut snapshot,
+    } = pending;
+    let mut sent_empty;
+    let mut got_empty = false;
+    if !initiator {
+        if reach_to_read {
+            *their_reach = Some(read_reach(recv, stats, timeouts).await?);
+            reach_to_read = false;
+        }
+        got_empty = receive_batch(store, session, link, recv, stats, timeouts).await?;
+    }
+    loop {
+        let batch = session.batch(me);
+        sent_empty = batch.len() == 1 && snapshot.is_empty();
+        if let Some(mine) = my_reach.take() {
+            send_reach(send, mine, stats, tap).await?;
+        }
+        for f in snapshot.drain(..).chain(batch) {
+            send_frame(send, &f, stats, tap).await?;
+        }
+        stats.rounds += 1;
+        if !initiator && sent_empty && got_empty {
+            break;
+        }
+        if reach_to_read {
+            *their_reach = Some(read_reach(recv, stats, timeouts).await?);
+            reach_to_read = false;
+        }
+        got_empty = receive_batch(store, session, link, recv, stats, timeouts).await?;
+        if initiator && sent_empty && got_empty {
+            break;
+        }
+        if stats.rounds as usize >= MAX_ROUNDS {
+            return Err(SyncError::NoConvergence);
+        }
+    }
+    Ok(())
+}
+
+/// Writes this side's hello (its first frame on `tapin/sync/4`).
+async fn send_hello(
+    send: &mut SendStream,
+    hello: &Hello,
+    stats: &mut SyncStats,
+    tap: Option<&Tap>,
+) -> Result<(), SyncError> {
+    stats.sent_bytes += frame::write(send, hello).await? as u64;
+    if let Some(tap) = tap
+        && let Ok(mut t) = tap.lock()
+    {
+        t.extend_from_slice(&postcard::to_stdvec(hello).unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Reads the friend's hello (its first frame on `tapin/sync/4`); its reach is checked by the
+/// caller.
+async fn read_hello(
+    recv: &mut RecvStream,
+    stats: &mut SyncStats,
+    timeouts: &Timeouts,
+) -> Result<Hello, SyncError> {
+    let hello: Hello =
+        match tokio::time::timeout(timeouts.frame, frame::read(recv, HELLO_CAP)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(SyncError::Timeout),
+        };
+    stats.received_bytes += postcard::to_stdvec(&hello)
+        .map(|v| v.len() as u64 + 4)
+        .unwrap_or_default();
+    Ok(hello)
 }
 
 /// Writes this side's reach frame.
@@ -593,19 +814,59 @@ async fn receive_batch(
 ) -> Result<bool, SyncError> {
     let before = session.theirs().get_heads();
     let mut frames = 0;
+    // How much of their snapshot the store holds: what the session was given at its start.
+    let mut kept = session.staged().len();
     loop {
-        let f: Frame =
-            match tokio::time::timeout(timeouts.frame, frame::read(recv, FRAME_CAP)).await {
-                Ok(r) => r?,
-                Err(_) => return Err(SyncError::Timeout),
-            };
+        let mut read = std::pin::pin!(tokio::time::timeout(
+            timeouts.frame,
+            frame::read::<Frame>(recv, FRAME_CAP)
+        ));
+        let read = if session.staged().len() > kept {
+            match tokio::time::timeout(STALL, &mut read).await {
+                Ok(read) => read,
+                Err(_) => {
+                    // Their snapshot stalled mid-way: keep what arrived now, while the link may
+                    // be gone, so that a reconnect (perhaps while this exchange still waits)
+                    // asks only for the rest.
+                    let staged = session.staged().to_vec();
+                    kept = staged.len();
+                    tracing::debug!(kept, "their snapshot stalled: keeping what arrived");
+                    let rel = link.rel;
+                    store
+                        .run(move |store| store.set_meta(MetaKey::ReplicaStaged(rel), &staged))
+                        .await??;
+                    read.await
+                }
+            }
+        } else {
+            read.await
+        };
+        let f = match read {
+            Ok(r) => r?,
+            Err(_) => return Err(SyncError::Timeout),
+        };
         stats.received_bytes += frame_len(&f);
+        // A snapshot in parts is held to the cap of a snapshot in one frame, not to the count of
+        // frames in a batch.
+        let part = match &f {
+            Frame::SnapshotPart { total, .. } if *total > u64::from(FRAME_CAP) => {
+                return Err(FrameError::TooLarge {
+                    len: u32::try_from(*total).unwrap_or(u32::MAX),
+                    cap: FRAME_CAP,
+                }
+                .into());
+            }
+            Frame::SnapshotPart { .. } => true,
+            _ => false,
+        };
         let r = session.receive(f)?;
         stats.received_changes += r.changes as u64;
         if r.end_of_batch {
             break;
         }
-        frames += 1;
+        if !part {
+            frames += 1;
+        }
         if frames >= BATCH_FRAMES {
             return Err(SyncError::BatchTooLong);
         }

@@ -11,13 +11,14 @@
 //! ```
 //! use tapin_net::version::SyncVersion;
 //! assert_eq!(SyncVersion::of(b"tapin/sync/3"), Some(SyncVersion::V3));
+//! assert_eq!(SyncVersion::of(b"tapin/sync/4"), Some(SyncVersion::V4));
 //! assert!(!SyncVersion::V1.is_spoken());
 //! assert_eq!(SyncVersion::of(b"tapin/chat/1"), None);
 //! ```
 
 use iroh::endpoint::{ConnectError, ConnectingError, ConnectionError, TransportErrorCode};
 
-use crate::{PAIR_ALPN, PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2};
+use crate::{PAIR_ALPN, PAIR_ALPN_V1, SYNC_ALPN, SYNC_ALPN_V1, SYNC_ALPN_V2, SYNC_ALPN_V3};
 
 /// QUIC application close code: "your tapin is too old for mine" (as HTTP's 426 Upgrade
 /// Required). Sent by the newer side, on either end of the connection, right after the
@@ -36,13 +37,17 @@ pub enum SyncVersion {
     V2,
     /// `tapin/sync/3`: each exchange opens with both sides' reach (addresses and relay).
     V3,
+    /// `tapin/sync/4`: each exchange opens with both sides' hello (reach, and what each holds of
+    /// the other's side); a first sync's snapshot travels in parts and resumes.
+    V4,
 }
 
 impl SyncVersion {
     /// The version an ALPN names, if it is a sync ALPN this build knows.
     pub fn of(alpn: &[u8]) -> Option<SyncVersion> {
         match alpn {
-            a if a == SYNC_ALPN => Some(SyncVersion::V3),
+            a if a == SYNC_ALPN => Some(SyncVersion::V4),
+            a if a == SYNC_ALPN_V3 => Some(SyncVersion::V3),
             a if a == SYNC_ALPN_V2 => Some(SyncVersion::V2),
             a if a == SYNC_ALPN_V1 => Some(SyncVersion::V1),
             _ => None,
@@ -54,7 +59,8 @@ impl SyncVersion {
         match self {
             SyncVersion::V1 => SYNC_ALPN_V1,
             SyncVersion::V2 => SYNC_ALPN_V2,
-            SyncVersion::V3 => SYNC_ALPN,
+            SyncVersion::V3 => SYNC_ALPN_V3,
+            SyncVersion::V4 => SYNC_ALPN,
         }
     }
 
@@ -130,12 +136,18 @@ mod tests {
 
     #[test]
     fn every_alpn_names_its_version_and_back() {
-        for v in [SyncVersion::V1, SyncVersion::V2, SyncVersion::V3] {
+        for v in [
+            SyncVersion::V1,
+            SyncVersion::V2,
+            SyncVersion::V3,
+            SyncVersion::V4,
+        ] {
             assert_eq!(SyncVersion::of(v.alpn()), Some(v));
         }
         assert_eq!(
             crate::SYNC_ALPNS.map(SyncVersion::of),
             [
+                Some(SyncVersion::V4),
                 Some(SyncVersion::V3),
                 Some(SyncVersion::V2),
                 Some(SyncVersion::V1)
@@ -146,7 +158,7 @@ mod tests {
             crate::PAIR_ALPNS.map(PairVersion::of),
             [Some(PairVersion::V2), Some(PairVersion::V1)]
         );
-        assert_eq!(SyncVersion::of(b"tapin/sync/4"), None);
+        assert_eq!(SyncVersion::of(b"tapin/sync/5"), None);
         assert_eq!(PairVersion::of(SYNC_ALPN), None);
     }
 

@@ -254,6 +254,13 @@ fn frame() -> impl Strategy<Value = Frame> {
         )
             .prop_map(|(heads, signature)| Frame::Heads { heads, signature }),
         bytes(2000).prop_map(|bytes| Frame::Snapshot { bytes }),
+        (any::<u64>(), any::<u64>(), bytes(2000)).prop_map(|(offset, total, bytes)| {
+            Frame::SnapshotPart {
+                offset,
+                total,
+                bytes,
+            }
+        }),
     ]
 }
 

@@ -290,6 +290,31 @@ fn join_request() -> impl Strategy<Value = JoinRequest> {
         })
 }
 
+/// A `tapin/sync/4` hello: any reach a peer might claim, whatever it says it kept.
+fn hello() -> impl Strategy<Value = sync::Hello> {
+    (
+        proptest::collection::vec(any::<(u32, u16)>(), 0..20),
+        proptest::option::of("\\PC{0,300}"),
+        any::<bool>(),
+        any::<u64>(),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(
+            |(addrs, relay, holds_yours, staged, staged_digest)| sync::Hello {
+                reach: tapin_core::pairing::Reach {
+                    addrs: addrs
+                        .into_iter()
+                        .map(|(ip, port)| SocketAddr::from((ip.to_be_bytes(), port)))
+                        .collect(),
+                    relay,
+                },
+                holds_yours,
+                staged,
+                staged_digest,
+            },
+        )
+}
+
 fn join_response() -> impl Strategy<Value = JoinResponse> {
     prop_oneof![
         (
@@ -498,6 +523,17 @@ proptest! {
                 check(&confirms, &segments, &mutations, pair::FRAME_CAP)?
             }
         }
+    }
+
+    /// Mutated streams of `tapin/sync/4` hellos, read with the hello's cap (over-long claimed
+    /// reaches among them, which the cap must refuse).
+    #[test]
+    fn fuzz_frame_hello_streams(
+        hellos in proptest::collection::vec(hello(), 1..3),
+        segments in proptest::collection::vec(segment(), 0..5),
+        mutations in proptest::collection::vec(mutation(), 0..3),
+    ) {
+        check(&hellos, &segments, &mutations, sync::HELLO_CAP)?;
     }
 
     /// A length over the cap is refused as soon as it arrives, on a stream that stays open and

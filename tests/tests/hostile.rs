@@ -769,3 +769,82 @@ fn a_friend_that_opens_many_streams_and_stalls_does_not_hold_up_anyone_else() {
     drop(streams);
     conn.close(0u32.into(), b"done");
 }
+
+/// On `tapin/sync/4` a friend sends its snapshot in parts before anything else. Maya already holds
+/// Jordan's side, so her session ignores the parts; what stops a friend who streams them without
+/// end is the cap on a batch's parts: one snapshot's (64 MiB). A part claiming a longer snapshot
+/// is refused at once. Either way the connection is closed as a violation, nothing of Maya's
+/// changes, and she still serves Sam.
+#[test]
+fn snapshot_parts_without_end_on_sync_4_are_refused_at_one_snapshots_cap() {
+    const PART: usize = 16 * 1024;
+    let mut w = world();
+    let before = w.maya_heads();
+    for (what, total, parts) in [
+        (
+            "parts past one snapshot's cap",
+            u64::from(FRAME_CAP),
+            FRAME_CAP as usize / PART + 64,
+        ),
+        (
+            "a part of a snapshot longer than the cap",
+            u64::from(FRAME_CAP) + 1,
+            1,
+        ),
+    ] {
+        let started = Instant::now();
+        let ended = w.rt.block_on(async {
+            let conn = tokio::time::timeout(
+                NET_TIMEOUT,
+                w.ep.connect(w.maya_at.clone(), tapin_net::SYNC_ALPN),
+            )
+            .await
+            .expect("the dial timed out")
+            .expect("Maya's node accepts Jordan: he is paired");
+            let (mut send, mut recv): (SendStream, RecvStream) =
+                conn.open_bi().await.expect("open a stream");
+            let hello = tapin_net::sync::Hello {
+                reach: Reach::default(),
+                holds_yours: true,
+                staged: 0,
+                staged_digest: [0; 32],
+            };
+            frame::write(&mut send, &hello)
+                .await
+                .expect("send the hello");
+            // Her hello comes back; read whatever she sends, so her side never waits on us.
+            let reader = tokio::spawn(async move { drain(&mut recv, REFUSAL).await });
+            for i in 0..parts {
+                let part = Frame::SnapshotPart {
+                    offset: (i * PART) as u64,
+                    total,
+                    bytes: vec![0x5a; PART],
+                };
+                if frame::write(&mut send, &part).await.is_err() {
+                    break;
+                }
+            }
+            let ended = match tokio::time::timeout(REFUSAL, conn.closed()).await {
+                Ok(ConnectionError::ApplicationClosed(close)) => {
+                    Ended::ClosedWith(close.error_code.into_inner())
+                }
+                Ok(other) => Ended::Otherwise(other.to_string()),
+                Err(_) => Ended::StillOpen,
+            };
+            reader.abort();
+            ended
+        });
+        assert_eq!(
+            ended,
+            Ended::ClosedWith(u64::from(VIOLATION)),
+            "{what}: Maya's node should close the connection with {VIOLATION}"
+        );
+        assert!(
+            started.elapsed() < REFUSAL * 3,
+            "{what}: refused only after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(w.maya_heads(), before, "{what}: Maya's documents changed");
+    }
+    w.others_still_sync();
+}

@@ -814,6 +814,10 @@ async fn receive_batch(
 ) -> Result<bool, SyncError> {
     let before = session.theirs().get_heads();
     let mut frames = 0;
+    // The bytes of snapshot parts in this batch: however the parts are placed, no more than one
+    // snapshot's cap (a replica that holds their side already ignores parts, so the session's
+    // own bound on a snapshot's length does not apply to those).
+    let mut part_bytes: u64 = 0;
     // How much of their snapshot the store holds: what the session was given at its start.
     let mut kept = session.staged().len();
     loop {
@@ -845,7 +849,8 @@ async fn receive_batch(
             Ok(r) => r?,
             Err(_) => return Err(SyncError::Timeout),
         };
-        stats.received_bytes += frame_len(&f);
+        let len = frame_len(&f);
+        stats.received_bytes += len;
         // A snapshot in parts is held to the cap of a snapshot in one frame, not to the count of
         // frames in a batch.
         let part = match &f {
@@ -859,6 +864,16 @@ async fn receive_batch(
             Frame::SnapshotPart { .. } => true,
             _ => false,
         };
+        if part {
+            part_bytes += len;
+            if part_bytes > u64::from(FRAME_CAP) {
+                return Err(FrameError::TooLarge {
+                    len: u32::try_from(part_bytes).unwrap_or(u32::MAX),
+                    cap: FRAME_CAP,
+                }
+                .into());
+            }
+        }
         let r = session.receive(f)?;
         stats.received_changes += r.changes as u64;
         if r.end_of_batch {

@@ -84,7 +84,8 @@ pub(crate) enum Command {
     },
     /// Join a friend's invitation.
     Join {
-        /// The invitation, as printed by `tapin invite`.
+        /// The invitation, as printed by `tapin invite` (line breaks and spaces in it do not
+        /// matter), or `-` to paste it on standard input.
         ticket: String,
         /// The relationship to pair (an existing person, or the name for a new one; default:
         /// the inviter's name).

@@ -806,3 +806,73 @@ async fn a_join_request_replayed_from_another_device_is_refused_and_leaves_the_i
         only_relationship(&maya, "Jordan");
     });
 }
+
+/// A long ticket wraps when it is copied from a terminal or a chat. Pasted with its line breaks
+/// (as the argument, or on stdin with `join -`), it still pairs; and after a ticket on stdin,
+/// the safety-code question is still answered on stdin. An invitation for days says its date.
+#[test]
+fn a_ticket_pasted_with_its_line_breaks_pairs_as_an_argument_and_on_stdin() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let sam = Home::init_net("Sam", "sam-tablet", 0);
+    let wrapped = |ticket: &str| -> String {
+        ticket
+            .as_bytes()
+            .chunks(60)
+            .map(|c| std::str::from_utf8(c).expect("a ticket is ASCII"))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
+
+    let mut invite = maya.spawn(&["invite", "--yes", "--expires", "2d"]);
+    let ticket = invite.next_line(NET_TIMEOUT).trim().to_owned();
+    let join = jordan.net_run(&["join", &wrapped(&ticket), "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "join failed:\n{}", join.stderr);
+    assert_eq!(invite.code, Some(0), "invite failed:\n{}", invite.stderr);
+    // "valid until Tue 24 Nov 12:00": two days ahead is not today, so the day is named.
+    let until = invite
+        .stderr
+        .split("valid until ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no expiry in:\n{}", invite.stderr));
+    let words: Vec<&str> = until.split(' ').collect();
+    assert!(
+        words.len() == 4
+            && words[0].len() == 3
+            && words[1].parse::<u8>().is_ok()
+            && words[2].len() == 3
+            && words[3].len() == 5,
+        "the expiry should name its day: {until:?}"
+    );
+
+    let mut invite = maya.spawn(&["invite", "--yes", "--expires", "2m"]);
+    let ticket = invite.next_line(NET_TIMEOUT).trim().to_owned();
+    let join = sam
+        .spawn_with_input(&["join", "-"], &format!("\n{}\n\ny\n", wrapped(&ticket)))
+        .wait(NET_TIMEOUT);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(join.code, Some(0), "join - failed:\n{}", join.stderr);
+    assert_eq!(invite.code, Some(0), "invite failed:\n{}", invite.stderr);
+    assert!(
+        join.stderr.contains("Do the codes match? [y/N]"),
+        "the code was asked on stdin:\n{}",
+        join.stderr
+    );
+    assert!(
+        join.stdout.contains("✓ Paired with Maya"),
+        "{}",
+        join.stdout
+    );
+
+    // Nothing on stdin: a clear refusal, nothing stored.
+    let run = sam.run_with_input(&["join", "-"], "\n\n");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no invitation on standard input: paste the text `tapin invite` printed"),
+        "{}",
+        run.stderr
+    );
+}

@@ -181,12 +181,14 @@ async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) ->
         }
         out.flush()?;
     }
+    let until = invitation.valid_until.with_timezone(&chrono::Local);
+    let until = if until.date_naive() == chrono::Local::now().date_naive() {
+        until.format("%H:%M").to_string()
+    } else {
+        until.format("%a %-d %b %H:%M").to_string()
+    };
     output::note(format!(
-        "Waiting for your friend to run `tapin join` with this invitation (valid until {}).",
-        invitation
-            .valid_until
-            .with_timezone(&chrono::Local)
-            .format("%H:%M")
+        "Waiting for your friend to run `tapin join` with this invitation (valid until {until})."
     ))?;
     let spinner = spinner();
     let joined = loop {
@@ -220,6 +222,13 @@ pub(crate) fn join(
     net: &NetArgs,
     json: bool,
 ) -> Result<()> {
+    let pasted;
+    let ticket = if ticket == "-" {
+        pasted = ticket_from_stdin()?;
+        pasted.as_str()
+    } else {
+        ticket
+    };
     let name = home.check_ticket(ticket)?;
     let home = Arc::new(home);
     block_on(async {
@@ -227,6 +236,36 @@ pub(crate) fn join(
         let joined = home.join(ticket, as_person, &net.overrides()).await?;
         confirm(joined, yes, json).await
     })
+}
+
+/// The invitation for `tapin join -`: the lines of stdin up to an empty line after it (or the
+/// end of input), so a ticket pasted with the line breaks a terminal or a chat added still reads
+/// whole, and the safety-code question can still be answered on stdin afterwards.
+fn ticket_from_stdin() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        output::note("Paste the invitation, then press Enter on an empty line:")?;
+    }
+    let mut ticket = String::new();
+    let mut lines = stdin.lock();
+    loop {
+        let mut line = String::new();
+        if lines.read_line(&mut line)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            if ticket.is_empty() {
+                continue;
+            }
+            break;
+        }
+        ticket.push_str(&line);
+    }
+    if ticket.trim().is_empty() {
+        bail!("no invitation on standard input: paste the text `tapin invite` printed");
+    }
+    Ok(ticket)
 }
 
 /// `tapin unpair`.

@@ -241,7 +241,13 @@ impl Invitation {
 
     /// Decodes a ticket and checks its signature (not its expiry: see [`Invitation::check_fresh`]).
     pub fn from_ticket(ticket: &str) -> Result<Self, PairError> {
-        let t = ticket.trim().to_ascii_uppercase();
+        // A long ticket wraps in a terminal, a chat or an email: whitespace anywhere in it (line
+        // breaks, the indent a mail client adds) is not part of it.
+        let t: String = ticket
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
         let body = t.strip_prefix(TICKET_PREFIX).ok_or(PairError::NotATicket)?;
         let bytes = data_encoding::BASE32_NOPAD
             .decode(body.as_bytes())
@@ -802,6 +808,20 @@ mod tests {
             Invitation::from_ticket(&format!("  {}\n", ticket.to_lowercase())).unwrap(),
             inv
         );
+        // Nor does whitespace inside it: a ticket wrapped at 80 columns by a terminal, and again
+        // with the indent and CRLF line ends a mail client adds.
+        let lines: Vec<&str> = ticket
+            .as_bytes()
+            .chunks(80)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        for wrapped in [lines.join("\n"), lines.join("\r\n    "), lines.join(" \t ")] {
+            assert_eq!(
+                Invitation::from_ticket(&wrapped).unwrap(),
+                inv,
+                "{wrapped:?}"
+            );
+        }
     }
 
     #[test]

@@ -31,7 +31,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tapin_e2e::Rng;
 
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
@@ -45,6 +44,7 @@ use tapin_core::model::{
 use tapin_core::time::{Day, Interval, Timestamp};
 use tapin_core::views::journal::{Query, extract_tags, search};
 use tapin_core::{DocId, Id};
+use tapin_e2e::Rng;
 use tapin_store::{MetaKey, Store};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;

@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tapin_e2e::Rng;
 
 use automerge::{AutoCommit, Automerge, ChangeHash};
 use chrono::{DateTime, Utc};
@@ -35,14 +34,12 @@ use iroh::endpoint::Connection;
 use iroh::{Endpoint, EndpointAddr, TransportAddr};
 use tapin_core::docs::{self, Collection, Place};
 use tapin_core::identity::{DeviceId, DeviceKey, PersonKey};
-use tapin_core::model::{
-    Channel, Initiator, Interaction, Peer, PeerDevice, Reason, Relationship, RelationshipStatus,
-    Risk, Thanks,
-};
+use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk, Thanks};
 use tapin_core::saved::SavedDoc;
 use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
+use tapin_e2e::Rng;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
@@ -189,21 +186,6 @@ fn main() -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Data.
 
-const NOTES: [&str; 6] = [
-    "",
-    "caught up on everything",
-    "quick one, will call again on Sunday",
-    "they needed to vent about work",
-    "planned the trip in March",
-    "long walk by the river, talked about the new job and her sister's wedding",
-];
-const THANKS: [&str; 4] = [
-    "Thank you for the soup when I was ill",
-    "Thanks for listening on Tuesday",
-    "Thank you for driving me to the airport at 5am",
-    "Thanks for remembering my exam",
-];
-
 /// A side written the way the CLI writes it: one automerge change per command, as `author`'s
 /// device. Six in ten changes log an interaction, two write a thanks note, two edit the note of
 /// an earlier interaction.
@@ -214,51 +196,9 @@ fn side_history(
     now: DateTime<Utc>,
     seed: u64,
 ) -> Result<Automerge> {
-    let mut rng = Rng(seed);
     let mut doc = AutoCommit::new().with_actor(author.actor());
-    let place = Place::Shared(rel);
-    let first_day = Day::ymd(2024, 1, 1).ok_or("bad date")?;
-    let start = now.timestamp_millis() - 3 * 365 * 86_400_000;
-    let mut interactions: Vec<(tapin_core::Id, Interaction)> = Vec::new();
-    for i in 0..changes {
-        let day = first_day.plus_days((i * 1_000 / changes.max(1)) as u64);
-        let created = Timestamp(start + i as i64 * 60_000);
-        match i % 10 {
-            6 | 7 => {
-                let thanks = Thanks {
-                    on: day,
-                    text: THANKS[rng.below(THANKS.len())].to_owned(),
-                    created,
-                };
-                let id = rng.id();
-                docs::put_record(&mut doc, place, Collection::Thanks, id, &thanks)?;
-            }
-            8 | 9 if !interactions.is_empty() => {
-                let k = rng.below(interactions.len());
-                let (id, record) = &mut interactions[k];
-                record.note = format!("{} (edited, {i})", NOTES[rng.below(NOTES.len())]);
-                docs::put_record(&mut doc, place, Collection::Interactions, *id, record)?;
-            }
-            _ => {
-                let record = Interaction {
-                    on: day,
-                    by: if rng.below(2) == 0 {
-                        Initiator::Me
-                    } else {
-                        Initiator::Them
-                    },
-                    via: [Channel::Call, Channel::Text, Channel::InPerson][rng.below(3)],
-                    reason: [Reason::JustBecause, Reason::Support, Reason::Plan][rng.below(3)],
-                    note: NOTES[rng.below(NOTES.len())].to_owned(),
-                    created,
-                };
-                let id = rng.id();
-                docs::put_record(&mut doc, place, Collection::Interactions, id, &record)?;
-                interactions.push((id, record));
-            }
-        }
-        doc.commit();
-    }
+    let start = Timestamp(now.timestamp_millis() - 3 * 365 * 86_400_000);
+    tapin_e2e::history::write_side_history(&mut doc, Place::Shared(rel), changes, start, seed)?;
     let made = doc.get_changes(&[]).len();
     if made != changes {
         return Err(format!("made {made} changes, wanted {changes}").into());

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod gates;
+pub mod history;
 pub mod lab;
 pub mod rng;
 

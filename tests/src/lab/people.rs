@@ -15,12 +15,10 @@
 //! assert_eq!(jordan.replica_heads("Maya"), side.heads);
 //! ```
 
-use crate::Rng;
 use serde_json::Value;
-use tapin_core::docs::{self, Collection, Place};
-use tapin_core::model::{Channel, Initiator, Interaction, Reason, Thanks};
-use tapin_core::time::{Day, Timestamp};
-use tapin_core::{DocId, Id};
+use tapin_core::DocId;
+use tapin_core::docs::Place;
+use tapin_core::time::Timestamp;
 
 use super::internet::{Internet, Nat, Site};
 use crate::{Background, Home, NET_TIMEOUT, Run, both_paired, eventually, last_json, ticket_of};
@@ -192,51 +190,15 @@ impl Home {
         let rel = self.relationship(friend);
         let (store, key) = self.store_and_key();
         let doc = DocId::Side(rel);
-        let place = Place::Shared(rel);
-        let first_day = Day::ymd(2024, 1, 1).expect("a valid day");
-        let start = Timestamp(1_700_000_000_000);
         store
             .update(&doc, &key.actor(), |d| {
-                let mut rng = Rng(7);
-                let mut interactions: Vec<(Id, Interaction)> = Vec::new();
-                for i in 0..changes {
-                    let on = first_day.plus_days((i * 1_000 / changes.max(1)) as u64);
-                    let created = Timestamp(start.0 + i as i64 * 60_000);
-                    match i % 10 {
-                        6 | 7 => {
-                            let thanks = Thanks {
-                                on,
-                                text: THANKS[rng.below(THANKS.len())].to_owned(),
-                                created,
-                            };
-                            docs::put_record(d, place, Collection::Thanks, rng.id(), &thanks)?;
-                        }
-                        8 | 9 if !interactions.is_empty() => {
-                            let k = rng.below(interactions.len());
-                            let (id, record) = &mut interactions[k];
-                            record.note =
-                                format!("{} (edited, {i})", NOTES[rng.below(NOTES.len())]);
-                            docs::put_record(d, place, Collection::Interactions, *id, record)?;
-                        }
-                        _ => {
-                            let record = Interaction {
-                                on,
-                                by: [Initiator::Me, Initiator::Them][rng.below(2)],
-                                via: [Channel::Call, Channel::Text, Channel::InPerson]
-                                    [rng.below(3)],
-                                reason: [Reason::JustBecause, Reason::Support, Reason::Plan]
-                                    [rng.below(3)],
-                                note: NOTES[rng.below(NOTES.len())].to_owned(),
-                                created,
-                            };
-                            let id = rng.id();
-                            docs::put_record(d, place, Collection::Interactions, id, &record)?;
-                            interactions.push((id, record));
-                        }
-                    }
-                    d.commit();
-                }
-                Ok::<_, docs::DocError>(())
+                crate::history::write_side_history(
+                    d,
+                    Place::Shared(rel),
+                    changes,
+                    Timestamp(1_700_000_000_000),
+                    7,
+                )
             })
             .unwrap_or_else(|e| panic!("cannot grow the side of {friend}: {e}"));
         store
@@ -272,19 +234,3 @@ pub fn pair(inviter: &Person<'_>, joiner: &Person<'_>) {
         .run(joiner.cmd(&["--json", "join", &ticket, "--yes"]));
     both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
 }
-
-const NOTES: [&str; 6] = [
-    "",
-    "caught up on everything",
-    "quick one, will call again on Sunday",
-    "they needed to vent about work",
-    "planned the trip in March",
-    "long walk by the river, talked about the new job and her sister's wedding",
-];
-
-const THANKS: [&str; 4] = [
-    "Thank you for the soup when I was ill",
-    "Thanks for listening on Tuesday",
-    "Thank you for driving me to the airport at 5am",
-    "Thanks for remembering my exam",
-];

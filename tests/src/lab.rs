@@ -72,6 +72,27 @@ fn ip(args: &[&str]) {
     );
 }
 
+/// A veth pair: `a_name` inside `a`, its other end `b_name` inside `b`. Made directly inside the
+/// two namespaces, so nothing is ever added to the machine's own.
+#[track_caller]
+fn veth(a: &Netns, a_name: &str, b: &Netns, b_name: &str) {
+    ip(&[
+        "link",
+        "add",
+        "name",
+        a_name,
+        "netns",
+        a.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b_name,
+        "netns",
+        b.name(),
+    ]);
+}
+
 /// A network namespace this process made. Deleted when dropped.
 #[derive(Debug)]
 pub struct Netns {
@@ -356,21 +377,7 @@ impl RelayLab {
         for (side, net) in [(&a, 1), (&b, 2)] {
             let (outer, inner) = (format!("hub{net}"), format!("eth{net}"));
             // Created directly inside the two namespaces: nothing is added to the machine's own.
-            ip(&[
-                "link",
-                "add",
-                "name",
-                &inner,
-                "netns",
-                side.name(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &outer,
-                "netns",
-                hub.name(),
-            ]);
+            veth(side, &inner, &hub, &outer);
             // IPv4 only: link-local IPv6 addresses would only add paths that lead nowhere.
             side.sysctl("net.ipv6.conf.all.disable_ipv6=1");
             side.ip(&["addr", "add", &format!("10.99.{net}.2/24"), "dev", &inner]);

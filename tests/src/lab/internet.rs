@@ -207,57 +207,15 @@ impl Internet {
         }
         // The uplink: the router's `wan` to the wire's `rtr`, the wire's `isp` to a port of the
         // internet's bridge.
-        super::ip(&[
-            "link",
-            "add",
-            "name",
-            "wan",
-            "netns",
-            router.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "rtr",
-            "netns",
-            wire.name(),
-        ]);
-        super::ip(&[
-            "link",
-            "add",
-            "name",
-            "isp",
-            "netns",
-            wire.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &port,
-            "netns",
-            self.ns.name(),
-        ]);
+        super::veth(&router, "wan", &wire, "rtr");
+        super::veth(&wire, "isp", &self.ns, &port);
         self.ns.ip(&["link", "set", &port, "master", "br0"]);
         self.ns.ip(&["link", "set", &port, "up"]);
         wire_up(&wire, public, Ipv4Addr::new(198, 18, 0, 110 + n));
         router.ip(&["addr", "add", &format!("{public}/24"), "dev", "wan"]);
         router.ip(&["link", "set", "wan", "up"]);
         // The LAN: one home behind the router.
-        super::ip(&[
-            "link",
-            "add",
-            "name",
-            "eth0",
-            "netns",
-            home.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "lan",
-            "netns",
-            router.name(),
-        ]);
+        super::veth(&home, "eth0", &router, "lan");
         router.ip(&["addr", "add", &format!("10.0.{n}.1/24"), "dev", "lan"]);
         router.ip(&["link", "set", "lan", "up"]);
         home.ip(&["addr", "add", &format!("{lan}/24"), "dev", "eth0"]);

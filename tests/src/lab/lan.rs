@@ -57,21 +57,7 @@ impl Lan {
         let device = Netns::new(&format!("lan{n}"));
         device.sysctl("net.ipv6.conf.all.disable_ipv6=1");
         let port = format!("dev{n}");
-        super::ip(&[
-            "link",
-            "add",
-            "name",
-            "eth0",
-            "netns",
-            device.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &port,
-            "netns",
-            self.router.name(),
-        ]);
+        super::veth(&device, "eth0", &self.router, &port);
         self.router.ip(&["link", "set", &port, "master", "br0"]);
         self.router.ip(&["link", "set", &port, "up"]);
         device.ip(&["link", "set", "eth0", "up"]);

@@ -17,21 +17,7 @@ impl Site<'_> {
     pub fn roam_to(&self, other: &Site<'_>) {
         let n = other.lan.octets()[2];
         let (gateway, addr) = (format!("10.1.{n}.1"), format!("10.1.{n}.2"));
-        super::ip(&[
-            "link",
-            "add",
-            "name",
-            "eth1",
-            "netns",
-            self.home.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "lan2",
-            "netns",
-            other.router.name(),
-        ]);
+        super::veth(&self.home, "eth1", &other.router, "lan2");
         other
             .router
             .ip(&["addr", "add", &format!("{gateway}/24"), "dev", "lan2"]);

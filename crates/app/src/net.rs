@@ -41,6 +41,21 @@ impl Home {
         crate::pairing::blocking(move || home.net_config(&over)).await
     }
 
+    /// What this home's node says of itself to friends, with `config`, telling them the
+    /// addresses `advertise` says.
+    pub(crate) fn local(
+        &self,
+        config: &NetConfig,
+        advertise: tapin_net::endpoint::Advertise,
+    ) -> tapin_net::node::Local {
+        tapin_net::node::Local {
+            name: self.name.clone(),
+            relay: config.relay.clone(),
+            advertise,
+            mdns: config.mdns.looks(),
+        }
+    }
+
     /// The network settings: the home's, overridden by `over`.
     pub(crate) fn net_config(&self, over: &NetOverrides) -> Result<NetConfig> {
         let timeouts = match &over.timeouts {

@@ -21,7 +21,7 @@ use tapin_net::Timeouts;
 use tapin_net::endpoint::{self, Advertise, Gate, Holds};
 use tapin_net::gate::HomeGate;
 use tapin_net::invitations::OpenInvitation;
-use tapin_net::node::{Local, Node, Options, Pairing};
+use tapin_net::node::{Node, Options, Pairing};
 use tapin_net::pair::{self, InvitationError, Invitations, PendingPairing};
 use tapin_store::{MetaKey, Store};
 
@@ -573,12 +573,7 @@ impl Home {
             clock: self.stamp(),
             started: std::time::Instant::now(),
         }));
-        let local = Local {
-            name: self.name.clone(),
-            relay: config.relay.clone(),
-            advertise: Advertise::Bound,
-            mdns: config.mdns.looks(),
-        };
+        let local = self.local(&config, Advertise::Bound);
         let options = Options {
             pairing: Some(Pairing {
                 invitations: gate.invitations().clone(),
@@ -629,12 +624,7 @@ impl Home {
             endpoint::bind_home(self.device.secret(), &config, gate as Arc<dyn Gate>, vec![])
                 .await
                 .map_err(|e| net_error("could not start the network")(Box::new(e)))?;
-        let local = Local {
-            name: self.name.clone(),
-            relay: config.relay.clone(),
-            advertise: Advertise::Bound,
-            mdns: config.mdns.looks(),
-        };
+        let local = self.local(&config, Advertise::Bound);
         // A second endpoint serves sync, for the friend's node to reach after pairing
         // (`Accepted::hand_over`); otherwise the node serves nothing and this endpoint only dials.
         let options = Options {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tapin_net::endpoint::{self, Advertise, Gate, Holds, NetConfig};
 use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, Event, Local, Options, Pairing, Unsynced};
+use tapin_net::node::{self, Event, Options, Pairing, Unsynced};
 use tapin_net::sync::SyncStats;
 use tapin_store::Store;
 
@@ -195,15 +195,13 @@ impl Home {
                 .map_err(|e| net_error("could not start the network", e))?;
         // Friends are told only addresses this command is bound to, and only the home's port:
         // another port is gone a moment later, so they keep what they know (the server's).
-        let local = Local {
-            name: self.name.clone(),
-            relay: config.relay.clone(),
-            mdns: config.mdns.looks(),
-            advertise: match holds {
+        let local = self.local(
+            &config,
+            match holds {
                 Holds::HomePort => Advertise::Bound,
                 Holds::OtherPort | Holds::AnyPort => Advertise::Nothing,
             },
-        };
+        );
         let results = node::sync_once(
             &ep,
             self.path(),
@@ -292,12 +290,7 @@ impl Home {
                 }
             }
         });
-        let local = Local {
-            name: self.name.clone(),
-            relay: config.relay.clone(),
-            advertise: Advertise::Bound,
-            mdns: config.mdns.looks(),
-        };
+        let local = self.local(&config, Advertise::Bound);
         // The node also answers joiners for an invitation opened in this process (a front-end
         // that runs its node and invites through it, like a web app; `tapin invite` runs in a
         // process of its own).

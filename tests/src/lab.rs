@@ -426,6 +426,12 @@ impl crate::Home {
     /// [`LAB_PORT`], mDNS off, with `relay` as its own.
     #[track_caller]
     pub fn init_lab(name: &str, device: &str, relay: &str) -> crate::Home {
+        crate::Home::init_lab_with(name, device, relay, "off")
+    }
+
+    /// [`crate::Home::init_lab`] with `mdns` (`on`, `listen` or `off`) kept for the home.
+    #[track_caller]
+    pub fn init_lab_with(name: &str, device: &str, relay: &str, mdns: &str) -> crate::Home {
         let home = crate::Home::new(&name.to_lowercase());
         home.ok(&[
             "init",
@@ -437,7 +443,8 @@ impl crate::Home {
             "0.0.0.0",
             "--port",
             &LAB_PORT.to_string(),
-            "--no-mdns",
+            "--mdns",
+            mdns,
             "--relay",
             relay,
         ]);

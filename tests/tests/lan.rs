@@ -18,22 +18,7 @@ struct Person {
 
 impl Person {
     fn new(lan: &Lan, name: &str, device_name: &str, mdns: &str) -> Person {
-        let home = Home::new(&name.to_lowercase());
-        home.ok(&[
-            "init",
-            "--name",
-            name,
-            "--device",
-            device_name,
-            "--bind",
-            "0.0.0.0",
-            "--port",
-            &LAB_PORT.to_string(),
-            "--relay",
-            "none",
-            "--mdns",
-            mdns,
-        ]);
+        let home = Home::init_lab_with(name, device_name, "none", mdns);
         Person {
             home,
             device: lan.device(),

@@ -70,9 +70,20 @@ fn main() -> ExitCode {
                 &mut stderr,
                 format_args!("{}: {err:#}\n", output::paint(output::BAD.bold(), "error")),
             );
-            ExitCode::from(exit::FAILURE)
+            ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// Exit 2 when the command itself was malformed (a value that cannot be read), 1 when it was
+/// understood but failed.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let usage = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<tapin_app::Error>()
+            .is_some_and(tapin_app::Error::is_usage)
+    });
+    if usage { exit::USAGE } else { exit::FAILURE }
 }
 
 /// A reader that closed the pipe (`tapin journal list | head -1`) is not a failure.

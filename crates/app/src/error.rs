@@ -18,6 +18,12 @@ pub enum Error {
     /// name already taken, a date in the future. The message names the problem and what to do.
     #[error("{0}")]
     Invalid(String),
+    /// Something the person typed cannot be read as what it stands for: a date, an interval, an
+    /// id that is not hex. The message names the value and the forms that are understood.
+    /// Front-ends treat it as a mistake in the command itself (the CLI exits 2, like a flag it
+    /// does not know).
+    #[error("{0}")]
+    Malformed(String),
     /// Nothing matches what the person named (a person, a goal id), or several things do.
     #[error("{0}")]
     NotFound(String),
@@ -108,6 +114,18 @@ impl Error {
     /// [`Error::Invalid`] from anything printable.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::Invalid(message.into())
+    }
+
+    /// [`Error::Malformed`] from anything printable.
+    #[allow(dead_code)] // The first callers arrive with issue 13's date and id parsing.
+    pub(crate) fn malformed(message: impl Into<String>) -> Self {
+        Error::Malformed(message.into())
+    }
+
+    /// Whether the fault is in how the command was written rather than in what it asked for:
+    /// front-ends answer it as they answer a malformed command line.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Malformed(_))
     }
 
     /// [`Error::NotFound`] from anything printable.

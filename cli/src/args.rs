@@ -113,13 +113,17 @@ pub(crate) enum Command {
     /// The daily glance: rituals due, people past their rhythm, goals ending soon, check-ins worth
     /// having, and one long-lost relationship worth reflecting on.
     Today,
-    /// Quiet the nudges about someone for a while (logging an interaction also resets the clock).
+    /// Quiet the nudges about someone for a while (logging an interaction also resets the clock),
+    /// or with --off let them come back now.
     Snooze {
         /// The relationship.
         person: String,
         /// For how long: 3d, 1w, 2m … or a date.
-        #[arg(value_name = "FOR")]
-        duration: String,
+        #[arg(value_name = "FOR", required_unless_present = "off")]
+        duration: Option<String>,
+        /// Lift the snooze: nudges about them come back now.
+        #[arg(long, conflicts_with = "duration")]
+        off: bool,
     },
     /// One relationship at a glance: your side and what they shared with you.
     Show {
@@ -179,6 +183,18 @@ pub(crate) enum Command {
     /// The private journal. Entries never leave your own devices.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Change any record by its id, as `history`, `journal list`, `goal list`, `ritual list` and
+    /// `people` show it. With no flags, opens your editor on its main text.
+    Edit(EditArgs),
+    /// Delete any record by its id (a relationship too, once unpaired), after asking.
+    #[command(after_help = crate::commands::records::delete_help())]
+    Delete {
+        /// The record's id, or a unique prefix of it (at least 4 characters).
+        id: String,
+        /// Delete without asking (required when there is no terminal to ask on).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Export everything: JSON or Markdown, or each document as a standard .automerge file.
     Export(ExportArgs),
     /// Import a JSON export. Importing the same export twice adds nothing twice.
@@ -294,6 +310,16 @@ pub(crate) enum PersonCommand {
     Restore {
         /// The relationship.
         person: String,
+    },
+    /// Delete a relationship and everything recorded about it, after saying what goes with it.
+    /// Unpair first if you are paired.
+    #[command(after_help = crate::commands::records::person_delete_help())]
+    Delete {
+        /// The relationship.
+        person: String,
+        /// Delete without asking (required when there is no terminal to ask on).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -518,6 +544,74 @@ pub(crate) enum RitualCommand {
         /// The ritual.
         ritual: String,
     },
+    /// Change a ritual: its title, rhythm, length, guidelines or first day.
+    Edit {
+        /// The ritual (id or unique id prefix).
+        ritual: String,
+        /// A new title.
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        fields: RitualFields,
+    },
+}
+
+/// The fields of a ritual an edit can change (each left as it is when not given).
+#[derive(Debug, Args)]
+pub(crate) struct RitualFields {
+    /// Monthly on this day (1–31; short months use their last day).
+    #[arg(long, value_name = "N", conflicts_with_all = ["weekly_on", "every"],
+          value_parser = clap::value_parser!(u8).range(1..=31))]
+    pub(crate) monthly_on: Option<u8>,
+    /// Weekly on this weekday (monday … sunday).
+    #[arg(long, value_name = "DAY", conflicts_with = "every")]
+    pub(crate) weekly_on: Option<String>,
+    /// Every N days.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub(crate) every: Option<u32>,
+    /// About how long, in minutes.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub(crate) minutes: Option<u32>,
+    /// A guideline (repeatable); the ones given replace the old ones.
+    #[arg(long = "guideline", value_name = "TEXT")]
+    pub(crate) guidelines: Vec<String>,
+    /// The first day it counts from (not after a day it was kept).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) start: Option<String>,
+}
+
+/// `tapin edit ID`: the fields of every kind of record; each applies to the kinds it names.
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// The record's id, or a unique prefix of it (at least 4 characters).
+    pub(crate) id: String,
+    /// The main text: a thanks note's or boundary's text, an interaction's or reflection's note,
+    /// a check-in's "went well", a goal's or ritual's title, a journal entry, a person's name.
+    #[arg(long, visible_aliases = ["note", "title", "name", "went-well"])]
+    pub(crate) text: Option<String>,
+    /// The day (interactions, thanks, check-ins).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) on: Option<String>,
+    /// Who reached out, me or them (interactions); the end of its timeframe, a date (goals).
+    #[arg(long, value_name = "WHO|DATE")]
+    pub(crate) by: Option<String>,
+    /// How (interactions).
+    #[arg(long, value_enum)]
+    pub(crate) via: Option<ChannelArg>,
+    /// Why (interactions).
+    #[arg(long, value_enum)]
+    pub(crate) reason: Option<ReasonArg>,
+    /// How it felt, 1 to 5 (check-ins).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub(crate) rating: Option<u8>,
+    /// What to change (check-ins).
+    #[arg(long)]
+    pub(crate) to_change: Option<String>,
+    /// Why it matters (goals).
+    #[arg(long)]
+    pub(crate) why: Option<String>,
+    #[command(flatten)]
+    pub(crate) ritual: RitualFields,
 }
 
 #[derive(Debug, Args)]
@@ -615,8 +709,8 @@ pub(crate) struct NoteArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JournalCommand {
-    /// Write an entry. With no TEXT, opens $EDITOR (or reads standard input when it is not a
-    /// terminal), so private words stay out of shell history.
+    /// Write an entry. With no TEXT, opens $VISUAL or $EDITOR (else editor, nano or vi), or reads
+    /// standard input when it is not a terminal, so private words stay out of shell history.
     Add {
         /// The entry. @tags in it become tags.
         text: Option<String>,

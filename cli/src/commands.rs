@@ -15,6 +15,7 @@ pub(crate) mod journal;
 pub(crate) mod notes;
 pub(crate) mod pair;
 pub(crate) mod person;
+pub(crate) mod records;
 pub(crate) mod reflect;
 pub(crate) mod ritual;
 pub(crate) mod show;
@@ -49,7 +50,13 @@ pub(crate) fn dispatch(home: Home, command: Command, json: bool) -> Result<()> {
             saved(json, &written, written.file.display())
         }
         Command::Today => today::run(home, json),
-        Command::Snooze { person, duration } => person::snooze(home, &person, &duration, json),
+        Command::Snooze {
+            person,
+            duration,
+            off,
+        } => person::snooze(home, &person, duration.as_deref(), off, json),
+        Command::Edit(args) => records::edit(home, args, json),
+        Command::Delete { id, yes } => records::delete(home, &id, yes, json),
         Command::Person(cmd) => person::run(home, cmd, json),
         Command::People { all } => person::people(home, all, json),
         Command::Reflect(args) => reflect::run(home, args, json),

@@ -12,6 +12,7 @@ use tapin_app::{Clock, Home, NetSettings, NewHome};
 mod args;
 mod commands;
 mod dates;
+mod editor;
 mod output;
 
 use args::{Cli, Command};

@@ -77,7 +77,7 @@ fn star(json: bool, e: &EntrySaved, what: &str) -> Result<()> {
     saved(json, e, format!("Entry {} {what}.", e.id.short()))
 }
 
-/// The entry's text: the argument, else `$VISUAL`/`$EDITOR` on a terminal, else standard input.
+/// The entry's text: the argument, else the editor on a terminal, else standard input.
 /// The people it is about are looked up before an editor opens, so a wrong name fails before the
 /// entry is written, not after.
 fn read_text(home: &Home, text: Option<String>, about: &[String]) -> Result<String> {
@@ -94,26 +94,11 @@ fn read_text(home: &Home, text: Option<String>, about: &[String]) -> Result<Stri
     for person in about {
         home.find_person(person)?;
     }
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .context("no entry text given and neither $VISUAL nor $EDITOR is set; pass the text, pipe it in, or set $EDITOR")?;
-    // The draft lives inside the home (private, same permissions) rather than a shared /tmp.
-    let draft = tempfile::Builder::new()
-        .prefix(".journal-draft-")
-        .suffix(".md")
-        .tempfile_in(home.path())
-        .context("could not create a draft file for the editor")?;
-    let mut parts = editor.split_whitespace();
-    let program = parts.next().context("$EDITOR is empty")?;
-    let status = std::process::Command::new(program)
-        .args(parts)
-        .arg(draft.path())
-        .status()
-        .with_context(|| format!("could not start the editor {editor:?}"))?;
-    if !status.success() {
-        bail!("the editor {editor:?} exited with {status}; nothing was saved");
+    let hint = "Write your journal entry below. It stays on your own devices; @words become tags.";
+    match crate::editor::compose(home.path(), hint, "")? {
+        Some(text) => Ok(text),
+        None => bail!("the entry is empty; nothing was saved"),
     }
-    std::fs::read_to_string(draft.path()).context("could not read the draft back")
 }
 
 fn show(home: &Home, find: &Find, json: bool) -> Result<()> {

@@ -87,11 +87,31 @@ pub(crate) fn run(home: &Home, cmd: PersonCommand, json: bool) -> Result<()> {
             &home.set_person_status(&person, RelationshipStatus::Active)?,
             "is active again",
         ),
+        PersonCommand::Delete { person, yes } => {
+            crate::commands::records::delete_person(home, &person, yes, json)
+        }
     }
 }
 
-/// `tapin snooze PERSON FOR`: nudges about them stay quiet until then.
-pub(crate) fn snooze(home: &Home, person: &str, duration: &str, json: bool) -> Result<()> {
+/// `tapin snooze PERSON FOR`: nudges about them stay quiet until then; `--off` lifts it.
+pub(crate) fn snooze(
+    home: &Home,
+    person: &str,
+    duration: Option<&str>,
+    off: bool,
+    json: bool,
+) -> Result<()> {
+    let duration = match duration {
+        Some(d) if !off => d,
+        _ => {
+            let lifted = home.lift_snooze(person)?;
+            return said(
+                json,
+                &lifted,
+                "is no longer snoozed; nudges about them are back",
+            );
+        }
+    };
     let until =
         match duration.parse::<Interval>() {
             Ok(i) => Until::For(i),

@@ -15,7 +15,7 @@ use crate::commands::saved;
 use crate::dates::parse_day;
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
 
-fn weekday(s: &str) -> Result<u8> {
+pub(crate) fn weekday(s: &str) -> Result<u8> {
     let day: Weekday = s
         .trim()
         .parse()
@@ -82,7 +82,14 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             let day = on.map(|s| parse_day(&s, home.now())).transpose()?;
             let done = home.ritual_done(&ritual, day)?;
             let day = done.day.unwrap_or(home.today());
-            let what = if done.changed {
+            let what = if let Some(was) = done.moved_start {
+                format!(
+                    "done on {}, before it started on {}, so it now starts then; streak {}",
+                    describe_day(day),
+                    describe_day(was),
+                    streak(&done.schedule)
+                )
+            } else if done.changed {
                 format!(
                     "done on {}; streak {}",
                     describe_day(day),
@@ -99,6 +106,14 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             "retired; its history stays".to_owned(),
         ),
         RitualCommand::List { person } => list(home, person.as_deref(), json),
+        RitualCommand::Edit {
+            ritual,
+            title,
+            fields,
+        } => {
+            let change = crate::commands::records::ritual_edit(home, title, fields)?;
+            crate::commands::records::edited(json, &home.edit_ritual(&ritual, &change)?)
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub mod notes;
 pub mod pages;
 pub mod pairing;
 pub mod people;
+pub mod records;
 pub mod reflect;
 pub mod report;
 pub mod rituals;

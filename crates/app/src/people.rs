@@ -211,6 +211,15 @@ impl Home {
         })
     }
 
+    /// Lifts a snooze: nudges about them come back (in `today` too) from now on. Lifting a snooze
+    /// that is not there changes nothing.
+    pub fn lift_snooze(&self, person: &str) -> Result<PersonSaved> {
+        self.change_person(person, |_, _, rel| {
+            rel.snoozed_until = None;
+            Ok(())
+        })
+    }
+
     /// Finds `person` and changes their relationship, all inside one write.
     fn change_person(
         &self,

@@ -64,6 +64,8 @@ pub struct RitualSaved {
     /// The day it was marked done on, for `ritual_done`.
     #[serde(skip)]
     pub day: Option<Day>,
+    /// The start it had before a backfill moved it back (`ritual_done` on a day before it).
+    pub moved_start: Option<Day>,
 }
 
 /// One row of the ritual list.
@@ -134,8 +136,10 @@ impl Home {
         })
     }
 
-    /// Records that a ritual was kept on `day` (default today), which must have come and be on
-    /// or after its start.
+    /// Records that a ritual was kept on `day` (default today), which must have come. A day
+    /// before the ritual's start backfills it: the ritual was evidently kept before it was
+    /// written down (a years-old ritual started in tapin today), so its start moves back to that
+    /// day ([`RitualSaved::moved_start`]).
     pub fn ritual_done(&self, ritual: &str, day: Option<Day>) -> Result<RitualSaved> {
         let today = self.today();
         let day = day.unwrap_or(today);
@@ -145,22 +149,21 @@ impl Home {
                 describe_day(day)
             );
         }
+        let mut moved = None;
         let mut saved = self.change_ritual(ritual, |r| {
-            if day < r.start {
-                invalid!(
-                    "{} is before the ritual started ({}); use `--on` with a later day",
-                    describe_day(day),
-                    describe_day(r.start)
-                );
-            }
             if r.occurrences.contains(&day) {
                 return Ok(false);
+            }
+            if day < r.start {
+                moved = Some(r.start);
+                r.start = day;
             }
             r.occurrences.push(day);
             r.occurrences.sort();
             Ok(true)
         })?;
         saved.day = Some(day);
+        saved.moved_start = moved;
         Ok(saved)
     }
 
@@ -198,6 +201,7 @@ impl Home {
                 ritual: r,
                 changed,
                 day: None,
+                moved_start: None,
             })
         })
     }

@@ -91,3 +91,22 @@ pub fn shared(shared: bool) -> &'static str {
         "private"
     }
 }
+
+/// What deleting a record means, said after every delete and in `tapin delete --help`: one
+/// sentence per line.
+pub const DELETE_MEANS: [&str; 3] = [
+    "It leaves every view and export on this device.",
+    "If it was shared, your friend's devices drop it the next time they sync with you.",
+    "Its words remain in the document's history on the devices that had it (this one, and your \
+     friend's if it was shared), and your friend may already have read them.",
+];
+
+/// What deleting a relationship takes with it, and what stays: said before and after a
+/// `person delete`.
+pub const PERSON_DELETE_MEANS: [&str; 3] = [
+    "Its goals, rituals, check-ins, interactions, thanks, boundaries and reflections go with it, \
+     and so does everything they shared with you (their side, as synced to this device).",
+    "Journal entries about them stay; only the link to them is removed from each entry.",
+    "Their side and yours are removed from this device with their history; what your friend \
+     received before the pairing ended stays on their devices.",
+];

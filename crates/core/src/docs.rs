@@ -473,6 +473,40 @@ pub fn delete_record(
     Ok(())
 }
 
+/// Removes one key from a map of the private document or the journal (a no-op if it is not
+/// there). Removing the key, rather than marking the record, is what makes every reader drop it.
+fn delete_key(d: &mut AutoCommit, doc: DocId, map: &str, key: &str) -> Result<(), DocError> {
+    check_schema(d, doc)?;
+    if schema_of(d) == 0 {
+        return Ok(());
+    }
+    let Some(obj) = map_at(d, &ROOT, map).map_err(am(doc))? else {
+        return Ok(());
+    };
+    if d.get(&obj, key).map_err(am(doc))?.is_some() {
+        d.delete(&obj, key).map_err(am(doc))?;
+    }
+    Ok(())
+}
+
+/// Removes a relationship and its private records from the private document (a no-op for what
+/// is not there). Its reflections are separate keys: see [`delete_reflection`].
+pub fn delete_relationship(d: &mut AutoCommit, id: Id) -> Result<(), DocError> {
+    let key = id.to_string();
+    delete_key(d, DocId::Private, "relationships", &key)?;
+    delete_key(d, DocId::Private, "records", &key)
+}
+
+/// Removes one reflection from the private document (a no-op if it is not there).
+pub fn delete_reflection(d: &mut AutoCommit, id: Id) -> Result<(), DocError> {
+    delete_key(d, DocId::Private, "reflections", &id.to_string())
+}
+
+/// Removes one journal entry (a no-op if it is not there).
+pub fn delete_entry(d: &mut AutoCommit, id: Id) -> Result<(), DocError> {
+    delete_key(d, DocId::Journal, "entries", &id.to_string())
+}
+
 /// Reads one record, if present.
 pub fn get_record<D: ReadDoc, H: Hydrate + Validate>(
     d: &D,
@@ -728,6 +762,29 @@ mod tests {
             shared.thanks.keys().copied().collect::<Vec<_>>(),
             [Id::named("b")]
         );
+    }
+
+    #[test]
+    fn deleting_a_relationship_removes_its_key_and_its_private_records() {
+        let (a, b) = (Id::from_bytes([5; 16]), Id::from_bytes([6; 16]));
+        let mut private = AutoCommit::new();
+        put_relationship(&mut private, a, &rel("Sam")).unwrap();
+        put_relationship(&mut private, b, &rel("Ana")).unwrap();
+        put_record(
+            &mut private,
+            Place::Private(a),
+            Collection::Thanks,
+            Id::named("t"),
+            &thanks("kept"),
+        )
+        .unwrap();
+        delete_relationship(&mut private, a).unwrap();
+        let read = read_private(&private).unwrap();
+        assert_eq!(read.relationships.keys().copied().collect::<Vec<_>>(), [b]);
+        assert!(!read.records.contains_key(&a), "its private records go too");
+        assert!(read.records.contains_key(&b));
+        // A second delete is a no-op, not an error.
+        delete_relationship(&mut private, a).unwrap();
     }
 }
 

@@ -179,6 +179,10 @@ fn open_read_write(path: &Path) -> Result<Option<Opened>, OpenError> {
         .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(sqlite)?;
+    // A deleted record's words must not linger in free pages of the file: SQLite overwrites
+    // deleted content with zeros (docs/FORMAT.md, "Deleting").
+    conn.pragma_update(None, "secure_delete", true)
+        .map_err(sqlite)?;
 
     let set_up = match stamp {
         Stamp::Empty => initialise(&conn, path),

@@ -492,6 +492,18 @@ impl Store {
         })
     }
 
+    /// Whether SQLite overwrites deleted content on this connection (`PRAGMA secure_delete`),
+    /// as every writable store does.
+    pub fn secure_delete(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("PRAGMA secure_delete", [], |row| row.get::<_, i64>(0))
+            .map(|on| on == 1)
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
     /// A counter that changes whenever *another* connection (another process, or another `Store`
     /// on the same home) commits. Cheap to poll: this is how a long-running process notices
     /// writes made by a CLI command.

@@ -351,6 +351,46 @@ impl Txn<'_> {
         }
     }
 
+    /// Drops the cached decoded form of `doc` ([`Store::cached_view`]) with the transaction: for
+    /// a delete, whose words must not outlive it in a cache.
+    pub fn drop_view(&mut self, doc: &DocId) -> Result<(), TxnError> {
+        self.usable()?;
+        if !self.store.additions {
+            return Ok(());
+        }
+        let deleted = self
+            .tx
+            .prepare_cached("DELETE FROM view_cache WHERE doc = ?1")
+            .and_then(|mut s| s.execute([doc.to_string()]));
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(source) => Err(self.fail(doc, TxnError::Sqlite { doc: *doc, source })),
+        }
+    }
+
+    /// Removes a whole document from the store with the transaction: its snapshot, chunks (so
+    /// its history on this device too), heads, sync states and cached view. For a document
+    /// nothing will sync again: a deleted relationship's side and replica.
+    pub fn remove_document(&mut self, doc: &DocId) -> Result<(), TxnError> {
+        self.usable()?;
+        let mut tables = vec!["snapshots", "chunks", "sync_states"];
+        if self.store.additions {
+            tables.extend(["doc_heads", "view_cache"]);
+        }
+        let name = doc.to_string();
+        for table in tables {
+            let deleted = self
+                .tx
+                .prepare_cached(&format!("DELETE FROM {table} WHERE doc = ?1"))
+                .and_then(|mut s| s.execute([&name]));
+            if let Err(source) = deleted {
+                return Err(self.fail(doc, TxnError::Sqlite { doc: *doc, source }));
+            }
+        }
+        self.docs.remove(doc);
+        Ok(())
+    }
+
     /// The value stored under `key` in the meta table, as of this transaction.
     pub fn get_meta(&mut self, key: MetaKey) -> Result<Option<Vec<u8>>, TxnError> {
         self.usable()?;
@@ -362,6 +402,19 @@ impl Txn<'_> {
         self.usable()?;
         store::put_meta(&self.tx, key, value)
             .map_err(|source| self.meta_failed(&key.name(), source))
+    }
+
+    /// Removes `key` from the meta table with the transaction (a no-op if it is not there).
+    pub fn delete_meta(&mut self, key: MetaKey) -> Result<(), TxnError> {
+        self.usable()?;
+        let deleted = self
+            .tx
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")
+            .and_then(|mut s| s.execute(rusqlite::params![key.name()]));
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(source) => Err(self.meta_failed(&key.name(), source)),
+        }
     }
 
     /// The automerge sync state for `doc` with one peer device, as of this transaction.

@@ -5,6 +5,7 @@ use automerge::{AutomergeError, ROOT, ReadDoc, ScalarValue, Value};
 use tapin_core::Id;
 
 use super::*;
+use crate::error::TxnError;
 use crate::rows::{MAX_CHUNKS, MIN_COMPACT_BYTES};
 
 fn device() -> ActorId {
@@ -50,6 +51,12 @@ fn connections_are_set_up_for_durability() {
     assert_eq!(pragma("synchronous"), Integer(2), "synchronous is not FULL");
     assert_eq!(pragma("foreign_keys"), Integer(1));
     assert_eq!(pragma("busy_timeout"), Integer(30_000));
+    assert_eq!(
+        pragma("secure_delete"),
+        Integer(1),
+        "deleted words must not linger in free pages"
+    );
+    assert!(store.secure_delete().unwrap());
     assert_eq!(
         pragma("user_version"),
         Integer(schema::FORMAT_VERSION.into())
@@ -574,4 +581,41 @@ fn errors_name_what_failed() {
     assert!(std::error::Error::source(&err).is_some());
     let err: UpdateError<Infallible> = err.into();
     assert!(matches!(err, UpdateError::Corrupt { doc: d, .. } if d == doc));
+}
+
+/// Removing a document takes every row of it, and a transaction can drop a cached view.
+#[test]
+fn a_removed_document_leaves_no_rows() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open(home.path()).unwrap();
+    let doc = DocId::Side(Id::named("gone"));
+    let kept = DocId::Side(Id::named("kept"));
+    for d in [doc, kept] {
+        store.update(&d, &device(), put("x", 1)).unwrap();
+        store
+            .put_view(
+                &d,
+                store.doc_version(&d).unwrap(),
+                &store.heads(&d).unwrap().unwrap(),
+                b"view",
+            )
+            .unwrap();
+        store.set_sync_state(&d, b"peer", b"state").unwrap();
+    }
+    store
+        .transaction(&device(), |txn| -> Result<(), TxnError> {
+            txn.remove_document(&doc)?;
+            txn.drop_view(&kept)
+        })
+        .unwrap();
+    assert!(store.load(&doc).unwrap().is_none());
+    assert_eq!(store.get_sync_state(&doc, b"peer").unwrap(), None);
+    assert_eq!(store.cached_view(&doc).unwrap(), None);
+    assert_eq!(
+        store.cached_view(&kept).unwrap(),
+        None,
+        "the view was dropped"
+    );
+    assert_eq!(get(&store.load(&kept).unwrap().unwrap(), "x"), Some(1));
+    assert!(!store.documents().unwrap().contains(&doc));
 }

@@ -534,6 +534,14 @@ pub(crate) enum RitualCommand {
         #[arg(long, value_name = "DATE")]
         on: Option<String>,
     },
+    /// Take back a day recorded by mistake.
+    Undo {
+        /// The ritual (id or unique id prefix).
+        ritual: String,
+        /// The day to take back (default today).
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+    },
     /// List rituals with their next due date and streak.
     List {
         /// The relationship.

@@ -301,7 +301,7 @@ fn a_deleted_shared_record_leaves_the_friends_replica_and_an_edit_reaches_it() {
     maya.ok(&["unpair", "Jordan"]);
     let out = maya.ok(&["person", "delete", "Jordan", "--yes"]);
     assert!(out.contains("Deleted Jordan"), "{out}");
-    assert!(out.contains("1 journal entry about them stay"), "{out}");
+    assert!(out.contains("1 journal entry stays about them"), "{out}");
     assert_eq!(maya.json(&["people", "--all"]), serde_json::json!([]));
     let (store, _) = maya.store_and_key();
     let docs = store.documents().expect("the documents");
@@ -436,6 +436,13 @@ fn a_ritual_can_be_backfilled_before_its_start_and_edited() {
     assert_eq!(r["recurrence"]["days"], 14);
     assert_eq!(r["minutes"], 30);
     assert_eq!(r["guidelines"], serde_json::json!(["no phones"]));
+    // A day recorded by mistake can be taken back.
+    let out = home.ok(&["ritual", "undo", &id[..8], "--on", "2026-11-15"]);
+    assert!(out.contains("taken back"), "{out}");
+    assert_eq!(
+        listed(&home)["occurrences"],
+        serde_json::json!(["2024-03-03"])
+    );
     // A start after a day it was kept is refused.
     let err = home.refuses(&["ritual", "edit", &id[..8], "--start", "2025-01-01"]);
     assert!(err.contains("before"), "{err}");

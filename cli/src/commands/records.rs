@@ -71,12 +71,24 @@ pub(crate) fn delete(home: &Home, id: &str, yes: bool, json: bool) -> Result<()>
 /// `tapin person delete NAME`, and `tapin delete ID` with a relationship's id.
 pub(crate) fn delete_person(home: &Home, person: &str, yes: bool, json: bool) -> Result<()> {
     let what = home.person_deletion(person)?;
+    let mut goes = Vec::new();
+    for (n, word, suffix) in [
+        (what.records, "record", " of yours"),
+        (what.reflections, "reflection", ""),
+        (what.theirs, "record", " they shared with you"),
+    ] {
+        if n > 0 {
+            goes.push(format!("{}{suffix}", plural(n, word)));
+        }
+    }
+    let goes = if goes.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", goes.join(", "))
+    };
     let question = format!(
-        "Delete {} with {}, {}, and {} they shared with you? Journal entries about them stay.",
-        paint(BOLD, &what.name),
-        plural(what.records, "record"),
-        plural(what.reflections, "reflection"),
-        plural(what.theirs, "record"),
+        "Delete {}{goes}? Journal entries about them stay, without the link to them.",
+        what.name
     );
     if !confirmed(&question, yes)? {
         output::note("Nothing was deleted.")?;
@@ -98,11 +110,11 @@ pub(crate) fn delete_person(home: &Home, person: &str, yes: bool, json: bool) ->
     if gone.journal_mentions > 0 {
         writeln!(
             out,
-            "  {} about them stay, without the link to them.",
+            "  {} about them, without the link to them.",
             if gone.journal_mentions == 1 {
-                "1 journal entry".to_owned()
+                "1 journal entry stays".to_owned()
             } else {
-                format!("{} journal entries", gone.journal_mentions)
+                format!("{} journal entries stay", gone.journal_mentions)
             }
         )?;
     }

@@ -100,6 +100,17 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             };
             ritual_saved(json, &done, what)
         }
+        RitualCommand::Undo { ritual, on } => {
+            let day = on.map(|s| parse_day(&s, home.now())).transpose()?;
+            let undone = home.ritual_undone(&ritual, day)?;
+            let day = describe_day(undone.day.unwrap_or(home.today()));
+            let what = if undone.changed {
+                format!("{day} taken back; streak {}", streak(&undone.schedule))
+            } else {
+                format!("{day} was not recorded; nothing changed")
+            };
+            ritual_saved(json, &undone, what)
+        }
         RitualCommand::Retire { ritual } => ritual_saved(
             json,
             &home.retire_ritual(&ritual)?,

@@ -167,6 +167,19 @@ impl Home {
         Ok(saved)
     }
 
+    /// Takes back a day recorded by mistake (default today): it is no longer a day the ritual
+    /// was kept. A day that was not recorded changes nothing.
+    pub fn ritual_undone(&self, ritual: &str, day: Option<Day>) -> Result<RitualSaved> {
+        let day = day.unwrap_or(self.today());
+        let mut saved = self.change_ritual(ritual, |r| {
+            let before = r.occurrences.len();
+            r.occurrences.retain(|d| *d != day);
+            Ok(r.occurrences.len() != before)
+        })?;
+        saved.day = Some(day);
+        Ok(saved)
+    }
+
     /// Retires a ritual; its history stays.
     pub fn retire_ritual(&self, ritual: &str) -> Result<RitualSaved> {
         self.change_ritual(ritual, |r| {

@@ -184,7 +184,8 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Journal(JournalCommand),
     /// Change any record by its id, as `history`, `journal list`, `goal list`, `ritual list` and
-    /// `people` show it. With no flags, opens your editor on its main text.
+    /// `people` show it. With no flags, opens your editor on its main text (or reads the new
+    /// text from standard input when it is not a terminal).
     Edit(EditArgs),
     /// Delete any record by its id (a relationship too, once unpaired), after asking.
     #[command(after_help = crate::commands::records::delete_help())]

@@ -170,6 +170,16 @@ fn every_kind_of_record_can_be_edited_and_deleted_by_id() {
         serde_json::json!(["food", "home"])
     );
 
+    // With no flags and no terminal, the new text comes on standard input.
+    let run = home.run_with_input(&["edit", &boundary[..8]], "no calls after 11\n");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        item(&home, &boundary).expect("boundary")["record"]["text"],
+        "no calls after 11"
+    );
+    home.refuses(&["edit", &boundary[..8]]);
+    home.ok(&["edit", &boundary[..8], "--text", "no calls after 10"]);
+
     // A flag of another kind is refused, naming what the kind has.
     let err = home.refuses(&["edit", &thanks[..8], "--rating", "3"]);
     assert!(

@@ -198,7 +198,19 @@ pub(crate) fn edit(home: &Home, args: EditArgs, json: bool) -> Result<()> {
             change.deadline = Some(parse_day(by, home.now())?);
         }
     }
-    if change.is_empty() {
+    if change.is_empty() && !std::io::stdin().is_terminal() {
+        // No terminal for an editor: the new main text comes on standard input, as with
+        // `journal add`.
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        if text.trim().is_empty() {
+            bail!(
+                "nothing to change: give the fields to change (see `tapin edit --help`), pipe the \
+                 new text in, or run it on a terminal to open your editor"
+            );
+        }
+        change.text = Some(text.trim().to_owned());
+    } else if change.is_empty() {
         let found = home.find_any(&args.id)?;
         let hint = format!(
             "Edit the text of {} below.",

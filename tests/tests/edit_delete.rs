@@ -114,6 +114,8 @@ fn every_kind_of_record_can_be_edited_and_deleted_by_id() {
     );
 
     home.ok(&["edit", &boundary[..8], "--text", "no calls after 10"]);
+    let out = home.ok(&["edit", &boundary[..8], "--text", "no calls after 10"]);
+    assert!(out.starts_with("Nothing changed"), "{out}");
     assert_eq!(
         item(&home, &boundary).expect("boundary")["record"]["text"],
         "no calls after 10"

@@ -618,25 +618,31 @@ fn refuse_other_fields(kind: Kind, edit: &RecordEdit) -> Result<()> {
     Ok(())
 }
 
-/// Reads, changes and writes back one record of a relationship's place.
+/// Reads, changes and writes back one record of a relationship's place; `changed` says whether
+/// the change made any difference (nothing is written if it made none).
 fn edit_in_place<R>(
     w: &mut Writer<'_, '_>,
     place: Place,
-    collection: Collection,
+    (collection, what): (Collection, &str),
     id: Id,
+    changed: &mut bool,
     change: impl FnOnce(&mut R) -> Result<()>,
 ) -> Result<R>
 where
     R: docs::Hydrate + docs::Reconcile + tapin_core::validate::Validate + Clone + PartialEq,
 {
-    let mut r: R = w
+    let before: R = w
         .record(place, collection, id)?
-        .ok_or_else(|| Error::not_found(format!("record {} was removed", id.short())))?;
+        .ok_or_else(|| Error::not_found(format!("{what} {} was removed", id.short())))?;
+    let mut r = before.clone();
     change(&mut r)?;
-    let r = checked(collection.key().trim_end_matches('s'), r)?;
-    w.update(place.doc(), |d| {
-        Ok(docs::put_record(d, place, collection, id, &r)?)
-    })?;
+    let r = checked(what, r)?;
+    *changed = r != before;
+    if *changed {
+        w.update(place.doc(), |d| {
+            Ok(docs::put_record(d, place, collection, id, &r)?)
+        })?;
+    }
     Ok(r)
 }
 
@@ -724,6 +730,7 @@ impl Home {
             let before = found.summary.clone();
             let rid = before.id;
             let mut after = before.clone();
+            let mut changed = false;
             match found.at {
                 Location::Record(place) => {
                     let c = kind
@@ -739,65 +746,106 @@ impl Home {
                                     describe_day(on)
                                 );
                             }
-                            let r = edit_in_place(w, place, c, rid, |r: &mut Interaction| {
-                                if let Some(t) = &edit.text {
-                                    r.note = t.trim().to_owned();
-                                }
-                                r.on = edit.on.unwrap_or(r.on);
-                                r.by = edit.by.unwrap_or(r.by);
-                                r.via = edit.via.unwrap_or(r.via);
-                                r.reason = edit.reason.unwrap_or(r.reason);
-                                Ok(())
-                            })?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut Interaction| {
+                                    if let Some(t) = &edit.text {
+                                        r.note = t.trim().to_owned();
+                                    }
+                                    r.on = edit.on.unwrap_or(r.on);
+                                    r.by = edit.by.unwrap_or(r.by);
+                                    r.via = edit.via.unwrap_or(r.via);
+                                    r.reason = edit.reason.unwrap_or(r.reason);
+                                    Ok(())
+                                },
+                            )?;
                             (after.day, after.text) = (r.on, interaction_text(&r));
                         }
                         Kind::Thanks => {
-                            let r = edit_in_place(w, place, c, rid, |r: &mut Thanks| {
-                                if let Some(t) = &edit.text {
-                                    r.text = nonempty("a thanks note", t)?;
-                                }
-                                r.on = edit.on.unwrap_or(r.on);
-                                Ok(())
-                            })?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut Thanks| {
+                                    if let Some(t) = &edit.text {
+                                        r.text = nonempty("a thanks note", t)?;
+                                    }
+                                    r.on = edit.on.unwrap_or(r.on);
+                                    Ok(())
+                                },
+                            )?;
                             (after.day, after.text) = (r.on, r.text);
                         }
                         Kind::Boundary => {
-                            let r = edit_in_place(w, place, c, rid, |r: &mut Boundary| {
-                                if let Some(t) = &edit.text {
-                                    r.text = nonempty("a boundary", t)?;
-                                }
-                                Ok(())
-                            })?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut Boundary| {
+                                    if let Some(t) = &edit.text {
+                                        r.text = nonempty("a boundary", t)?;
+                                    }
+                                    Ok(())
+                                },
+                            )?;
                             after.text = r.text;
                         }
                         Kind::CheckIn => {
-                            let r = edit_in_place(w, place, c, rid, |r: &mut CheckIn| {
-                                if let Some(t) = &edit.text {
-                                    r.went_well = t.trim().to_owned();
-                                }
-                                if let Some(t) = &edit.to_change {
-                                    r.to_change = t.trim().to_owned();
-                                }
-                                r.on = edit.on.unwrap_or(r.on);
-                                r.rating = edit.rating.unwrap_or(r.rating);
-                                Ok(())
-                            })?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut CheckIn| {
+                                    if let Some(t) = &edit.text {
+                                        r.went_well = t.trim().to_owned();
+                                    }
+                                    if let Some(t) = &edit.to_change {
+                                        r.to_change = t.trim().to_owned();
+                                    }
+                                    r.on = edit.on.unwrap_or(r.on);
+                                    r.rating = edit.rating.unwrap_or(r.rating);
+                                    Ok(())
+                                },
+                            )?;
                             (after.day, after.text) = (r.on, r.went_well);
                         }
                         Kind::Goal => {
-                            let r = edit_in_place(w, place, c, rid, |r: &mut Goal| {
-                                if let Some(t) = &edit.text {
-                                    r.title = nonempty("a goal's title", t)?;
-                                }
-                                if let Some(why) = &edit.why {
-                                    r.why = why.trim().to_owned();
-                                }
-                                if edit.deadline.is_some() {
-                                    r.by = edit.deadline;
-                                }
-                                r.updated = now;
-                                Ok(())
-                            })?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut Goal| {
+                                    let before_goal = r.clone();
+                                    if let Some(t) = &edit.text {
+                                        r.title = nonempty("a goal's title", t)?;
+                                    }
+                                    if let Some(why) = &edit.why {
+                                        r.why = why.trim().to_owned();
+                                    }
+                                    if edit.deadline.is_some() {
+                                        r.by = edit.deadline;
+                                    }
+                                    if r.title != before_goal.title
+                                        || r.why != before_goal.why
+                                        || r.by != before_goal.by
+                                    {
+                                        r.updated = now;
+                                    }
+                                    Ok(())
+                                },
+                            )?;
                             after.text = r.title;
                         }
                         Kind::Ritual => {
@@ -805,8 +853,14 @@ impl Home {
                             if edit.text.is_some() {
                                 change.title.clone_from(&edit.text);
                             }
-                            let r =
-                                edit_in_place(w, place, c, rid, |r: &mut Ritual| change.apply(r))?;
+                            let r = edit_in_place(
+                                w,
+                                place,
+                                (c, kind.noun()),
+                                rid,
+                                &mut changed,
+                                |r: &mut Ritual| change.apply(r),
+                            )?;
                             (after.day, after.text) = (r.start, r.title);
                         }
                         _ => invalid!("not a relationship's record"),
@@ -833,6 +887,7 @@ impl Home {
                         let e = checked("journal entry", e)?;
                         Ok(docs::put_entry(d, rid, &e)?)
                     })?;
+                    changed = text != before.text;
                     after.text = text;
                 }
                 Location::Reflection => {
@@ -847,6 +902,7 @@ impl Home {
                         let r = checked("reflection", r)?;
                         Ok(docs::put_reflection(d, rid, &r)?)
                     })?;
+                    changed = note != before.text;
                     after.text = note;
                 }
                 Location::Relationship => {
@@ -859,13 +915,12 @@ impl Home {
                     w.update(DocId::Private, |d| {
                         Ok(docs::put_relationship(d, rid, &rel)?)
                     })?;
+                    changed = name != before.text;
                     (after.text, after.person) = (name.clone(), Some(name));
                 }
             }
             Ok(Edited {
-                changed: after.text != before.text
-                    || after.day != before.day
-                    || edit.given().iter().any(|f| *f != "--text" && *f != "--on"),
+                changed,
                 record: after,
             })
         })

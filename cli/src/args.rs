@@ -619,7 +619,7 @@ pub(crate) struct EditArgs {
     /// Why it matters (goals).
     #[arg(long)]
     pub(crate) why: Option<String>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Rituals")]
     pub(crate) ritual: RitualFields,
 }
 

@@ -293,7 +293,7 @@ fn a_deleted_shared_record_leaves_the_friends_replica_and_an_edit_reaches_it() {
     let ids: Vec<String> = theirs.thanks.keys().map(|k| k.to_string()).collect();
     assert_eq!(
         ids,
-        [kept],
+        [kept.clone()],
         "the deleted thanks is still in Jordan's replica"
     );
     assert_eq!(
@@ -302,6 +302,9 @@ fn a_deleted_shared_record_leaves_the_friends_replica_and_an_edit_reaches_it() {
     );
     let page = jordan.json(&["show", "Maya"]).to_string();
     assert!(!page.contains("thank you for the soup"), "{page}");
+    // What Maya shared is hers: Jordan cannot edit or delete it.
+    let err = jordan.refuses(&["delete", &kept[..8], "--yes"]);
+    assert!(err.contains("only they can change or delete it"), "{err}");
 
     // While paired, Maya cannot delete Jordan; after unpairing she can, and nothing of the
     // relationship is left in her store but journal entries, without the link to him.

@@ -293,7 +293,7 @@ fn a_deleted_shared_record_leaves_the_friends_replica_and_an_edit_reaches_it() {
     let ids: Vec<String> = theirs.thanks.keys().map(|k| k.to_string()).collect();
     assert_eq!(
         ids,
-        [kept.clone()],
+        std::slice::from_ref(&kept),
         "the deleted thanks is still in Jordan's replica"
     );
     assert_eq!(

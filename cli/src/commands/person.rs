@@ -5,9 +5,8 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use tapin_app::Home;
 use tapin_app::core::model::RelationshipStatus;
-use tapin_app::core::time::Interval;
 use tapin_app::core::views::touch::TouchState;
-use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings, Until};
+use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings};
 use tapin_app::words::{self, describe_day};
 
 use crate::args::{self, PersonCommand};
@@ -92,19 +91,15 @@ pub(crate) fn run(home: &Home, cmd: PersonCommand, json: bool) -> Result<()> {
 
 /// `tapin snooze PERSON FOR`: nudges about them stay quiet until then.
 pub(crate) fn snooze(home: &Home, person: &str, duration: &str, json: bool) -> Result<()> {
-    let until =
-        match duration.parse::<Interval>() {
-            Ok(i) => Until::For(i),
-            Err(_) => Until::Day(crate::dates::parse_day(duration, home.now()).with_context(
-                || format!("{duration:?} is neither a length (3d, 1w, 2m) nor a date"),
-            )?),
-        };
-    let snoozed = home.snooze(person, until)?;
-    said(json, &snoozed, "is snoozed")?;
-    if !json && let Some(until) = snoozed.relationship.snoozed_until {
-        output::note(format!("Quiet until {}.", describe_day(until)))?;
-    }
-    Ok(())
+    let snoozed = home.snooze(person, duration)?;
+    let rel = &snoozed.saved.relationship;
+    let until = rel
+        .snoozed_until
+        .map(|d| format!(" until {}", describe_day(d)))
+        .unwrap_or_default();
+    let text = format!("{} is snoozed{until}.", paint(BOLD, &rel.name));
+    saved(json, &snoozed, text)?;
+    output::warn(snoozed.warning.as_deref())
 }
 
 /// Every relationship with its staying-in-touch state, most important first.

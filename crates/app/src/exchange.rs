@@ -678,6 +678,7 @@ mod fuzz {
         side.boundaries.insert(
             Id::named("b"),
             Boundary {
+                on: Some(day("2026-11-20")),
                 text: "no calls late".into(),
                 created: Timestamp(7),
             },

@@ -25,8 +25,9 @@ pub struct NewRitual {
     pub minutes: Option<u32>,
     /// How we keep it.
     pub guidelines: Vec<String>,
-    /// The first day it counts from (default: today).
-    pub start: Option<Day>,
+    /// The first day it counts from, as the person typed it (default: today; a plan, so a
+    /// phrase looks ahead and a past day is kept with a warning; see [`crate::dates`]).
+    pub start: Option<String>,
     /// Whether the friend sees it.
     pub share: bool,
 }
@@ -47,6 +48,9 @@ pub struct RitualAdded {
     pub ritual: Ritual,
     /// Its schedule as of today.
     pub schedule: RitualSchedule,
+    /// What the person should know about the start they gave (it is already past).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A ritual changed.
@@ -92,6 +96,10 @@ impl Home {
             invalid!("a ritual needs a title");
         }
         let today = self.today();
+        let (start, warning) = match new.start.as_deref() {
+            Some(start) => self.planned_for(start, "its start")?,
+            None => (today, None),
+        };
         let ritual = checked(
             "ritual",
             Ritual {
@@ -104,7 +112,7 @@ impl Home {
                     .map(|g| g.trim().to_owned())
                     .filter(|g| !g.is_empty())
                     .collect(),
-                start: new.start.unwrap_or(today),
+                start,
                 occurrences: Vec::new(),
                 retired: false,
             },
@@ -130,21 +138,15 @@ impl Home {
                 shared: new.share,
                 schedule: schedule(&ritual, today),
                 ritual,
+                warning,
             })
         })
     }
 
-    /// Records that a ritual was kept on `day` (default today), which must have come and be on
-    /// or after its start.
-    pub fn ritual_done(&self, ritual: &str, day: Option<Day>) -> Result<RitualSaved> {
-        let today = self.today();
-        let day = day.unwrap_or(today);
-        if day > today {
-            invalid!(
-                "{} is in the future; a ritual can only be marked done on a day that has come",
-                describe_day(day)
-            );
-        }
+    /// Records that a ritual was kept on `day` as the person typed it (default today), which
+    /// must have come and be on or after its start.
+    pub fn ritual_done(&self, ritual: &str, day: Option<&str>) -> Result<RitualSaved> {
+        let day = self.happened_on(day, "a ritual")?;
         let mut saved = self.change_ritual(ritual, |r| {
             if day < r.start {
                 invalid!(

@@ -5,9 +5,11 @@ use tapin_core::model::{GoalStatus, Recurrence, RelationshipStatus, Risk};
 use tapin_core::time::Day;
 use tapin_core::views::ritual::RitualSchedule;
 
-/// How a resolved date is echoed back: "2026-11-27 (Friday)".
+/// A day as every page and message says it: "Friday 27 November 2026". The weekday is what a
+/// person checks a resolved phrase against, and the year keeps a day from last year or next
+/// year from reading as this year's.
 pub fn describe_day(day: Day) -> String {
-    format!("{day} ({})", day.0.format("%A"))
+    day.0.format("%A %-d %B %Y").to_string()
 }
 
 /// A stored instant (ms since the epoch) as a local date and time to the minute:

@@ -389,7 +389,7 @@ fn goal_status_reassesses_and_achieved_goals_leave_the_default_list() {
     );
 
     home.refuses_with(2, &["goal", "status", &id, "finished"]);
-    home.refuses(&["goal", "status", &id, "active", "--by", "someday"]);
+    home.refuses_with(2, &["goal", "status", &id, "active", "--by", "someday"]);
 }
 
 #[test]

@@ -93,11 +93,18 @@ pub(crate) fn run(home: &Home, cmd: PersonCommand, json: bool) -> Result<()> {
 pub(crate) fn snooze(home: &Home, person: &str, duration: &str, json: bool) -> Result<()> {
     let snoozed = home.snooze(person, duration)?;
     let rel = &snoozed.saved.relationship;
-    let until = rel
-        .snoozed_until
-        .map(|d| format!(" until {}", describe_day(d)))
-        .unwrap_or_default();
-    let text = format!("{} is snoozed{until}.", paint(BOLD, &rel.name));
+    let name = paint(BOLD, &rel.name);
+    let text = match rel.snoozed_until {
+        // An end that is not after today quiets nothing (the engine's warning says so).
+        Some(until) if snoozed.warning.is_some() => {
+            format!(
+                "{name}'s snooze ends {}: nothing is quieted.",
+                describe_day(until)
+            )
+        }
+        Some(until) => format!("{name} is snoozed until {}.", describe_day(until)),
+        None => format!("{name} is not snoozed."),
+    };
     saved(json, &snoozed, text)?;
     output::warn(snoozed.warning.as_deref())
 }

@@ -120,7 +120,9 @@ fn list(home: &Home, person: Option<&str>, json: bool) -> Result<()> {
             RitualState::Retired => paint(DIM, "retired"),
             RitualState::Unscheduled => paint(DIM, "no schedule this version of tapin knows"),
             RitualState::DueToday => paint(WARN.bold(), "due today"),
-            RitualState::Overdue { since, .. } => paint(BAD, format!("overdue since {since}")),
+            RitualState::Overdue { since, .. } => {
+                paint(BAD, format!("overdue since {}", describe_day(*since)))
+            }
             RitualState::Upcoming { .. } => paint(
                 GOOD,
                 format!(

@@ -104,8 +104,7 @@ pub fn happened(input: Option<&str>, today: Day, what: &str) -> Result<Day> {
     let day = resolve(input, today, Sense::Happened)?;
     if day > today {
         return Err(Error::invalid(format!(
-            "{} is in the future ({input:?}, and today is {}); {what} can only be recorded on \
-             a day that has come",
+            "{} is in the future (today is {}); record {what} once it has happened",
             describe_day(day),
             describe_day(today)
         )));

@@ -97,7 +97,7 @@ impl Home {
         }
         let today = self.today();
         let (start, warning) = match new.start.as_deref() {
-            Some(start) => self.planned_for(start, "its start")?,
+            Some(start) => self.planned_for(start, "the ritual's start")?,
             None => (today, None),
         };
         let ritual = checked(

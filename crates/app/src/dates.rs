@@ -173,6 +173,8 @@ fn phrase(words: &[&str], today: Day, sense: Sense) -> Parsed {
     let day = |d: Option<Day>| d.map_or(Parsed::Unknown, Parsed::Day);
     match words {
         [] => Parsed::Unknown,
+        // "on friday", "on 27 november": as people say it after "--on".
+        ["on", rest @ ..] if !rest.is_empty() => phrase(rest, today, sense),
         [one] if one.contains('-') => iso(one),
         ["today" | "now"] => Parsed::Day(today),
         ["yesterday"] => Parsed::Day(today.minus_days(1)),
@@ -183,7 +185,7 @@ fn phrase(words: &[&str], today: Day, sense: Sense) -> Parsed {
         ["the", "day", "after", "tomorrow"] | ["day", "after", "tomorrow"] => {
             Parsed::Day(today.plus_days(2))
         }
-        [w] | ["this" | "on", w] if weekday(w).is_some() => {
+        [w] | ["this", w] if weekday(w).is_some() => {
             day(weekday(w).map(|w| nearest_weekday(today, w, sense.step(), true)))
         }
         ["last", w] if weekday(w).is_some() => {
@@ -486,6 +488,10 @@ mod tests {
                 ("november 20th", "2026-11-20", "2027-11-20"),
                 ("22 nov", "2026-11-22", "2026-11-22"),
                 ("1 jan 2027", "2027-01-01", "2027-01-01"),
+                ("on 27 November", "2025-11-27", "2026-11-27"),
+                ("Fri.", "2026-11-20", "2026-11-27"),
+                ("in a week", "2026-11-29", "2026-11-29"),
+                ("2 days from now", "2026-11-24", "2026-11-24"),
                 ("2026-12-04", "2026-12-04", "2026-12-04"),
                 ("  2026-11-01 ", "2026-11-01", "2026-11-01"),
             ],

@@ -118,7 +118,8 @@ pub(crate) enum Command {
     Snooze {
         /// The relationship.
         person: String,
-        /// For how long: 3d, 1w, 2m … or a date.
+        /// For how long: 3d, 1w, 2m … or until a date or a phrase, read forwards ("friday" is
+        /// the coming one).
         #[arg(value_name = "FOR", required_unless_present = "off")]
         duration: Option<String>,
         /// Lift the snooze: nudges about them come back now.
@@ -395,7 +396,8 @@ pub(crate) enum GoalCommand {
         /// What kind of goal.
         #[arg(long, value_enum, default_value = "other")]
         kind: GoalKindArg,
-        /// The end of its timeframe: a date or a phrase ("friday", "next month", "in 2 weeks").
+        /// The end of its timeframe: YYYY-MM-DD or a phrase, read forwards ("friday" is the
+        /// coming one, "next month", "in 2 weeks"). A past day is kept, with a warning.
         #[arg(long, value_name = "DATE")]
         by: Option<String>,
         /// An action step (repeatable).
@@ -426,7 +428,7 @@ pub(crate) enum GoalCommand {
         /// A new title, when adjusting it.
         #[arg(long)]
         title: Option<String>,
-        /// A new end of its timeframe.
+        /// A new end of its timeframe (as for `goal add --by`).
         #[arg(long, value_name = "DATE")]
         by: Option<String>,
     },
@@ -520,7 +522,8 @@ pub(crate) enum RitualCommand {
         /// A guideline that keeps it easy (repeatable): "no vehicle travel".
         #[arg(long = "guideline", value_name = "TEXT")]
         guidelines: Vec<String>,
-        /// The first day it applies (default today).
+        /// The first day it applies (default today): YYYY-MM-DD or a phrase, read forwards
+        /// ("monday" is the coming one). A past day is kept, with a warning.
         #[arg(long, value_name = "DATE")]
         start: Option<String>,
         /// Share it with them.
@@ -531,7 +534,8 @@ pub(crate) enum RitualCommand {
     Done {
         /// The ritual (id or unique id prefix).
         ritual: String,
-        /// The day it happened (default today).
+        /// The day it happened (default today): YYYY-MM-DD or a phrase, read backwards
+        /// ("yesterday", "saturday" is the last one). Never in the future.
         #[arg(long, value_name = "DATE")]
         on: Option<String>,
     },
@@ -642,7 +646,8 @@ pub(crate) struct CheckinArgs {
     /// A principle it relates to (repeatable): appreciation, trust, …
     #[arg(long = "principle", value_name = "PRINCIPLE")]
     pub(crate) principles: Vec<String>,
-    /// The day (default today).
+    /// The day it happened (default today): YYYY-MM-DD or a phrase, read backwards ("yesterday",
+    /// "friday" is the last one, "3 days ago"). Never in the future.
     #[arg(long, value_name = "DATE")]
     pub(crate) on: Option<String>,
     /// Share it with them.
@@ -663,7 +668,8 @@ pub(crate) struct LogArgs {
     /// Why.
     #[arg(long, value_enum, default_value = "other")]
     pub(crate) reason: ReasonArg,
-    /// The day (default today).
+    /// The day it happened (default today): YYYY-MM-DD or a phrase, read backwards ("yesterday",
+    /// "friday" is the last one, "3 days ago"). Never in the future.
     #[arg(long, value_name = "DATE")]
     pub(crate) on: Option<String>,
     /// A note.
@@ -708,7 +714,8 @@ pub(crate) struct NoteArgs {
     pub(crate) person: String,
     /// The note.
     pub(crate) text: String,
-    /// The day (default today).
+    /// The day it was given or set (default today): YYYY-MM-DD or a phrase, read backwards
+    /// ("yesterday", "friday" is the last one, "3 days ago"). Never in the future.
     #[arg(long, value_name = "DATE")]
     pub(crate) on: Option<String>,
     /// Keep it private instead of sharing it with them.

@@ -11,7 +11,6 @@ use tapin_app::{Clock, Home, NetSettings, NewHome};
 
 mod args;
 mod commands;
-mod dates;
 mod editor;
 mod output;
 

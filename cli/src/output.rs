@@ -33,6 +33,15 @@ pub(crate) fn note(message: impl std::fmt::Display) -> Result<()> {
     Ok(())
 }
 
+/// A warning the engine returned beside a result (a plan set on a past day): on stderr, so
+/// `--json` output stays clean, and said whether or not the command printed JSON.
+pub(crate) fn warn(warning: Option<&str>) -> Result<()> {
+    match warning {
+        Some(w) => note(format!("{}: {w}.", paint(WARN.bold(), "warning"))),
+        None => Ok(()),
+    }
+}
+
 /// `text` in `style`.
 pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")

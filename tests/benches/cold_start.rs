@@ -584,6 +584,7 @@ fn populate(home: &Path, now: DateTime<Utc>) -> Result<Population> {
     for b in 0..30 {
         let rel = person(&mut rng);
         let boundary = Boundary {
+            on: None,
             text: "Please ask before bringing someone new along".to_owned(),
             created: at(&mut rng, b, 30),
         };

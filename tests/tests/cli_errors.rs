@@ -118,30 +118,31 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
             1,
             "no goal with id \"ffffffff\"",
         ),
-        // Dates.
+        // Dates: one that cannot be read is a malformed command (exit 2); one in the future
+        // for something that happened is understood, and refused (exit 1).
         (
             &["log", "Jordan", "--by", "me", "--on", "someday"],
-            1,
+            2,
             "could not understand the date \"someday\"",
         ),
         (
             &["log", "Jordan", "--by", "me", "--on", "2026-13-45"],
-            1,
-            "could not understand the date \"2026-13-45\"",
+            2,
+            "\"2026-13-45\" is not a date: there is no month 13",
         ),
         (
             &["thanks", "Jordan", "Thanks", "--on", "someday"],
-            1,
+            2,
             "could not understand the date",
         ),
         (
             &["goal", "add", "Jordan", "A goal", "--by", "2026-13-45"],
-            1,
-            "could not understand the date",
+            2,
+            "there is no month 13",
         ),
         (
             &["checkin", "Jordan", "--rating", "3", "--on", "the 45th"],
-            1,
+            2,
             "could not understand the date",
         ),
         (

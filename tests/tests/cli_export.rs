@@ -341,7 +341,7 @@ fn the_markdown_export_names_people_goals_rituals_and_the_journal() {
         "Goal: **Be less defensive**",
         "Ritual: **One-on-one time**, monthly on day 31 (kept 1 times)",
         "Thanks 2026-11-22: Thank you for checking on me",
-        "Boundary: No calls after 10pm",
+        "Boundary 2026-11-22: No calls after 10pm",
         "### Reflection, 2026-11-22",
         "## Journal",
         "Long talk with Jordan @grateful",

@@ -304,7 +304,7 @@ fn log_resolves_dates_and_refuses_the_future() {
     }
     let text = home.ok(&["log", "Jordan", "--by", "me", "--on", "yesterday"]);
     assert!(
-        text.contains("2026-11-21 (Saturday)"),
+        text.contains("Saturday 21 November 2026"),
         "the resolved date is echoed back: {text}"
     );
 

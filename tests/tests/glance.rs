@@ -183,7 +183,11 @@ fn today_orders_people_overdue_first_then_importance_and_risk_and_honours_snooze
         "the snooze ended"
     );
     let bad = home.run_at(later, &["snooze", "Ada", "whenever"]);
-    assert_eq!(bad.code, Some(1));
+    assert_eq!(
+        bad.code,
+        Some(2),
+        "a value that cannot be read is a usage error"
+    );
     assert!(bad.stderr.contains("whenever"), "{}", bad.stderr);
 }
 

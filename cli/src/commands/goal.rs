@@ -10,8 +10,7 @@ use tapin_app::words::{self, describe_day, plural};
 
 use crate::args::{GoalCommand, StepCommand};
 use crate::commands::saved;
-use crate::dates::parse_day;
-use crate::output::{self, BOLD, DIM, GOOD, paint};
+use crate::output::{self, BAD, BOLD, DIM, GOOD, paint};
 
 pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
     match cmd {
@@ -24,7 +23,6 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
             steps,
             share,
         } => {
-            let by = by.map(|s| parse_day(&s, home.now())).transpose()?;
             let new = NewGoal {
                 person,
                 title,
@@ -48,7 +46,8 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 plural(goal.objectives.len(), "step"),
                 added.id.short()
             );
-            saved(json, &added, text)
+            saved(json, &added, text)?;
+            output::warn(added.warning.as_deref())
         }
         GoalCommand::List { person, all } => list(home, person.as_deref(), all, json),
         GoalCommand::Step(StepCommand::Add { goal, text }) => {
@@ -68,7 +67,6 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
             title,
             by,
         } => {
-            let by = by.map(|s| parse_day(&s, home.now())).transpose()?;
             let change = GoalChange {
                 status: status.into(),
                 title,
@@ -79,8 +77,13 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 GoalStatus::Achieved => "achieved — worth celebrating".to_owned(),
                 other => format!("now {}", words::goal_status(other)),
             };
-            let text = format!("Goal {}: {what}.", paint(BOLD, &saved_goal.goal.title));
-            saved(json, &saved_goal, text)
+            let by = match (&change.by, saved_goal.goal.by) {
+                (Some(_), Some(day)) => format!(", by {}", describe_day(day)),
+                _ => String::new(),
+            };
+            let text = format!("Goal {}: {what}{by}.", paint(BOLD, &saved_goal.goal.title));
+            saved(json, &saved_goal, text)?;
+            output::warn(saved_goal.warning.as_deref())
         }
         GoalCommand::Join { goal } => {
             let joined = home.join_goal(&goal)?;
@@ -144,6 +147,7 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
             "No goals yet. Set one with `tapin goal add PERSON TITLE`."
         )?;
     }
+    let today = home.today();
     let mut last_person = None;
     for row in &rows {
         if last_person != Some(&row.person) {
@@ -151,7 +155,13 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
             last_person = Some(&row.person);
         }
         let (done, total) = row.goal.progress();
-        let by = row.goal.by.map(|d| format!(" by {d}")).unwrap_or_default();
+        let by = match row.goal.by {
+            Some(d) if row.goal.is_overdue(today) => {
+                paint(BAD, format!(" by {}, overdue", describe_day(d)))
+            }
+            Some(d) => format!(" by {}", describe_day(d)),
+            None => String::new(),
+        };
         writeln!(
             out,
             "  {}  {}{}  [{}, {}, {done}/{total}]",

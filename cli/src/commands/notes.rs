@@ -10,11 +10,6 @@ use crate::args::{CheckinArgs, GoalStatusArg, LogArgs, NoteArgs};
 use crate::commands::saved;
 use crate::output::{BOLD, paint};
 
-fn day(home: &Home, on: Option<&str>) -> Result<Option<tapin_app::core::time::Day>> {
-    on.map(|s| crate::dates::parse_day(s, home.now()))
-        .transpose()
-}
-
 fn said<T: serde::Serialize>(json: bool, noted: &Noted<T>, text: String) -> Result<()> {
     saved(json, noted, text)
 }
@@ -39,7 +34,7 @@ pub(crate) fn checkin(home: &Home, args: CheckinArgs, json: bool) -> Result<()> 
     }
     let new = NewCheckIn {
         person: args.person,
-        on: day(home, args.on.as_deref())?,
+        on: args.on,
         rating: args.rating,
         went_well: args.went_well,
         to_change: args.to_change,
@@ -72,7 +67,7 @@ pub(crate) fn checkin(home: &Home, args: CheckinArgs, json: bool) -> Result<()> 
 pub(crate) fn log(home: &Home, args: LogArgs, json: bool) -> Result<()> {
     let new = NewInteraction {
         person: args.person,
-        on: day(home, args.on.as_deref())?,
+        on: args.on,
         by: args.by.into(),
         via: args.via.into(),
         reason: args.reason.into(),
@@ -95,17 +90,17 @@ pub(crate) fn log(home: &Home, args: LogArgs, json: bool) -> Result<()> {
     said(json, &noted, text)
 }
 
-fn note(home: &Home, args: NoteArgs) -> Result<NewNote> {
-    Ok(NewNote {
-        on: day(home, args.on.as_deref())?,
+fn note(args: NoteArgs) -> NewNote {
+    NewNote {
+        on: args.on,
         person: args.person,
         text: args.text,
         private: args.private,
-    })
+    }
 }
 
 pub(crate) fn thanks(home: &Home, args: NoteArgs, json: bool) -> Result<()> {
-    let noted = home.thank(&note(home, args)?)?;
+    let noted = home.thank(&note(args))?;
     let text = format!(
         "Thanks to {} on {} ({}).",
         paint(BOLD, &noted.person),
@@ -116,9 +111,15 @@ pub(crate) fn thanks(home: &Home, args: NoteArgs, json: bool) -> Result<()> {
 }
 
 pub(crate) fn boundary(home: &Home, args: NoteArgs, json: bool) -> Result<()> {
-    let noted = home.add_boundary(&note(home, args)?)?;
+    let noted = home.add_boundary(&note(args))?;
+    let on = noted
+        .record
+        .boundary
+        .on
+        .map(|d| format!(" on {}", describe_day(d)))
+        .unwrap_or_default();
     let text = format!(
-        "Boundary with {} noted ({}).",
+        "Boundary with {} noted{on} ({}).",
         paint(BOLD, &noted.person),
         words::shared(noted.shared)
     );

@@ -5,9 +5,8 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use tapin_app::Home;
 use tapin_app::core::model::RelationshipStatus;
-use tapin_app::core::time::Interval;
 use tapin_app::core::views::touch::TouchState;
-use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings, Until};
+use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings};
 use tapin_app::words::{self, describe_day};
 
 use crate::args::{self, PersonCommand};
@@ -112,19 +111,22 @@ pub(crate) fn snooze(
             );
         }
     };
-    let until =
-        match duration.parse::<Interval>() {
-            Ok(i) => Until::For(i),
-            Err(_) => Until::Day(crate::dates::parse_day(duration, home.now()).with_context(
-                || format!("{duration:?} is neither a length (3d, 1w, 2m) nor a date"),
-            )?),
-        };
-    let snoozed = home.snooze(person, until)?;
-    said(json, &snoozed, "is snoozed")?;
-    if !json && let Some(until) = snoozed.relationship.snoozed_until {
-        output::note(format!("Quiet until {}.", describe_day(until)))?;
-    }
-    Ok(())
+    let snoozed = home.snooze(person, duration)?;
+    let rel = &snoozed.saved.relationship;
+    let name = paint(BOLD, &rel.name);
+    let text = match rel.snoozed_until {
+        // An end that is not after today quiets nothing (the engine's warning says so).
+        Some(until) if snoozed.warning.is_some() => {
+            format!(
+                "{name}'s snooze ends {}: nothing is quieted.",
+                describe_day(until)
+            )
+        }
+        Some(until) => format!("{name} is snoozed until {}.", describe_day(until)),
+        None => format!("{name} is not snoozed."),
+    };
+    saved(json, &snoozed, text)?;
+    output::warn(snoozed.warning.as_deref())
 }
 
 /// Every relationship with its staying-in-touch state, most important first.

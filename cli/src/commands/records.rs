@@ -10,7 +10,6 @@ use tapin_app::records::{Edited, Kind, RecordEdit, RitualEdit};
 use tapin_app::words::{DELETE_MEANS, PERSON_DELETE_MEANS, plural};
 
 use crate::args::{EditArgs, InitiatorArg, RitualFields};
-use crate::dates::parse_day;
 use crate::output::{self, BOLD, paint};
 
 /// `tapin delete --help`: what a delete means.
@@ -125,11 +124,7 @@ pub(crate) fn delete_person(home: &Home, person: &str, yes: bool, json: bool) ->
 }
 
 /// The ritual fields given, as the engine takes them.
-pub(crate) fn ritual_edit(
-    home: &Home,
-    title: Option<String>,
-    f: RitualFields,
-) -> Result<RitualEdit> {
+pub(crate) fn ritual_edit(title: Option<String>, f: RitualFields) -> Result<RitualEdit> {
     let recurrence = match (f.monthly_on, f.weekly_on.as_deref(), f.every) {
         (Some(day), _, _) => Some(Recurrence::MonthlyOn { day }),
         (_, Some(w), _) => Some(Recurrence::WeeklyOn {
@@ -143,7 +138,7 @@ pub(crate) fn ritual_edit(
         recurrence,
         minutes: f.minutes,
         guidelines: (!f.guidelines.is_empty()).then_some(f.guidelines),
-        start: f.start.map(|s| parse_day(&s, home.now())).transpose()?,
+        start: f.start,
     })
 }
 
@@ -165,20 +160,15 @@ pub(crate) fn edited(json: bool, e: &Edited) -> Result<()> {
             "  {who}'s devices get the change the next time they sync with you."
         )?;
     }
-    Ok(())
+    output::warn(e.warning.as_deref())
 }
 
 /// `tapin edit ID`.
 pub(crate) fn edit(home: &Home, args: EditArgs, json: bool) -> Result<()> {
-    let on = args
-        .on
-        .as_deref()
-        .map(|s| parse_day(s, home.now()))
-        .transpose()?;
-    let ritual = ritual_edit(home, None, args.ritual)?;
+    let ritual = ritual_edit(None, args.ritual)?;
     let mut change = RecordEdit {
         text: args.text,
-        on,
+        on: args.on,
         via: args.via.map(Into::into),
         reason: args.reason.map(Into::into),
         rating: args.rating,
@@ -195,7 +185,7 @@ pub(crate) fn edit(home: &Home, args: EditArgs, json: bool) -> Result<()> {
                 .map_err(|_| anyhow::anyhow!("--by {by:?}: say me or them"))?;
             change.by = Some(who.into());
         } else {
-            change.deadline = Some(parse_day(by, home.now())?);
+            change.deadline = Some(by.to_owned());
         }
     }
     if change.is_empty() && !std::io::stdin().is_terminal() {

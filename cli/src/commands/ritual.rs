@@ -12,7 +12,6 @@ use tapin_app::words::{describe_day, recurrence, streak};
 
 use crate::args::RitualCommand;
 use crate::commands::saved;
-use crate::dates::parse_day;
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
 
 pub(crate) fn weekday(s: &str) -> Result<u8> {
@@ -58,29 +57,30 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
                 recurrence: recurrence_given,
                 minutes,
                 guidelines,
-                start: start.map(|s| parse_day(&s, home.now())).transpose()?,
+                start,
                 share,
             };
             let added = home.add_ritual(&new)?;
             let text = format!(
-                "Ritual {} with {}, {}{}; next on {}. Id {}.",
+                "Ritual {} with {}, {}{}, from {}; next on {}. Id {}.",
                 paint(BOLD, &added.ritual.title),
                 added.person,
                 recurrence(added.ritual.recurrence),
                 minutes
                     .map(|m| format!(", about {m} minutes"))
                     .unwrap_or_default(),
+                describe_day(added.ritual.start),
                 added
                     .schedule
                     .next_due
                     .map_or_else(|| "-".to_owned(), describe_day),
                 added.id.short()
             );
-            saved(json, &added, text)
+            saved(json, &added, text)?;
+            output::warn(added.warning.as_deref())
         }
         RitualCommand::Done { ritual, on } => {
-            let day = on.map(|s| parse_day(&s, home.now())).transpose()?;
-            let done = home.ritual_done(&ritual, day)?;
+            let done = home.ritual_done(&ritual, on.as_deref())?;
             let day = done.day.unwrap_or(home.today());
             let what = if let Some(was) = done.moved_start {
                 format!(
@@ -101,8 +101,7 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             ritual_saved(json, &done, what)
         }
         RitualCommand::Undo { ritual, on } => {
-            let day = on.map(|s| parse_day(&s, home.now())).transpose()?;
-            let undone = home.ritual_undone(&ritual, day)?;
+            let undone = home.ritual_undone(&ritual, on.as_deref())?;
             let day = describe_day(undone.day.unwrap_or(home.today()));
             let what = if undone.changed {
                 format!("{day} taken back; streak {}", streak(&undone.schedule))
@@ -122,7 +121,7 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             title,
             fields,
         } => {
-            let change = crate::commands::records::ritual_edit(home, title, fields)?;
+            let change = crate::commands::records::ritual_edit(title, fields)?;
             crate::commands::records::edited(json, &home.edit_ritual(&ritual, &change)?)
         }
     }
@@ -146,7 +145,9 @@ fn list(home: &Home, person: Option<&str>, json: bool) -> Result<()> {
             RitualState::Retired => paint(DIM, "retired"),
             RitualState::Unscheduled => paint(DIM, "no schedule this version of tapin knows"),
             RitualState::DueToday => paint(WARN.bold(), "due today"),
-            RitualState::Overdue { since, .. } => paint(BAD, format!("overdue since {since}")),
+            RitualState::Overdue { since, .. } => {
+                paint(BAD, format!("overdue since {}", describe_day(*since)))
+            }
             RitualState::Upcoming { .. } => paint(
                 GOOD,
                 format!(

@@ -11,7 +11,7 @@ use tapin_app::core::views::mutual::Owner;
 use tapin_app::core::views::reciprocity::Bucket;
 use tapin_app::core::views::touch::TouchState;
 use tapin_app::pages::RelationshipPage;
-use tapin_app::words;
+use tapin_app::words::{self, describe_day};
 
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
 
@@ -59,20 +59,24 @@ fn print(p: &RelationshipPage) -> Result<()> {
 
     let state = match &p.touch.state {
         TouchState::NoRhythm => paint(DIM, "no rhythm set"),
-        TouchState::Fine { due_on, .. } => {
-            paint(GOOD, format!("in touch; next contact due {due_on}"))
+        TouchState::Fine { due_on, .. } => paint(
+            GOOD,
+            format!("in touch; next contact due {}", describe_day(*due_on)),
+        ),
+        TouchState::Due { since, .. } => paint(WARN, format!("due since {}", describe_day(*since))),
+        TouchState::Overdue { since, .. } => paint(
+            BAD,
+            format!("past your longest gap since {}", describe_day(*since)),
+        ),
+        TouchState::Snoozed { until } => {
+            paint(DIM, format!("snoozed until {}", describe_day(*until)))
         }
-        TouchState::Due { since, .. } => paint(WARN, format!("due since {since}")),
-        TouchState::Overdue { since, .. } => {
-            paint(BAD, format!("past your longest gap since {since}"))
-        }
-        TouchState::Snoozed { until } => paint(DIM, format!("snoozed until {until}")),
         TouchState::Inactive { .. } => paint(DIM, "archived or ended"),
     };
     let last = p
         .touch
         .last_contact
-        .map_or_else(|| "none logged".to_owned(), |d| d.to_string());
+        .map_or_else(|| "none logged".to_owned(), describe_day);
     writeln!(out, "\nStaying in touch: last contact {last}; {state}")?;
 
     writeln!(out, "\n{}", paint(BOLD, "Goals"))?;
@@ -132,10 +136,10 @@ fn print(p: &RelationshipPage) -> Result<()> {
     if !p.rituals.is_empty() {
         writeln!(out, "\n{}", paint(BOLD, "Rituals"))?;
         for r in &p.rituals {
-            let next = r
-                .schedule
-                .next_due
-                .map_or_else(|| "retired".to_owned(), |d| format!("next {d}"));
+            let next = r.schedule.next_due.map_or_else(
+                || "retired".to_owned(),
+                |d| format!("next {}", describe_day(d)),
+            );
             let recent: Vec<String> = r.recent.iter().map(ToString::to_string).collect();
             writeln!(
                 out,

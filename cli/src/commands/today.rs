@@ -52,7 +52,7 @@ fn print(page: &TodayPage) -> Result<()> {
             };
             let last = p.touch.last_contact.map_or_else(
                 || "no contact logged".to_owned(),
-                |d| format!("last contact {d}"),
+                |d| format!("last contact {}", describe_day(d)),
             );
             writeln!(
                 out,
@@ -66,11 +66,11 @@ fn print(page: &TodayPage) -> Result<()> {
         writeln!(out, "\nGoals ending soon")?;
         for g in &t.goals {
             let when = if g.days_left < 0 {
-                format!("was due {}", g.by)
+                format!("was due {}", describe_day(g.by))
             } else if g.days_left == 0 {
                 "due today".to_owned()
             } else {
-                format!("by {} ({} days)", g.by, g.days_left)
+                format!("by {} ({} days)", describe_day(g.by), g.days_left)
             };
             writeln!(
                 out,
@@ -82,9 +82,10 @@ fn print(page: &TodayPage) -> Result<()> {
     if !t.checkins.is_empty() {
         writeln!(out, "\nCheck-ins worth having")?;
         for c in &t.checkins {
-            let last = c
-                .last_checkin
-                .map_or_else(|| "none yet".to_owned(), |d| format!("last {d}"));
+            let last = c.last_checkin.map_or_else(
+                || "none yet".to_owned(),
+                |d| format!("last {}", describe_day(d)),
+            );
             writeln!(out, "  {} — {} open goal(s), {last}", c.name, c.open_goals)?;
         }
     }

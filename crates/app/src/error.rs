@@ -117,7 +117,6 @@ impl Error {
     }
 
     /// [`Error::Malformed`] from anything printable.
-    #[allow(dead_code)] // The first callers arrive with issue 13's date and id parsing.
     pub(crate) fn malformed(message: impl Into<String>) -> Self {
         Error::Malformed(message.into())
     }

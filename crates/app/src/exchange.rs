@@ -300,7 +300,10 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                 writeln!(md, "- Thanks {}: {}", t.on, t.text)?;
             }
             for b in recs.boundaries.values() {
-                writeln!(md, "- Boundary: {}", b.text)?;
+                match b.on {
+                    Some(on) => writeln!(md, "- Boundary {on}: {}", b.text)?,
+                    None => writeln!(md, "- Boundary: {}", b.text)?,
+                }
             }
             writeln!(md)?;
         }
@@ -313,7 +316,10 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
             writeln!(
                 md,
                 "### Reflection, {}\n",
-                r.at.to_datetime().format("%Y-%m-%d")
+                // The writer's calendar day, as every day is, not the day in UTC.
+                r.at.to_datetime()
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d")
             )?;
             for (n, (qa, qb)) in tapin_core::model::QUESTIONS.iter().enumerate() {
                 let a = r.answer(n + 1);
@@ -678,6 +684,7 @@ mod fuzz {
         side.boundaries.insert(
             Id::named("b"),
             Boundary {
+                on: Some(day("2026-11-20")),
                 text: "no calls late".into(),
                 created: Timestamp(7),
             },

@@ -21,8 +21,9 @@ pub struct NewGoal {
     pub why: String,
     /// What kind of goal.
     pub kind: GoalKind,
-    /// When it should be reached.
-    pub by: Option<Day>,
+    /// When it should be reached, as the person typed it (a plan: a phrase looks ahead, and a
+    /// past day is kept with a warning; see [`crate::dates`]).
+    pub by: Option<String>,
     /// Its first steps, in order.
     pub steps: Vec<String>,
     /// Whether the friend sees it.
@@ -43,6 +44,9 @@ pub struct GoalAdded {
     pub shared: bool,
     /// The goal.
     pub goal: Goal,
+    /// What the person should know about the deadline they gave (it is already past).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A goal changed.
@@ -52,6 +56,9 @@ pub struct GoalSaved {
     pub id: Id,
     /// The goal as now stored.
     pub goal: Goal,
+    /// What the person should know about the deadline they gave (it is already past).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A step changed: on one of my goals, or on a friend's goal I took up (my own steps toward it
@@ -87,8 +94,8 @@ pub struct GoalChange {
     pub status: GoalStatus,
     /// A new title.
     pub title: Option<String>,
-    /// A new date.
-    pub by: Option<Day>,
+    /// A new end of its timeframe, as the person typed it (as [`NewGoal::by`]).
+    pub by: Option<String>,
 }
 
 /// One row of the goal list.
@@ -241,12 +248,24 @@ fn progress(objectives: &Records<Objective>) -> (usize, usize) {
 }
 
 impl Home {
+    /// A goal's deadline as typed, resolved as a plan, and the warning when it is past.
+    fn deadline(&self, by: Option<&str>) -> Result<(Option<Day>, Option<String>)> {
+        match by {
+            Some(by) => {
+                let (day, warning) = self.planned_for(by, "the deadline")?;
+                Ok((Some(day), warning))
+            }
+            None => Ok((None, None)),
+        }
+    }
+
     /// Sets a goal with someone, private or shared.
     pub fn add_goal(&self, new: &NewGoal) -> Result<GoalAdded> {
         let title = new.title.trim().to_owned();
         if title.is_empty() {
             invalid!("a goal needs a title");
         }
+        let (by, warning) = self.deadline(new.by.as_deref())?;
         let now = self.stamp();
         let mut objectives = Records::new();
         for (n, text) in new.steps.iter().enumerate() {
@@ -267,7 +286,7 @@ impl Home {
                 title,
                 why: new.why.clone(),
                 kind: new.kind,
-                by: new.by,
+                by,
                 status: GoalStatus::Active,
                 objectives,
                 created: now,
@@ -288,6 +307,7 @@ impl Home {
                 person: rel.name,
                 shared: new.share,
                 goal,
+                warning,
             })
         })
     }
@@ -298,6 +318,7 @@ impl Home {
             Some("") => invalid!("a goal needs a title"),
             other => other.map(str::to_owned),
         };
+        let (by, warning) = self.deadline(change.by.as_deref())?;
         let updated = self.stamp();
         self.write(|w| {
             let (place, id) = find_goal(w, goal)?;
@@ -308,15 +329,15 @@ impl Home {
                 if let Some(t) = &title {
                     g.title.clone_from(t);
                 }
-                if change.by.is_some() {
-                    g.by = change.by;
+                if by.is_some() {
+                    g.by = by;
                 }
                 g.updated = updated;
                 let g = checked("goal", g)?;
                 docs::put_record(d, place, Collection::Goals, id, &g)?;
                 Ok(g)
             })?;
-            Ok(GoalSaved { id, goal })
+            Ok(GoalSaved { id, goal, warning })
         })
     }
 

@@ -34,6 +34,7 @@ mod net;
 mod notices;
 mod reading;
 
+pub mod dates;
 pub mod exchange;
 pub mod goals;
 pub mod journal;

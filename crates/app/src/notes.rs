@@ -8,13 +8,11 @@ use tapin_core::model::{
     Boundary, Channel, CheckIn, Goal, GoalReview, GoalStatus, Initiator, Interaction, Principle,
     Reason, Thanks,
 };
-use tapin_core::time::Day;
 use tapin_core::validate::Validate;
 
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, checked, random_id};
 use crate::reading::{Docs, Writer, find_person, find_record};
-use crate::words::describe_day;
 
 /// A record written about a relationship, as `--json` shows it: `{"id", "relationship",
 /// "shared", "<kind>": record}`.
@@ -70,8 +68,9 @@ pub struct Bounded {
 pub struct NewCheckIn {
     /// The person.
     pub person: String,
-    /// The day it was (default today).
-    pub on: Option<Day>,
+    /// The day it was, as the person typed it (default today; never in the future; see
+    /// [`crate::dates`]).
+    pub on: Option<String>,
     /// How it went, 1–5.
     pub rating: u8,
     /// What went well.
@@ -91,8 +90,9 @@ pub struct NewCheckIn {
 pub struct NewInteraction {
     /// The person.
     pub person: String,
-    /// The day it happened (default today; never in the future).
-    pub on: Option<Day>,
+    /// The day it happened, as the person typed it (default today; never in the future; see
+    /// [`crate::dates`]).
+    pub on: Option<String>,
     /// Who reached out.
     pub by: Initiator,
     /// How.
@@ -112,8 +112,9 @@ pub struct NewNote {
     pub person: String,
     /// The text.
     pub text: String,
-    /// The day (thanks only; default today).
-    pub on: Option<Day>,
+    /// The day it was given or set, as the person typed it (default today; never in the
+    /// future; see [`crate::dates`]).
+    pub on: Option<String>,
     /// Whether it stays private.
     pub private: bool,
 }
@@ -176,7 +177,7 @@ impl Home {
     /// written in one transaction, all of them or none. A review that names no goal of this
     /// relationship fails the whole check-in.
     pub fn check_in(&self, new: &NewCheckIn) -> Result<Noted<CheckedIn>> {
-        let on = new.on.unwrap_or(self.today());
+        let on = self.happened_on(new.on.as_deref(), "a check-in")?;
         let updated = self.stamp();
         let id = random_id()?;
         self.write(|w: &mut Writer<'_, '_>| {
@@ -252,14 +253,7 @@ impl Home {
 
     /// Logs who reached out to whom, and how.
     pub fn log_interaction(&self, new: &NewInteraction) -> Result<Noted<Logged>> {
-        let today = self.today();
-        let on = new.on.unwrap_or(today);
-        if on > today {
-            invalid!(
-                "{} is in the future; log interactions that happened",
-                describe_day(on)
-            );
-        }
+        let on = self.happened_on(new.on.as_deref(), "an interaction")?;
         let record = Interaction {
             on,
             by: new.by,
@@ -282,7 +276,7 @@ impl Home {
     /// Writes down a thank-you.
     pub fn thank(&self, new: &NewNote) -> Result<Noted<Thanked>> {
         let record = Thanks {
-            on: new.on.unwrap_or(self.today()),
+            on: self.happened_on(new.on.as_deref(), "a thank-you")?,
             text: note_text(&new.text)?,
             created: self.stamp(),
         };
@@ -300,6 +294,7 @@ impl Home {
     /// Notes a boundary.
     pub fn add_boundary(&self, new: &NewNote) -> Result<Noted<Bounded>> {
         let record = Boundary {
+            on: Some(self.happened_on(new.on.as_deref(), "a boundary")?),
             text: note_text(&new.text)?,
             created: self.stamp(),
         };

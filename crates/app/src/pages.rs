@@ -119,6 +119,8 @@ pub struct ThanksItem {
 pub struct BoundaryItem {
     /// "mine" or "theirs".
     pub whose: &'static str,
+    /// The day it was set, in its writer's calendar.
+    pub on: Day,
     /// The words.
     pub text: String,
 }
@@ -247,6 +249,12 @@ fn goal_items(recs: &SideRecords, shared: bool) -> impl Iterator<Item = GoalItem
     })
 }
 
+/// The day a boundary was set: as its writer recorded it, or, for one written before
+/// boundaries had a day, the local day of when it was written.
+pub(crate) fn boundary_day(b: &Boundary) -> Day {
+    b.on.unwrap_or_else(|| day_of(b.created))
+}
+
 /// The local calendar day of an instant.
 fn day_of(ts: Timestamp) -> Day {
     Day(ts.to_datetime().with_timezone(&chrono::Local).date_naive())
@@ -305,6 +313,7 @@ impl Home {
             }));
             boundaries.extend(recs.boundaries.values().map(|b: &Boundary| BoundaryItem {
                 whose,
+                on: boundary_day(b),
                 text: b.text.clone(),
             }));
         }
@@ -495,6 +504,6 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<HistoryItem>) {
     }
     for (id, b) in &recs.boundaries {
         let summary = format!("boundary: {}", b.text);
-        push("boundary", id, day_of(b.created), summary, json(b));
+        push("boundary", id, boundary_day(b), summary, json(b));
     }
 }

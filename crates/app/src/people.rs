@@ -45,13 +45,16 @@ impl PersonSettings {
     }
 }
 
-/// How long a snooze lasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Until {
-    /// For this long from today.
-    For(Interval),
-    /// Until this day.
-    Day(Day),
+/// A snooze as saved: the relationship, and what the person should know about the end they
+/// gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snoozed {
+    /// The relationship as now stored.
+    #[serde(flatten)]
+    pub saved: PersonSaved,
+    /// The end given is not after today, so the snooze quiets nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A change to a relationship.
@@ -193,22 +196,33 @@ impl Home {
         })
     }
 
-    /// Quiets nudges about someone for a while, or until a day after today.
-    pub fn snooze(&self, person: &str, until: Until) -> Result<PersonSaved> {
-        let until = match until {
-            Until::For(interval) => self.today().plus_days(u64::from(interval.days)),
-            Until::Day(day) => day,
+    /// Quiets nudges about someone for a while ("3d", "2w") or until a day as the person typed
+    /// it (a plan: a phrase looks ahead; see [`crate::dates`]). A snooze is quiet through the
+    /// day before its end, so an end that is not after today is kept with a warning that it
+    /// quiets nothing (which also ends an earlier snooze).
+    pub fn snooze(&self, person: &str, until: &str) -> Result<Snoozed> {
+        let today = self.today();
+        let until = match until.parse::<Interval>() {
+            Ok(interval) => today.plus_days(u64::from(interval.days)),
+            Err(_) => crate::dates::resolve_or(
+                until,
+                today,
+                crate::dates::Sense::Planned,
+                "; or a length from today, like 3d, 2w or 1m",
+            )?,
         };
-        if until <= self.today() {
-            invalid!(
-                "{} is not in the future; snooze until a later day",
-                crate::words::describe_day(until)
-            );
-        }
-        self.change_person(person, |_, _, rel| {
+        let saved = self.change_person(person, |_, _, rel| {
             rel.snoozed_until = Some(until);
             Ok(())
-        })
+        })?;
+        let warning = (until <= today).then(|| {
+            format!(
+                "{} is not after today, so this snooze quiets nothing: nudges about {} carry on",
+                crate::words::describe_day(until),
+                saved.relationship.name
+            )
+        });
+        Ok(Snoozed { saved, warning })
     }
 
     /// Lifts a snooze: nudges about them come back (in `today` too) from now on. Lifting a snooze

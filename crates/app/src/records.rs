@@ -81,8 +81,8 @@ impl Kind {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Kind::Interaction => &["--text", "--on", "--by", "--via", "--reason"],
-            Kind::Thanks => &["--text", "--on"],
-            Kind::Boundary | Kind::JournalEntry | Kind::Reflection | Kind::Relationship => {
+            Kind::Thanks | Kind::Boundary => &["--text", "--on"],
+            Kind::JournalEntry | Kind::Reflection | Kind::Relationship => {
                 &["--text"]
             }
             Kind::CheckIn => &["--text", "--on", "--rating", "--to-change"],
@@ -166,6 +166,9 @@ pub struct Edited {
     pub record: RecordRef,
     /// Whether anything changed.
     pub changed: bool,
+    /// A past deadline or start, kept as given, said beside the result (see [`crate::dates`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A change to a ritual: each `None` leaves that field as it is.
@@ -179,8 +182,9 @@ pub struct RitualEdit {
     pub minutes: Option<u32>,
     /// New guidelines, replacing the old ones.
     pub guidelines: Option<Vec<String>>,
-    /// A new first day; it may not come after a day it was kept.
-    pub start: Option<Day>,
+    /// A new first day as the person typed it, read as a plan; it may not come after a day
+    /// it was kept.
+    pub start: Option<String>,
 }
 
 impl RitualEdit {
@@ -192,8 +196,9 @@ impl RitualEdit {
             && self.start.is_none()
     }
 
-    /// Applies the edit; the title is checked by [`checked`] with the rest.
-    fn apply(&self, r: &mut Ritual) -> Result<()> {
+    /// Applies the edit, with its start already resolved; the title is checked by [`checked`]
+    /// with the rest.
+    fn apply(&self, start: Option<Day>, r: &mut Ritual) -> Result<()> {
         if let Some(title) = &self.title {
             r.title = nonempty("a ritual's title", title)?;
         }
@@ -210,7 +215,7 @@ impl RitualEdit {
                 .filter(|g| !g.is_empty())
                 .collect();
         }
-        if let Some(start) = self.start {
+        if let Some(start) = start {
             if let Some(first) = r.occurrences.iter().min()
                 && *first < start
             {
@@ -234,8 +239,8 @@ impl RitualEdit {
 pub struct RecordEdit {
     /// The main text.
     pub text: Option<String>,
-    /// The day it was.
-    pub on: Option<Day>,
+    /// The day it was, as the person typed it: something that happened, never in the future.
+    pub on: Option<String>,
     /// Who reached out (interactions).
     pub by: Option<Initiator>,
     /// How (interactions).
@@ -248,8 +253,8 @@ pub struct RecordEdit {
     pub to_change: Option<String>,
     /// Why it matters (goals).
     pub why: Option<String>,
-    /// The end of its timeframe (goals).
-    pub deadline: Option<Day>,
+    /// The end of its timeframe as the person typed it, read as a plan (goals).
+    pub deadline: Option<String>,
     /// A ritual's fields.
     pub ritual: RitualEdit,
 }
@@ -354,7 +359,7 @@ fn candidates_in(
         push(Kind::Thanks, id, r.on, r.text.clone());
     }
     for (id, r) in &recs.boundaries {
-        push(Kind::Boundary, id, day_of(r.created), r.text.clone());
+        push(Kind::Boundary, id, crate::pages::boundary_day(r), r.text.clone());
     }
     for (id, r) in &recs.checkins {
         push(Kind::CheckIn, id, r.on, r.went_well.clone());
@@ -727,6 +732,21 @@ impl Home {
             let found = locate(w, id)?;
             let kind = found.summary.kind;
             refuse_other_fields(kind, edit)?;
+            let noun = format!("the {}", kind.noun());
+            let on = edit
+                .on
+                .as_deref()
+                .map(|on| crate::dates::happened(Some(on), today, &noun))
+                .transpose()?;
+            let mut warning = None;
+            let mut plan = |typed: &Option<String>, what: &str| -> Result<Option<Day>> {
+                let Some(typed) = typed else { return Ok(None) };
+                let (day, past) = crate::dates::planned(typed, today, what)?;
+                warning = warning.take().or(past);
+                Ok(Some(day))
+            };
+            let deadline = plan(&edit.deadline, "the deadline")?;
+            let start = plan(&edit.ritual.start, "the ritual's start")?;
             let before = found.summary.clone();
             let rid = before.id;
             let mut after = before.clone();
@@ -738,14 +758,6 @@ impl Home {
                         .ok_or_else(|| Error::invalid("not a relationship's record"))?;
                     match kind {
                         Kind::Interaction => {
-                            if let Some(on) = edit.on
-                                && on > today
-                            {
-                                invalid!(
-                                    "{} is in the future; log interactions that happened",
-                                    describe_day(on)
-                                );
-                            }
                             let r = edit_in_place(
                                 w,
                                 place,
@@ -756,7 +768,7 @@ impl Home {
                                     if let Some(t) = &edit.text {
                                         r.note = t.trim().to_owned();
                                     }
-                                    r.on = edit.on.unwrap_or(r.on);
+                                    r.on = on.unwrap_or(r.on);
                                     r.by = edit.by.unwrap_or(r.by);
                                     r.via = edit.via.unwrap_or(r.via);
                                     r.reason = edit.reason.unwrap_or(r.reason);
@@ -776,7 +788,7 @@ impl Home {
                                     if let Some(t) = &edit.text {
                                         r.text = nonempty("a thanks note", t)?;
                                     }
-                                    r.on = edit.on.unwrap_or(r.on);
+                                    r.on = on.unwrap_or(r.on);
                                     Ok(())
                                 },
                             )?;
@@ -793,10 +805,13 @@ impl Home {
                                     if let Some(t) = &edit.text {
                                         r.text = nonempty("a boundary", t)?;
                                     }
+                                    if on.is_some() {
+                                        r.on = on;
+                                    }
                                     Ok(())
                                 },
                             )?;
-                            after.text = r.text;
+                            (after.day, after.text) = (crate::pages::boundary_day(&r), r.text);
                         }
                         Kind::CheckIn => {
                             let r = edit_in_place(
@@ -812,7 +827,7 @@ impl Home {
                                     if let Some(t) = &edit.to_change {
                                         r.to_change = t.trim().to_owned();
                                     }
-                                    r.on = edit.on.unwrap_or(r.on);
+                                    r.on = on.unwrap_or(r.on);
                                     r.rating = edit.rating.unwrap_or(r.rating);
                                     Ok(())
                                 },
@@ -834,8 +849,8 @@ impl Home {
                                     if let Some(why) = &edit.why {
                                         r.why = why.trim().to_owned();
                                     }
-                                    if edit.deadline.is_some() {
-                                        r.by = edit.deadline;
+                                    if deadline.is_some() {
+                                        r.by = deadline;
                                     }
                                     if r.title != before_goal.title
                                         || r.why != before_goal.why
@@ -859,7 +874,7 @@ impl Home {
                                 (c, kind.noun()),
                                 rid,
                                 &mut changed,
-                                |r: &mut Ritual| change.apply(r),
+                                |r: &mut Ritual| change.apply(start, r),
                             )?;
                             (after.day, after.text) = (r.start, r.title);
                         }
@@ -922,6 +937,7 @@ impl Home {
             Ok(Edited {
                 changed,
                 record: after,
+                warning,
             })
         })
     }

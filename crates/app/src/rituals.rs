@@ -10,7 +10,6 @@ use tapin_core::views::ritual::{RitualSchedule, schedule};
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, checked, random_id};
 use crate::reading::{Docs, find_person, find_record};
-use crate::words::describe_day;
 
 /// A new ritual.
 #[derive(Debug, Clone)]
@@ -25,8 +24,9 @@ pub struct NewRitual {
     pub minutes: Option<u32>,
     /// How we keep it.
     pub guidelines: Vec<String>,
-    /// The first day it counts from (default: today).
-    pub start: Option<Day>,
+    /// The first day it counts from, as the person typed it (default: today; a plan, so a
+    /// phrase looks ahead and a past day is kept with a warning; see [`crate::dates`]).
+    pub start: Option<String>,
     /// Whether the friend sees it.
     pub share: bool,
 }
@@ -47,6 +47,9 @@ pub struct RitualAdded {
     pub ritual: Ritual,
     /// Its schedule as of today.
     pub schedule: RitualSchedule,
+    /// What the person should know about the start they gave (it is already past).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A ritual changed.
@@ -94,6 +97,10 @@ impl Home {
             invalid!("a ritual needs a title");
         }
         let today = self.today();
+        let (start, warning) = match new.start.as_deref() {
+            Some(start) => self.planned_for(start, "the ritual's start")?,
+            None => (today, None),
+        };
         let ritual = checked(
             "ritual",
             Ritual {
@@ -106,7 +113,7 @@ impl Home {
                     .map(|g| g.trim().to_owned())
                     .filter(|g| !g.is_empty())
                     .collect(),
-                start: new.start.unwrap_or(today),
+                start,
                 occurrences: Vec::new(),
                 retired: false,
             },
@@ -132,23 +139,17 @@ impl Home {
                 shared: new.share,
                 schedule: schedule(&ritual, today),
                 ritual,
+                warning,
             })
         })
     }
 
-    /// Records that a ritual was kept on `day` (default today), which must have come. A day
-    /// before the ritual's start backfills it: the ritual was evidently kept before it was
-    /// written down (a years-old ritual started in tapin today), so its start moves back to that
-    /// day ([`RitualSaved::moved_start`]).
-    pub fn ritual_done(&self, ritual: &str, day: Option<Day>) -> Result<RitualSaved> {
-        let today = self.today();
-        let day = day.unwrap_or(today);
-        if day > today {
-            invalid!(
-                "{} is in the future; a ritual can only be marked done on a day that has come",
-                describe_day(day)
-            );
-        }
+    /// Records that a ritual was kept on `day` as the person typed it (default today), which
+    /// must have come. A day before the ritual's start backfills it: the ritual was evidently
+    /// kept before it was written down (a years-old ritual started in tapin today), so its start
+    /// moves back to that day ([`RitualSaved::moved_start`]).
+    pub fn ritual_done(&self, ritual: &str, day: Option<&str>) -> Result<RitualSaved> {
+        let day = self.happened_on(day, "a ritual")?;
         let mut moved = None;
         let mut saved = self.change_ritual(ritual, |r| {
             if r.occurrences.contains(&day) {
@@ -169,8 +170,8 @@ impl Home {
 
     /// Takes back a day recorded by mistake (default today): it is no longer a day the ritual
     /// was kept. A day that was not recorded changes nothing.
-    pub fn ritual_undone(&self, ritual: &str, day: Option<Day>) -> Result<RitualSaved> {
-        let day = day.unwrap_or(self.today());
+    pub fn ritual_undone(&self, ritual: &str, day: Option<&str>) -> Result<RitualSaved> {
+        let day = self.happened_on(day, "a ritual")?;
         let mut saved = self.change_ritual(ritual, |r| {
             let before = r.occurrences.len();
             r.occurrences.retain(|d| *d != day);

@@ -5,9 +5,11 @@ use tapin_core::model::{GoalStatus, Recurrence, RelationshipStatus, Risk};
 use tapin_core::time::Day;
 use tapin_core::views::ritual::RitualSchedule;
 
-/// How a resolved date is echoed back: "2026-11-27 (Friday)".
+/// A day as every page and message says it: "Friday 27 November 2026". The weekday is what a
+/// person checks a resolved phrase against, and the year keeps a day from last year or next
+/// year from reading as this year's.
 pub fn describe_day(day: Day) -> String {
-    format!("{day} ({})", day.0.format("%A"))
+    day.0.format("%A %-d %B %Y").to_string()
 }
 
 /// A stored instant (ms since the epoch) as a local date and time to the minute:
@@ -67,19 +69,33 @@ pub fn streak(s: &RitualSchedule) -> String {
     }
 }
 
-/// "monthly on day 4", "weekly on Fri", "every 10 days".
+/// "monthly on day 4", "weekly on Friday", "every 10 days".
 pub fn recurrence(r: Recurrence) -> String {
     match r {
         Recurrence::MonthlyOn { day } => format!("monthly on day {day}"),
         Recurrence::WeeklyOn { weekday } => {
-            let name =
-                Weekday::try_from(weekday).map_or_else(|_| "?".to_owned(), |w| format!("{w:?}"));
+            // A weekday is spelt out, as in every day's wording ([`describe_day`]).
+            let name = Weekday::try_from(weekday)
+                .map_or_else(|_| "?".to_owned(), |w| weekday_name(w).to_owned());
             format!("weekly on {name}")
         }
         Recurrence::EveryDays { days } => format!("every {days} days"),
         Recurrence::Unknown(name) => {
             format!("on a schedule this version of tapin does not know ({name})")
         }
+    }
+}
+
+/// A weekday's name: "Monday" … "Sunday".
+fn weekday_name(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
     }
 }
 

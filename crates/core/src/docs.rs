@@ -1280,6 +1280,7 @@ mod fuzz {
         };
         put_record(&mut d, place, Collection::Thanks, Id::named("t0"), &thanks).unwrap();
         let boundary = Boundary {
+            on: None,
             text: "no calls after 10pm".into(),
             created: Timestamp(6),
         };

@@ -281,6 +281,11 @@ impl Goal {
         let done = self.objectives.values().filter(|o| o.done).count();
         (done, self.objectives.len())
     }
+
+    /// Whether the goal is still in play and its timeframe ended before `today`.
+    pub fn is_overdue(&self, today: Day) -> bool {
+        self.status.is_open() && self.by.is_some_and(|by| by < today)
+    }
 }
 
 /// How often a ritual recurs.
@@ -596,6 +601,11 @@ pub struct Thanks {
 /// A boundary the person wants the other to know.
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct Boundary {
+    /// The day it was set, in the writer's calendar. Added in issue 13: absent in boundaries
+    /// written before, whose day is that of `created`.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub on: Option<Day>,
     /// The boundary, in the person's words.
     pub text: String,
     /// When it was written.
@@ -950,6 +960,9 @@ impl Validate for Thanks {
 
 impl Validate for Boundary {
     fn validate(&self, mode: Mode) -> Result<(), Invalid> {
+        if let Some(on) = self.on {
+            validate::day("on", on)?;
+        }
         validate::text("text", &self.text, MAX_TEXT, true, mode)
     }
 }

@@ -249,6 +249,7 @@ mod tests {
 
     fn boundary(text: &str) -> Boundary {
         Boundary {
+            on: None,
             text: text.into(),
             created: Timestamp(1),
         }

@@ -255,6 +255,97 @@ fn check(home: &Home, args: &[&str], want: Expect) {
     want.assert_eq(&masked(&home.ok(args)));
 }
 
+/// The Markdown export: people by name, records in date order, journal entries with the people
+/// they are about and their tags.
+#[test]
+fn the_markdown_export_reads_as_pinned() {
+    let maya = maya();
+    check(
+        &maya,
+        &["export", "--format", "markdown"],
+        expect![[r#"
+            # tapin — Maya
+
+            Exported 2026-11-22 12:00 UTC.
+
+            ## Alex
+
+            Importance 4/5 · high risk · active · every 2 weeks, at most 4 weeks apart
+
+            ### Shared
+
+            - Boundary: No calls after 10pm
+            - 2026-10-01: Alex reached out (in person): Coffee after the argument
+
+            ### Private
+
+            - Goal: **Rebuild trust with Alex** (active, 0 of 1 step done, by 2026-11-29)
+              - [ ] Apologise
+
+            ### Reflection, 2026-11-22
+
+            1. *Is this who I (want to) call when I'm deeply stressed or need attention right away?* No
+               *Do I make myself available to them when they are in a similar state?* Yes
+            2. *Is their response to me typically empathetic and supportive?* Not really, they get defensive
+               *Am I able to respond the same way when they come to me for help?* Mostly
+            3. *Do they reach out just because — to brighten my day, or to let me know I'm on their mind?* Never
+               *How often do I do the same for them?* Sometimes
+            4. *How do I usually feel after spending time around them?* Drained
+               *What sense do I have of how they feel after spending time around me?* Not sure
+
+            ## Jordan
+
+            Importance 5/5 · medium risk · active · every week, at most 2 weeks apart
+
+            ### Shared
+
+            - Goal: **Walk on Sundays** (active, 1 of 2 steps done, by 2026-12-20)
+              - [x] Pick a route
+              - [ ] Buy boots
+            - Ritual: **Sunday walk**, weekly on Sunday since 2026-11-01 (kept twice)
+            - 2026-11-10: Jordan reached out (text, support)
+            - 2026-11-15: Thanks: Helped me move the sofa
+            - 2026-11-20: I reached out (call, just because): Talked about his new job
+            - 2026-11-21: Check-in, rated 4/5. Went well: We listened. To change: Plan ahead.
+
+            ## Rosalind Ottoline Featherstonehaugh-Smythe the Third
+
+            Importance 1/5 · medium risk · active · no rhythm
+
+            ## Sam 🌻
+
+            Importance 2/5 · medium risk · active · no rhythm
+
+            ### Shared
+
+            - 2026-11-01: I reached out
+
+            ## Zoë
+
+            Importance 3/5 · medium risk · active · every month, at most 2 months apart
+
+            ### Private
+
+            - Ritual: **Letter**, monthly on day 4 since 2026-10-01 (not kept yet)
+
+            ## Journal
+
+            ### 2026-11-21 20:15 UTC ★
+
+            *About Jordan · tagged @work.*
+
+            Jordan got the job. I want to be there for the first week.
+
+            ### 2026-11-22 09:30 UTC
+
+            *About Alex · tagged @trust.*
+
+            Still thinking about what Alex said.
+
+        "#]],
+    );
+}
+
 #[test]
 fn the_pages_read_as_pinned() {
     let maya = maya();
@@ -282,9 +373,9 @@ fn the_pages_read_as_pinned() {
               2026-11-15 you → Helped me move the sofa
 
             Reciprocity
-               30 days: you reached out 1, they reached out 1; thanks 1 given, 0 received; 1 check-in(s)
-               90 days: you reached out 1, they reached out 1; thanks 1 given, 0 received; 1 check-in(s)
-              365 days: you reached out 1, they reached out 1; thanks 1 given, 0 received; 1 check-in(s)
+               30 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
+               90 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
+              365 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
               last 12 weeks  you  ···········█
                              them ··········█·
               Not much contact logged in the last 90 days.
@@ -310,9 +401,9 @@ fn the_pages_read_as_pinned() {
               (mine) No calls after 10pm
 
             Reciprocity
-               30 days: you reached out 0, they reached out 0; thanks 0 given, 0 received; 0 check-in(s)
-               90 days: you reached out 0, they reached out 1; thanks 0 given, 0 received; 0 check-in(s)
-              365 days: you reached out 0, they reached out 1; thanks 0 given, 0 received; 0 check-in(s)
+               30 days: you reached out 0 times, they 0 times; thanks 0 given, 0 received; 0 check-ins
+               90 days: you reached out 0 times, they once; thanks 0 given, 0 received; 0 check-ins
+              365 days: you reached out 0 times, they once; thanks 0 given, 0 received; 0 check-ins
               last 12 weeks  you  ············
                              them ····█·······
               Not much contact logged in the last 90 days.
@@ -338,7 +429,7 @@ fn the_pages_read_as_pinned() {
               Alex — past your longest gap by 24 days (last contact 2026-10-01)
 
             Goals ending soon
-              Rebuild trust with Alex with Alex — by 2026-11-29 (7 days), 0/1 steps
+              Rebuild trust with Alex — by 2026-11-29 (in 7 days), 0 of 1 step done
         "#]],
     );
     check(
@@ -349,7 +440,7 @@ fn the_pages_read_as_pinned() {
             <id>  Jordan                              5  medium  2026-11-20    -                         2026-11-22  fine until 2026-11-27
             <id>  Alex                                4  high    2026-10-01    -                         -           overdue (24 days past max)  ⚑ red flag (private)
             <id>  Zoë                                 3  medium  never         -                         2026-11-04  fine until 2026-12-22
-            <id>  Sam 🌻                               2  medium  2026-11-01    -                         -           no rhythm
+            <id>  Sam 🌻                              2  medium  2026-11-01    -                         -           no rhythm
             <id>  Rosalind Ottoline Featherstoneh…    1  medium  never         -                         -           no rhythm
         "#]],
     );
@@ -358,9 +449,9 @@ fn the_pages_read_as_pinned() {
         &["history", "Jordan"],
         expect![[r#"
             Jordan
-            2026-11-22  <id> shared   goal "Walk on Sundays" (active, 1/2 steps)
+            2026-11-22  <id> shared   goal "Walk on Sundays" (active, 1 of 2 steps done)
             2026-11-21  <id> shared   check-in, rated 4/5; went well: We listened; to change: Plan ahead
-            2026-11-20  <id> shared   you reached out (call, just-because)
+            2026-11-20  <id> shared   you reached out (call, just because): Talked about his new job
             2026-11-15  <id> shared   ritual "Sunday walk" kept
             2026-11-15  <id> shared   thanks: Helped me move the sofa
             2026-11-10  <id> shared   they reached out (text, support)
@@ -374,30 +465,30 @@ fn the_pages_read_as_pinned() {
         expect![[r#"
             Alex
             2026-11-22  <id> shared   boundary: No calls after 10pm
-            2026-11-22  <id> private  goal "Rebuild trust with Alex" (active, 0/1 steps)
+            2026-11-22  <id> private  goal "Rebuild trust with Alex" (active, 0 of 1 step done)
             2026-11-22  <id> private  reflection (2 red flags)
-            2026-10-01  <id> shared   they reached out (in-person, other)
+            2026-10-01  <id> shared   they reached out (in person): Coffee after the argument
         "#]],
     );
     check(
         &maya,
         &["goal", "list"],
         expect![[r#"
-            Alex
-              <id>  Rebuild trust with Alex by 2026-11-29  [active, private, 0/1]
-                  [ ] 1. Apologise
-            Jordan
-              <id>  Walk on Sundays by 2026-12-20  [active, shared, 1/2]
-                  [x] 1. Pick a route
-                  [ ] 2. Buy boots
-        "#]],
+        Alex
+          <id>  Rebuild trust with Alex by 2026-11-29  [active, private, 0/1]
+              [ ] 1. Apologise
+        Jordan
+          <id>  Walk on Sundays by 2026-12-20  [active, shared, 1/2]
+              [x] 1. Pick a route
+              [ ] 2. Buy boots
+    "#]],
     );
     check(
         &maya,
         &["ritual", "list"],
         expect![[r#"
             <id>  Letter with Zoë — monthly on day 4, overdue since 2026-11-04, streak 0 months
-            <id>  Sunday walk with Jordan — weekly on Sun, due today, streak 2 weeks
+            <id>  Sunday walk with Jordan — weekly on Sunday, due today, streak 2 weeks
                       · Phones away
         "#]],
     );
@@ -405,17 +496,16 @@ fn the_pages_read_as_pinned() {
         &maya,
         &["journal", "list"],
         expect![[r#"
-                2026-11-22 09:30  <id> · about Alex
-                  Still thinking about what Alex said.
-                ★ 2026-11-21 20:15  <id> · about Jordan
-                  Jordan got the job. I want to be there for the first week.
-            "#]],
+            2026-11-22 09:30  <id> · about Alex
+              Still thinking about what Alex said.
+            ★ 2026-11-21 20:15  <id> · about Jordan
+              Jordan got the job. I want to be there for the first week.
+        "#]],
     );
 }
 
-/// The Markdown export of a home with one relationship and one record of each kind: today the
-/// export lists people and records in the order of their random ids, so only one of each has an
-/// order to pin.
+/// The Markdown export of a small home: one relationship, one record of each kind, and a
+/// journal entry about them.
 #[test]
 fn a_small_markdown_export_reads_as_pinned() {
     let sam = Home::init("Sam");
@@ -455,17 +545,19 @@ fn a_small_markdown_export_reads_as_pinned() {
 
             ## Jordan
 
-            Importance 3/5 · medium risk · active
+            Importance 3/5 · medium risk · active · every week, at most 2 weeks apart
 
             ### Shared
 
-            - 2026-11-20: Jordan reached out (in-person, just-because) Dinner at his place
-            - Thanks 2026-11-20: The lift home
             - Boundary: Ask before bringing friends
+            - 2026-11-20: Jordan reached out (in person, just because): Dinner at his place
+            - 2026-11-20: Thanks: The lift home
 
             ## Journal
 
             ### 2026-11-22 12:00 UTC
+
+            *About Jordan · tagged @dinner.*
 
             A good evening.
 

@@ -52,10 +52,19 @@ fn trend_lines(weeks: &[Bucket]) -> (String, String) {
 fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
     let paired = match (p.paired, p.friend.as_deref()) {
-        (true, Some(f)) => format!("paired with {f}"),
+        // What they call themselves, when it is not what I call them.
+        (true, Some(f)) if words::fold(f) != words::fold(&p.name) => {
+            format!("paired; they go by {f}")
+        }
+        (true, _) => "paired".to_owned(),
         _ => "not paired".to_owned(),
     };
-    writeln!(out, "{}  {}", paint(BOLD, &p.name), paint(DIM, paired))?;
+    writeln!(
+        out,
+        "{}  {}",
+        paint(BOLD, output::fit(&p.name, output::NAME_COLUMN)),
+        paint(DIM, paired)
+    )?;
 
     let state = match &p.touch.state {
         TouchState::NoRhythm => paint(DIM, "no rhythm set"),
@@ -183,15 +192,16 @@ fn print(p: &RelationshipPage) -> Result<()> {
     let r = &p.reciprocity;
     writeln!(out, "\n{}", paint(BOLD, "Reciprocity"))?;
     for w in &r.windows {
+        let n = |n: u32| n as usize;
         writeln!(
             out,
-            "  {:>3} days: you reached out {}, they reached out {}; thanks {} given, {} received; {} check-in(s)",
+            "  {:>3} days: you reached out {}, they {}; thanks {} given, {} received; {}",
             w.days,
-            w.i_reached_out,
-            w.they_reached_out,
+            words::times(n(w.i_reached_out)),
+            words::times(n(w.they_reached_out)),
             w.thanks_given,
             w.thanks_received,
-            w.checkins
+            words::plural(n(w.checkins), "check-in")
         )?;
     }
     let (you, them) = trend_lines(&r.trend.weeks);
@@ -225,7 +235,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
         for f in &p.red_flags.flags {
             writeln!(
                 out,
-                "  {} {}A: {:?} — {}",
+                "  {} {}A: \"{}\" — {}",
                 paint(WARN, "red flag"),
                 f.question,
                 f.answer,

@@ -117,7 +117,6 @@ impl Error {
     }
 
     /// [`Error::Malformed`] from anything printable.
-    #[allow(dead_code)] // The first callers arrive with issue 13's date and id parsing.
     pub(crate) fn malformed(message: impl Into<String>) -> Self {
         Error::Malformed(message.into())
     }
@@ -126,6 +125,22 @@ impl Error {
     /// front-ends answer it as they answer a malformed command line.
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Malformed(_))
+    }
+
+    /// What kind of failure this is, as a stable word for scripts (a front-end's JSON error
+    /// carries it): "malformed", "invalid", "not-found", "no-home", "damaged", "io", "network"
+    /// or "failed".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "malformed",
+            Error::Invalid(_) => "invalid",
+            Error::NotFound(_) => "not-found",
+            Error::NoHome(_) => "no-home",
+            Error::Damaged { .. } | Error::Load { .. } | Error::Doc(_) => "damaged",
+            Error::Io { .. } | Error::Open { .. } | Error::Create { .. } | Error::Store(_) => "io",
+            Error::Network(_) | Error::Net { .. } => "network",
+            Error::Encode { .. } | Error::NoRandomness(_) => "failed",
+        }
     }
 
     /// [`Error::NotFound`] from anything printable.

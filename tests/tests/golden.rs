@@ -379,8 +379,6 @@ fn the_pages_read_as_pinned() {
               last 12 weeks  you  ···········█
                              them ··········█·
               Not much contact logged in the last 90 days.
-
-            Their side is not paired
         "#]],
     );
     check(
@@ -411,8 +409,6 @@ fn the_pages_read_as_pinned() {
             Your last reflection (2026-11-22 12:00, only you see this)
               red flag 2A: "Not really, they get defensive" — Their response to you may not usually be empathetic and supportive. That can make it hard for support to flow both ways; it may be worth a gentle, honest look.
               red flag 4A: "Drained" — You didn't describe feeling happy, loved or fulfilled after time with them. Reciprocity may not be possible here; it may be worth a gentle, honest look.
-
-            Their side is not paired
         "#]],
     );
     check(

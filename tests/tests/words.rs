@@ -81,6 +81,12 @@ fn exit_codes_tell_a_malformed_command_from_a_failed_one() {
             "not a weekday",
         ),
         (&["export", "--format", "automerge"], 2, "needs --out"),
+        (
+            &["invite", "--expires", "x"],
+            2,
+            "--expires \"x\": expected a number",
+        ),
+        (&["invite", "--expires", "3y"], 2, "the unit must be"),
         // Understood, and failed.
         (&["show", "Nobody"], 1, "no one called \"Nobody\""),
         (

@@ -260,9 +260,12 @@ fn print(p: &RelationshipPage) -> Result<()> {
             "not verified: what is here does not match what their device signed",
         ),
         (_, true) => paint(DIM, "not synced yet"),
-        (_, false) => paint(DIM, "not paired"),
+        // The first line says so already: there is no side of theirs to speak of.
+        (_, false) => String::new(),
     };
-    writeln!(out, "\nTheir side is {line}")?;
+    if !line.is_empty() {
+        writeln!(out, "\nTheir side is {line}")?;
+    }
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
         writeln!(out, "{}", paint(DIM, words::relayed_last(last.at)))?;
         writeln!(out, "{}", paint(DIM, words::RELAY_SEES))?;

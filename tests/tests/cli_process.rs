@@ -166,7 +166,7 @@ fn the_demo_follows_tapin_now() {
         .into();
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.stdout.contains("Jordan on 2030-01-14 (Monday)"),
+        run.stdout.contains("just because) on 2030-01-14 (Monday)"),
         "`log --on yesterday` in the demo should resolve against TAPIN_NOW:\n{}",
         run.stdout
     );

@@ -274,6 +274,7 @@ fn long_and_wide_names_do_not_break_tables() {
         &["ritual", "list"],
         &["goal", "list"],
         &["show", &long[..10]],
+        &["history", &long[..10]],
     ] {
         let out = maya.ok(args);
         for line in out.lines() {

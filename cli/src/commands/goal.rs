@@ -49,7 +49,10 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 "Goal {}{whom}{by}, {} ({}). Id {}.",
                 paint(BOLD, &goal.title),
                 words::shared(share),
-                plural(goal.objectives.len(), "step"),
+                match goal.objectives.len() {
+                    0 => "no steps yet".to_owned(),
+                    n => plural(n, "step"),
+                },
                 added.id.short()
             );
             saved(json, &added, text)

@@ -54,7 +54,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
     let paired = match (p.paired, p.friend.as_deref()) {
         // What they call themselves, when it is not what I call them.
         (true, Some(f)) if words::fold(f) != words::fold(&p.name) => {
-            format!("paired; they go by {f}")
+            format!("paired; they go by {}", output::fit(f, output::NAME_COLUMN))
         }
         (true, _) => "paired".to_owned(),
         _ => "not paired".to_owned(),

@@ -136,7 +136,7 @@ pub(crate) enum Command {
     Report {
         /// The relationship.
         person: String,
-        /// The HTML file to write (replaced atomically if it exists).
+        /// The HTML file to write (replaced atomically if it exists), or `-` for standard output.
         #[arg(long, value_name = "FILE")]
         html: PathBuf,
     },

@@ -46,6 +46,11 @@ pub(crate) fn dispatch(home: Home, command: Command, json: bool) -> Result<()> {
         Command::Unpair { person } => pair::unpair(home, &person, json),
         Command::Show { person } => show::run(home, &person, json),
         Command::Report { person, html } => {
+            if html == std::path::Path::new("-") {
+                let page = home.report_html(&person)?;
+                return std::io::Write::write_all(&mut std::io::stdout().lock(), page.as_bytes())
+                    .map_err(Into::into);
+            }
             let written = home.report(&person, &html)?;
             saved(json, &written, written.file.display())
         }
@@ -95,4 +100,10 @@ pub(crate) fn saved(
         writeln!(crate::output::stdout(), "{text}")?;
         Ok(())
     }
+}
+
+/// A mistake in how the command was written that clap cannot see (a flag that needs another, a
+/// value of a shape only the command knows): exit 2, like any malformed command line.
+pub(crate) fn malformed(message: impl Into<String>) -> anyhow::Error {
+    tapin_app::Error::Malformed(message.into()).into()
 }

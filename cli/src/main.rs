@@ -52,8 +52,20 @@ fn main() -> ExitCode {
         }
     }));
 
+    // Known before parsing, so that a command line clap refuses is answered in JSON too.
+    let json = std::env::args_os()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() && json => {
+            // clap's message is "error: WHAT", then usage and a hint: the first line says it.
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            json_error(message, "usage");
+            return ExitCode::from(exit::USAGE);
+        }
         Err(err) => {
             let code = if err.use_stderr() { exit::USAGE } else { 0 };
             // Printing help to a closed pipe is not an error worth reporting.
@@ -64,6 +76,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if json => {
+            json_error(&format!("{err:#}"), kind(&err));
+            ExitCode::from(exit_code(&err))
+        }
         Err(err) => {
             let mut stderr = anstream::stderr();
             let _ = std::io::Write::write_fmt(
@@ -73,6 +89,21 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// A failure under `--json`: one JSON object on stderr, `{"error": MESSAGE, "kind": KIND}`, so a
+/// script reads it as it reads results; stdout stays empty.
+fn json_error(message: &str, kind: &str) {
+    let value = serde_json::json!({ "error": message, "kind": kind });
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{value}\n"));
+}
+
+/// The engine's word for what went wrong ([`tapin_app::Error::kind`]), "failed" for a failure
+/// outside the engine (reading a file the person named, a terminal).
+fn kind(err: &anyhow::Error) -> &'static str {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<tapin_app::Error>())
+        .map_or("failed", tapin_app::Error::kind)
 }
 
 /// Exit 2 when the command itself was malformed (a value that cannot be read), 1 when it was

@@ -47,14 +47,37 @@ pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// `text` cut to at most `max` characters, ending in "…" when cut: for table columns, whose
-/// width must stay bounded whatever a name holds.
+/// How many terminal columns `text` takes: an emoji or a CJK character takes two, a combining
+/// accent none.
+pub(crate) fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `max` columns of the terminal, ending in "…" when cut: for table
+/// columns, whose width must stay bounded whatever a name holds.
 pub(crate) fn fit(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if text.chars().count() <= max {
+    if width(text) <= max {
         return std::borrow::Cow::Borrowed(text);
     }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
     std::borrow::Cow::Owned(kept + "…")
+}
+
+/// `text` cut to `width` columns and padded with spaces to exactly that many, so the columns
+/// after it line up whatever characters it holds (`{:<width$}` counts characters, not columns).
+pub(crate) fn cell(text: &str, width: usize) -> String {
+    let fitted = fit(text, width);
+    let pad = width.saturating_sub(self::width(&fitted));
+    format!("{fitted}{}", " ".repeat(pad))
 }
 
 /// The widest a name column grows in a table; longer names are cut with [`fit`].
@@ -69,9 +92,28 @@ mod tests {
         assert_eq!(fit("Jordan", 8), "Jordan");
         assert_eq!(fit("Jordan Lee", 8), "Jordan …");
         assert_eq!(fit("ÄÖÜäöüßé", 4), "ÄÖÜ…");
+        // An emoji takes two columns.
+        assert_eq!(fit("Sam 🌻 Lee", 6), "Sam …");
+        assert_eq!(fit("Sam 🌻 Lee", 7), "Sam 🌻…");
+        assert_eq!(width(&fit("🌻🌻🌻🌻", 5)), 5);
         assert_eq!(
             fit(&"x".repeat(65_536), NAME_COLUMN).chars().count(),
             NAME_COLUMN
         );
+    }
+
+    #[test]
+    fn cells_line_up_by_columns_not_characters() {
+        for name in [
+            "Sam",
+            "Sam 🌻",
+            "Zoë",
+            "Zoe\u{308}",
+            "李小龙",
+            &"x".repeat(300),
+        ] {
+            assert_eq!(width(&cell(name, 10)), 10, "{name:?}");
+        }
+        assert_eq!(cell("Sam 🌻", 8), "Sam 🌻  ");
     }
 }

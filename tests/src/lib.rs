@@ -272,7 +272,7 @@ impl Home {
     }
 
     /// Runs a command that must fail with exit code 1, the way tapin refuses bad input: nothing
-    /// on stdout, an `error:` line and no panic on stderr, and every file in the home exactly as
+    /// on stdout, an `error:` line (a JSON error with `--json`) and no panic on stderr, and every file in the home exactly as
     /// it was. Returns stderr.
     #[track_caller]
     pub fn refuses(&self, args: &[&str]) -> String {
@@ -296,8 +296,9 @@ impl Home {
             run.stdout, "",
             "tapin {args:?} failed but printed on stdout"
         );
+        // With `--json`, the error is one JSON object with an `error` field.
         assert!(
-            run.stderr.starts_with("error"),
+            run.stderr.starts_with("error") || run.stderr.starts_with("{\"error\":"),
             "tapin {args:?}: stderr should start with `error`:\n{}",
             run.stderr
         );

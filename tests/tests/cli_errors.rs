@@ -54,23 +54,20 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         (
             &["thanks", "Nobody", "Thanks"],
             1,
-            "no person called \"Nobody\"",
+            "no one called \"Nobody\"",
         ),
-        (&["history", "Nobody"], 1, "no person called \"Nobody\""),
-        (
-            &["goal", "list", "Nobody"],
-            1,
-            "no person called \"Nobody\"",
-        ),
+        (&["history", "Nobody"], 1, "no one called \"Nobody\""),
+        (&["goal", "list", "Nobody"], 1, "no one called \"Nobody\""),
         (
             &["journal", "list", "--about", "Nobody"],
             1,
-            "no person called \"Nobody\"",
+            "no one called \"Nobody\"",
         ),
         (
             &["--json", "person", "archive", "Nobody"],
             1,
-            "no person called \"Nobody\"",
+            // In JSON, the quotes of the name are escaped.
+            r#"{"error":"no one called \"Nobody\";"#,
         ),
         (
             &["log", "Jo", "--by", "me"],
@@ -112,7 +109,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
             "ritual id \"beef\" is ambiguous",
         ),
         (&["ritual", "retire", "beef"], 1, "is ambiguous"),
-        (&["goal", "status", "ab", "achieved"], 1, "too short"),
+        (&["goal", "status", "ab", "achieved"], 2, "too short"),
         (
             &["goal", "status", "ffffffff", "achieved"],
             1,
@@ -187,7 +184,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
                 "--principle",
                 "kindness",
             ],
-            1,
+            2,
             "unknown principle \"kindness\"; choose from",
         ),
         (
@@ -199,7 +196,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
                 "--review",
                 "abcd0000000000000000000000000001",
             ],
-            1,
+            2,
             "GOAL=STATUS",
         ),
         (
@@ -211,7 +208,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
                 "--review",
                 "abcd0000000000000000000000000001=won",
             ],
-            1,
+            2,
             "status must be",
         ),
         // Rhythms.
@@ -227,13 +224,13 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         ),
         (
             &["person", "add", "Zed", "--rhythm", "often"],
-            1,
-            "invalid interval \"often\"",
+            2,
+            "--rhythm \"often\" is not a length of time",
         ),
         (
             &["person", "add", "Zed", "--rhythm", "0d"],
-            1,
-            "invalid interval \"0d\"",
+            2,
+            "--rhythm \"0d\" is not a length of time",
         ),
         (&["person", "add", "Zed", "--max", "2w"], 2, "--rhythm"),
         (
@@ -245,7 +242,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         (
             &["person", "add", "jordan"],
             1,
-            "you already have someone called \"jordan\"",
+            "you already have someone called \"Jordan\"",
         ),
         (
             &["person", "add", "   "],

@@ -339,9 +339,9 @@ fn the_markdown_export_names_people_goals_rituals_and_the_journal() {
         "  - [x] Ask how their week went",
         "  - [ ] Share one worry",
         "Goal: **Be less defensive**",
-        "Ritual: **One-on-one time**, monthly on day 31 (kept 1 times)",
-        "Thanks 2026-11-22: Thank you for checking on me",
-        "Boundary 2026-11-22: No calls after 10pm",
+        "Ritual: **One-on-one time**, monthly on day 31 since 2026-11-22 (kept once)",
+        "2026-11-22: Thanks: Thank you for checking on me",
+        "2026-11-22: Boundary: No calls after 10pm",
         "### Reflection, 2026-11-22",
         "## Journal",
         "Long talk with Jordan @grateful",
@@ -410,7 +410,7 @@ fn the_automerge_export_writes_one_standard_file_per_document() {
 #[test]
 fn the_automerge_export_needs_a_directory() {
     let maya = rich_home();
-    let err = maya.refuses(&["export", "--format", "automerge"]);
+    let err = maya.refuses_with(2, &["export", "--format", "automerge"]);
     assert!(err.contains("--out DIR"), "{err}");
     maya.refuses_with(2, &["export", "--format", "yaml"]);
     maya.refuses_with(2, &["export"]);

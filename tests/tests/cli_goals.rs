@@ -265,13 +265,13 @@ fn goal_steps_are_added_done_and_undone_by_number_or_id() {
     home.ok_at(later, &["goal", "step", "done", &id, "3"]);
     assert_eq!(steps(&home, &id)[2], ("Third".to_owned(), true));
 
-    for (step, want) in [
-        ("4", "no step 4"),
-        ("0", "no step 0"),
-        ("abc", "too short"),
-        ("ffff", "no step"),
+    for (step, code, want) in [
+        ("4", 1, "no step 4"),
+        ("0", 1, "no step 0"),
+        ("abc", 2, "too short"),
+        ("ffff", 1, "no step"),
     ] {
-        let err = home.refuses(&["goal", "step", "done", &id, step]);
+        let err = home.refuses_with(code, &["goal", "step", "done", &id, step]);
         assert!(err.contains(want), "step {step}: {err}");
     }
     let err = home.refuses(&["goal", "step", "add", &id, "   "]);
@@ -586,7 +586,11 @@ fn a_checkin_with_a_bad_review_or_principle_writes_nothing() {
     for (extra, want) in cases {
         let mut args = vec!["checkin", "Jordan", "--rating", "3"];
         args.extend(extra.iter().map(String::as_str));
-        let err = home.refuses(&args);
+        // A value that cannot be read is a malformed command line (exit 2).
+        let malformed = ["GOAL=STATUS", "status must be", "unknown principle"]
+            .iter()
+            .any(|m| want.contains(m));
+        let err = home.refuses_with(if malformed { 2 } else { 1 }, &args);
         assert!(err.contains(want), "{extra:?}: {err}");
     }
     // A date that cannot be read is a malformed command: exit 2, and nothing written either.

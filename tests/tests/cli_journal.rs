@@ -137,7 +137,7 @@ fn an_empty_journal_entry_is_refused_and_saves_nothing() {
         assert!(home.snapshot() == before, "{input:?} changed the home");
     }
     let err = home.refuses(&["journal", "add", "About nobody", "--about", "Nobody"]);
-    assert!(err.contains("no person called \"Nobody\""), "{err}");
+    assert!(err.contains("no one called \"Nobody\""), "{err}");
     assert_eq!(home.json(&["journal", "list"])["total"], 0);
 }
 
@@ -248,7 +248,8 @@ fn journal_search_needs_every_word_and_every_at_tag() {
         ["@WORK went well, grateful"]
     );
 
-    let err = home.refuses(&["journal", "search"]);
+    // No query is a malformed command line.
+    let err = home.refuses_with(2, &["journal", "search"]);
     assert!(err.contains("search for something"), "{err}");
 }
 
@@ -299,14 +300,14 @@ fn two_entries_sharing_a_prefix() -> Home {
 fn journal_star_refuses_an_ambiguous_short_or_unknown_id() {
     let home = two_entries_sharing_a_prefix();
     let cases = [
-        ("abcd", "ambiguous"),
-        ("ABCD0000", "ambiguous"),
-        ("abc", "too short"),
-        ("ffff", "no journal entry with id \"ffff\""),
+        ("abcd", 1, "ambiguous"),
+        ("ABCD0000", 1, "ambiguous"),
+        ("abc", 2, "too short"),
+        ("ffff", 1, "no journal entry with id \"ffff\""),
     ];
-    for (prefix, want) in cases {
+    for (prefix, code, want) in cases {
         for cmd in ["star", "unstar"] {
-            let err = home.refuses(&["journal", cmd, prefix]);
+            let err = home.refuses_with(code, &["journal", cmd, prefix]);
             assert!(err.contains(want), "{cmd} {prefix}: {err}");
         }
     }

@@ -311,13 +311,17 @@ fn ritual_add_refuses_a_missing_or_bad_recurrence() {
         args.extend_from_slice(flags);
         home.refuses_with(2, &args);
     }
-    let failures: [(&str, &[&str], &str); 3] = [
-        ("Walk", &[], "say how often"),
-        (
-            "Walk",
-            &["--weekly-on", "funday"],
-            "\"funday\" is not a weekday",
-        ),
+    // What clap cannot see but tapin reads as malformed: no recurrence, a day that is no weekday.
+    for (flags, want) in [
+        (&[][..], "say how often"),
+        (&["--weekly-on", "funday"], "\"funday\" is not a weekday"),
+    ] {
+        let mut args = vec!["ritual", "add", "Jordan", "Walk"];
+        args.extend_from_slice(flags);
+        let err = home.refuses_with(2, &args);
+        assert!(err.contains(want), "{flags:?}: {err}");
+    }
+    let failures: [(&str, &[&str], &str); 1] = [
         ("  ", &["--every", "7", "--share"], "a ritual needs a title"),
     ];
     for (title, flags, want) in failures {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use tapin_app::Home;
 use tapin_app::exchange::{Exported, write_atomic};
+use tapin_app::words;
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::output;
@@ -15,9 +16,11 @@ pub(crate) fn export(home: &Home, args: ExportArgs, json: bool) -> Result<()> {
         ExportFormat::Json => home.export_json()?,
         ExportFormat::Markdown => home.export_markdown()?,
         ExportFormat::Automerge => {
-            let dir = args.out.context(
-                "--format automerge needs --out DIR, a directory for the .automerge files",
-            )?;
+            let dir = args.out.ok_or_else(|| {
+                crate::commands::malformed(
+                    "--format automerge needs --out DIR, a directory for the .automerge files",
+                )
+            })?;
             let written = home.export_automerge(&dir)?;
             if written.is_empty() {
                 output::note("Nothing to export yet.")?;
@@ -64,8 +67,9 @@ pub(crate) fn import(home: &Home, file: &Path, json: bool) -> Result<()> {
             .read_to_string(&mut text)
             .context("could not read the export from standard input")?;
     } else {
-        text = std::fs::read_to_string(file)
-            .with_context(|| format!("could not read {}", file.display()))?;
+        text = std::fs::read_to_string(file).map_err(|e| {
+            anyhow::anyhow!("could not read {}: {}", file.display(), words::io_error(&e))
+        })?;
     }
     let imported = home.import(&text, &file.display().to_string())?;
     if json {
@@ -74,11 +78,11 @@ pub(crate) fn import(home: &Home, file: &Path, json: bool) -> Result<()> {
     let mut out = output::stdout();
     writeln!(
         out,
-        "Imported {} relationships, {} reflections, {} journal entries, {} shared sides{}.",
-        imported.relationships,
-        imported.reflections,
-        imported.journal_entries,
-        imported.shared_sides,
+        "Imported {}, {}, {} and {}{}.",
+        words::plural(imported.relationships, "relationship"),
+        words::plural(imported.reflections, "reflection"),
+        words::count(imported.journal_entries, "journal entry", "journal entries"),
+        words::plural(imported.shared_sides, "shared side"),
         if imported.changed {
             ""
         } else {

@@ -38,12 +38,19 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 .by
                 .map(|d| format!(" by {}", describe_day(d)))
                 .unwrap_or_default();
+            let whom = if words::mentions(&goal.title, &added.person) {
+                String::new()
+            } else {
+                format!(" for {}", added.person)
+            };
             let text = format!(
-                "Goal {} for {}{by}, {} ({}). Id {}.",
+                "Goal {}{whom}{by}, {} ({}). Id {}.",
                 paint(BOLD, &goal.title),
-                added.person,
                 words::shared(share),
-                plural(goal.objectives.len(), "step"),
+                match goal.objectives.len() {
+                    0 => "no steps yet".to_owned(),
+                    n => plural(n, "step"),
+                },
                 added.id.short()
             );
             saved(json, &added, text)?;
@@ -126,7 +133,7 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
 fn step_words(s: &StepSaved) -> String {
     let (d, t) = s.progress;
     let done = if s.done { "done" } else { "reopened" };
-    format!("step {:?} {done} ({d}/{t} done)", s.step)
+    format!("step {:?} {done} ({})", s.step, words::steps(d, t))
 }
 
 fn step_saved(json: bool, s: &StepSaved, what: impl FnOnce(&StepSaved) -> String) -> Result<()> {
@@ -151,7 +158,11 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
     let mut last_person = None;
     for row in &rows {
         if last_person != Some(&row.person) {
-            writeln!(out, "{}", paint(BOLD, &row.person))?;
+            writeln!(
+                out,
+                "{}",
+                paint(BOLD, output::fit(&row.person, output::NAME_COLUMN))
+            )?;
             last_person = Some(&row.person);
         }
         let (done, total) = row.goal.progress();

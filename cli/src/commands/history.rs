@@ -13,7 +13,11 @@ pub(crate) fn run(home: &Home, person: &str, limit: usize, json: bool) -> Result
         return output::json(&page);
     }
     let mut out = output::stdout();
-    writeln!(out, "{}", paint(BOLD, &page.name))?;
+    writeln!(
+        out,
+        "{}",
+        paint(BOLD, output::fit(&page.name, output::NAME_COLUMN))
+    )?;
     if page.items.is_empty() {
         writeln!(out, "Nothing recorded yet.")?;
     }

@@ -107,7 +107,13 @@ fn show(home: &Home, find: &Find, json: bool) -> Result<()> {
         return output::json(&found);
     }
     let mut out = output::stdout();
-    if found.entries.is_empty() {
+    let filtered = find.text.is_some() || !find.tags.is_empty() || find.about.is_some();
+    if found.total == 0 && !filtered && !find.starred {
+        writeln!(
+            out,
+            "Your journal is empty. Write in it with `tapin journal add TEXT`."
+        )?;
+    } else if found.entries.is_empty() {
         writeln!(out, "No entries found.")?;
     }
     for row in &found.entries {

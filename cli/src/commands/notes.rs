@@ -1,13 +1,13 @@
 //! Records about one relationship: check-ins, interactions, thanks and boundaries.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use tapin_app::Home;
 use tapin_app::core::model::Initiator;
 use tapin_app::notes::{self as engine, NewCheckIn, NewInteraction, NewNote, Noted};
 use tapin_app::words::{self, describe_day};
 
 use crate::args::{CheckinArgs, GoalStatusArg, LogArgs, NoteArgs};
-use crate::commands::saved;
+use crate::commands::{malformed, saved};
 use crate::output::{BOLD, paint};
 
 fn said<T: serde::Serialize>(json: bool, noted: &Noted<T>, text: String) -> Result<()> {
@@ -23,12 +23,14 @@ pub(crate) fn checkin(home: &Home, args: CheckinArgs, json: bool) -> Result<()> 
     let mut reviews = Vec::new();
     for review in &args.reviews {
         let Some((goal, st)) = review.split_once('=') else {
-            bail!("--review {review:?} should look like GOAL=STATUS, e.g. 3fa2=achieved");
+            return Err(malformed(format!(
+                "--review {review:?} should look like GOAL=STATUS, e.g. 3fa2=achieved"
+            )));
         };
         let st: GoalStatusArg = clap::ValueEnum::from_str(st.trim(), true).map_err(|_| {
-            anyhow::anyhow!(
+            malformed(format!(
                 "--review {review:?}: status must be active, achieved, adjusted or dropped"
-            )
+            ))
         })?;
         reviews.push((goal.to_owned(), st.into()));
     }
@@ -77,13 +79,19 @@ pub(crate) fn log(home: &Home, args: LogArgs, json: bool) -> Result<()> {
     let noted = home.log_interaction(&new)?;
     let i = &noted.record.interaction;
     // A command only ever writes the two it knows.
+    let name = paint(BOLD, &noted.person);
     let who = match i.by {
-        Initiator::Me => "You reached out to",
-        Initiator::Them | Initiator::Unknown(_) => "They reached out:",
+        Initiator::Me => format!("You reached out to {name}"),
+        Initiator::Them | Initiator::Unknown(_) => format!("{name} reached out"),
+    };
+    let how = words::how(i.via, i.reason);
+    let how = if how.is_empty() {
+        String::new()
+    } else {
+        format!(" ({how})")
     };
     let text = format!(
-        "{who} {} on {} ({}).",
-        paint(BOLD, &noted.person),
+        "{who}{how} on {}; {}.",
         describe_day(i.on),
         words::shared(noted.shared)
     );
@@ -102,7 +110,7 @@ fn note(args: NoteArgs) -> NewNote {
 pub(crate) fn thanks(home: &Home, args: NoteArgs, json: bool) -> Result<()> {
     let noted = home.thank(&note(args))?;
     let text = format!(
-        "Thanks to {} on {} ({}).",
+        "Thanks to {} on {}; {}.",
         paint(BOLD, &noted.person),
         describe_day(noted.record.thanks.on),
         words::shared(noted.shared)

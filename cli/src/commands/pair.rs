@@ -31,15 +31,23 @@ fn parse_expiry(s: &str) -> Result<Duration> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().with_context(|| {
-        format!("--expires {s:?}: expected a number and a unit, like 10m or 1h")
+    // A value that cannot be read is a malformed command line (exit 2), said in words: not
+    // "cannot parse integer from empty string".
+    let n: u64 = n.parse().map_err(|_| {
+        crate::commands::malformed(format!(
+            "--expires {s:?}: expected a number and a unit, like 10m or 1h"
+        ))
     })?;
     let unit = match unit.trim() {
         "s" => 1,
         "m" | "min" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => bail!("--expires {s:?}: the unit must be s, m, h or d"),
+        _ => {
+            return Err(crate::commands::malformed(format!(
+                "--expires {s:?}: the unit must be s, m, h or d"
+            )));
+        }
     };
     // The engine checks the range; a product too large for seconds is past it too.
     Ok(Duration::from_secs(n.saturating_mul(unit)))

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tapin_app::Home;
 use tapin_app::core::model::RelationshipStatus;
 use tapin_app::core::views::touch::TouchState;
-use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings};
+use tapin_app::people::{PersonEdit, PersonSaved, PersonSettings, parse_interval};
 use tapin_app::words::{self, describe_day};
 
 use crate::args::{self, PersonCommand};
@@ -20,22 +20,27 @@ fn settings(args: &args::PersonSettings) -> Result<PersonSettings> {
         rhythm: args
             .rhythm
             .as_deref()
-            .map(str::parse)
-            .transpose()
-            .context("--rhythm")?,
+            .map(|r| parse_interval("--rhythm", r))
+            .transpose()?,
         max: args
             .max
             .as_deref()
-            .map(str::parse)
-            .transpose()
-            .context("--max")?,
+            .map(|m| parse_interval("--max", m))
+            .transpose()?,
     })
 }
 
-fn rhythm_words(saved: &PersonSaved) -> String {
-    saved.relationship.rhythm.map_or_else(
-        || "no rhythm".to_owned(),
-        |r| format!("every {} (at most {})", r.ideal, r.max),
+/// "importance 5, medium risk, in touch every week, at most 2 weeks apart".
+fn settings_words(saved: &PersonSaved) -> String {
+    let rel = &saved.relationship;
+    let rhythm = match rel.rhythm {
+        Some(_) => format!("in touch {}", words::rhythm(rel.rhythm)),
+        None => words::rhythm(None),
+    };
+    format!(
+        "importance {}, {} risk, {rhythm}",
+        rel.importance,
+        words::risk(rel.risk)
     )
 }
 
@@ -48,13 +53,10 @@ pub(crate) fn run(home: &Home, cmd: PersonCommand, json: bool) -> Result<()> {
     match cmd {
         PersonCommand::Add { name, settings: s } => {
             let added = home.add_person(&name, &settings(&s)?)?;
-            let rel = &added.relationship;
             let text = format!(
-                "Added {} (importance {}, {} risk, {}).",
-                paint(BOLD, &rel.name),
-                rel.importance,
-                words::risk(rel.risk),
-                rhythm_words(&added)
+                "Added {}: {}.",
+                paint(BOLD, &added.relationship.name),
+                settings_words(&added)
             );
             saved(json, &added, text)
         }
@@ -69,17 +71,19 @@ pub(crate) fn run(home: &Home, cmd: PersonCommand, json: bool) -> Result<()> {
                 settings: settings(&s)?,
                 no_rhythm,
             };
-            said(json, &home.edit_person(&person, &edit)?, "updated")
+            let edited = home.edit_person(&person, &edit)?;
+            let text = format!("updated: {}", settings_words(&edited));
+            said(json, &edited, &text)
         }
         PersonCommand::Archive { person } => said(
             json,
             &home.set_person_status(&person, RelationshipStatus::Archived)?,
-            "is archived; its history stays and nudges stop",
+            "is archived: their history stays, and nudges about them stop",
         ),
         PersonCommand::End { person } => said(
             json,
             &home.set_person_status(&person, RelationshipStatus::Ended)?,
-            "is marked as ended; its history stays",
+            "is marked as ended: their history stays",
         ),
         PersonCommand::Restore { person } => said(
             json,
@@ -150,13 +154,16 @@ pub(crate) fn people(home: &Home, all: bool, json: bool) -> Result<()> {
     }
     let width = rows
         .iter()
-        .map(|r| r.relationship.name.chars().count())
+        .map(|r| output::width(&r.relationship.name))
         .max()
         .unwrap_or(0)
         .clamp(4, output::NAME_COLUMN);
     let head = format!(
-        "{:<8}  {:<width$}  imp  risk    last contact  {:<24}  {:<10}  touch",
-        "id", "name", "paired", "ritual"
+        "{:<8}  {}  imp  risk    last contact  {:<24}  {:<10}  touch",
+        "id",
+        output::cell("name", width),
+        "paired",
+        "ritual"
     );
     writeln!(out, "{}", paint(DIM, head))?;
     for row in rows {
@@ -195,12 +202,13 @@ pub(crate) fn people(home: &Home, all: bool, json: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{:<8}  {:<width$}  {:>3}  {:<6}  {:<12}  {paired:<24}  {ritual:<10}  {}{flag}",
+            "{:<8}  {}  {:>3}  {:<6}  {:<12}  {}  {ritual:<10}  {}{flag}",
             row.id.short(),
-            output::fit(&rel.name, width),
+            output::cell(&rel.name, width),
             rel.importance,
             words::risk(rel.risk),
             last,
+            output::cell(&paired, 24),
             paint(style, state),
         )?;
     }

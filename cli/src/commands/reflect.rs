@@ -68,7 +68,7 @@ pub(crate) fn run(home: &Home, args: ReflectArgs, json: bool) -> Result<()> {
     for flag in &saved.red_flags {
         writeln!(
             out,
-            "{} {}A: {:?} — {}",
+            "{} {}A: \"{}\" — {}",
             paint(WARN, "red flag"),
             flag.question,
             flag.answer,

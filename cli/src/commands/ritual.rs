@@ -2,23 +2,24 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::Weekday;
 use tapin_app::Home;
 use tapin_app::core::model::Recurrence;
 use tapin_app::core::views::ritual::RitualState;
 use tapin_app::rituals::{NewRitual, RitualSaved};
-use tapin_app::words::{describe_day, recurrence, streak};
+use tapin_app::words::{self, describe_day, recurrence, streak};
 
 use crate::args::RitualCommand;
-use crate::commands::saved;
+use crate::commands::{malformed, saved};
 use crate::output::{self, BAD, BOLD, DIM, GOOD, WARN, paint};
 
 pub(crate) fn weekday(s: &str) -> Result<u8> {
-    let day: Weekday = s
-        .trim()
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{s:?} is not a weekday; use monday, tuesday, … sunday"))?;
+    let day: Weekday = s.trim().parse().map_err(|_| {
+        malformed(format!(
+            "{s:?} is not a weekday; use monday, tuesday, … sunday"
+        ))
+    })?;
     Ok(day.num_days_from_monday() as u8)
 }
 
@@ -28,6 +29,16 @@ fn ritual_saved(json: bool, r: &RitualSaved, what: String) -> Result<()> {
         r,
         format!("Ritual {}: {what}.", paint(BOLD, &r.ritual.title)),
     )
+}
+
+/// "**Sunday walk** with Jordan", or just "**Call Jordan**" when the title names them.
+fn titled(title: &str, person: &str) -> String {
+    let bold = paint(BOLD, title);
+    if words::mentions(title, person) {
+        bold
+    } else {
+        format!("{bold} with {}", output::fit(person, output::NAME_COLUMN))
+    }
 }
 
 pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
@@ -49,7 +60,11 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
                     weekday: weekday(w)?,
                 },
                 (None, None, Some(days)) => Recurrence::EveryDays { days },
-                _ => bail!("say how often: --monthly-on N, --weekly-on DAY or --every N"),
+                _ => {
+                    return Err(malformed(
+                        "say how often: --monthly-on N, --weekly-on DAY or --every N",
+                    ));
+                }
             };
             let new = NewRitual {
                 person,
@@ -62,9 +77,8 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             };
             let added = home.add_ritual(&new)?;
             let text = format!(
-                "Ritual {} with {}, {}{}, from {}; next on {}. Id {}.",
-                paint(BOLD, &added.ritual.title),
-                added.person,
+                "Ritual {}, {}{}, from {}; next on {}. Id {}.",
+                titled(&added.ritual.title, &added.person),
                 recurrence(added.ritual.recurrence),
                 minutes
                     .map(|m| format!(", about {m} minutes"))
@@ -158,10 +172,9 @@ fn list(home: &Home, person: Option<&str>, json: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{}  {} with {} — {}, {state}, streak {}",
+            "{}  {} — {}, {state}, streak {}",
             paint(DIM, row.id.short()),
-            paint(BOLD, &row.ritual.title),
-            row.person,
+            titled(&row.ritual.title, &row.person),
             recurrence(row.ritual.recurrence),
             streak(s),
         )?;

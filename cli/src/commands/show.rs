@@ -52,10 +52,19 @@ fn trend_lines(weeks: &[Bucket]) -> (String, String) {
 fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
     let paired = match (p.paired, p.friend.as_deref()) {
-        (true, Some(f)) => format!("paired with {f}"),
+        // What they call themselves, when it is not what I call them.
+        (true, Some(f)) if words::fold(f) != words::fold(&p.name) => {
+            format!("paired; they go by {}", output::fit(f, output::NAME_COLUMN))
+        }
+        (true, _) => "paired".to_owned(),
         _ => "not paired".to_owned(),
     };
-    writeln!(out, "{}  {}", paint(BOLD, &p.name), paint(DIM, paired))?;
+    writeln!(
+        out,
+        "{}  {}",
+        paint(BOLD, output::fit(&p.name, output::NAME_COLUMN)),
+        paint(DIM, paired)
+    )?;
 
     let state = match &p.touch.state {
         TouchState::NoRhythm => paint(DIM, "no rhythm set"),
@@ -187,15 +196,16 @@ fn print(p: &RelationshipPage) -> Result<()> {
     let r = &p.reciprocity;
     writeln!(out, "\n{}", paint(BOLD, "Reciprocity"))?;
     for w in &r.windows {
+        let n = |n: u32| n as usize;
         writeln!(
             out,
-            "  {:>3} days: you reached out {}, they reached out {}; thanks {} given, {} received; {} check-in(s)",
+            "  {:>3} days: you reached out {}, they {}; thanks {} given, {} received; {}",
             w.days,
-            w.i_reached_out,
-            w.they_reached_out,
+            words::times(n(w.i_reached_out)),
+            words::times(n(w.they_reached_out)),
             w.thanks_given,
             w.thanks_received,
-            w.checkins
+            words::plural(n(w.checkins), "check-in")
         )?;
     }
     let (you, them) = trend_lines(&r.trend.weeks);
@@ -229,7 +239,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
         for f in &p.red_flags.flags {
             writeln!(
                 out,
-                "  {} {}A: {:?} — {}",
+                "  {} {}A: \"{}\" — {}",
                 paint(WARN, "red flag"),
                 f.question,
                 f.answer,
@@ -254,9 +264,12 @@ fn print(p: &RelationshipPage) -> Result<()> {
             "not verified: what is here does not match what their device signed",
         ),
         (_, true) => paint(DIM, "not synced yet"),
-        (_, false) => paint(DIM, "not paired"),
+        // The first line says so already: there is no side of theirs to speak of.
+        (_, false) => String::new(),
     };
-    writeln!(out, "\nTheir side is {line}")?;
+    if !line.is_empty() {
+        writeln!(out, "\nTheir side is {line}")?;
+    }
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
         writeln!(out, "{}", paint(DIM, words::relayed_last(last.at)))?;
         writeln!(out, "{}", paint(DIM, words::RELAY_SEES))?;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use tapin_app::Home;
 use tapin_app::core::views::touch::TouchState;
 use tapin_app::pages::TodayPage;
-use tapin_app::words::describe_day;
+use tapin_app::words::{self, describe_day};
 
 use crate::output::{self, BAD, BOLD, DIM, WARN, paint};
 
@@ -35,19 +35,26 @@ fn print(page: &TodayPage) -> Result<()> {
             let when = if r.days_overdue == 0 {
                 paint(WARN, "today")
             } else {
-                paint(BAD, format!("{} days overdue", r.days_overdue))
+                paint(
+                    BAD,
+                    format!("{} overdue", words::days(r.days_overdue.into())),
+                )
             };
-            writeln!(out, "  {} with {} — {when}", r.title, r.name)?;
+            let what = words::with_person(&r.title, &output::fit(&r.name, output::NAME_COLUMN));
+            writeln!(out, "  {what} — {when}")?;
         }
     }
     if !t.people.is_empty() {
         writeln!(out, "\nStaying in touch")?;
         for p in &t.people {
             let (style, what) = match p.touch.state {
-                TouchState::Overdue { days_over, .. } => {
-                    (BAD, format!("past your longest gap by {days_over} days"))
+                TouchState::Overdue { days_over, .. } => (
+                    BAD,
+                    format!("past your longest gap by {}", words::days(days_over.into())),
+                ),
+                TouchState::Due { days_over, .. } => {
+                    (WARN, format!("due for {}", words::days(days_over.into())))
                 }
-                TouchState::Due { days_over, .. } => (WARN, format!("due for {days_over} days")),
                 _ => (DIM, String::new()),
             };
             let last = p.touch.last_contact.map_or_else(
@@ -57,7 +64,7 @@ fn print(page: &TodayPage) -> Result<()> {
             writeln!(
                 out,
                 "  {} — {} ({last})",
-                paint(BOLD, &p.name),
+                paint(BOLD, output::fit(&p.name, output::NAME_COLUMN)),
                 paint(style, what)
             )?;
         }
@@ -70,13 +77,11 @@ fn print(page: &TodayPage) -> Result<()> {
             } else if g.days_left == 0 {
                 "due today".to_owned()
             } else {
-                format!("by {} ({} days)", describe_day(g.by), g.days_left)
+                format!("by {} (in {})", describe_day(g.by), words::days(g.days_left))
             };
-            writeln!(
-                out,
-                "  {} with {} — {when}, {}/{} steps",
-                g.title, g.name, g.progress.done, g.progress.total
-            )?;
+            let what = words::with_person(&g.title, &output::fit(&g.name, output::NAME_COLUMN));
+            let steps = words::steps(g.progress.done, g.progress.total);
+            writeln!(out, "  {what} — {when}, {steps}")?;
         }
     }
     if !t.checkins.is_empty() {
@@ -86,7 +91,12 @@ fn print(page: &TodayPage) -> Result<()> {
                 || "none yet".to_owned(),
                 |d| format!("last {}", describe_day(d)),
             );
-            writeln!(out, "  {} — {} open goal(s), {last}", c.name, c.open_goals)?;
+            writeln!(
+                out,
+                "  {} — {}, {last}",
+                output::fit(&c.name, output::NAME_COLUMN),
+                words::count(c.open_goals as usize, "open goal", "open goals")
+            )?;
         }
     }
     if let Some(l) = &t.long_lost {

@@ -127,6 +127,22 @@ impl Error {
         matches!(self, Error::Malformed(_))
     }
 
+    /// What kind of failure this is, as a stable word for scripts (a front-end's JSON error
+    /// carries it): "malformed", "invalid", "not-found", "no-home", "damaged", "io", "network"
+    /// or "failed".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "malformed",
+            Error::Invalid(_) => "invalid",
+            Error::NotFound(_) => "not-found",
+            Error::NoHome(_) => "no-home",
+            Error::Damaged { .. } | Error::Load { .. } | Error::Doc(_) => "damaged",
+            Error::Io { .. } | Error::Open { .. } | Error::Create { .. } | Error::Store(_) => "io",
+            Error::Network(_) | Error::Net { .. } => "network",
+            Error::Encode { .. } | Error::NoRandomness(_) => "failed",
+        }
+    }
+
     /// [`Error::NotFound`] from anything printable.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Error::NotFound(message.into())

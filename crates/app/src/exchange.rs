@@ -22,7 +22,7 @@ use tapin_store::MetaKey;
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::reading::{Docs, Writer};
-use crate::words::{goal_status as status_word, recurrence as recurrence_words};
+use crate::words::recurrence as recurrence_words;
 
 const FORMAT: &str = "tapin-export";
 const VERSION: u32 = 1;
@@ -97,13 +97,37 @@ pub struct Imported {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a failure
-/// never leaves a half-written file.
+/// never leaves a half-written file. A folder, or a file in a folder that does not exist, is
+/// refused in words that name what the person gave, never the temporary file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::malformed("no file given; name the file to write"));
+    }
+    if path.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is a folder; name a file in it",
+            path.display()
+        )));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let io = |what: String| move |source| Error::Io { what, source };
+    if !dir.is_dir() {
+        return Err(Error::invalid(format!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    // tempfile names its temporary file in its errors; the person gave `path`, so only what
+    // went wrong ("permission denied") is kept.
+    let io = |what: String| {
+        move |source: std::io::Error| Error::Io {
+            what,
+            source: std::io::Error::new(source.kind(), crate::words::io_error(&source)),
+        }
+    };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(io(format!("could not write in {}", dir.display())))?;
     tmp.write_all(bytes)
@@ -234,7 +258,11 @@ impl Home {
     }
 }
 
+/// The Markdown export: people by name, and within each place the records in date order, oldest
+/// first, as a person reads a record of their own life.
 fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
+    use crate::words;
+
     let mut md = String::new();
     writeln!(
         md,
@@ -243,13 +271,18 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
         e.exported_at.format("%Y-%m-%d %H:%M UTC")
     )?;
     let empty = SideRecords::default();
-    for (id, rel) in &e.private.relationships {
+    let mut people: Vec<(&Id, &Relationship)> = e.private.relationships.iter().collect();
+    people.sort_by_cached_key(|(id, rel)| (words::fold(&rel.name), rel.name.clone(), **id));
+    for (id, rel) in people {
         let rel_name = rel.name.as_str();
         writeln!(md, "## {}\n", rel.name)?;
+        let rhythm = words::rhythm(rel.rhythm);
         writeln!(
             md,
-            "Importance {}/5 · {} risk · {}\n",
-            rel.importance, rel.risk, rel.status
+            "Importance {}/5 · {} risk · {} · {rhythm}\n",
+            rel.importance,
+            words::risk(rel.risk),
+            words::person_status(rel.status)
         )?;
         for (label, recs) in [
             ("Shared", e.sides.get(id).unwrap_or(&empty)),
@@ -259,60 +292,86 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                 continue;
             }
             writeln!(md, "### {label}\n")?;
-            for g in recs.goals.values() {
+            let mut goals: Vec<_> = recs.goals.values().collect();
+            goals.sort_by_key(|g| (g.created, g.title.clone()));
+            for g in goals {
                 let (d, t) = g.progress();
                 writeln!(
                     md,
-                    "- Goal: **{}** ({}, {d}/{t} steps{})",
+                    "- Goal: **{}** ({}, {}{})",
                     g.title,
-                    status_word(g.status),
+                    words::goal_status(g.status),
+                    words::steps(d, t),
                     g.by.map(|b| format!(", by {b}")).unwrap_or_default()
                 )?;
                 for (_, o) in g.steps() {
                     writeln!(md, "  - [{}] {}", if o.done { "x" } else { " " }, o.text)?;
                 }
             }
-            for r in recs.rituals.values() {
+            let mut rituals: Vec<_> = recs.rituals.values().collect();
+            rituals.sort_by_key(|r| (r.start, r.title.clone()));
+            for r in rituals {
+                let kept = match r.occurrences.len() {
+                    0 => "not kept yet".to_owned(),
+                    n => format!("kept {}", words::times(n)),
+                };
                 writeln!(
                     md,
-                    "- Ritual: **{}**, {} (kept {} times)",
+                    "- Ritual: **{}**, {} since {} ({kept}){}",
                     r.title,
                     recurrence_words(r.recurrence),
-                    r.occurrences.len()
+                    r.start,
+                    if r.retired { ", retired" } else { "" }
                 )?;
             }
+            // Everything with a day, in one list by day.
+            let mut dated: Vec<(tapin_core::time::Day, String)> = Vec::new();
             for c in recs.checkins.values() {
-                writeln!(
-                    md,
-                    "- Check-in {}: {}/5. Went well: {}. To change: {}.",
-                    c.on, c.rating, c.went_well, c.to_change
-                )?;
+                let mut line = format!("Check-in, rated {}/5.", c.rating);
+                if !c.went_well.is_empty() {
+                    line += &format!(" Went well: {}.", c.went_well.trim_end_matches('.'));
+                }
+                if !c.to_change.is_empty() {
+                    line += &format!(" To change: {}.", c.to_change.trim_end_matches('.'));
+                }
+                dated.push((c.on, line));
             }
             for i in recs.interactions.values() {
-                let who = match i.by {
+                let mut line = match i.by {
                     Initiator::Me => "I reached out".to_owned(),
                     Initiator::Them => format!("{rel_name} reached out"),
-                    other => format!("Reached out ({other})"),
+                    ref other => format!("Reached out ({})", other.json_name().replace('-', " ")),
                 };
-                writeln!(md, "- {}: {who} ({}, {}) {}", i.on, i.via, i.reason, i.note)?;
+                let how = words::how(i.via, i.reason);
+                if !how.is_empty() {
+                    line += &format!(" ({how})");
+                }
+                if !i.note.is_empty() {
+                    line += &format!(": {}", i.note);
+                }
+                dated.push((i.on, line));
             }
             for t in recs.thanks.values() {
-                writeln!(md, "- Thanks {}: {}", t.on, t.text)?;
+                dated.push((t.on, format!("Thanks: {}", t.text)));
             }
             for b in recs.boundaries.values() {
-                match b.on {
-                    Some(on) => writeln!(md, "- Boundary {on}: {}", b.text)?,
-                    None => writeln!(md, "- Boundary: {}", b.text)?,
-                }
+                let day = crate::pages::boundary_day(b);
+                dated.push((day, format!("Boundary: {}", b.text)));
+            }
+            dated.sort();
+            for (day, line) in dated {
+                writeln!(md, "- {day}: {line}")?;
             }
             writeln!(md)?;
         }
-        for r in e
+        let mut reflections: Vec<_> = e
             .private
             .reflections
             .values()
             .filter(|r| r.relationship == *id)
-        {
+            .collect();
+        reflections.sort_by_key(|r| r.at);
+        for r in reflections {
             writeln!(
                 md,
                 "### Reflection, {}\n",
@@ -331,21 +390,49 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                     a.about_me
                 )?;
             }
+            if !r.note.is_empty() {
+                writeln!(md, "\n{}", r.note)?;
+            }
             writeln!(md)?;
         }
     }
     if !e.journal.entries.is_empty() {
         writeln!(md, "## Journal\n")?;
         let mut entries: Vec<_> = e.journal.entries.values().collect();
-        entries.sort_by_key(|x| std::cmp::Reverse(x.at));
+        entries.sort_by_key(|x| (x.at, x.text.clone()));
         for x in entries {
             writeln!(
                 md,
-                "### {}{}\n\n{}\n",
+                "### {}{}\n",
                 x.at.to_datetime().format("%Y-%m-%d %H:%M UTC"),
                 if x.starred { " ★" } else { "" },
-                x.text
             )?;
+            let about: Vec<&str> = x
+                .about
+                .iter()
+                .map(|id| {
+                    e.private
+                        .relationships
+                        .get(id)
+                        .map_or("someone no longer here", |r| r.name.as_str())
+                })
+                .collect();
+            let mut meta = Vec::new();
+            if !about.is_empty() {
+                meta.push(format!("About {}", about.join(", ")));
+            }
+            if !x.tags.is_empty() {
+                let tags: Vec<String> = x.tags.iter().map(|t| format!("@{t}")).collect();
+                meta.push(format!("tagged {}", tags.join(" ")));
+            }
+            if !x.principles.is_empty() {
+                let names: Vec<String> = x.principles.iter().map(|p| p.json_name()).collect();
+                meta.push(format!("principles: {}", names.join(", ")));
+            }
+            if !meta.is_empty() {
+                writeln!(md, "*{}.*\n", meta.join(" · "))?;
+            }
+            writeln!(md, "{}\n", x.text.trim_end())?;
         }
     }
     Ok(md)
@@ -496,10 +583,10 @@ fn check_names(here: &PrivateDoc, export: &Export) -> Result<()> {
     let mut seen: BTreeMap<String, Id> = here
         .relationships
         .iter()
-        .map(|(id, r)| (r.name.to_lowercase(), *id))
+        .map(|(id, r)| (crate::words::fold(&r.name), *id))
         .collect();
     for (id, rel) in &export.private.relationships {
-        match seen.insert(rel.name.to_lowercase(), *id) {
+        match seen.insert(crate::words::fold(&rel.name), *id) {
             Some(other) if other != *id => {
                 return Err(Error::Invalid(format!(
                     "relationship {} has the same name as {} {}",

@@ -133,7 +133,9 @@ impl Home {
                 Some(text) => {
                     let q = Query::parse(text);
                     if q.terms.is_empty() && q.tags.is_empty() {
-                        invalid!("search for something: words, or @tags");
+                        return Err(Error::malformed(
+                            "search for something: words, or @tags (`tapin journal search walk @work`)",
+                        ));
                     }
                     q
                 }

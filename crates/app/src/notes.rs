@@ -128,7 +128,7 @@ pub fn parse_principle(s: &str) -> Result<Principle> {
         .find(|p| p.json_name() == wanted)
         .ok_or_else(|| {
             let names: Vec<String> = Principle::KNOWN.iter().map(Principle::json_name).collect();
-            Error::invalid(format!(
+            Error::malformed(format!(
                 "unknown principle {s:?}; choose from {}",
                 names.join(", ")
             ))

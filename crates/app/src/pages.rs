@@ -469,7 +469,11 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<HistoryItem>) {
     for (id, g) in &recs.goals {
         let (d, t) = g.progress();
         let status = crate::words::goal_status(g.status);
-        let summary = format!("goal {:?} ({status}, {d}/{t} steps)", g.title);
+        let summary = format!(
+            "goal {:?} ({status}, {})",
+            g.title,
+            crate::words::steps(d, t)
+        );
         push("goal", id, day_of(g.created), summary, json(g));
     }
     for (id, r) in &recs.rituals {
@@ -491,12 +495,18 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<HistoryItem>) {
         push("checkin", id, c.on, s, json(c));
     }
     for (id, i) in &recs.interactions {
-        let who = match &i.by {
+        let mut summary = match &i.by {
             Initiator::Me => "you reached out".to_owned(),
             Initiator::Them => "they reached out".to_owned(),
-            other => format!("reached out: {other}"),
+            other => format!("reached out ({})", other.json_name().replace('-', " ")),
         };
-        let summary = format!("{who} ({}, {})", i.via, i.reason);
+        let how = crate::words::how(i.via, i.reason);
+        if !how.is_empty() {
+            summary += &format!(" ({how})");
+        }
+        if !i.note.is_empty() {
+            summary += &format!(": {}", i.note);
+        }
         push("interaction", id, i.on, summary, json(i));
     }
     for (id, t) in &recs.thanks {

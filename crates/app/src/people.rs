@@ -45,6 +45,16 @@ impl PersonSettings {
     }
 }
 
+/// A length of time as a person types it (`10d`, `2w`, `3m`, `1y`), for the flag `flag`; what
+/// cannot be read is [`crate::Error::Malformed`].
+pub fn parse_interval(flag: &str, text: &str) -> Result<Interval> {
+    text.parse().map_err(|_| {
+        crate::Error::malformed(format!(
+            "{flag} {text:?} is not a length of time; use a number and a unit, like 10d, 2w, 3m or 1y"
+        ))
+    })
+}
+
 /// A snooze as saved: the relationship, and what the person should know about the end they
 /// gave.
 #[derive(Debug, Clone, Serialize)]
@@ -112,19 +122,20 @@ fn clean_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Names are how people are found (case-insensitively), so two relationships may not share one.
-/// The one place that says so: adding, renaming and pairing all ask here.
+/// Names are how people are found (whatever the case and accents), so two relationships may not
+/// share one. The one place that says so: adding, renaming and pairing all ask here.
 pub(crate) fn refuse_taken_name(
     private: &PrivateDoc,
     name: &str,
     except: Option<Id>,
 ) -> Result<()> {
-    let wanted = name.to_lowercase();
+    let wanted = crate::words::fold(name);
     let taken = private
         .relationships
         .iter()
-        .any(|(id, r)| r.name.to_lowercase() == wanted && except != Some(*id));
-    if taken {
+        .find(|(id, r)| crate::words::fold(&r.name) == wanted && except != Some(**id));
+    if let Some((_, r)) = taken {
+        let name = &r.name;
         invalid!(
             "you already have someone called {name:?}; use `tapin person edit` or another name"
         );

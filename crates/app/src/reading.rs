@@ -408,25 +408,29 @@ impl Unreadable {
     }
 }
 
-/// Finds a relationship by exact name (case-insensitive), then unique name prefix, then id prefix.
+/// Finds a relationship by exact name, then unique name prefix, then id prefix. Names match
+/// whatever their case and accents ("zoe" finds "Zoë"). A name that matches no one is answered
+/// with the closest name there is, if one is close.
 pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Relationship)> {
-    let q = query.trim().to_lowercase();
+    let q = crate::words::fold(query);
     if q.is_empty() {
-        return Err(Error::invalid("no person given"));
+        return Err(Error::malformed(
+            "no person given; name someone, e.g. `Jordan`",
+        ));
     }
-    let all: Vec<(Id, &Relationship)> = private
+    let all: Vec<(Id, &Relationship, String)> = private
         .relationships
         .iter()
-        .map(|(id, r)| (*id, r))
+        .map(|(id, r)| (*id, r, crate::words::fold(&r.name)))
         .collect();
-    let pick = |matches: Vec<(Id, &Relationship)>| -> Option<Result<(Id, Relationship)>> {
+    let pick = |matches: Vec<&(Id, &Relationship, String)>| -> Option<Result<(Id, Relationship)>> {
         match matches.as_slice() {
             [] => None,
-            [(id, rel)] => Some(Ok((*id, (*rel).clone()))),
+            [(id, rel, _)] => Some(Ok((*id, (*rel).clone()))),
             _ => {
                 let names: Vec<String> = matches
                     .iter()
-                    .map(|(id, r)| format!("{} ({})", r.name, id.short()))
+                    .map(|(id, r, _)| format!("{} ({})", r.name, id.short()))
                     .collect();
                 Some(Err(Error::not_found(format!(
                     "{query:?} matches several people: {}; be more specific or use the id",
@@ -435,28 +439,43 @@ pub(crate) fn find_person(private: &PrivateDoc, query: &str) -> Result<(Id, Rela
             }
         }
     };
-    let matching = |f: &dyn Fn(&(Id, &Relationship)) -> bool| {
-        all.iter().filter(|r| f(r)).copied().collect::<Vec<_>>()
+    let matching = |f: &dyn Fn(&(Id, &Relationship, String)) -> bool| {
+        all.iter().filter(|r| f(r)).collect::<Vec<_>>()
     };
-    if let Some(found) = pick(matching(&|(_, r)| r.name.to_lowercase() == q)) {
+    if let Some(found) = pick(matching(&|(_, _, name)| *name == q)) {
         return found;
     }
-    if let Some(found) = pick(matching(&|(_, r)| r.name.to_lowercase().starts_with(&q))) {
+    if let Some(found) = pick(matching(&|(_, _, name)| name.starts_with(&q))) {
         return found;
     }
-    if let Some(found) = pick(matching(&|(id, _)| id.to_string().starts_with(&q))) {
+    if let Some(found) = pick(matching(&|(id, _, _)| id.to_string().starts_with(&q))) {
         return found;
     }
-    Err(Error::not_found(format!(
-        "no person called {query:?}; see `tapin people`, or add them with `tapin person add {query:?}`"
-    )))
+    let closest = all
+        .iter()
+        .map(|(_, r, name)| (strsim::normalized_damerau_levenshtein(name, &q), &r.name))
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    Err(Error::not_found(match closest {
+        Some((_, name)) => format!(
+            "no one called {query:?}; did you mean {name:?}? (`tapin people` lists everyone)"
+        ),
+        None => format!(
+            "no one called {query:?}; see `tapin people`, or add them with `tapin person add {query:?}`"
+        ),
+    }))
 }
 
 /// Picks the one id that starts with `prefix` from `ids`, naming `what` in errors.
 pub(crate) fn unique_prefix(ids: impl Iterator<Item = Id>, prefix: &str, what: &str) -> Result<Id> {
     let p = prefix.trim().to_lowercase();
+    if !p.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::malformed(format!(
+            "{what} id {prefix:?} is not an id; ids are hex digits (0-9 and a-f), like 3fa2c81e"
+        )));
+    }
     if p.len() < 4 {
-        return Err(Error::invalid(format!(
+        return Err(Error::malformed(format!(
             "{what} id {prefix:?} is too short; give at least 4 characters of the id"
         )));
     }

@@ -97,6 +97,15 @@ impl Home {
     }
 }
 
+impl Home {
+    /// One relationship as one HTML page, the same page [`Home::report`] writes, for a front-end
+    /// to put where the person asked (`tapin report --html -` prints it).
+    pub fn report_html(&self, person: &str) -> Result<String> {
+        let nonce = data_encoding::BASE64URL_NOPAD.encode(&random_secret()?[..16]);
+        self.read(|r| Ok(render_html(&self.page_of(r, person)?, &nonce)))
+    }
+}
+
 /// Text escaped for HTML, in element content and in quoted attribute values alike.
 struct Esc<'a>(&'a str);
 

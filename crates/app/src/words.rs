@@ -1,8 +1,10 @@
-//! Words every front-end shows the same way: dates, statuses, streaks, schedules.
+//! Words every front-end shows the same way: dates, statuses, streaks, schedules, counts.
 
 use chrono::Weekday;
-use tapin_core::model::{GoalStatus, Recurrence, RelationshipStatus, Risk};
-use tapin_core::time::Day;
+use tapin_core::model::{
+    Channel, GoalStatus, Reason, Recurrence, RelationshipStatus, Rhythm, Risk,
+};
+use tapin_core::time::{Day, Interval};
 use tapin_core::views::ritual::RitualSchedule;
 
 /// A day as every page and message says it: "Friday 27 November 2026". The weekday is what a
@@ -35,13 +37,174 @@ pub fn relayed_last(at_ms: i64) -> String {
 pub const RELAY_SEES: &str =
     "The relay cannot read what you share, but it sees that your devices talk, and when.";
 
-/// "1 step", "3 steps".
+/// "1 step", "3 steps": a count and a noun whose plural adds an "s". The one way every count a
+/// person reads is written; [`count`] for a noun that changes otherwise.
 pub fn plural(n: usize, word: &str) -> String {
+    count(n, word, &format!("{word}s"))
+}
+
+/// "1 entry", "3 entries": a count with the noun's singular or plural form.
+pub fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("1 {word}")
+        format!("1 {one}")
     } else {
-        format!("{n} {word}s")
+        format!("{n} {many}")
     }
+}
+
+/// "1 of 2 steps done", "0 of 1 step done", "no steps": a goal's progress.
+pub fn steps(done: usize, total: usize) -> String {
+    if total == 0 {
+        "no steps".to_owned()
+    } else {
+        format!("{done} of {} done", plural(total, "step"))
+    }
+}
+
+/// A length of time in words: "1 week", "10 days", "3 months" (a month is 30 days, as `--rhythm
+/// 1m` reads).
+pub fn interval(i: Interval) -> String {
+    let d = i.days as usize;
+    if d != 0 && d.is_multiple_of(365) {
+        plural(d / 365, "year")
+    } else if d != 0 && d.is_multiple_of(30) {
+        plural(d / 30, "month")
+    } else if d != 0 && d.is_multiple_of(7) {
+        plural(d / 7, "week")
+    } else {
+        plural(d, "day")
+    }
+}
+
+/// A rhythm in words: "every week, at most 2 weeks apart", or "no rhythm".
+pub fn rhythm(r: Option<Rhythm>) -> String {
+    match r {
+        None => "no rhythm".to_owned(),
+        Some(r) => {
+            let every = match interval(r.ideal) {
+                one if one.starts_with("1 ") => one[2..].to_owned(),
+                many => many,
+            };
+            format!("every {every}, at most {} apart", interval(r.max))
+        }
+    }
+}
+
+/// "once", "twice", "3 times".
+pub fn times(n: usize) -> String {
+    match n {
+        1 => "once".to_owned(),
+        2 => "twice".to_owned(),
+        n => format!("{n} times"),
+    }
+}
+
+/// "1 day", "3 days", for a count of days of any sign's magnitude.
+pub fn days(n: i64) -> String {
+    if n.unsigned_abs() == 1 {
+        format!("{n} day")
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// "Rebuild trust with Alex", not "Rebuild trust with Alex with Alex": `title` with `name`
+/// after it, unless the title already names them.
+pub fn with_person(title: &str, name: &str) -> String {
+    if mentions(title, name) {
+        title.to_owned()
+    } else {
+        format!("{title} with {name}")
+    }
+}
+
+/// Whether `text` names `name` as a word of its own (case and accents aside).
+pub fn mentions(text: &str, name: &str) -> bool {
+    let (text, name) = (fold(text), fold(name));
+    if name.is_empty() {
+        return false;
+    }
+    text.match_indices(&name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// A name as it is matched: lowercase, without accents ("Zoë" and "zoe" match), so that a person
+/// can type a name without the accents their keyboard lacks.
+pub fn fold(name: &str) -> String {
+    name.trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(unaccent)
+        .collect()
+}
+
+/// The letter without its accent, for the Latin letters people's names carry; any other
+/// character as it is.
+fn unaccent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
+        'ĥ' | 'ħ' => 'h',
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
+        'ĵ' => 'j',
+        'ķ' => 'k',
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
+        'ŕ' | 'ŗ' | 'ř' => 'r',
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
+        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
+        'ŵ' => 'w',
+        'ý' | 'ÿ' | 'ŷ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
+}
+
+/// Why a file could not be read or written, in words ("no such file", "permission denied"),
+/// without the operating system's error number or a temporary file's name.
+pub fn io_error(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::NotFound => "no such file or folder".to_owned(),
+        ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        ErrorKind::IsADirectory => "it is a folder".to_owned(),
+        ErrorKind::NotADirectory => "part of the path is not a folder".to_owned(),
+        ErrorKind::StorageFull => "the disk is full".to_owned(),
+        ErrorKind::ReadOnlyFilesystem => "the disk is read-only".to_owned(),
+        ErrorKind::InvalidData => "it is not text (UTF-8)".to_owned(),
+        kind => kind.to_string(),
+    }
+}
+
+/// How a channel reads: "in person", "call", "video" (or a newer tapin's name, in words).
+pub fn channel(c: Channel) -> String {
+    c.json_name().replace('-', " ")
+}
+
+/// How a reason reads: "just because", "support" (or a newer tapin's name, in words).
+pub fn reason(r: Reason) -> String {
+    r.json_name().replace('-', " ")
+}
+
+/// How and why an interaction came about, in words: "call, just because", "in person" ("other"
+/// says nothing, so it is left out).
+pub fn how(via: Channel, why: Reason) -> String {
+    let parts: Vec<String> = [
+        (via != Channel::Other).then(|| channel(via)),
+        (why != Reason::Other).then(|| reason(why)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    parts.join(", ")
 }
 
 /// How a goal status reads: "active", "achieved", … (a status written by a newer tapin reads as
@@ -79,6 +242,7 @@ pub fn recurrence(r: Recurrence) -> String {
                 .map_or_else(|_| "?".to_owned(), |w| weekday_name(w).to_owned());
             format!("weekly on {name}")
         }
+        Recurrence::EveryDays { days: 1 } => "every day".to_owned(),
         Recurrence::EveryDays { days } => format!("every {days} days"),
         Recurrence::Unknown(name) => {
             format!("on a schedule this version of tapin does not know ({name})")
@@ -126,3 +290,84 @@ pub const PERSON_DELETE_MEANS: [&str; 3] = [
     "Their side and yours are removed from this device with their history; what your friend \
      received before the pairing ended stays on their devices.",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(1, "check-in"), "1 check-in");
+        assert_eq!(plural(0, "check-in"), "0 check-ins");
+        assert_eq!(
+            count(1, "journal entry", "journal entries"),
+            "1 journal entry"
+        );
+        assert_eq!(
+            count(3, "journal entry", "journal entries"),
+            "3 journal entries"
+        );
+        assert_eq!(times(1), "once");
+        assert_eq!(times(2), "twice");
+        assert_eq!(times(0), "0 times");
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(-1), "-1 day");
+        assert_eq!(days(7), "7 days");
+        assert_eq!(steps(0, 1), "0 of 1 step done");
+        assert_eq!(steps(1, 2), "1 of 2 steps done");
+        assert_eq!(steps(0, 0), "no steps");
+    }
+
+    #[test]
+    fn a_title_that_names_the_person_is_not_followed_by_their_name() {
+        assert_eq!(
+            with_person("Rebuild trust with Alex", "Alex"),
+            "Rebuild trust with Alex"
+        );
+        assert_eq!(with_person("Call zoe", "Zoë"), "Call zoe");
+        assert_eq!(
+            with_person("Sunday walk", "Jordan"),
+            "Sunday walk with Jordan"
+        );
+        // A name inside another word is not a mention.
+        assert_eq!(
+            with_person("Alexandria trip", "Alex"),
+            "Alexandria trip with Alex"
+        );
+    }
+
+    #[test]
+    fn names_fold_case_and_accents() {
+        assert_eq!(fold(" Zoë "), "zoe");
+        assert_eq!(fold("JOSÉ Ñúñez"), "jose nunez");
+        assert_eq!(fold("Łukasz Dvořák"), "lukasz dvorak");
+        assert_eq!(fold("李小龙"), "李小龙");
+    }
+
+    #[test]
+    fn intervals_rhythms_and_interactions_read_as_words() {
+        assert_eq!(interval(Interval::days(7)), "1 week");
+        assert_eq!(interval(Interval::days(10)), "10 days");
+        assert_eq!(interval(Interval::days(60)), "2 months");
+        let rhythm = |ideal, max| {
+            super::rhythm(Some(Rhythm {
+                ideal: Interval::days(ideal),
+                max: Interval::days(max),
+            }))
+        };
+        assert_eq!(rhythm(7, 21), "every week, at most 3 weeks apart");
+        assert_eq!(rhythm(14, 28), "every 2 weeks, at most 4 weeks apart");
+        assert_eq!(super::rhythm(None), "no rhythm");
+        assert_eq!(
+            how(Channel::InPerson, Reason::JustBecause),
+            "in person, just because"
+        );
+        assert_eq!(how(Channel::Other, Reason::Support), "support");
+        assert_eq!(how(Channel::Other, Reason::Other), "");
+        assert_eq!(
+            recurrence(Recurrence::WeeklyOn { weekday: 6 }),
+            "weekly on Sunday"
+        );
+        assert_eq!(recurrence(Recurrence::EveryDays { days: 1 }), "every day");
+    }
+}

@@ -274,8 +274,8 @@ fn the_markdown_export_reads_as_pinned() {
 
             ### Shared
 
-            - Boundary: No calls after 10pm
             - 2026-10-01: Alex reached out (in person): Coffee after the argument
+            - 2026-11-22: Boundary: No calls after 10pm
 
             ### Private
 
@@ -355,7 +355,7 @@ fn the_pages_read_as_pinned() {
         expect![[r#"
             Jordan  not paired
 
-            Staying in touch: last contact 2026-11-20; in touch; next contact due 2026-11-27
+            Staying in touch: last contact Friday 20 November 2026; in touch; next contact due Friday 27 November 2026
 
             Goals
               Yours
@@ -364,7 +364,7 @@ fn the_pages_read_as_pinned() {
                 none shared with you yet
 
             Rituals
-              Sunday walk (mine) — next 2026-11-22, streak 2 weeks; last 2026-11-15, 2026-11-08
+              Sunday walk (mine) — next Sunday 22 November 2026, streak 2 weeks; last 2026-11-15, 2026-11-08
 
             Check-ins
               2026-11-21 (mine) 4/5 We listened
@@ -387,7 +387,7 @@ fn the_pages_read_as_pinned() {
         expect![[r#"
             Alex  not paired
 
-            Staying in touch: last contact 2026-10-01; past your longest gap since 2026-10-29
+            Staying in touch: last contact Thursday 1 October 2026; past your longest gap since Thursday 29 October 2026
 
             Goals
               Yours
@@ -415,17 +415,17 @@ fn the_pages_read_as_pinned() {
         &maya,
         &["today"],
         expect![[r#"
-            Today, 2026-11-22 (Sunday)
+            Today, Sunday 22 November 2026
 
             Rituals
               Letter with Zoë — 18 days overdue
               Sunday walk with Jordan — today
 
             Staying in touch
-              Alex — past your longest gap by 24 days (last contact 2026-10-01)
+              Alex — past your longest gap by 24 days (last contact Thursday 1 October 2026)
 
             Goals ending soon
-              Rebuild trust with Alex — by 2026-11-29 (in 7 days), 0 of 1 step done
+              Rebuild trust with Alex — by Sunday 29 November 2026 (in 7 days), 0 of 1 step done
         "#]],
     );
     check(
@@ -470,20 +470,20 @@ fn the_pages_read_as_pinned() {
         &maya,
         &["goal", "list"],
         expect![[r#"
-        Alex
-          <id>  Rebuild trust with Alex by 2026-11-29  [active, private, 0/1]
-              [ ] 1. Apologise
-        Jordan
-          <id>  Walk on Sundays by 2026-12-20  [active, shared, 1/2]
-              [x] 1. Pick a route
-              [ ] 2. Buy boots
-    "#]],
+            Alex
+              <id>  Rebuild trust with Alex by Sunday 29 November 2026  [active, private, 0/1]
+                  [ ] 1. Apologise
+            Jordan
+              <id>  Walk on Sundays by Sunday 20 December 2026  [active, shared, 1/2]
+                  [x] 1. Pick a route
+                  [ ] 2. Buy boots
+        "#]],
     );
     check(
         &maya,
         &["ritual", "list"],
         expect![[r#"
-            <id>  Letter with Zoë — monthly on day 4, overdue since 2026-11-04, streak 0 months
+            <id>  Letter with Zoë — monthly on day 4, overdue since Wednesday 4 November 2026, no streak yet
             <id>  Sunday walk with Jordan — weekly on Sunday, due today, streak 2 weeks
                       · Phones away
         "#]],
@@ -545,9 +545,9 @@ fn a_small_markdown_export_reads_as_pinned() {
 
             ### Shared
 
-            - Boundary: Ask before bringing friends
             - 2026-11-20: Jordan reached out (in person, just because): Dinner at his place
             - 2026-11-20: Thanks: The lift home
+            - 2026-11-22: Boundary: Ask before bringing friends
 
             ## Journal
 

@@ -98,14 +98,14 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             let day = done.day.unwrap_or(home.today());
             let what = if let Some(was) = done.moved_start {
                 format!(
-                    "done on {}, before it started on {}, so it now starts then; streak {}",
+                    "done on {}, before it started on {}, so it now starts then; {}",
                     describe_day(day),
                     describe_day(was),
                     streak(&done.schedule)
                 )
             } else if done.changed {
                 format!(
-                    "done on {}; streak {}",
+                    "done on {}; {}",
                     describe_day(day),
                     streak(&done.schedule)
                 )
@@ -118,7 +118,7 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
             let undone = home.ritual_undone(&ritual, on.as_deref())?;
             let day = describe_day(undone.day.unwrap_or(home.today()));
             let what = if undone.changed {
-                format!("{day} taken back; streak {}", streak(&undone.schedule))
+                format!("{day} taken back; {}", streak(&undone.schedule))
             } else {
                 format!("{day} was not recorded; nothing changed")
             };
@@ -172,7 +172,7 @@ fn list(home: &Home, person: Option<&str>, json: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{}  {} — {}, {state}, streak {}",
+            "{}  {} — {}, {state}, {}",
             paint(DIM, row.id.short()),
             titled(&row.ritual.title, &row.person),
             recurrence(row.ritual.recurrence),

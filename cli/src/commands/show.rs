@@ -152,7 +152,7 @@ fn print(p: &RelationshipPage) -> Result<()> {
             let recent: Vec<String> = r.recent.iter().map(ToString::to_string).collect();
             writeln!(
                 out,
-                "  {} ({}) — {next}, streak {}{}",
+                "  {} ({}) — {next}, {}{}",
                 r.title,
                 r.whose,
                 words::streak(&r.schedule),

@@ -747,7 +747,7 @@ fn rituals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
             (RitualState::Overdue { since, .. }, _) => write!(out, " · due since {since}")?,
             (RitualState::Upcoming { .. }, Some(next)) => write!(out, " · next {next}")?,
         }
-        write!(out, " · streak {}", streak_words(s))?;
+        write!(out, " · {}", streak_words(s))?;
         if let Some(last) = s.last_done {
             write!(out, " · last kept {last}")?;
         }

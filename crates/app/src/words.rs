@@ -223,12 +223,15 @@ pub fn risk(r: Risk) -> String {
     r.json_name()
 }
 
-/// "1 month", "3 weeks", "2 × 10 days": a streak in the ritual's own periods.
+/// "streak 1 month", "streak 3 weeks", "streak 2 × 10 days": a streak in the ritual's own
+/// periods, or "no streak yet" when the current period is not kept yet (a streak of zero
+/// months reads as a measurement of nothing).
 pub fn streak(s: &RitualSchedule) -> String {
     match (s.streak, s.period.as_str()) {
-        (1, unit) => format!("1 {unit}"),
-        (n, unit) if !unit.contains(' ') => format!("{n} {unit}s"),
-        (n, unit) => format!("{n} × {unit}"),
+        (0, _) => "no streak yet".to_owned(),
+        (1, unit) if !unit.contains(' ') => format!("streak 1 {unit}"),
+        (n, unit) if !unit.contains(' ') => format!("streak {n} {unit}s"),
+        (n, unit) => format!("streak {n} × {unit}"),
     }
 }
 

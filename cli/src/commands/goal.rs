@@ -5,13 +5,14 @@ use std::io::Write;
 use anyhow::Result;
 use tapin_app::Home;
 use tapin_app::core::model::GoalStatus;
+use tapin_app::core::views::mutual::Owner;
 use tapin_app::goals::{GoalChange, NewGoal, StepSaved};
 use tapin_app::words::{self, describe_day, plural};
 
 use crate::args::{GoalCommand, StepCommand};
 use crate::commands::saved;
 use crate::dates::parse_day;
-use crate::output::{self, BOLD, DIM, GOOD, paint};
+use crate::output::{self, BAD, BOLD, DIM, GOOD, paint};
 
 pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
     match cmd {
@@ -75,11 +76,23 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 by,
             };
             let saved_goal = home.set_goal_status(&goal, &change)?;
-            let what = match saved_goal.goal.status {
-                GoalStatus::Achieved => "achieved — worth celebrating".to_owned(),
-                other => format!("now {}", words::goal_status(other)),
+            let title = paint(BOLD, &saved_goal.title);
+            let text = match (&saved_goal.friend, saved_goal.my_part, &saved_goal.goal) {
+                (Some(friend), Some(GoalStatus::Dropped), _) => format!(
+                    "You left {friend}'s goal {title}; it is no longer mutual once you sync."
+                ),
+                (Some(friend), Some(GoalStatus::Achieved), _) => format!(
+                    "{friend}'s goal {title}: your part achieved — worth celebrating. {friend} sees it once you sync."
+                ),
+                (Some(friend), Some(_), _) => format!(
+                    "{friend}'s goal {title}: your part is active again. {friend} sees it once you sync."
+                ),
+                (_, _, Some(g)) if g.status == GoalStatus::Achieved => {
+                    format!("Goal {title}: achieved — worth celebrating.")
+                }
+                (_, _, Some(g)) => format!("Goal {title}: now {}.", words::goal_status(g.status)),
+                (_, _, None) => format!("Goal {title}: saved."),
             };
-            let text = format!("Goal {}: {what}.", paint(BOLD, &saved_goal.goal.title));
             saved(json, &saved_goal, text)
         }
         GoalCommand::Join { goal } => {
@@ -150,25 +163,59 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
             writeln!(out, "{}", paint(BOLD, &row.person))?;
             last_person = Some(&row.person);
         }
-        let (done, total) = row.goal.progress();
+        let mine = row.my_steps();
+        let done = mine.iter().filter(|o| o.done).count();
         let by = row.goal.by.map(|d| format!(" by {d}")).unwrap_or_default();
+        let overdue = if row.overdue {
+            format!(" {}", paint(BAD, "overdue"))
+        } else {
+            String::new()
+        };
+        // Whose it is, when it is mutual: the status is its owner's, the progress mine.
+        let whose = match (&row.mutual, row.owner) {
+            (Some(_), Owner::Me) => format!(", mutual: {} took it up", row.person),
+            (Some(_), Owner::Them) => format!(", mutual: {}'s goal you took up", row.person),
+            (None, _) => String::new(),
+        };
+        let part = match &row.mutual {
+            Some(m) if m.joiner_achieved.is_some() && row.owner == Owner::Them => {
+                ", your part achieved"
+            }
+            Some(m) if m.joiner_achieved.is_some() => ", their part achieved",
+            _ => "",
+        };
         writeln!(
             out,
-            "  {}  {}{}  [{}, {}, {done}/{total}]",
+            "  {}  {}{by}{overdue}  [{}{part}, {}{whose}, {done}/{}]",
             paint(DIM, row.id.short()),
             row.goal.title,
-            by,
             words::goal_status(row.goal.status),
             if row.shared { "shared" } else { "private" },
+            mine.len(),
         )?;
-        for (n, (_, o)) in row.goal.steps().iter().enumerate() {
-            let mark = if o.done {
-                paint(GOOD, "[x]")
-            } else {
-                "[ ]".to_owned()
-            };
-            writeln!(out, "      {mark} {}. {}", n + 1, o.text)?;
+        // My steps are numbered: those are the ones `goal step done ID N` marks. The friend's
+        // are theirs to mark, so they are listed without numbers.
+        let theirs = row.their_steps();
+        if row.mutual.is_some() && !mine.is_empty() {
+            writeln!(out, "      Your steps")?;
+        }
+        for (n, o) in mine.iter().enumerate() {
+            writeln!(out, "      {} {}. {}", mark(o.done), n + 1, o.text)?;
+        }
+        if !theirs.is_empty() {
+            writeln!(out, "      {}'s steps", row.person)?;
+            for o in theirs {
+                writeln!(out, "      {} {}", mark(o.done), o.text)?;
+            }
         }
     }
     Ok(())
+}
+
+fn mark(done: bool) -> String {
+    if done {
+        paint(GOOD, "[x]")
+    } else {
+        "[ ]".to_owned()
+    }
 }

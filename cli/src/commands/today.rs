@@ -66,7 +66,7 @@ fn print(page: &TodayPage) -> Result<()> {
         writeln!(out, "\nGoals ending soon")?;
         for g in &t.goals {
             let when = if g.days_left < 0 {
-                format!("was due {}", g.by)
+                format!("{}, was due {}", paint(BAD, "overdue"), g.by)
             } else if g.days_left == 0 {
                 "due today".to_owned()
             } else {

@@ -147,11 +147,12 @@ pub struct RelationshipPage {
     pub friend: Option<String>,
     /// Staying in touch.
     pub touch: Touch,
-    /// My goals, open first.
+    /// My goals that are not mutual, open first.
     pub my_goals: Vec<GoalItem>,
-    /// Their shared goals, open first.
+    /// Their shared goals that are not mutual, open first.
     pub their_goals: Vec<GoalItem>,
-    /// Goals one of us took up from the other.
+    /// Goals one of us took up from the other: each listed here only, not again among mine or
+    /// theirs.
     pub mutual_goals: Vec<MutualGoal>,
     /// Rituals, mine then theirs.
     pub rituals: Vec<RitualItem>,
@@ -267,11 +268,17 @@ impl Home {
         let theirs = both.theirs();
         let rel = &both.rel;
 
+        // A mutual goal is shown once, as mutual, not again among mine or theirs.
+        let mutual = mutual_goals(shared, kept, theirs);
+        let is_mutual = |g: &GoalItem| mutual.iter().any(|m| m.goal_id == g.id);
         let mut my_goals: Vec<GoalItem> = goal_items(shared, true)
             .chain(goal_items(kept, false))
+            .filter(|g| !is_mutual(g))
             .collect();
         my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-        let mut their_goals: Vec<GoalItem> = goal_items(replica, true).collect();
+        let mut their_goals: Vec<GoalItem> = goal_items(replica, true)
+            .filter(|g| !is_mutual(g))
+            .collect();
         their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
 
         let places = [
@@ -333,7 +340,7 @@ impl Home {
             touch: touch::touch_status(rel, both.last_contact(), today, &chrono::Local),
             my_goals,
             their_goals,
-            mutual_goals: mutual_goals(shared, kept, theirs),
+            mutual_goals: mutual,
             rituals,
             checkins,
             thanks,

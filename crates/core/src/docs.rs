@@ -1240,6 +1240,7 @@ mod fuzz {
             objectives: [(Id::named("js"), step(1))].into_iter().collect(),
             joined: Timestamp(7),
             left: None,
+            achieved: None,
         };
         put_record(&mut d, place, Collection::Joins, Id::named("j0"), &join).unwrap();
         let read = read_side(&d, rel).unwrap();

@@ -952,6 +952,7 @@ mod tests {
             objectives: Default::default(),
             joined: at("2026-01-31"),
             left,
+            achieved: None,
         };
         let their = |status| {
             let mut s = SideRecords::default();

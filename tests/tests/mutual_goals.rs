@@ -224,6 +224,24 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
         "the goal's own status stays Jordan's"
     );
 
+    // Her history and her Markdown export carry her part of it, once.
+    let text = maya.ok(&["history", "Jordan"]);
+    assert_eq!(
+        text.matches(
+            "took up their goal \"Walk on Sundays\" (1/2 of your steps, your part achieved)"
+        )
+        .count(),
+        1,
+        "{text}"
+    );
+    let md = maya.ok(&["export", "--format", "markdown"]);
+    assert_eq!(
+        md.matches("I took up: **Walk on Sundays** (1/2 of my steps, my part achieved)")
+            .count(),
+        1,
+        "{md}"
+    );
+
     // `show` lists it once on Maya's side, as mutual.
     let page = maya.json(&["show", "Jordan"]);
     assert_eq!(sections(&page, &goal), (1, 0, 0), "{page:#}");

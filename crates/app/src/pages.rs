@@ -193,8 +193,8 @@ pub struct TodayPage {
 /// One line of a relationship's history.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryItem {
-    /// "goal", "ritual", "ritual-done", "checkin", "interaction", "thanks", "boundary",
-    /// "reflection".
+    /// "goal", "goal-joined" (a friend's goal I took up), "ritual", "ritual-done", "checkin",
+    /// "interaction", "thanks", "boundary", "reflection".
     pub kind: &'static str,
     /// The record's id.
     pub id: Id,
@@ -469,6 +469,20 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<HistoryItem>) {
         let status = crate::words::goal_status(g.status);
         let summary = format!("goal {:?} ({status}, {d}/{t} steps)", g.title);
         push("goal", id, day_of(g.created), summary, json(g));
+    }
+    for (id, j) in &recs.joins {
+        let (d, t) = (
+            j.objectives.values().filter(|o| o.done).count(),
+            j.objectives.len(),
+        );
+        let mut summary = format!("took up their goal {:?} ({d}/{t} of your steps", j.title);
+        if j.left.is_some() {
+            summary += ", left";
+        } else if j.achieved.is_some() {
+            summary += ", your part achieved";
+        }
+        summary += ")";
+        push("goal-joined", id, day_of(j.joined), summary, json(j));
     }
     for (id, r) in &recs.rituals {
         let started = format!("ritual {:?} started", r.title);

@@ -425,6 +425,27 @@ mod tests {
     }
 
     #[test]
+    fn the_joiners_part_achieved_closes_it_for_them_and_ends_overdue() {
+        let mut achieved = join("t", 40, None, &[]);
+        achieved.achieved = Some(Timestamp(60));
+        let mine = side(&[], &[("j1", join("t", 50, None, &[])), ("j2", achieved)]);
+        let theirs = side(&[("t", goal("Talk", &[]))], &[]);
+        let got = mutual_goals(&mine, &SideRecords::default(), Some(&theirs));
+        assert_eq!(got[0].joiner_achieved, Some(Timestamp(60)));
+        assert!(!got[0].is_open());
+        assert!(
+            !got[0].is_overdue(d("2026-05-01")),
+            "achieved is not overdue"
+        );
+
+        let mine = side(&[], &[("j1", join("t", 50, None, &[]))]);
+        let got = mutual_goals(&mine, &SideRecords::default(), Some(&theirs));
+        assert!(got[0].is_open());
+        assert!(!got[0].is_overdue(d("2026-04-30")), "due today");
+        assert!(got[0].is_overdue(d("2026-05-01")));
+    }
+
+    #[test]
     fn a_mutual_goal_serializes_readably() {
         let mine = side(&[("g", goal("Walk", &[true]))], &[]);
         let theirs = side(&[], &[("j", join("g", 7, None, &[]))]);

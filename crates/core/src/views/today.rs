@@ -25,8 +25,8 @@
 //! friend's that I took up are theirs to date and are not listed.
 //!
 //! **Check-ins** ([`Today::checkins`]), whether or not the relationship is paired: a relationship
-//! with *open goals* — my open goals, and the friend's goals I took up and have not left, unless
-//! their side shows that goal closed — whose last check-in (recorded by either side, on or before
+//! with *open goals* — my open goals, and the friend's goals I took up and have neither left nor
+//! marked my part of achieved, unless their side shows that goal closed — whose last check-in (recorded by either side, on or before
 //! today) is more than [`CHECKIN_AFTER_DAYS`] days ago. With no check-in ever, the clock starts on
 //! the day the oldest of those goals was set or taken up (in the person's time zone), so a goal
 //! set today does not ask for a check-in today. Longest first; ties by importance, name and id.
@@ -377,7 +377,7 @@ fn checkins(input: &[&RelationshipInput<'_>], today: Day, tz: &impl TimeZone) ->
                 .theirs
                 .and_then(|t| t.goals.get(&j.goal))
                 .is_some_and(|g| !g.status.is_open());
-            if j.left.is_none() && !closed {
+            if j.left.is_none() && j.achieved.is_none() && !closed {
                 let at = joined.entry(j.goal).or_insert(j.joined);
                 *at = (*at).min(j.joined);
             }
@@ -943,16 +943,16 @@ mod tests {
     }
 
     #[test]
-    fn a_goal_i_took_up_asks_for_check_ins_until_left_or_closed() {
+    fn a_goal_i_took_up_asks_for_check_ins_until_left_achieved_or_closed() {
         let today_ = d("2026-03-31");
         let r = rel("Sam", 3, Risk::Medium, None);
-        let join = |left: Option<Timestamp>| GoalJoin {
+        let join = |left: Option<Timestamp>, achieved: Option<Timestamp>| GoalJoin {
             goal: Id::named("t"),
             title: "Their goal".into(),
             objectives: Default::default(),
             joined: at("2026-01-31"),
             left,
-            achieved: None,
+            achieved,
         };
         let their = |status| {
             let mut s = SideRecords::default();
@@ -962,21 +962,35 @@ mod tests {
             );
             s
         };
-        // (case, my join left, their goal's status if synced, nudged)
+        // (case, my join left, my part achieved, their goal's status if synced, nudged)
         let cases = [
-            ("joined, not synced", None, None, true),
-            ("joined, open", None, Some(GoalStatus::Active), true),
-            ("joined, achieved", None, Some(GoalStatus::Achieved), false),
+            ("joined, not synced", None, None, None, true),
+            ("joined, open", None, None, Some(GoalStatus::Active), true),
             (
-                "left",
+                "joined, achieved",
+                None,
+                None,
+                Some(GoalStatus::Achieved),
+                false,
+            ),
+            (
+                "my part achieved",
+                None,
                 Some(at("2026-02-01")),
                 Some(GoalStatus::Active),
                 false,
             ),
+            (
+                "left",
+                Some(at("2026-02-01")),
+                None,
+                Some(GoalStatus::Active),
+                false,
+            ),
         ];
-        for (case, left, status, nudged) in cases {
+        for (case, left, achieved, status, nudged) in cases {
             let mut mine = SideRecords::default();
-            mine.joins.insert(Id::named("j"), join(left));
+            mine.joins.insert(Id::named("j"), join(left, achieved));
             let mine = [mine];
             let theirs = status.map(their);
             let mut i = input(1, &r, &mine);

@@ -173,6 +173,28 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     assert!(text.contains("[x] 1. Bring snacks"), "{text}");
     assert!(text.contains("[ ] 2. Check the weather"), "{text}");
 
+    // `today` reminds Maya of it once, by Jordan's date, counting her own steps.
+    let glance = maya.json(&["today"]);
+    let nudges: Vec<&Value> = glance["goals"]
+        .as_array()
+        .expect("goals")
+        .iter()
+        .filter(|g| g["goal"] == goal)
+        .collect();
+    assert_eq!(nudges.len(), 1, "{glance:#}");
+    assert_eq!(nudges[0]["owner"], "them");
+    assert_eq!(nudges[0]["days_left"], -2);
+    assert_eq!(nudges[0]["progress"]["done"], 1);
+    assert_eq!(nudges[0]["progress"]["total"], 2);
+    let text = maya.ok(&["today"]);
+    assert!(
+        text.contains(
+            "Walk on Sundays with Jordan (Jordan's goal, you took it up) — overdue, was due \
+             2026-11-20, 1/2 steps"
+        ),
+        "{text}"
+    );
+
     // What is Jordan's to change, Maya is told so.
     refused(
         &maya,
@@ -287,6 +309,15 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     assert_eq!(text.matches("Walk on Sundays").count(), 1, "{text}");
     assert!(text.contains("Maya's steps"), "{text}");
     assert!(text.contains("overdue"), "{text}");
+    let glance = jordan.json(&["today"]);
+    let nudges: Vec<&Value> = glance["goals"]
+        .as_array()
+        .expect("goals")
+        .iter()
+        .filter(|g| g["goal"] == goal)
+        .collect();
+    assert_eq!(nudges.len(), 1, "once on Jordan's side too: {glance:#}");
+    assert_eq!(nudges[0]["owner"], "me");
 
     // The HTML report draws it once, on both sides.
     for (home, friend) in [(&jordan, "Maya"), (&maya, "Jordan")] {

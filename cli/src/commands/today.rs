@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use tapin_app::Home;
+use tapin_app::core::views::mutual::Owner;
 use tapin_app::core::views::touch::TouchState;
 use tapin_app::pages::TodayPage;
 use tapin_app::words::describe_day;
@@ -72,9 +73,14 @@ fn print(page: &TodayPage) -> Result<()> {
             } else {
                 format!("by {} ({} days)", g.by, g.days_left)
             };
+            // A friend's goal I took up: its date is theirs, the steps counted are mine.
+            let whose = match g.owner {
+                Owner::Me => String::new(),
+                Owner::Them => format!(" ({}'s goal, you took it up)", g.name),
+            };
             writeln!(
                 out,
-                "  {} with {} — {when}, {}/{} steps",
+                "  {} with {}{whose} — {when}, {}/{} steps",
                 g.title, g.name, g.progress.done, g.progress.total
             )?;
         }

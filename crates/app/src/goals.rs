@@ -650,38 +650,54 @@ impl Home {
                     }
                 }
             }
-            // With several joins (two devices took it up at once), the steps go to the first.
+            // With several joins (two devices took it up at once), my steps are those of all of
+            // them, merged by id as the mutual view merges them: a step is numbered in that
+            // merged list, and marked in every join that holds it; a new one goes to the first.
             joins.sort_by_key(|(_, jid, j)| (j.joined, *jid));
-            let Some((place, jid, mut j)) = joins.into_iter().next() else {
-                return Err(Error::not_found(format!("goal {goal:?} was left")));
-            };
-            let step = match edit.apply(&j.title, &mut j.objectives) {
+            let mut merged: Records<Objective> = Records::new();
+            for (_, _, j) in &joins {
+                for (k, o) in &j.objectives {
+                    if o.done || !merged.contains_key(k) {
+                        merged.insert(*k, o.clone());
+                    }
+                }
+            }
+            let step = match edit.apply(&their_title, &mut merged) {
                 Ok(step) => step,
                 Err(Error::NotFound(_)) => {
                     let StepEdit::Set { step, .. } = edit else {
                         return Err(Error::not_found(format!("goal {goal:?} was left")));
                     };
-                    return Err(not_my_step(
-                        &friend,
-                        &their_title,
-                        target,
-                        step,
-                        &j.objectives,
-                    ));
+                    return Err(not_my_step(&friend, &their_title, target, step, &merged));
                 }
                 Err(other) => return Err(other),
             };
-            let j = checked("goal", j)?;
-            w.update(place.doc(), |d| {
-                Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
-            })?;
+            for (n, (place, jid, mut j)) in joins.into_iter().enumerate() {
+                let mut changed = false;
+                for (k, o) in &merged {
+                    let adds = n == 0
+                        && !j.objectives.contains_key(k)
+                        && matches!(edit, StepEdit::Add { id, .. } if *id == *k);
+                    let marks = j.objectives.get(k).is_some_and(|mine| mine.done != o.done);
+                    if adds || marks {
+                        j.objectives.insert(*k, o.clone());
+                        changed = true;
+                    }
+                }
+                if changed {
+                    let j = checked("goal", j)?;
+                    w.update(place.doc(), |d| {
+                        Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
+                    })?;
+                }
+            }
             Ok(StepSaved {
                 id: target,
                 goal: None,
                 title: their_title.clone(),
                 mutual: true,
                 step,
-                progress: progress(&j.objectives),
+                progress: progress(&merged),
                 done: matches!(edit, StepEdit::Set { done: true, .. }),
             })
         })

@@ -408,6 +408,12 @@ fn the_owner_is_told_what_is_theirs_and_what_is_the_friends() {
         texts(&theirs["mutual"]["joiner_steps"]),
         [("Buy spices".to_owned(), false)]
     );
+    // Taking it back to private ends it being mutual, and Jordan is told so.
+    let text = jordan.ok(&["goal", "share", short, "--private"]);
+    assert!(
+        text.contains("Maya had taken it up: it is no longer mutual once you sync"),
+        "{text}"
+    );
 }
 
 #[test]

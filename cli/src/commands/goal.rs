@@ -120,6 +120,11 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
             let place = if shared.shared { "shared" } else { "private" };
             let text = if !shared.moved {
                 format!("Goal {} is already {place}.", shared.title)
+            } else if let Some(friend) = &shared.was_taken_up_by {
+                format!(
+                    "Goal {} is now {place}. {friend} had taken it up: it is no longer mutual once you sync. What they already received stays on their devices.",
+                    shared.title
+                )
             } else if private {
                 format!(
                     "Goal {} is now {place}. What they already received stays on their devices.",

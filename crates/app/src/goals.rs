@@ -199,6 +199,9 @@ pub struct Shared {
     /// Its title.
     #[serde(skip)]
     pub title: String,
+    /// Who had taken it up, when taking it back to private ends a mutual goal.
+    #[serde(skip)]
+    pub was_taken_up_by: Option<String>,
 }
 
 /// Which step of a goal: its number (1-based, in the order they were added) or an id prefix.
@@ -880,14 +883,31 @@ impl Home {
     /// Shares a private goal with the friend, or takes a shared one back to private: a move
     /// between two documents, in one transaction, of the goal as it is inside it.
     pub fn share_goal(&self, goal: &str, share: bool) -> Result<Shared> {
-        match self.name_goal(goal)? {
-            (_, Named::Mine { .. }) => {}
+        let id = match self.name_goal(goal)? {
+            (id, Named::Mine { .. }) => id,
             (_, Named::TakenUp { friend, title } | Named::Theirs { friend, title }) => {
                 return Err(Error::invalid(format!(
                     "{friend} proposed {title:?}; only {friend} can decide whether it is shared"
                 )));
             }
-        }
+        };
+        // Whether the friend took it up: taking it back to private ends that, which is worth
+        // saying. Read from my replicas, outside the write (sync alone changes them).
+        let taken_up_by = self.peek(|r| {
+            let private = r.private()?;
+            for (&rel, relationship) in &private.relationships {
+                let joined = r
+                    .replica(rel)?
+                    .records
+                    .joins
+                    .values()
+                    .any(|j| j.goal == id && j.left.is_none());
+                if joined {
+                    return Ok(Some(relationship.name.clone()));
+                }
+            }
+            Ok(None)
+        })?;
         self.write(|w| {
             let (from, id) = find_goal(w, goal)?;
             let to = Place::choose(from.relationship(), share);
@@ -907,6 +927,7 @@ impl Home {
                 shared: to.is_shared(),
                 moved: from != to,
                 title: g.title,
+                was_taken_up_by: taken_up_by.filter(|_| from.is_shared() && !to.is_shared()),
             })
         })
     }

@@ -351,6 +351,12 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
         row(&maya, &["--all"], &goal).is_none(),
         "no longer taken up"
     );
+    refused(&maya, &["goal", "leave", short], &["already left"]);
+    refused(
+        &maya,
+        &["goal", "step", "done", short, "1"],
+        &["you left it", "take it up again with `tapin goal join"],
+    );
     assert_eq!(
         sections(&maya.json(&["show", "Jordan"]), &goal),
         (0, 0, 1),

@@ -310,20 +310,26 @@ enum Named {
         /// The goal's title, as they have it (or as it was when I took it up).
         title: String,
     },
-    /// A goal a friend shared that I have not taken up (or left).
+    /// A goal a friend shared that I have not taken up, or left.
     Theirs {
         /// What I call the friend.
         friend: String,
         /// The goal's title.
         title: String,
+        /// Whether I took it up once and left it.
+        left: bool,
     },
 }
 
 /// "\"Walk on Sundays\" is Jordan's goal, and you have not taken it up: …", for what needs it.
-fn not_taken_up(friend: &str, title: &str, id: Id, what: &str) -> Error {
+fn not_taken_up(friend: &str, title: &str, left: bool, id: Id, what: &str) -> Error {
+    let (not, again) = if left {
+        ("you left it", " again")
+    } else {
+        ("you have not taken it up", "")
+    };
     Error::invalid(format!(
-        "{title:?} is {friend}'s goal, and you have not taken it up; {what}take it up with \
-         `tapin goal join {}`",
+        "{title:?} is {friend}'s goal, and {not}; {what}take it up{again} with `tapin goal join {}`",
         id.short()
     ))
 }
@@ -395,11 +401,13 @@ impl Home {
                     ));
                 }
                 for (gid, g) in &replica.goals {
+                    let left = side.joins.values().any(|j| j.goal == *gid);
                     theirs.push((
                         *gid,
                         Named::Theirs {
                             friend: friend.clone(),
                             title: g.title.clone(),
+                            left,
                         },
                     ));
                 }
@@ -480,10 +488,15 @@ impl Home {
         let (id, named) = self.name_goal(goal)?;
         let (friend, their_title) = match named {
             Named::Mine { .. } => return self.set_my_goal_status(id, change, title),
-            Named::Theirs { friend, title } => {
+            Named::Theirs {
+                friend,
+                title,
+                left,
+            } => {
                 return Err(not_taken_up(
                     &friend,
                     &title,
+                    left,
                     id,
                     "to mark your part of it, ",
                 ));
@@ -633,10 +646,15 @@ impl Home {
                     })
                 });
             }
-            Named::Theirs { friend, title } => {
+            Named::Theirs {
+                friend,
+                title,
+                left,
+            } => {
                 return Err(not_taken_up(
                     &friend,
                     &title,
+                    left,
                     target,
                     "its steps are theirs to mark; to add steps of your own, ",
                 ));
@@ -844,10 +862,16 @@ impl Home {
                 "{title:?} is your own goal; to let it go, `tapin goal status {} dropped`",
                 id.short()
             ),
-            Ok((_, Named::Theirs { friend, title })) => {
-                invalid!(
-                    "you have not taken up {friend}'s goal {title:?}, so there is nothing to leave"
-                )
+            Ok((
+                _,
+                Named::Theirs {
+                    friend,
+                    title,
+                    left,
+                },
+            )) => {
+                let not = if left { "already left" } else { "not taken up" };
+                invalid!("you have {not} {friend}'s goal {title:?}, so there is nothing to leave")
             }
             _ => {}
         }
@@ -885,7 +909,7 @@ impl Home {
     pub fn share_goal(&self, goal: &str, share: bool) -> Result<Shared> {
         let id = match self.name_goal(goal)? {
             (id, Named::Mine { .. }) => id,
-            (_, Named::TakenUp { friend, title } | Named::Theirs { friend, title }) => {
+            (_, Named::TakenUp { friend, title } | Named::Theirs { friend, title, .. }) => {
                 return Err(Error::invalid(format!(
                     "{friend} proposed {title:?}; only {friend} can decide whether it is shared"
                 )));

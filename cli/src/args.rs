@@ -407,7 +407,8 @@ pub(crate) enum GoalCommand {
         #[arg(long)]
         share: bool,
     },
-    /// List goals, for one relationship or all.
+    /// List goals, for one relationship or all: yours and the friends' goals you took up (a
+    /// mutual goal once, with both parts), overdue ones marked.
     List {
         /// The relationship.
         person: Option<String>,
@@ -418,7 +419,8 @@ pub(crate) enum GoalCommand {
     /// Add, complete or reopen a goal's steps.
     #[command(subcommand)]
     Step(StepCommand),
-    /// Reassess a goal: active, achieved, adjusted or dropped.
+    /// Reassess a goal: active, achieved, adjusted or dropped. On a friend's goal you took up,
+    /// your part of it: achieved, active again, or dropped (which leaves it).
     Status {
         /// The goal (id or unique id prefix).
         goal: String,

@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use tapin_app::Home;
 use tapin_app::core::model::GoalStatus;
+use tapin_app::core::views::mutual::Owner;
 use tapin_app::goals::{GoalChange, NewGoal, StepSaved};
 use tapin_app::words::{self, describe_day, plural};
 
@@ -80,16 +81,28 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
                 by,
             };
             let saved_goal = home.set_goal_status(&goal, &change)?;
-            let what = match saved_goal.goal.status {
-                GoalStatus::Achieved => "achieved — worth celebrating".to_owned(),
-                other => format!("now {}", words::goal_status(other)),
+            let title = paint(BOLD, &saved_goal.title);
+            let text = match (&saved_goal.friend, saved_goal.my_part, &saved_goal.goal) {
+                (Some(friend), Some(GoalStatus::Dropped), _) => format!(
+                    "You left {friend}'s goal {title}; it is no longer mutual once you sync."
+                ),
+                (Some(friend), Some(GoalStatus::Achieved), _) => format!(
+                    "{friend}'s goal {title}: your part achieved — worth celebrating. {friend} sees it once you sync."
+                ),
+                (Some(friend), Some(_), _) => format!(
+                    "{friend}'s goal {title}: your part is active again. {friend} sees it once you sync."
+                ),
+                (_, _, Some(g)) if g.status == GoalStatus::Achieved => {
+                    format!("Goal {title}: achieved — worth celebrating.")
+                }
+                (_, _, Some(g)) => format!("Goal {title}: now {}.", words::goal_status(g.status)),
+                (_, _, None) => format!("Goal {title}: saved."),
             };
-            let by = match (&change.by, saved_goal.goal.by) {
-                (Some(_), Some(day)) => format!(", by {}", describe_day(day)),
+            let by = match (&change.by, saved_goal.goal.as_ref().and_then(|g| g.by)) {
+                (Some(_), Some(day)) => format!(" It is now due by {}.", describe_day(day)),
                 _ => String::new(),
             };
-            let text = format!("Goal {}: {what}{by}.", paint(BOLD, &saved_goal.goal.title));
-            saved(json, &saved_goal, text)?;
+            saved(json, &saved_goal, format!("{text}{by}"))?;
             output::warn(saved_goal.warning.as_deref())
         }
         GoalCommand::Join { goal } => {
@@ -117,6 +130,11 @@ pub(crate) fn run(home: &Home, cmd: GoalCommand, json: bool) -> Result<()> {
             let place = if shared.shared { "shared" } else { "private" };
             let text = if !shared.moved {
                 format!("Goal {} is already {place}.", shared.title)
+            } else if let Some(friend) = &shared.was_taken_up_by {
+                format!(
+                    "Goal {} is now {place}. {friend} had taken it up: it is no longer mutual once you sync. What they already received stays on their devices.",
+                    shared.title
+                )
             } else if private {
                 format!(
                     "Goal {} is now {place}. What they already received stays on their devices.",
@@ -154,7 +172,6 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
             "No goals yet. Set one with `tapin goal add PERSON TITLE`."
         )?;
     }
-    let today = home.today();
     let mut last_person = None;
     for row in &rows {
         if last_person != Some(&row.person) {
@@ -165,31 +182,59 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
             )?;
             last_person = Some(&row.person);
         }
-        let (done, total) = row.goal.progress();
-        let by = match row.goal.by {
-            Some(d) if row.goal.is_overdue(today) => {
-                paint(BAD, format!(" by {}, overdue", describe_day(d)))
+        let mine = row.my_steps();
+        let done = mine.iter().filter(|o| o.done).count();
+        let by = row.goal.by.map(|d| format!(" by {}", describe_day(d))).unwrap_or_default();
+        let overdue = if row.overdue {
+            format!(", {}", paint(BAD, "overdue"))
+        } else {
+            String::new()
+        };
+        // Whose it is, when it is mutual: the status is its owner's, the progress mine.
+        let whose = match (&row.mutual, row.owner) {
+            (Some(_), Owner::Me) => format!(", mutual: {} took it up", row.person),
+            (Some(_), Owner::Them) => format!(", mutual: {}'s goal you took up", row.person),
+            (None, _) => String::new(),
+        };
+        let part = match &row.mutual {
+            Some(m) if m.joiner_achieved.is_some() && row.owner == Owner::Them => {
+                ", your part achieved"
             }
-            Some(d) => format!(" by {}", describe_day(d)),
-            None => String::new(),
+            Some(m) if m.joiner_achieved.is_some() => ", their part achieved",
+            _ => "",
         };
         writeln!(
             out,
-            "  {}  {}{}  [{}, {}, {done}/{total}]",
+            "  {}  {}{by}{overdue}  [{}{part}, {}{whose}, {done}/{}]",
             paint(DIM, row.id.short()),
             row.goal.title,
-            by,
             words::goal_status(row.goal.status),
             if row.shared { "shared" } else { "private" },
+            mine.len(),
         )?;
-        for (n, (_, o)) in row.goal.steps().iter().enumerate() {
-            let mark = if o.done {
-                paint(GOOD, "[x]")
-            } else {
-                "[ ]".to_owned()
-            };
-            writeln!(out, "      {mark} {}. {}", n + 1, o.text)?;
+        // My steps are numbered: those are the ones `goal step done ID N` marks. The friend's
+        // are theirs to mark, so they are listed without numbers.
+        let theirs = row.their_steps();
+        if row.mutual.is_some() && !mine.is_empty() {
+            writeln!(out, "      Your steps")?;
+        }
+        for (n, o) in mine.iter().enumerate() {
+            writeln!(out, "      {} {}. {}", mark(o.done), n + 1, o.text)?;
+        }
+        if !theirs.is_empty() {
+            writeln!(out, "      {}'s steps", row.person)?;
+            for o in theirs {
+                writeln!(out, "      {} {}", mark(o.done), o.text)?;
+            }
         }
     }
     Ok(())
+}
+
+fn mark(done: bool) -> String {
+    if done {
+        paint(GOOD, "[x]")
+    } else {
+        "[ ]".to_owned()
+    }
 }

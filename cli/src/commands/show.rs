@@ -92,17 +92,38 @@ fn print(p: &RelationshipPage) -> Result<()> {
     if !p.mutual_goals.is_empty() {
         writeln!(out, "  Mutual")?;
         for m in &p.mutual_goals {
-            let (you, them) = match m.owner {
-                Owner::Me => (m.owner_progress, m.joiner_progress),
-                Owner::Them => (m.joiner_progress, m.owner_progress),
+            let (you, them, whose) = match m.owner {
+                Owner::Me => (
+                    m.owner_progress,
+                    m.joiner_progress,
+                    format!("your goal, {} took it up", p.name),
+                ),
+                Owner::Them => (
+                    m.joiner_progress,
+                    m.owner_progress,
+                    format!("{}'s goal, you took it up", p.name),
+                ),
             };
+            let mut state = vec![words::goal_status(m.status)];
+            state.extend(m.by.map(|by| format!("by {by}")));
+            if m.is_overdue(p.today) {
+                state.push(paint(BAD, "overdue"));
+            }
+            if m.joiner_achieved.is_some() {
+                state.push(match m.owner {
+                    Owner::Me => "their part achieved".to_owned(),
+                    Owner::Them => "your part achieved".to_owned(),
+                });
+            }
             writeln!(
                 out,
-                "    {} [{}] — you {}/{}, them {}/{}",
+                "    {} {} [{}] — {whose}; you {}/{}, {} {}/{}",
+                paint(DIM, m.goal_id.short()),
                 m.title,
-                words::goal_status(m.status),
+                state.join(", "),
                 you.done,
                 you.total,
+                p.name,
                 them.done,
                 them.total
             )?;
@@ -119,9 +140,14 @@ fn print(p: &RelationshipPage) -> Result<()> {
         } else {
             paint(DIM, " (private)")
         };
+        let overdue = if g.goal.is_overdue(p.today) {
+            format!(", {}", paint(BAD, "overdue"))
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "    {} {} [{}, {d}/{t}]{private}",
+            "    {} {} [{}, {d}/{t}{overdue}]{private}",
             paint(DIM, g.id.short()),
             g.goal.title,
             words::goal_status(g.goal.status)

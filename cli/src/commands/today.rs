@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use tapin_app::Home;
+use tapin_app::core::views::mutual::Owner;
 use tapin_app::core::views::touch::TouchState;
 use tapin_app::pages::TodayPage;
 use tapin_app::words::{self, describe_day};
@@ -73,13 +74,18 @@ fn print(page: &TodayPage) -> Result<()> {
         writeln!(out, "\nGoals ending soon")?;
         for g in &t.goals {
             let when = if g.days_left < 0 {
-                format!("was due {}", describe_day(g.by))
+                format!("{}, was due {}", paint(BAD, "overdue"), describe_day(g.by))
             } else if g.days_left == 0 {
                 "due today".to_owned()
             } else {
                 format!("by {} (in {})", describe_day(g.by), words::days(g.days_left))
             };
-            let what = words::with_person(&g.title, &output::fit(&g.name, output::NAME_COLUMN));
+            // A friend's goal I took up: its date is theirs, the steps counted are mine.
+            let name = output::fit(&g.name, output::NAME_COLUMN);
+            let what = match g.owner {
+                Owner::Me => words::with_person(&g.title, &name),
+                Owner::Them => format!("{} ({name}'s goal, you took it up)", g.title),
+            };
             let steps = words::steps(g.progress.done, g.progress.total);
             writeln!(out, "  {what} — {when}, {steps}")?;
         }

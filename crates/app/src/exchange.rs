@@ -308,6 +308,26 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                     writeln!(md, "  - [{}] {}", if o.done { "x" } else { " " }, o.text)?;
                 }
             }
+            // A goal of theirs I took up: my part of it (the goal itself is in their export).
+            for j in recs.joins.values().filter(|j| j.left.is_none()) {
+                let mut steps: Vec<_> = j.objectives.values().collect();
+                steps.sort_by_key(|o| o.created);
+                let done = steps.iter().filter(|o| o.done).count();
+                writeln!(
+                    md,
+                    "- Goal of {rel_name}'s I took up: **{}** ({}{})",
+                    j.title,
+                    format!("my part: {}", words::steps(done, steps.len())),
+                    if j.achieved.is_some() {
+                        ", my part achieved"
+                    } else {
+                        ""
+                    }
+                )?;
+                for o in steps {
+                    writeln!(md, "  - [{}] {}", if o.done { "x" } else { " " }, o.text)?;
+                }
+            }
             let mut rituals: Vec<_> = recs.rituals.values().collect();
             rituals.sort_by_key(|r| (r.start, r.title.clone()));
             for r in rituals {
@@ -784,6 +804,7 @@ mod fuzz {
                 objectives: Records::new(),
                 joined: Timestamp(8),
                 left: None,
+                achieved: None,
             },
         );
         let reflection = Reflection {

@@ -3,8 +3,9 @@
 use serde::Serialize;
 use tapin_core::Id;
 use tapin_core::docs::{self, Collection, Place};
-use tapin_core::model::{Goal, GoalJoin, GoalKind, GoalStatus, Objective, Records};
+use tapin_core::model::{Goal, GoalJoin, GoalKind, GoalStatus, Objective, Records, SideRecords};
 use tapin_core::time::{Day, Timestamp};
+use tapin_core::views::mutual::{MutualGoal, Owner, mutual_goals};
 
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, checked, random_id};
@@ -49,13 +50,25 @@ pub struct GoalAdded {
     pub warning: Option<String>,
 }
 
-/// A goal changed.
+/// A goal reassessed: one of mine, or my part of a friend's goal I took up.
 #[derive(Debug, Clone, Serialize)]
 pub struct GoalSaved {
     /// Its id.
     pub id: Id,
-    /// The goal as now stored.
-    pub goal: Goal,
+    /// The goal as now stored; `None` for a friend's goal I took up (the goal is theirs: only
+    /// my part of it changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goal: Option<Goal>,
+    /// For a friend's goal I took up, where my part of it stands now: active, achieved, or
+    /// dropped (I left it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_part: Option<GoalStatus>,
+    /// The goal's title.
+    #[serde(skip)]
+    pub title: String,
+    /// For a friend's goal I took up, what I call the friend.
+    #[serde(skip)]
+    pub friend: Option<String>,
     /// What the person should know about the deadline they gave (it is already past).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
@@ -98,10 +111,11 @@ pub struct GoalChange {
     pub by: Option<String>,
 }
 
-/// One row of the goal list.
+/// One row of the goal list: one of my goals, or a friend's goal I took up. A mutual goal is
+/// one row, on both sides, carrying both parts of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct GoalRow {
-    /// The goal's id.
+    /// The goal's id (in its owner's side).
     pub id: Id,
     /// The relationship.
     pub relationship: String,
@@ -109,9 +123,45 @@ pub struct GoalRow {
     pub person: String,
     /// Whether it is shared.
     pub shared: bool,
-    /// The goal.
+    /// Whose goal it is: `me`, or `them` for a friend's goal I took up.
+    pub owner: Owner,
+    /// Whether its timeframe ended before today while it is still open.
+    pub overdue: bool,
+    /// Both parts of it, when it is mutual (the friend took up my goal, or I took up theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutual: Option<MutualGoal>,
+    /// The goal, as its owner holds it.
     #[serde(flatten)]
     pub goal: Goal,
+}
+
+impl GoalRow {
+    /// Whether the goal is still in play for me: open as its owner set it, and, for a friend's
+    /// goal I took up, my part not marked achieved.
+    pub fn is_open(&self) -> bool {
+        match (&self.mutual, self.owner) {
+            (Some(m), Owner::Them) => m.is_open(),
+            _ => self.goal.status.is_open(),
+        }
+    }
+
+    /// My steps toward it: the goal's own for my goal, my part's for a friend's goal I took up.
+    pub fn my_steps(&self) -> Vec<&Objective> {
+        match (&self.mutual, self.owner) {
+            (Some(m), Owner::Them) => m.joiner_steps.iter().collect(),
+            _ => self.goal.steps().into_iter().map(|(_, o)| o).collect(),
+        }
+    }
+
+    /// The friend's steps toward it, when it is mutual: their part of my goal, or the goal's
+    /// own steps for their goal I took up.
+    pub fn their_steps(&self) -> Vec<&Objective> {
+        match (&self.mutual, self.owner) {
+            (Some(m), Owner::Me) => m.joiner_steps.iter().collect(),
+            (Some(m), Owner::Them) => m.owner_steps.iter().collect(),
+            (None, _) => Vec::new(),
+        }
+    }
 }
 
 /// Taking up a friend's goal.
@@ -156,6 +206,9 @@ pub struct Shared {
     /// Its title.
     #[serde(skip)]
     pub title: String,
+    /// Who had taken it up, when taking it back to private ends a mutual goal.
+    #[serde(skip)]
+    pub was_taken_up_by: Option<String>,
 }
 
 /// Which step of a goal: its number (1-based, in the order they were added) or an id prefix.
@@ -247,6 +300,76 @@ fn progress(objectives: &Records<Objective>) -> (usize, usize) {
     )
 }
 
+/// What a goal id names, from where I stand. A mutual goal has one id, its owner's, on both
+/// sides: my goal the friend took up is [`Named::Mine`]; the friend's goal I took up is
+/// [`Named::TakenUp`], and what of it is mine to change lives in my join records.
+#[derive(Debug, Clone)]
+enum Named {
+    /// One of my goals.
+    Mine {
+        /// Its title.
+        title: String,
+    },
+    /// A friend's goal I took up (a join of mine names it and is not left).
+    TakenUp {
+        /// What I call the friend.
+        friend: String,
+        /// The goal's title, as they have it (or as it was when I took it up).
+        title: String,
+    },
+    /// A goal a friend shared that I have not taken up, or left.
+    Theirs {
+        /// What I call the friend.
+        friend: String,
+        /// The goal's title.
+        title: String,
+        /// Whether I took it up once and left it.
+        left: bool,
+    },
+}
+
+/// "\"Walk on Sundays\" is Jordan's goal, and you have not taken it up: …", for what needs it.
+fn not_taken_up(friend: &str, title: &str, left: bool, id: Id, what: &str) -> Error {
+    let (not, again) = if left {
+        ("you left it", " again")
+    } else {
+        ("you have not taken it up", "")
+    };
+    Error::invalid(format!(
+        "{title:?} is {friend}'s goal, and {not}; {what}take it up{again} with `tapin goal join {}`",
+        id.short()
+    ))
+}
+
+/// "Jordan proposed \"Walk on Sundays\"; only Jordan can rename it. …": something on a goal I
+/// took up that is its owner's to change.
+fn theirs_to_change(friend: &str, title: &str, what: &str) -> Error {
+    Error::invalid(format!(
+        "{friend} proposed {title:?}; only {friend} can {what}. What is yours: your own steps \
+         (`tapin goal step`), marking your part achieved or active (`tapin goal status`), or \
+         leaving it (`tapin goal leave`)"
+    ))
+}
+
+/// The steps of mine a step number or id on a friend's goal I took up can name; said when it
+/// names none of them.
+fn not_my_step(friend: &str, title: &str, id: Id, step: &str, mine: &Records<Objective>) -> Error {
+    let yours = match mine.len() {
+        0 => format!(
+            "you have no steps of your own toward it yet; add one with `tapin goal step add {} \
+             TEXT`",
+            id.short()
+        ),
+        n => format!(
+            "yours are numbered 1 to {n} in `tapin goal list` ({})",
+            crate::words::plural(n, "step")
+        ),
+    };
+    Error::not_found(format!(
+        "{title:?} has no step {step:?} of yours: its own steps are {friend}'s to mark, and {yours}"
+    ))
+}
+
 impl Home {
     /// A goal's deadline as typed, resolved as a plan, and the warning when it is past.
     fn deadline(&self, by: Option<&str>) -> Result<(Option<Day>, Option<String>)> {
@@ -257,6 +380,68 @@ impl Home {
             }
             None => Ok((None, None)),
         }
+    }
+
+    /// What `goal` (an id prefix) names: one of my goals, a friend's goal I took up, or one a
+    /// friend shared that I have not. Read outside any write: a replica that cannot be read is
+    /// skipped (with its reason elsewhere) rather than failing the use case.
+    fn name_goal(&self, goal: &str) -> Result<(Id, Named)> {
+        self.peek(|r| {
+            let private = r.private()?;
+            let mut mine: Vec<(Id, Named)> = Vec::new();
+            let mut add_mine = |recs: &SideRecords| {
+                mine.extend(recs.goals.iter().map(|(id, g)| {
+                    let title = g.title.clone();
+                    (*id, Named::Mine { title })
+                }));
+            };
+            for recs in private.records.values() {
+                add_mine(recs);
+            }
+            let mut taken: Vec<(Id, Named)> = Vec::new();
+            let mut theirs: Vec<(Id, Named)> = Vec::new();
+            for (&rel, relationship) in &private.relationships {
+                let side = r.side(rel)?;
+                add_mine(&side);
+                let replica = r.replica(rel)?.records;
+                let friend = &relationship.name;
+                for j in side.joins.values().filter(|j| j.left.is_none()) {
+                    let title = replica
+                        .goals
+                        .get(&j.goal)
+                        .map_or_else(|| j.title.clone(), |g| g.title.clone());
+                    taken.push((
+                        j.goal,
+                        Named::TakenUp {
+                            friend: friend.clone(),
+                            title,
+                        },
+                    ));
+                }
+                for (gid, g) in &replica.goals {
+                    let left = side.joins.values().any(|j| j.goal == *gid);
+                    theirs.push((
+                        *gid,
+                        Named::Theirs {
+                            friend: friend.clone(),
+                            title: g.title.clone(),
+                            left,
+                        },
+                    ));
+                }
+            }
+            let all = mine.iter().chain(&taken).chain(&theirs).map(|(id, _)| *id);
+            let id = unique_prefix(all, goal, "goal")?;
+            // Mine first: a goal of mine is mine to change, whatever else names it.
+            let named = mine
+                .into_iter()
+                .chain(taken)
+                .chain(theirs)
+                .find(|(gid, _)| *gid == id)
+                .map(|(_, named)| named)
+                .ok_or_else(|| Error::not_found(format!("no goal with id {goal:?}")))?;
+            Ok((id, named))
+        })
     }
 
     /// Sets a goal with someone, private or shared.
@@ -312,12 +497,92 @@ impl Home {
         })
     }
 
-    /// Changes a goal's status (and optionally its title or date).
+    /// Changes a goal's status (and optionally its title or date). On a friend's goal I took
+    /// up, it changes my part only: achieved or active again, or dropped (which leaves it); the
+    /// goal's title, date and own status are the friend's, and asking to change them says so.
     pub fn set_goal_status(&self, goal: &str, change: &GoalChange) -> Result<GoalSaved> {
         let title = match change.title.as_deref().map(str::trim) {
             Some("") => invalid!("a goal needs a title"),
             other => other.map(str::to_owned),
         };
+        let (id, named) = self.name_goal(goal)?;
+        let (friend, their_title) = match named {
+            Named::Mine { .. } => return self.set_my_goal_status(id, change, title),
+            Named::Theirs {
+                friend,
+                title,
+                left,
+            } => {
+                return Err(not_taken_up(
+                    &friend,
+                    &title,
+                    left,
+                    id,
+                    "to mark your part of it, ",
+                ));
+            }
+            Named::TakenUp { friend, title } => (friend, title),
+        };
+        if title.is_some() {
+            return Err(theirs_to_change(&friend, &their_title, "rename it"));
+        }
+        if change.by.is_some() {
+            return Err(theirs_to_change(&friend, &their_title, "change its date"));
+        }
+        let now = self.stamp();
+        let my_part = match change.status {
+            GoalStatus::Achieved | GoalStatus::Active | GoalStatus::Dropped => change.status,
+            GoalStatus::Adjusted => {
+                return Err(theirs_to_change(&friend, &their_title, "adjust it"));
+            }
+            other => invalid!(
+                "{:?} is not a status for your part of {friend}'s goal; use active, achieved or dropped",
+                crate::words::goal_status(other)
+            ),
+        };
+        self.write(|w| {
+            let private = w.private()?;
+            for &rel in private.relationships.keys() {
+                for (jid, mut j) in w.side(rel)?.joins {
+                    if j.goal != id || j.left.is_some() {
+                        continue;
+                    }
+                    match my_part {
+                        // Leaving is how a goal I took up is let go: every tapin, older ones
+                        // too, then sees it is no longer mutual.
+                        GoalStatus::Dropped => j.left = Some(now),
+                        GoalStatus::Achieved => {
+                            j.achieved.get_or_insert(now);
+                        }
+                        _ => j.achieved = None,
+                    }
+                    let j = checked("goal", j)?;
+                    let place = Place::Shared(rel);
+                    w.update(place.doc(), |d| {
+                        Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
+                    })?;
+                }
+            }
+            Ok(GoalSaved {
+                id,
+                goal: None,
+                my_part: Some(my_part),
+                title: their_title.clone(),
+                friend: Some(friend.clone()),
+                warning: None,
+            })
+        })
+    }
+
+    /// [`Home::set_goal_status`] on one of my goals.
+    fn set_my_goal_status(
+        &self,
+        id: Id,
+        change: &GoalChange,
+        title: Option<String>,
+    ) -> Result<GoalSaved> {
+        let goal = id.to_string();
+        let goal = goal.as_str();
         let (by, warning) = self.deadline(change.by.as_deref())?;
         let updated = self.stamp();
         self.write(|w| {
@@ -337,7 +602,14 @@ impl Home {
                 docs::put_record(d, place, Collection::Goals, id, &g)?;
                 Ok(g)
             })?;
-            Ok(GoalSaved { id, goal, warning })
+            Ok(GoalSaved {
+                id,
+                title: goal.title.clone(),
+                goal: Some(goal),
+                my_part: None,
+                friend: None,
+                warning,
+            })
         })
     }
 
@@ -366,92 +638,168 @@ impl Home {
     }
 
     /// One step edit, inside one write: the goal is found and changed on the latest state, so two
-    /// processes adding steps at once both keep theirs.
+    /// processes adding steps at once both keep theirs. On a friend's goal I took up, the steps
+    /// are my own, kept in my join; the goal's own steps are the friend's, and naming one of
+    /// them says so.
     fn edit_steps(&self, goal: &str, edit: &StepEdit<'_>) -> Result<StepSaved> {
         let updated = self.stamp();
-        self.write(|w| {
-            let private = w.private()?;
-            let places = w.all_records(&private)?;
-            let prefix = goal.trim().to_lowercase();
-            let starts = |id: &Id| id.to_string().starts_with(&prefix);
-            let mine_match = places.iter().any(|(_, recs)| recs.goals.keys().any(starts));
-            let joined_match = places.iter().any(|(_, recs)| {
-                recs.joins
-                    .values()
-                    .any(|j| j.left.is_none() && starts(&j.goal))
-            });
-            if mine_match || !joined_match {
-                // One of my goals (or nothing at all): the usual lookup, with its errors.
-                let (place, id, _) = find_record(&places, goal, "goal", |r| &r.goals)?;
-                return w.update(place.doc(), |d| {
-                    let mut g: Goal = docs::get_record(d, place, Collection::Goals, id)?
-                        .ok_or_else(|| Error::not_found(format!("goal {goal:?} was removed")))?;
-                    let step = edit.apply(&g.title, &mut g.objectives)?;
-                    g.updated = updated;
-                    let g = checked("goal", g)?;
-                    docs::put_record(d, place, Collection::Goals, id, &g)?;
-                    Ok(StepSaved {
-                        id,
-                        title: g.title.clone(),
-                        progress: progress(&g.objectives),
-                        goal: Some(g),
-                        mutual: false,
-                        step,
-                        done: matches!(edit, StepEdit::Set { done: true, .. }),
+        let (target, named) = self.name_goal(goal)?;
+        let (friend, their_title) = match named {
+            Named::Mine { .. } => {
+                return self.write(|w| {
+                    let (place, id) = find_goal(w, &target.to_string())?;
+                    w.update(place.doc(), |d| {
+                        let mut g: Goal = docs::get_record(d, place, Collection::Goals, id)?
+                            .ok_or_else(|| {
+                                Error::not_found(format!("goal {goal:?} was removed"))
+                            })?;
+                        let step = edit.apply(&g.title, &mut g.objectives)?;
+                        g.updated = updated;
+                        let g = checked("goal", g)?;
+                        docs::put_record(d, place, Collection::Goals, id, &g)?;
+                        Ok(StepSaved {
+                            id,
+                            title: g.title.clone(),
+                            progress: progress(&g.objectives),
+                            goal: Some(g),
+                            mutual: false,
+                            step,
+                            done: matches!(edit, StepEdit::Set { done: true, .. }),
+                        })
                     })
                 });
             }
-            // My joins, keyed by the friend's goal id they refer to.
-            let joins: Vec<(Place, Id, Id)> = places
-                .iter()
-                .filter(|(place, _)| place.is_shared())
-                .flat_map(|(place, recs)| {
-                    recs.joins
-                        .iter()
-                        .filter(|(_, j)| j.left.is_none())
-                        .map(move |(jid, j)| (*place, *jid, j.goal))
-                })
-                .collect();
-            let target = unique_prefix(joins.iter().map(|(_, _, g)| *g), goal, "goal")?;
-            let Some((place, jid, _)) = joins.into_iter().find(|(_, _, g)| *g == target) else {
-                return Err(Error::not_found(format!("no goal with id {goal:?}")));
+            Named::Theirs {
+                friend,
+                title,
+                left,
+            } => {
+                return Err(not_taken_up(
+                    &friend,
+                    &title,
+                    left,
+                    target,
+                    "its steps are theirs to mark; to add steps of your own, ",
+                ));
+            }
+            Named::TakenUp { friend, title } => (friend, title),
+        };
+        self.write(|w| {
+            let private = w.private()?;
+            let mut joins: Vec<(Place, Id, GoalJoin)> = Vec::new();
+            for &rel in private.relationships.keys() {
+                for (jid, j) in w.side(rel)?.joins {
+                    if j.goal == target && j.left.is_none() {
+                        joins.push((Place::Shared(rel), jid, j));
+                    }
+                }
+            }
+            // With several joins (two devices took it up at once), my steps are those of all of
+            // them, merged by id as the mutual view merges them: a step is numbered in that
+            // merged list, and marked in every join that holds it; a new one goes to the first.
+            joins.sort_by_key(|(_, jid, j)| (j.joined, *jid));
+            let mut merged: Records<Objective> = Records::new();
+            for (_, _, j) in &joins {
+                for (k, o) in &j.objectives {
+                    if o.done || !merged.contains_key(k) {
+                        merged.insert(*k, o.clone());
+                    }
+                }
+            }
+            let step = match edit.apply(&their_title, &mut merged) {
+                Ok(step) => step,
+                Err(Error::NotFound(_)) => {
+                    let StepEdit::Set { step, .. } = edit else {
+                        return Err(Error::not_found(format!("goal {goal:?} was left")));
+                    };
+                    return Err(not_my_step(&friend, &their_title, target, step, &merged));
+                }
+                Err(other) => return Err(other),
             };
-            w.update(place.doc(), |d| {
-                let mut j: GoalJoin = docs::get_record(d, place, Collection::Joins, jid)?
-                    .ok_or_else(|| Error::not_found(format!("goal {goal:?} was left")))?;
-                let step = edit.apply(&j.title, &mut j.objectives)?;
-                let j = checked("goal", j)?;
-                docs::put_record(d, place, Collection::Joins, jid, &j)?;
-                Ok(StepSaved {
-                    id: target,
-                    goal: None,
-                    title: j.title.clone(),
-                    mutual: true,
-                    step,
-                    progress: progress(&j.objectives),
-                    done: matches!(edit, StepEdit::Set { done: true, .. }),
-                })
+            for (n, (place, jid, mut j)) in joins.into_iter().enumerate() {
+                let mut changed = false;
+                for (k, o) in &merged {
+                    let adds = n == 0
+                        && !j.objectives.contains_key(k)
+                        && matches!(edit, StepEdit::Add { id, .. } if *id == *k);
+                    let marks = j.objectives.get(k).is_some_and(|mine| mine.done != o.done);
+                    if adds || marks {
+                        j.objectives.insert(*k, o.clone());
+                        changed = true;
+                    }
+                }
+                if changed {
+                    let j = checked("goal", j)?;
+                    w.update(place.doc(), |d| {
+                        Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
+                    })?;
+                }
+            }
+            Ok(StepSaved {
+                id: target,
+                goal: None,
+                title: their_title.clone(),
+                mutual: true,
+                step,
+                progress: progress(&merged),
+                done: matches!(edit, StepEdit::Set { done: true, .. }),
             })
         })
     }
 
-    /// My goals (open ones unless `all`), of one person or of every active relationship.
+    /// My goals and the friends' goals I took up (open ones unless `all`), of one person or of
+    /// every active relationship. A mutual goal is one row with both parts; a goal whose
+    /// timeframe ended before today while it is still open is marked overdue.
     pub fn goals(&self, person: Option<&str>, all: bool) -> Result<Vec<GoalRow>> {
+        let today = self.today();
         self.read(|r| {
             let private = r.private()?;
+            let only = person.map(|p| find_person(&private, p)).transpose()?;
             let mut rows = Vec::new();
-            for (place, rel, recs) in r.listed_records(&private, person)? {
-                for (id, goal) in recs.goals {
-                    if all || goal.status.is_open() {
-                        rows.push(GoalRow {
-                            id,
-                            relationship: place.relationship().to_string(),
-                            person: rel.name.clone(),
-                            shared: place.is_shared(),
-                            goal,
-                        });
+            for (&rel_id, rel) in &private.relationships {
+                let wanted = match &only {
+                    Some((only, _)) => *only == rel_id,
+                    None => rel.is_active(),
+                };
+                if !wanted {
+                    continue;
+                }
+                let shared = r.side(rel_id)?;
+                let kept = private.records.get(&rel_id).cloned().unwrap_or_default();
+                let replica = r.replica(rel_id)?.records;
+                let theirs = (!replica.is_empty()).then_some(&replica);
+                let mut mutual = mutual_goals(&shared, &kept, theirs);
+                let row = |id: Id, is_shared: bool, owner: Owner, goal: &Goal, mutual| GoalRow {
+                    id,
+                    relationship: rel_id.to_string(),
+                    person: rel.name.clone(),
+                    shared: is_shared,
+                    owner,
+                    overdue: false,
+                    mutual,
+                    goal: goal.clone(),
+                };
+                for (recs, is_shared) in [(&shared, true), (&kept, false)] {
+                    for (id, goal) in &recs.goals {
+                        let m = mutual
+                            .iter()
+                            .position(|m| m.owner == Owner::Me && m.goal_id == *id)
+                            .map(|at| mutual.remove(at));
+                        rows.push(row(*id, is_shared, Owner::Me, goal, m));
                     }
                 }
+                for m in mutual {
+                    if let Some(goal) = replica.goals.get(&m.goal_id) {
+                        rows.push(row(m.goal_id, true, Owner::Them, goal, Some(m)));
+                    }
+                }
+            }
+            rows.retain(|row| all || row.is_open());
+            for row in &mut rows {
+                row.overdue = match (&row.mutual, row.owner) {
+                    (Some(m), Owner::Them) => m.is_overdue(today),
+                    _ => row.goal.is_overdue(today),
+                };
             }
             rows.sort_by(|a, b| {
                 (&a.person, a.goal.by.is_none(), a.goal.by, a.goal.created).cmp(&(
@@ -483,6 +831,11 @@ impl Home {
             }
             Ok(goals)
         })?;
+        if let Ok((_, Named::Mine { title })) = self.name_goal(goal) {
+            invalid!(
+                "{title:?} is your own goal; it becomes mutual when your friend takes it up on their side"
+            );
+        }
         let gid = unique_prefix(goals.iter().map(|(_, _, g, _)| *g), goal, "friend's goal")?;
         let Some((rel, friend, _, g)) = goals.into_iter().find(|(_, _, id, _)| *id == gid) else {
             return Err(Error::not_found(format!(
@@ -503,6 +856,7 @@ impl Home {
                     objectives: Records::new(),
                     joined: now,
                     left: None,
+                    achieved: None,
                 };
                 w.update(place.doc(), |d| {
                     Ok(docs::put_record(
@@ -526,6 +880,24 @@ impl Home {
 
     /// Leaves a friend's goal I took up: it is no longer mutual once it syncs.
     pub fn leave_goal(&self, goal: &str) -> Result<Left> {
+        match self.name_goal(goal) {
+            Ok((id, Named::Mine { title })) => invalid!(
+                "{title:?} is your own goal; to let it go, `tapin goal status {} dropped`",
+                id.short()
+            ),
+            Ok((
+                _,
+                Named::Theirs {
+                    friend,
+                    title,
+                    left,
+                },
+            )) => {
+                let not = if left { "already left" } else { "not taken up" };
+                invalid!("you have {not} {friend}'s goal {title:?}, so there is nothing to leave")
+            }
+            _ => {}
+        }
         let now = self.stamp();
         self.write(|w| {
             let private = w.private()?;
@@ -558,6 +930,31 @@ impl Home {
     /// Shares a private goal with the friend, or takes a shared one back to private: a move
     /// between two documents, in one transaction, of the goal as it is inside it.
     pub fn share_goal(&self, goal: &str, share: bool) -> Result<Shared> {
+        let id = match self.name_goal(goal)? {
+            (id, Named::Mine { .. }) => id,
+            (_, Named::TakenUp { friend, title } | Named::Theirs { friend, title, .. }) => {
+                return Err(Error::invalid(format!(
+                    "{friend} proposed {title:?}; only {friend} can decide whether it is shared"
+                )));
+            }
+        };
+        // Whether the friend took it up: taking it back to private ends that, which is worth
+        // saying. Read from my replicas, outside the write (sync alone changes them).
+        let taken_up_by = self.peek(|r| {
+            let private = r.private()?;
+            for (&rel, relationship) in &private.relationships {
+                let joined = r
+                    .replica(rel)?
+                    .records
+                    .joins
+                    .values()
+                    .any(|j| j.goal == id && j.left.is_none());
+                if joined {
+                    return Ok(Some(relationship.name.clone()));
+                }
+            }
+            Ok(None)
+        })?;
         self.write(|w| {
             let (from, id) = find_goal(w, goal)?;
             let to = Place::choose(from.relationship(), share);
@@ -577,6 +974,7 @@ impl Home {
                 shared: to.is_shared(),
                 moved: from != to,
                 title: g.title,
+                was_taken_up_by: taken_up_by.filter(|_| from.is_shared() && !to.is_shared()),
             })
         })
     }

@@ -149,11 +149,12 @@ pub struct RelationshipPage {
     pub friend: Option<String>,
     /// Staying in touch.
     pub touch: Touch,
-    /// My goals, open first.
+    /// My goals that are not mutual, open first.
     pub my_goals: Vec<GoalItem>,
-    /// Their shared goals, open first.
+    /// Their shared goals that are not mutual, open first.
     pub their_goals: Vec<GoalItem>,
-    /// Goals one of us took up from the other.
+    /// Goals one of us took up from the other: each listed here only, not again among mine or
+    /// theirs.
     pub mutual_goals: Vec<MutualGoal>,
     /// Rituals, mine then theirs.
     pub rituals: Vec<RitualItem>,
@@ -194,8 +195,8 @@ pub struct TodayPage {
 /// One line of a relationship's history.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryItem {
-    /// "goal", "ritual", "ritual-done", "checkin", "interaction", "thanks", "boundary",
-    /// "reflection".
+    /// "goal", "goal-joined" (a friend's goal I took up), "ritual", "ritual-done", "checkin",
+    /// "interaction", "thanks", "boundary", "reflection".
     pub kind: &'static str,
     /// The record's id.
     pub id: Id,
@@ -275,11 +276,17 @@ impl Home {
         let theirs = both.theirs();
         let rel = &both.rel;
 
+        // A mutual goal is shown once, as mutual, not again among mine or theirs.
+        let mutual = mutual_goals(shared, kept, theirs);
+        let is_mutual = |g: &GoalItem| mutual.iter().any(|m| m.goal_id == g.id);
         let mut my_goals: Vec<GoalItem> = goal_items(shared, true)
             .chain(goal_items(kept, false))
+            .filter(|g| !is_mutual(g))
             .collect();
         my_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
-        let mut their_goals: Vec<GoalItem> = goal_items(replica, true).collect();
+        let mut their_goals: Vec<GoalItem> = goal_items(replica, true)
+            .filter(|g| !is_mutual(g))
+            .collect();
         their_goals.sort_by_key(|g| (!g.goal.status.is_open(), g.goal.created));
 
         let places = [
@@ -342,7 +349,7 @@ impl Home {
             touch: touch::touch_status(rel, both.last_contact(), today, &chrono::Local),
             my_goals,
             their_goals,
-            mutual_goals: mutual_goals(shared, kept, theirs),
+            mutual_goals: mutual,
             rituals,
             checkins,
             thanks,
@@ -475,6 +482,20 @@ fn items_of(place: Place, recs: &SideRecords, out: &mut Vec<HistoryItem>) {
             crate::words::steps(d, t)
         );
         push("goal", id, day_of(g.created), summary, json(g));
+    }
+    for (id, j) in &recs.joins {
+        let (d, t) = (
+            j.objectives.values().filter(|o| o.done).count(),
+            j.objectives.len(),
+        );
+        let mut summary = format!("took up their goal {:?} ({d}/{t} of your steps", j.title);
+        if j.left.is_some() {
+            summary += ", left";
+        } else if j.achieved.is_some() {
+            summary += ", your part achieved";
+        }
+        summary += ")";
+        push("goal-joined", id, day_of(j.joined), summary, json(j));
     }
     for (id, r) in &recs.rituals {
         let started = format!("ritual {:?} started", r.title);

@@ -27,7 +27,7 @@ use std::path::Path;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tapin_core::model::{GoalKind, Ritual};
+use tapin_core::model::{GoalKind, Objective, Ritual};
 use tapin_core::time::Day;
 use tapin_core::views::mutual::{Owner, Progress};
 use tapin_core::views::reciprocity::{Bucket, Window};
@@ -535,7 +535,7 @@ fn progress(out: &mut String, who: &str, series: &str, p: Progress) -> fmt::Resu
     )
 }
 
-fn goal_card(out: &mut String, g: &GoalItem, whose: &str) -> fmt::Result {
+fn goal_card(out: &mut String, g: &GoalItem, whose: &str, today: Day) -> fmt::Result {
     let goal = &g.goal;
     write!(
         out,
@@ -554,6 +554,10 @@ fn goal_card(out: &mut String, g: &GoalItem, whose: &str) -> fmt::Result {
     if let Some(by) = goal.by {
         write!(out, " · by {by}")?;
     }
+    // Overdue is mine to mind: the friend's goals are theirs to date.
+    if whose == "mine" && goal.is_overdue(today) {
+        out.push_str(" · <strong class=\"overdue\">overdue</strong>");
+    }
     if let Some(kind) = kind_word(goal.kind) {
         write!(out, " · {kind}")?;
     }
@@ -563,10 +567,17 @@ fn goal_card(out: &mut String, g: &GoalItem, whose: &str) -> fmt::Result {
     }
     let series = if whose == "theirs" { "theirs" } else { "mine" };
     progress(out, "", series, Progress::of_goal(goal))?;
-    let steps = goal.steps();
+    let steps: Vec<Objective> = goal.steps().into_iter().map(|(_, o)| o.clone()).collect();
+    steps_list(out, &steps)?;
+    out.push_str("\n</article>\n");
+    Ok(())
+}
+
+/// A goal's steps, in order, done ones marked.
+fn steps_list(out: &mut String, steps: &[Objective]) -> fmt::Result {
     if !steps.is_empty() {
         out.push_str("\n<ul class=\"steps\">");
-        for (_, step) in steps {
+        for step in steps {
             write!(
                 out,
                 "<li{}>{}</li>",
@@ -576,7 +587,6 @@ fn goal_card(out: &mut String, g: &GoalItem, whose: &str) -> fmt::Result {
         }
         out.push_str("</ul>");
     }
-    out.push_str("\n</article>\n");
     Ok(())
 }
 
@@ -608,9 +618,24 @@ fn goals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
             if let Some(by) = m.by {
                 write!(out, " · by {by}")?;
             }
+            if m.is_overdue(p.today) {
+                out.push_str(" · <strong class=\"overdue\">overdue</strong>");
+            }
+            if m.joiner_achieved.is_some() {
+                match m.owner {
+                    Owner::Me => write!(out, " · {name} marked their part achieved")?,
+                    Owner::Them => out.push_str(" · you marked your part achieved"),
+                }
+            }
             out.push_str("</p>\n");
+            let (your_steps, their_steps) = match m.owner {
+                Owner::Me => (&m.owner_steps, &m.joiner_steps),
+                Owner::Them => (&m.joiner_steps, &m.owner_steps),
+            };
             progress(out, "You: ", "mine", you)?;
+            steps_list(out, your_steps)?;
             progress(out, &format!("{name}: "), "theirs", them)?;
+            steps_list(out, their_steps)?;
             out.push_str("\n</article>\n");
         }
     }
@@ -619,7 +644,7 @@ fn goals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
         out.push_str("<p class=\"empty\">No goals set yet.</p>\n");
     }
     for g in &p.my_goals {
-        goal_card(out, g, "mine")?;
+        goal_card(out, g, "mine", p.today)?;
     }
     write!(
         out,
@@ -632,7 +657,7 @@ fn goals_section(out: &mut String, p: &Report<'_>) -> fmt::Result {
         )?;
     }
     for g in &p.their_goals {
-        goal_card(out, g, "theirs")?;
+        goal_card(out, g, "theirs", p.today)?;
     }
     out.push_str("</div>\n</div>\n</section>\n");
     Ok(())

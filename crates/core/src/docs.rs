@@ -1298,10 +1298,31 @@ mod fuzz {
             objectives: [(Id::named("js"), step(1))].into_iter().collect(),
             joined: Timestamp(7),
             left: None,
+            achieved: None,
         };
         put_record(&mut d, place, Collection::Joins, Id::named("j0"), &join).unwrap();
         let read = read_side(&d, rel).unwrap();
         (d, read)
+    }
+
+    #[test]
+    fn a_join_written_before_its_part_could_be_achieved_reads_as_not_achieved() {
+        // Issue 13 added `achieved`; a join an older tapin wrote has no such key.
+        let (mut d, read) = base();
+        let jid = Id::named("j0");
+        assert_eq!(read.joins.get(&jid).map(|j| j.achieved), Some(None));
+        let joins = match d.get(&ROOT, "joins").unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("joins: {other:?}"),
+        };
+        let join = match d.get(&joins, jid.to_string()).unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            other => panic!("join: {other:?}"),
+        };
+        d.delete(&join, "achieved").unwrap();
+        let old = read_side(&d, Id::named("rel")).unwrap();
+        assert_eq!(old.joins.get(&jid), read.joins.get(&jid), "read as before");
+        assert_eq!(old.joins.unreadable().len(), 0);
     }
 
     /// Every (collection, record key) of the base side, in a fixed order.

@@ -276,15 +276,16 @@ impl Goal {
         steps
     }
 
+    /// Whether its timeframe ended before `today` while it is still open (active or
+    /// adjusted): what lists mark as overdue.
+    pub fn is_overdue(&self, today: Day) -> bool {
+        self.status.is_open() && self.by.is_some_and(|by| by < today)
+    }
+
     /// (done, total) objectives.
     pub fn progress(&self) -> (usize, usize) {
         let done = self.objectives.values().filter(|o| o.done).count();
         (done, self.objectives.len())
-    }
-
-    /// Whether the goal is still in play and its timeframe ended before `today`.
-    pub fn is_overdue(&self, today: Day) -> bool {
-        self.status.is_open() && self.by.is_some_and(|by| by < today)
     }
 }
 
@@ -763,6 +764,12 @@ pub struct GoalJoin {
     pub joined: Timestamp,
     /// When I left it, if I did.
     pub left: Option<Timestamp>,
+    /// When I marked my part of it achieved, if I did (the goal itself is the friend's to
+    /// reassess). Added in issue 13: absent in older documents and read as null; an older tapin
+    /// does not read it and keeps it when it writes the join back.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub achieved: Option<Timestamp>,
 }
 
 impl SideRecords {

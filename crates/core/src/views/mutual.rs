@@ -30,6 +30,10 @@
 //! goal can be shown to be mutual and the list is empty. A join naming a goal that is not (or no
 //! longer) in the owner's shared side is not mutual either.
 //!
+//! **The joiner's part.** The goal's title, date, status and own steps are its owner's; the
+//! joiner's part is their join: their own steps and, if they marked it, when their part was
+//! achieved ([`MutualGoal::joiner_achieved`]). Dropping a goal one took up is leaving it.
+//!
 //! The goal's status is reported as it is (achieved and dropped goals stay mutual history);
 //! callers filter with [`GoalStatus::is_open`] if they want only goals in play.
 //!
@@ -41,7 +45,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::ids::Id;
-use crate::model::{Goal, GoalJoin, GoalStatus, SideRecords};
+use crate::model::{Goal, GoalJoin, GoalStatus, Objective, SideRecords};
 use crate::time::{Day, Timestamp};
 
 /// Whose goal it is: whose side it lives in.
@@ -76,7 +80,8 @@ impl Progress {
 /// JSON: `{"goal_id": "…", "owner": "me"|"them", "title": "…",
 /// "status": "active"|"adjusted"|"achieved"|"dropped", "by": "YYYY-MM-DD"|null,
 /// "owner_progress": {"done": 1, "total": 3}, "joiner_progress": {"done": 0, "total": 2},
-/// "joined": <ms since the epoch>}`.
+/// "joined": <ms since the epoch>, "joiner_achieved": <ms since the epoch>|null,
+/// "owner_steps": [Objective], "joiner_steps": [Objective]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MutualGoal {
     /// The goal's id in its owner's side.
@@ -95,6 +100,26 @@ pub struct MutualGoal {
     pub joiner_progress: Progress,
     /// When the joiner took it up (the earliest of their joins that are not left).
     pub joined: Timestamp,
+    /// When the joiner marked their part achieved (the earliest such mark among their joins that
+    /// are not left), if they did. The goal's own status stays its owner's.
+    pub joiner_achieved: Option<Timestamp>,
+    /// The owner's steps, in the order they were added.
+    pub owner_steps: Vec<Objective>,
+    /// The joiner's own steps, in the order they were added.
+    pub joiner_steps: Vec<Objective>,
+}
+
+impl MutualGoal {
+    /// Whether the goal is still in play for both: open as its owner set it, and the joiner has
+    /// not marked their part achieved.
+    pub fn is_open(&self) -> bool {
+        self.status.is_open() && self.joiner_achieved.is_none()
+    }
+
+    /// Whether its timeframe ended before `today` while it is still open for both.
+    pub fn is_overdue(&self, today: Day) -> bool {
+        self.is_open() && self.by.is_some_and(|by| by < today)
+    }
 }
 
 /// The goals both sides have taken up; see the module docs for the rules.
@@ -135,10 +160,15 @@ fn mutual(owner: Owner, id: Id, goal: &Goal, joiner_side: &SideRecords) -> Optio
     let joined = joins.iter().map(|j| j.joined).min()?;
     // Objectives are keyed by id; the same step copied into two joins counts once, done if
     // either copy is.
-    let mut steps: BTreeMap<Id, bool> = BTreeMap::new();
+    let mut steps: BTreeMap<Id, Objective> = BTreeMap::new();
     for (k, o) in joins.iter().flat_map(|j| &j.objectives) {
-        *steps.entry(*k).or_default() |= o.done;
+        let step = steps.entry(*k).or_insert_with(|| o.clone());
+        if o.done && !step.done {
+            *step = o.clone();
+        }
     }
+    let mut joiner_steps: Vec<(Id, Objective)> = steps.into_iter().collect();
+    joiner_steps.sort_by_key(|(id, o)| (o.created, *id));
     Some(MutualGoal {
         goal_id: id,
         owner,
@@ -147,17 +177,20 @@ fn mutual(owner: Owner, id: Id, goal: &Goal, joiner_side: &SideRecords) -> Optio
         by: goal.by,
         owner_progress: Progress::of_goal(goal),
         joiner_progress: Progress {
-            done: steps.values().filter(|done| **done).count(),
-            total: steps.len(),
+            done: joiner_steps.iter().filter(|(_, o)| o.done).count(),
+            total: joiner_steps.len(),
         },
         joined,
+        joiner_achieved: joins.iter().filter_map(|j| j.achieved).min(),
+        owner_steps: goal.steps().into_iter().map(|(_, o)| o.clone()).collect(),
+        joiner_steps: joiner_steps.into_iter().map(|(_, o)| o).collect(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GoalKind, Objective};
+    use crate::model::GoalKind;
 
     fn d(s: &str) -> Day {
         s.parse().unwrap()
@@ -180,6 +213,13 @@ mod tests {
             .collect()
     }
 
+    /// The steps of [`steps`], in the order they were added.
+    fn in_order(done: &[bool]) -> Vec<Objective> {
+        let mut all: Vec<Objective> = steps(done).into_iter().map(|(_, o)| o).collect();
+        all.sort_by_key(|o| o.created);
+        all
+    }
+
     fn goal(title: &str, done: &[bool]) -> Goal {
         Goal {
             title: title.into(),
@@ -200,6 +240,7 @@ mod tests {
             objectives: steps(done),
             joined: Timestamp(joined),
             left: left.map(Timestamp),
+            achieved: None,
         }
     }
 
@@ -250,6 +291,9 @@ mod tests {
                     owner_progress: Progress { done: 1, total: 3 },
                     joiner_progress: Progress { done: 1, total: 2 },
                     joined: Timestamp(10),
+                    joiner_achieved: None,
+                    owner_steps: in_order(&[true, false, false]),
+                    joiner_steps: in_order(&[false, true]),
                 },
                 MutualGoal {
                     goal_id: Id::named("g-theirs"),
@@ -260,6 +304,9 @@ mod tests {
                     owner_progress: Progress { done: 0, total: 1 },
                     joiner_progress: Progress { done: 2, total: 2 },
                     joined: Timestamp(20),
+                    joiner_achieved: None,
+                    owner_steps: in_order(&[false]),
+                    joiner_steps: in_order(&[true, true]),
                 },
             ]
         );
@@ -378,6 +425,27 @@ mod tests {
     }
 
     #[test]
+    fn the_joiners_part_achieved_closes_it_for_them_and_ends_overdue() {
+        let mut achieved = join("t", 40, None, &[]);
+        achieved.achieved = Some(Timestamp(60));
+        let mine = side(&[], &[("j1", join("t", 50, None, &[])), ("j2", achieved)]);
+        let theirs = side(&[("t", goal("Talk", &[]))], &[]);
+        let got = mutual_goals(&mine, &SideRecords::default(), Some(&theirs));
+        assert_eq!(got[0].joiner_achieved, Some(Timestamp(60)));
+        assert!(!got[0].is_open());
+        assert!(
+            !got[0].is_overdue(d("2026-05-01")),
+            "achieved is not overdue"
+        );
+
+        let mine = side(&[], &[("j1", join("t", 50, None, &[]))]);
+        let got = mutual_goals(&mine, &SideRecords::default(), Some(&theirs));
+        assert!(got[0].is_open());
+        assert!(!got[0].is_overdue(d("2026-04-30")), "due today");
+        assert!(got[0].is_overdue(d("2026-05-01")));
+    }
+
+    #[test]
     fn a_mutual_goal_serializes_readably() {
         let mine = side(&[("g", goal("Walk", &[true]))], &[]);
         let theirs = side(&[], &[("j", join("g", 7, None, &[]))]);
@@ -393,6 +461,9 @@ mod tests {
                 "owner_progress": {"done": 1, "total": 1},
                 "joiner_progress": {"done": 0, "total": 0},
                 "joined": 7,
+                "joiner_achieved": null,
+                "owner_steps": [{"text": "step 0", "done": true, "created": 0, "done_at": 100}],
+                "joiner_steps": [],
             }])
         );
     }

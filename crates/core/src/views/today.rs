@@ -22,11 +22,12 @@
 //! **Goals** ([`Today::goals`]): my own open goals (active or adjusted, in either place) whose
 //! `by` is at most [`GOAL_HORIZON_DAYS`] days ahead — or already past. Soonest `by` first (so the
 //! longest past first); ties by importance (highest first), name, title and id. Goals of the
-//! friend's that I took up are theirs to date and are not listed.
+//! friend's that I took up are listed the same way (once, by the date they set) while they are
+//! open for me: open as they set them, my part not marked achieved, not left.
 //!
 //! **Check-ins** ([`Today::checkins`]), whether or not the relationship is paired: a relationship
-//! with *open goals* — my open goals, and the friend's goals I took up and have not left, unless
-//! their side shows that goal closed — whose last check-in (recorded by either side, on or before
+//! with *open goals* — my open goals, and the friend's goals I took up and have neither left nor
+//! marked my part of achieved, unless their side shows that goal closed — whose last check-in (recorded by either side, on or before
 //! today) is more than [`CHECKIN_AFTER_DAYS`] days ago. With no check-in ever, the clock starts on
 //! the day the oldest of those goals was set or taken up (in the person's time zone), so a goal
 //! set today does not ask for a check-in today. Longest first; ties by importance, name and id.
@@ -51,7 +52,7 @@ use crate::ids::Id;
 use crate::model::{GoalStatus, Relationship, Risk, SideRecords};
 use crate::time::{Day, Timestamp};
 use crate::views::by_id;
-use crate::views::mutual::Progress;
+use crate::views::mutual::{Owner, Progress};
 use crate::views::ritual::{RitualState, schedule};
 use crate::views::touch::{Touch, TouchState, last_contact, today_in, touch_status};
 
@@ -122,8 +123,8 @@ pub struct PersonNudge {
 
 /// An open goal whose timeframe ends soon or has ended.
 ///
-/// JSON: `{"relationship": "<id>", "name": "Sam", "goal": "<id>", "title": "…",
-/// "by": "YYYY-MM-DD", "days_left": -2, "status": "active"|"adjusted",
+/// JSON: `{"relationship": "<id>", "name": "Sam", "goal": "<id>", "owner": "me"|"them",
+/// "title": "…", "by": "YYYY-MM-DD", "days_left": -2, "status": "active"|"adjusted",
 /// "progress": {"done": 1, "total": 3}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GoalNudge {
@@ -133,6 +134,8 @@ pub struct GoalNudge {
     pub name: String,
     /// The goal's id.
     pub goal: Id,
+    /// Whose goal it is: mine, or the friend's that I took up.
+    pub owner: Owner,
     /// Its title.
     pub title: String,
     /// The end of its timeframe.
@@ -141,7 +144,7 @@ pub struct GoalNudge {
     pub days_left: i64,
     /// Active or adjusted.
     pub status: GoalStatus,
-    /// Its objectives done out of all.
+    /// My steps done out of all: the goal's own for mine, my part's for theirs.
     pub progress: Progress,
 }
 
@@ -340,11 +343,56 @@ fn goals(input: &[&RelationshipInput<'_>], today: Day) -> Vec<GoalNudge> {
                     relationship: r.id,
                     name: r.rel.name.clone(),
                     goal: id,
+                    owner: Owner::Me,
                     title: goal.title.clone(),
                     by,
                     days_left: today.days_until(by),
                     status: goal.status,
                     progress: Progress::of_goal(goal),
+                },
+            ));
+        }
+        // The friend's goals I took up, dated by them and open for me; each once, however many
+        // of my joins name it (their steps merged by id, as the mutual view counts them).
+        let Some(theirs) = r.theirs else {
+            continue;
+        };
+        let mut taken: BTreeMap<Id, (bool, BTreeMap<Id, bool>)> = BTreeMap::new();
+        for j in by_id(&r.mine, |s| &s.joins).into_values() {
+            if j.left.is_some() {
+                continue;
+            }
+            let (achieved, steps) = taken.entry(j.goal).or_default();
+            *achieved |= j.achieved.is_some();
+            for (k, o) in &j.objectives {
+                *steps.entry(*k).or_default() |= o.done;
+            }
+        }
+        for (gid, (achieved, steps)) in taken {
+            let Some(goal) = theirs.goals.get(&gid) else {
+                continue;
+            };
+            let Some(by) = goal.by.filter(|by| *by <= horizon) else {
+                continue;
+            };
+            if achieved || !goal.status.is_open() {
+                continue;
+            }
+            out.push((
+                r.rel.importance,
+                GoalNudge {
+                    relationship: r.id,
+                    name: r.rel.name.clone(),
+                    goal: gid,
+                    owner: Owner::Them,
+                    title: goal.title.clone(),
+                    by,
+                    days_left: today.days_until(by),
+                    status: goal.status,
+                    progress: Progress {
+                        done: steps.values().filter(|done| **done).count(),
+                        total: steps.len(),
+                    },
                 },
             ));
         }
@@ -377,7 +425,7 @@ fn checkins(input: &[&RelationshipInput<'_>], today: Day, tz: &impl TimeZone) ->
                 .theirs
                 .and_then(|t| t.goals.get(&j.goal))
                 .is_some_and(|g| !g.status.is_open());
-            if j.left.is_none() && !closed {
+            if j.left.is_none() && j.achieved.is_none() && !closed {
                 let at = joined.entry(j.goal).or_insert(j.joined);
                 *at = (*at).min(j.joined);
             }
@@ -493,8 +541,8 @@ mod tests {
 
     use super::*;
     use crate::model::{
-        Channel, CheckIn, Goal, GoalJoin, GoalKind, Initiator, Interaction, Reason, Recurrence,
-        RelationshipStatus, Rhythm, Ritual,
+        Channel, CheckIn, Goal, GoalJoin, GoalKind, Initiator, Interaction, Objective, Reason,
+        Recurrence, RelationshipStatus, Rhythm, Ritual,
     };
     use crate::time::Interval;
 
@@ -800,6 +848,77 @@ mod tests {
     }
 
     #[test]
+    fn a_goal_i_took_up_ends_soon_once_while_it_is_open_for_me() {
+        let today_ = d("2026-02-26");
+        let r = rel("Sam", 3, Risk::Medium, None);
+        let mut theirs = SideRecords::default();
+        theirs.goals.insert(
+            Id::named("t"),
+            goal(
+                "Their goal",
+                Some("2026-02-24"),
+                GoalStatus::Active,
+                "2026-02-01",
+            ),
+        );
+        let step = |done| Objective {
+            text: "mine".into(),
+            done,
+            created: Timestamp(1),
+            done_at: None,
+        };
+        let join = |left: Option<&str>, achieved: Option<&str>, done: bool| GoalJoin {
+            goal: Id::named("t"),
+            title: "Their goal".into(),
+            objectives: [(Id::named("s"), step(done))].into_iter().collect(),
+            joined: at("2026-02-02"),
+            left: left.map(at),
+            achieved: achieved.map(at),
+        };
+        // (case, my joins, listed)
+        let cases = [
+            (
+                "taken up twice",
+                vec![join(None, None, true), join(None, None, false)],
+                true,
+            ),
+            (
+                "my part achieved",
+                vec![join(None, Some("2026-02-20"), false)],
+                false,
+            ),
+            ("left", vec![join(Some("2026-02-20"), None, false)], false),
+            ("not taken up", vec![], false),
+        ];
+        for (case, joins, listed) in cases {
+            let mut mine = SideRecords::default();
+            for (n, j) in joins.into_iter().enumerate() {
+                mine.joins.insert(Id::named(&format!("j{n}")), j);
+            }
+            let mine = [mine];
+            let mut i = input(1, &r, &mine);
+            i.theirs = Some(&theirs);
+            let t = today(&[i], today_, &utc());
+            let got: Vec<_> = t
+                .goals
+                .iter()
+                .map(|g| (g.title.as_str(), g.owner, g.days_left, g.progress))
+                .collect();
+            let want = if listed {
+                vec![(
+                    "Their goal",
+                    Owner::Them,
+                    -2,
+                    Progress { done: 1, total: 1 },
+                )]
+            } else {
+                vec![]
+            };
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
     fn goals_within_a_week_or_past_soonest_first() {
         // Feb 26 2026: a week ahead crosses into March.
         let today_ = d("2026-02-26");
@@ -943,15 +1062,16 @@ mod tests {
     }
 
     #[test]
-    fn a_goal_i_took_up_asks_for_check_ins_until_left_or_closed() {
+    fn a_goal_i_took_up_asks_for_check_ins_until_left_achieved_or_closed() {
         let today_ = d("2026-03-31");
         let r = rel("Sam", 3, Risk::Medium, None);
-        let join = |left: Option<Timestamp>| GoalJoin {
+        let join = |left: Option<Timestamp>, achieved: Option<Timestamp>| GoalJoin {
             goal: Id::named("t"),
             title: "Their goal".into(),
             objectives: Default::default(),
             joined: at("2026-01-31"),
             left,
+            achieved,
         };
         let their = |status| {
             let mut s = SideRecords::default();
@@ -961,21 +1081,35 @@ mod tests {
             );
             s
         };
-        // (case, my join left, their goal's status if synced, nudged)
+        // (case, my join left, my part achieved, their goal's status if synced, nudged)
         let cases = [
-            ("joined, not synced", None, None, true),
-            ("joined, open", None, Some(GoalStatus::Active), true),
-            ("joined, achieved", None, Some(GoalStatus::Achieved), false),
+            ("joined, not synced", None, None, None, true),
+            ("joined, open", None, None, Some(GoalStatus::Active), true),
             (
-                "left",
+                "joined, achieved",
+                None,
+                None,
+                Some(GoalStatus::Achieved),
+                false,
+            ),
+            (
+                "my part achieved",
+                None,
                 Some(at("2026-02-01")),
                 Some(GoalStatus::Active),
                 false,
             ),
+            (
+                "left",
+                Some(at("2026-02-01")),
+                None,
+                Some(GoalStatus::Active),
+                false,
+            ),
         ];
-        for (case, left, status, nudged) in cases {
+        for (case, left, achieved, status, nudged) in cases {
             let mut mine = SideRecords::default();
-            mine.joins.insert(Id::named("j"), join(left));
+            mine.joins.insert(Id::named("j"), join(left, achieved));
             let mine = [mine];
             let theirs = status.map(their);
             let mut i = input(1, &r, &mine);

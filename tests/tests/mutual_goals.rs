@@ -189,8 +189,8 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     let text = maya.ok(&["today"]);
     assert!(
         text.contains(
-            "Walk on Sundays with Jordan (Jordan's goal, you took it up) — overdue, was due \
-             2026-11-20, 1/2 steps"
+            "Walk on Sundays (Jordan's goal, you took it up) — overdue, was due Friday 20 \
+             November 2026, 1 of 2 steps done"
         ),
         "{text}"
     );
@@ -258,7 +258,7 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     );
     let md = maya.ok(&["export", "--format", "markdown"]);
     assert_eq!(
-        md.matches("I took up: **Walk on Sundays** (1/2 of my steps, my part achieved)")
+        md.matches("I took up: **Walk on Sundays** (my part: 1 of 2 steps done, achieved)")
             .count(),
         1,
         "{md}"
@@ -447,7 +447,7 @@ fn goal_list_show_and_today_mark_open_goals_past_their_date_as_overdue() {
     let text = maya.ok(&["goal", "list", "--all"]);
     let marked: Vec<&str> = text.lines().filter(|l| l.contains("overdue")).collect();
     assert_eq!(marked.len(), 1, "{text}");
-    assert!(marked[0].contains("Past by 2026-11-20 overdue"), "{text}");
+    assert!(marked[0].contains("Past by Friday 20 November 2026, overdue"), "{text}");
 
     let text = maya.ok(&["show", "Jordan"]);
     let marked: Vec<&str> = text.lines().filter(|l| l.contains("overdue")).collect();
@@ -456,7 +456,7 @@ fn goal_list_show_and_today_mark_open_goals_past_their_date_as_overdue() {
 
     let text = maya.ok(&["today"]);
     assert!(
-        text.contains("Past with Jordan — overdue, was due 2026-11-20"),
+        text.contains("Past with Jordan — overdue, was due Friday 20 November 2026"),
         "{text}"
     );
 }

@@ -319,7 +319,7 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                     j.title,
                     format!("my part: {}", words::steps(done, steps.len())),
                     if j.achieved.is_some() {
-                        ", my part achieved"
+                        ", achieved"
                     } else {
                         ""
                     }

@@ -378,7 +378,7 @@ pub(crate) struct ReflectArgs {
     #[arg(long)]
     pub(crate) q4b: Option<String>,
     /// A free note.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) note: String,
 }
 
@@ -391,7 +391,7 @@ pub(crate) enum GoalCommand {
         /// What: "communicate more openly".
         title: String,
         /// Why it matters.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         why: String,
         /// What kind of goal.
         #[arg(long, value_enum, default_value = "other")]
@@ -637,10 +637,10 @@ pub(crate) struct CheckinArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub(crate) rating: u8,
     /// What went well.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) went_well: String,
     /// What to change.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) to_change: String,
     /// Review a goal: GOAL=STATUS (repeatable), e.g. 3fa2=achieved. Updates the goal too.
     #[arg(long = "review", value_name = "GOAL=STATUS")]
@@ -675,7 +675,7 @@ pub(crate) struct LogArgs {
     #[arg(long, value_name = "DATE")]
     pub(crate) on: Option<String>,
     /// A note.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) note: String,
     /// Keep it in your private records instead of your shared side.
     #[arg(long)]

@@ -373,9 +373,9 @@ fn the_pages_read_as_pinned() {
               2026-11-15 you → Helped me move the sofa
 
             Reciprocity
-               30 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
-               90 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
-              365 days: you reached out once, they once; thanks 1 given, 0 received; 1 check-in
+               30 days: reached out: you once, they once; thanks: 1 given, 0 received; 1 check-in
+               90 days: reached out: you once, they once; thanks: 1 given, 0 received; 1 check-in
+              365 days: reached out: you once, they once; thanks: 1 given, 0 received; 1 check-in
               last 12 weeks  you  ···········█
                              them ··········█·
               Not much contact logged in the last 90 days.
@@ -399,9 +399,9 @@ fn the_pages_read_as_pinned() {
               (mine) No calls after 10pm
 
             Reciprocity
-               30 days: you reached out 0 times, they 0 times; thanks 0 given, 0 received; 0 check-ins
-               90 days: you reached out 0 times, they once; thanks 0 given, 0 received; 0 check-ins
-              365 days: you reached out 0 times, they once; thanks 0 given, 0 received; 0 check-ins
+               30 days: reached out: you never, they never; thanks: 0 given, 0 received; 0 check-ins
+               90 days: reached out: you never, they once; thanks: 0 given, 0 received; 0 check-ins
+              365 days: reached out: you never, they once; thanks: 0 given, 0 received; 0 check-ins
               last 12 weeks  you  ············
                              them ····█·······
               Not much contact logged in the last 90 days.

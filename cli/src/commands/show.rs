@@ -223,12 +223,17 @@ fn print(p: &RelationshipPage) -> Result<()> {
     writeln!(out, "\n{}", paint(BOLD, "Reciprocity"))?;
     for w in &r.windows {
         let n = |n: u32| n as usize;
+        // "reached out: you once, they never": a count of zero reads as a word too.
+        let times = |n: u32| match n {
+            0 => "never".to_owned(),
+            n => words::times(n as usize),
+        };
         writeln!(
             out,
-            "  {:>3} days: you reached out {}, they {}; thanks {} given, {} received; {}",
+            "  {:>3} days: reached out: you {}, they {}; thanks: {} given, {} received; {}",
             w.days,
-            words::times(n(w.i_reached_out)),
-            words::times(n(w.they_reached_out)),
+            times(w.i_reached_out),
+            times(w.they_reached_out),
             w.thanks_given,
             w.thanks_received,
             words::plural(n(w.checkins), "check-in")

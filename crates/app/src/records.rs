@@ -694,12 +694,11 @@ impl Home {
                 }
             };
             w.txn().drop_view(&doc)?;
+            let means =
+                crate::words::delete_means(found.summary.shared, found.summary.person.as_deref());
             Ok(Deleted {
                 record: found.summary,
-                means: crate::words::DELETE_MEANS
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
+                means,
             })
         })
     }

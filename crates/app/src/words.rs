@@ -284,6 +284,37 @@ pub const DELETE_MEANS: [&str; 3] = [
      friend's if it was shared), and your friend may already have read them.",
 ];
 
+/// What deleting this record meant, said after the delete: [`DELETE_MEANS`] for a record
+/// shared with `friend` (or kept private), naming the friend rather than "if it was shared".
+pub fn delete_means(shared: bool, friend: Option<&str>) -> Vec<String> {
+    let friend = friend.unwrap_or("your friend");
+    let mut means = vec![DELETE_MEANS[0].to_owned()];
+    if shared {
+        means.push(format!(
+            "{}'s devices drop it the next time they sync with you.",
+            capitalised(friend)
+        ));
+        means.push(format!(
+            "Its words remain in the document's history on this device and on {friend}'s, and \
+             {friend} may already have read them."
+        ));
+    } else {
+        means.push(
+            "Its words remain in the document's history on this device; it was never shared."
+                .to_owned(),
+        );
+    }
+    means
+}
+
+/// `text` with its first letter in upper case ("your friend" → "Your friend").
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 /// What deleting a relationship takes with it, and what stays: said before and after a
 /// `person delete`.
 pub const PERSON_DELETE_MEANS: [&str; 3] = [
@@ -337,6 +368,20 @@ mod tests {
             with_person("Alexandria trip", "Alex"),
             "Alexandria trip with Alex"
         );
+    }
+
+    #[test]
+    fn a_delete_says_what_it_meant_for_that_record() {
+        let shared = delete_means(true, Some("Jordan"));
+        assert_eq!(
+            shared[1],
+            "Jordan's devices drop it the next time they sync with you."
+        );
+        assert!(shared[2].contains("on Jordan's, and Jordan may already have read them"));
+        let private = delete_means(false, Some("Jordan"));
+        assert_eq!(private.len(), 2);
+        assert!(!private.join(" ").contains("Jordan"), "{private:?}");
+        assert!(delete_means(true, None)[1].starts_with("Your friend's devices"));
     }
 
     #[test]

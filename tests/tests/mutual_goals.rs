@@ -460,3 +460,61 @@ fn goal_list_show_and_today_mark_open_goals_past_their_date_as_overdue() {
         "{text}"
     );
 }
+
+#[test]
+fn a_check_in_reviews_my_part_of_a_goal_i_took_up() {
+    let (jordan, maya) = paired();
+    let goal = jordan.id(&[
+        "goal",
+        "add",
+        "Maya",
+        "Cook together",
+        "--share",
+        "--step",
+        "Pick a recipe",
+    ]);
+    let short = &goal[..8];
+    sync(&jordan, &maya);
+    maya.ok(&["goal", "join", short]);
+
+    // Adjusting is Jordan's to do, and a refused review writes no check-in at all.
+    refused(
+        &maya,
+        &[
+            "checkin",
+            "Jordan",
+            "--rating",
+            "4",
+            "--review",
+            &format!("{short}=adjusted"),
+        ],
+        &["Jordan's goal", "active, achieved or dropped"],
+    );
+    let history = maya.json(&["history", "Jordan"]);
+    assert!(
+        !history.to_string().contains("check-in"),
+        "a refused check-in left a record: {history:#}"
+    );
+
+    let text = maya.ok(&[
+        "checkin",
+        "Jordan",
+        "--rating",
+        "4",
+        "--share",
+        "--review",
+        &format!("{short}=achieved"),
+    ]);
+    assert!(text.contains("Cook together"), "{text}");
+    let mine = row(&maya, &["--all"], &goal).expect("the goal I took up is listed");
+    assert!(
+        !mine["mutual"]["joiner_achieved"].is_null(),
+        "the review marked my part achieved: {mine:#}"
+    );
+
+    // Jordan's goal itself is untouched; he sees my part achieved after a sync.
+    sync(&jordan, &maya);
+    let his = row(&jordan, &["--all"], &goal).expect("Jordan's goal is listed");
+    assert_eq!(his["status"], "active", "{his:#}");
+    assert!(!his["mutual"]["joiner_achieved"].is_null(), "{his:#}");
+}

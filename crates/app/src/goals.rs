@@ -370,6 +370,41 @@ fn not_my_step(friend: &str, title: &str, id: Id, step: &str, mine: &Records<Obj
     ))
 }
 
+/// Sets my part of the friend's goal `goal`, which I took up in relationship `rel`: every join of
+/// mine naming it that is not left (two devices may have taken it up at once). `Dropped` leaves
+/// it, `Achieved` marks my part achieved, anything else makes it active again. Returns whether a
+/// join named it. Shared by `goal status` and a check-in's `--review`, so both mean the same.
+pub(crate) fn set_my_part(
+    w: &mut Writer<'_, '_>,
+    rel: Id,
+    goal: Id,
+    my_part: GoalStatus,
+    now: Timestamp,
+) -> Result<bool> {
+    let mut found = false;
+    for (jid, mut j) in w.side(rel)?.joins {
+        if j.goal != goal || j.left.is_some() {
+            continue;
+        }
+        found = true;
+        match my_part {
+            // Leaving is how a goal I took up is let go: every tapin, older ones too, then sees
+            // it is no longer mutual.
+            GoalStatus::Dropped => j.left = Some(now),
+            GoalStatus::Achieved => {
+                j.achieved.get_or_insert(now);
+            }
+            _ => j.achieved = None,
+        }
+        let j = checked("goal", j)?;
+        let place = Place::Shared(rel);
+        w.update(place.doc(), |d| {
+            Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
+        })?;
+    }
+    Ok(found)
+}
+
 impl Home {
     /// A goal's deadline as typed, resolved as a plan, and the warning when it is past.
     fn deadline(&self, by: Option<&str>) -> Result<(Option<Day>, Option<String>)> {
@@ -543,25 +578,7 @@ impl Home {
         self.write(|w| {
             let private = w.private()?;
             for &rel in private.relationships.keys() {
-                for (jid, mut j) in w.side(rel)?.joins {
-                    if j.goal != id || j.left.is_some() {
-                        continue;
-                    }
-                    match my_part {
-                        // Leaving is how a goal I took up is let go: every tapin, older ones
-                        // too, then sees it is no longer mutual.
-                        GoalStatus::Dropped => j.left = Some(now),
-                        GoalStatus::Achieved => {
-                            j.achieved.get_or_insert(now);
-                        }
-                        _ => j.achieved = None,
-                    }
-                    let j = checked("goal", j)?;
-                    let place = Place::Shared(rel);
-                    w.update(place.doc(), |d| {
-                        Ok(docs::put_record(d, place, Collection::Joins, jid, &j)?)
-                    })?;
-                }
+                set_my_part(w, rel, id, my_part, now)?;
             }
             Ok(GoalSaved {
                 id,

@@ -172,6 +172,50 @@ fn write_note<R: docs::Reconcile + Validate, T>(
     })
 }
 
+/// What a check-in's `--review` names: one of my goals, where it is, or a friend's goal I took
+/// up (with its title), whose review sets my part of it.
+enum Reviewed {
+    Mine(Place, Id),
+    TakenUp(Id, String),
+}
+
+impl Reviewed {
+    fn goal(&self) -> Id {
+        match self {
+            Reviewed::Mine(_, id) | Reviewed::TakenUp(id, _) => *id,
+        }
+    }
+}
+
+/// The friend's goal whose id starts with `prefix` that I took up in relationship `rel` (a join
+/// of mine names it and is not left), with its title as they have it; `None` if none does.
+fn taken_up(
+    w: &mut Writer<'_, '_>,
+    rel: Id,
+    prefix: &str,
+    friend: &str,
+) -> Result<Option<(Id, String)>> {
+    let side = w.side(rel)?;
+    let mut goals: Vec<(Id, String)> = side
+        .joins
+        .values()
+        .filter(|j| j.left.is_none() && j.goal.to_string().starts_with(prefix))
+        .map(|j| (j.goal, j.title.clone()))
+        .collect();
+    goals.sort();
+    goals.dedup_by_key(|(id, _)| *id);
+    match goals.len() {
+        0 => Ok(None),
+        1 => {
+            let (id, title) = goals.remove(0);
+            let replica = w.replica(rel)?.records;
+            let title = replica.goals.get(&id).map_or(title, |g| g.title.clone());
+            Ok(Some((id, title)))
+        }
+        n => invalid!("{prefix:?} names {n} of {friend}'s goals you took up; give more of the id"),
+    }
+}
+
 impl Home {
     /// Records a check-in, and each goal review in it: the check-in and every goal it reviews are
     /// written in one transaction, all of them or none. A review that names no goal of this
@@ -185,22 +229,47 @@ impl Home {
             let (rel_id, rel) = find_person(&private, &new.person)?;
             let places = w.all_records(&private)?;
             let mut reviews = Vec::new();
-            let mut goal_places = Vec::new();
+            let mut targets = Vec::new();
             for (goal, status) in &new.reviews {
-                let (place, goal_id, g) = find_record(&places, goal.trim(), "goal", |r| &r.goals)?;
-                if place.relationship() != rel_id {
-                    let review = format!("{goal}={}", crate::words::goal_status(*status));
-                    invalid!(
-                        "--review {review:?}: goal {:?} belongs to another relationship",
-                        g.title
-                    );
-                }
+                let review = format!("{goal}={}", crate::words::goal_status(*status));
+                let target = match find_record(&places, goal.trim(), "goal", |r| &r.goals) {
+                    Ok((place, goal_id, g)) => {
+                        if place.relationship() != rel_id {
+                            invalid!(
+                                "--review {review:?}: goal {:?} belongs to another relationship",
+                                g.title
+                            );
+                        }
+                        Reviewed::Mine(place, goal_id)
+                    }
+                    // A goal of theirs I took up: the review sets my part of it, as `goal
+                    // status` does.
+                    Err(Error::NotFound(not_mine)) => {
+                        let Some((goal_id, title)) =
+                            taken_up(w, rel_id, goal.trim(), &rel.name)?
+                        else {
+                            return Err(Error::NotFound(not_mine));
+                        };
+                        if !matches!(
+                            status,
+                            GoalStatus::Active | GoalStatus::Achieved | GoalStatus::Dropped
+                        ) {
+                            invalid!(
+                                "--review {review:?}: {title:?} is {}'s goal; your part of it can \
+                                 be active, achieved or dropped (left)",
+                                rel.name
+                            );
+                        }
+                        Reviewed::TakenUp(goal_id, title)
+                    }
+                    Err(other) => return Err(other),
+                };
                 reviews.push(GoalReview {
-                    goal: goal_id,
+                    goal: target.goal(),
                     status: *status,
                     note: String::new(),
                 });
-                goal_places.push((place, goal_id));
+                targets.push(target);
             }
             let record = checked(
                 "check-in",
@@ -225,7 +294,15 @@ impl Home {
                 )?)
             })?;
             let mut reviewed = Vec::new();
-            for ((goal_place, goal_id), review) in goal_places.iter().zip(&record.reviews) {
+            for (target, review) in targets.iter().zip(&record.reviews) {
+                let (goal_place, goal_id) = match target {
+                    Reviewed::Mine(place, id) => (place, id),
+                    Reviewed::TakenUp(goal, title) => {
+                        crate::goals::set_my_part(w, rel_id, *goal, review.status, updated)?;
+                        reviewed.push((title.clone(), review.status));
+                        continue;
+                    }
+                };
                 let title = w.update(goal_place.doc(), |d| {
                     let mut g: Goal =
                         docs::get_record(d, *goal_place, Collection::Goals, *goal_id)?.ok_or_else(

@@ -117,15 +117,13 @@ fn print(p: &RelationshipPage) -> Result<()> {
             }
             writeln!(
                 out,
-                "    {} {} [{}] — {whose}; you {}/{}, {} {}/{}",
+                "    {} {} [{}] — {whose}; you {}, {} {}",
                 paint(DIM, m.goal_id.short()),
                 m.title,
                 state.join(", "),
-                you.done,
-                you.total,
+                steps_done(you.done, you.total),
                 p.name,
-                them.done,
-                them.total
+                steps_done(them.done, them.total)
             )?;
         }
     }
@@ -147,10 +145,11 @@ fn print(p: &RelationshipPage) -> Result<()> {
         };
         writeln!(
             out,
-            "    {} {} [{}, {d}/{t}{overdue}]{private}",
+            "    {} {} [{}, {}{overdue}]{private}",
             paint(DIM, g.id.short()),
             g.goal.title,
-            words::goal_status(g.goal.status)
+            words::goal_status(g.goal.status),
+            steps_done(d, t)
         )?;
     }
     writeln!(out, "  Theirs")?;
@@ -161,10 +160,11 @@ fn print(p: &RelationshipPage) -> Result<()> {
         let (d, t) = g.goal.progress();
         writeln!(
             out,
-            "    {} {} [{}, {d}/{t}]",
+            "    {} {} [{}, {}]",
             paint(DIM, g.id.short()),
             g.goal.title,
-            words::goal_status(g.goal.status)
+            words::goal_status(g.goal.status),
+            steps_done(d, t)
         )?;
     }
 
@@ -309,4 +309,14 @@ fn print(p: &RelationshipPage) -> Result<()> {
         writeln!(out, "{}", paint(WARN, line))?;
     }
     Ok(())
+}
+
+/// Steps done as a short count in a goal's line, "1/2", or "no steps" when there are none (a
+/// "0/0" reads as a fraction of nothing).
+fn steps_done(done: usize, total: usize) -> String {
+    if total == 0 {
+        "no steps".to_owned()
+    } else {
+        format!("{done}/{total}")
+    }
 }

@@ -571,8 +571,12 @@ fn declined(inviter_declines: bool) {
         "{}",
         decliner.stderr
     );
+    // The other side is told who declined, in words, at once.
+    let who = if inviter_declines { "Maya" } else { "Jordan" };
     assert!(
-        other.stderr.contains("your friend did not confirm"),
+        other
+            .stderr
+            .contains(&format!("{who} did not confirm the safety code")),
         "{}",
         other.stderr
     );
@@ -632,7 +636,7 @@ fn a_person_who_never_answers_the_prompt_declines_once_the_friend_stops_waiting(
     );
     assert_eq!(join.code, Some(1), "{}", join.stderr);
     assert!(
-        join.stderr.contains("your friend did not confirm"),
+        join.stderr.contains("Maya did not confirm the safety code"),
         "{}",
         join.stderr
     );

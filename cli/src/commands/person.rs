@@ -156,6 +156,7 @@ pub(crate) fn people(home: &Home, all: bool, json: bool) -> Result<()> {
             TouchState::Inactive { status } => (DIM, words::person_status(*status)),
         };
         let paired = match &rel.peer {
+            Some(p) if p.ended.is_some() => "ended by them".to_owned(),
             Some(p) if p.unpaired.is_some() => "unpaired".to_owned(),
             Some(p) => {
                 let devices: Vec<&str> = p.devices.values().map(|d| d.name.as_str()).collect();

@@ -51,9 +51,12 @@ fn trend_lines(weeks: &[Bucket]) -> (String, String) {
 
 fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
-    let paired = match (p.paired, p.friend.as_deref()) {
-        (true, Some(f)) => format!("paired with {f}"),
-        _ => "not paired".to_owned(),
+    let paired = match (p.paired, p.friend.as_deref(), &p.pairing_ended) {
+        // Their own name only when it says something the name here does not.
+        (true, Some(f), _) if f != p.name => format!("paired with {f}"),
+        (true, _, _) => "paired".to_owned(),
+        (false, _, Some(ended)) => ended.clone(),
+        (false, _, None) => "not paired".to_owned(),
     };
     writeln!(out, "{}  {}", paint(BOLD, &p.name), paint(DIM, paired))?;
 
@@ -250,9 +253,23 @@ fn print(p: &RelationshipPage) -> Result<()> {
             "not verified: what is here does not match what their device signed",
         ),
         (_, true) => paint(DIM, "not synced yet"),
+        (v, false) if v.device.is_some() => paint(
+            WARN,
+            "not verified: what is here does not match what their device signed",
+        ),
         (_, false) => paint(DIM, "not paired"),
     };
-    writeln!(out, "\nTheir side is {line}")?;
+    if p.pairing_ended.is_some() && p.their_side.device.is_some() {
+        writeln!(out, "\nTheir side, as it was when the pairing ended, is {line}")?;
+    } else if p.pairing_ended.is_some() {
+        writeln!(
+            out,
+            "\nTheir side: {}",
+            paint(DIM, "nothing of theirs synced while you were paired")
+        )?;
+    } else {
+        writeln!(out, "\nTheir side is {line}")?;
+    }
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {
         writeln!(out, "{}", paint(DIM, words::relayed_last(last.at)))?;
         writeln!(out, "{}", paint(DIM, words::RELAY_SEES))?;

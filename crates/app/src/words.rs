@@ -91,3 +91,23 @@ pub fn shared(shared: bool) -> &'static str {
         "private"
     }
 }
+
+/// A stored instant as the local day it fell on, in full: "30 November 2026".
+pub fn day(at: tapin_core::time::Timestamp) -> String {
+    at.to_datetime()
+        .with_timezone(&chrono::Local)
+        .format("%-d %B %Y")
+        .to_string()
+}
+
+/// What every front-end says of a pairing the friend ended: "Maya ended the pairing on 30
+/// November 2026".
+pub fn they_ended(name: &str, at: tapin_core::time::Timestamp) -> String {
+    format!("{name} ended the pairing on {}", day(at))
+}
+
+/// What every front-end says of a pairing this side ended: "You ended the pairing on 30 November
+/// 2026".
+pub fn you_ended(at: tapin_core::time::Timestamp) -> String {
+    format!("You ended the pairing on {}", day(at))
+}

@@ -14,6 +14,8 @@
 //!    sides show the same [`safety_code`], derived from the secret and both identities, and each
 //!    person confirms it ([`Confirm`]) before anything is stored.
 
+mod ended;
+
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -23,6 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{DeviceCertificate, DeviceId, IdentityError, PersonId, PersonKey};
 use crate::time::Timestamp;
+
+pub use ended::{EndNotice, MAX_CLOSE_REASON, NOTICE_MARK};
 
 /// Every ticket string starts with this, so a ticket is recognisable at a glance.
 pub const TICKET_PREFIX: &str = "TAPIN";

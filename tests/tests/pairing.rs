@@ -694,17 +694,160 @@ fn a_pairing_the_inviter_cannot_store_under_the_friends_name_is_stored_on_neithe
     );
 }
 
+/// Regression test for "a joiner who already has someone called Maya sits at Connecting… while
+/// the inviter compares a code and is told, falsely, that the friend did not confirm": the clash
+/// is caught from the ticket before connecting, the inviter keeps waiting (no one joined), and
+/// `--as` settles it, linking the pairing to the Maya already there.
 #[test]
-fn a_pairing_the_joiner_cannot_store_under_the_inviters_name_is_stored_on_neither_side() {
+fn a_joiner_who_already_has_someone_of_the_inviters_name_is_asked_before_connecting() {
     let maya = Home::init_net("Maya", "maya-laptop", 0);
     let jordan = Home::init_net("Jordan", "jordan-phone", 0);
     jordan.ok(&["person", "add", "Maya"]);
-    both_sides_agree(
-        &maya,
-        &["--json", "invite", "--yes", "--expires", "2m"],
-        &jordan,
-        &["--json", "join", "--yes"],
+    let jordan_before = jordan.snapshot();
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+
+    let clash = jordan.net_run(&["join", &ticket, "--yes"]);
+    assert_eq!(clash.code, Some(1), "{}", clash.stderr);
+    assert!(
+        clash
+            .stderr
+            .contains("you already have someone called Maya; nothing was sent to Maya"),
+        "{}",
+        clash.stderr
     );
+    assert!(clash.stderr.contains("--as \"Maya\""), "{}", clash.stderr);
+    assert!(!clash.stderr.contains("Connecting"), "{}", clash.stderr);
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+    assert!(invite.running(), "the inviter should still be waiting");
+    assert!(!invite.stderr().contains("Safety code"), "{}", invite.stderr());
+
+    // Linked to the Maya already there: still one relationship, now paired.
+    let join = jordan.net_run(&["--json", "join", &ticket, "--yes", "--as", "Maya"]);
+    let paired = tapin_e2e::both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
+    assert_eq!(paired.joiner["new_relationship"], false, "{:#}", paired.joiner);
+    let row = only_relationship(&jordan, "Maya");
+    assert!(!row["peer"].is_null(), "{row:#}");
+}
+
+/// The inviter's home has someone of the joiner's name, and no terminal to ask on: both sides
+/// are told what really happened, and neither stores anything.
+#[test]
+fn an_inviter_who_already_has_someone_of_the_joiners_name_tells_both_sides_why() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    maya.ok(&["person", "add", "Jordan"]);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = jordan.net_run(&["join", &ticket, "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(invite.code, Some(1), "{}", invite.stderr);
+    assert!(
+        invite.stderr.contains(
+            "you already have someone called Jordan; nothing was paired, and Jordan was told why"
+        ),
+        "{}",
+        invite.stderr
+    );
+    assert!(invite.stderr.contains("--for \"Jordan\""), "{}", invite.stderr);
+    assert_eq!(join.code, Some(1), "{}", join.stderr);
+    assert!(
+        join.stderr.contains(
+            "Maya's tapin could not take the pairing: Maya already has someone called Jordan"
+        ),
+        "{}",
+        join.stderr
+    );
+    assert!(!join.stderr.contains("did not confirm"), "{}", join.stderr);
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
+/// Pairing again with someone paired before (she unpaired; they meet again) goes to the same
+/// relationship by their key, whatever it is called: no clash, no duplicate.
+#[test]
+fn pairing_again_with_the_same_person_goes_to_their_relationship() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    pair(&maya, &jordan);
+    maya.ok(&["unpair", "Jordan"]);
+    jordan.ok(&["person", "edit", "Maya", "--name", "Maya R"]);
+    let again = pair(&maya, &jordan);
+    assert_eq!(again.joiner["paired"], "Maya R", "{:#}", again.joiner);
+    assert_eq!(again.joiner["new_relationship"], false);
+    assert_eq!(again.inviter["new_relationship"], false);
+    only_relationship(&jordan, "Maya R");
+    only_relationship(&maya, "Jordan");
+    assert_eq!(maya.json(&["show", "Jordan"])["paired"], true);
+}
+
+/// Ctrl-C on one side while both look at the code: the other side is told at once, in words,
+/// and no raw transport warning is printed.
+fn interrupted(inviter_interrupted: bool) {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+    // Both terminals stay open and silent at the prompt.
+    let mut cmd = maya.net_cmd(&["--json", "invite", "--expires", "2m"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut invite = Background::spawn(cmd, None);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let mut cmd = jordan.net_cmd(&["join", &ticket]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut join = Background::spawn(cmd, None);
+    // (The prompt itself ends no line, so it is not seen before the command ends.)
+    tapin_e2e::eventually(NET_TIMEOUT, "both sides to show the code", || {
+        invite.stderr().contains("Safety code: ") && join.stderr().contains("Safety code: ")
+    });
+    let (stopped, other, who) = if inviter_interrupted {
+        (invite, join, "Maya")
+    } else {
+        (join, invite, "Jordan")
+    };
+    let sigint = Command::new("kill")
+        .args(["-INT", &stopped.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sigint.success());
+    let started = std::time::Instant::now();
+    let other = other.wait(NET_TIMEOUT);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the other side took {:?} to learn of the Ctrl-C",
+        started.elapsed()
+    );
+    let stopped = stopped.wait(NET_TIMEOUT);
+    assert_eq!(stopped.code, Some(1), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("cancelled; nothing was paired"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(other.code, Some(1), "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains(&format!("{who} cancelled the pairing; nothing was paired")),
+        "{}",
+        other.stderr
+    );
+    for run in [&stopped, &other] {
+        assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+        assert!(!run.stderr.contains("closed by peer"), "{}", run.stderr);
+    }
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
+#[test]
+fn ctrl_c_on_the_inviters_side_tells_the_joiner_at_once() {
+    interrupted(true);
+}
+
+#[test]
+fn ctrl_c_on_the_joiners_side_tells_the_inviter_at_once() {
+    interrupted(false);
 }
 
 #[test]

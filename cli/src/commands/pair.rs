@@ -144,9 +144,14 @@ async fn settle_clash(mut confirm: Confirm, flag: &str) -> Result<Confirm> {
 async fn confirm(confirm: Confirm, yes: bool, json: bool, flag: &str) -> Result<()> {
     let ended = confirm.friend_ended();
     tokio::pin!(ended);
-    let confirm = tokio::select! {
-        settled = settle_clash(confirm, flag) => settled?,
-        why = &mut ended => bail!("{why}"),
+    let confirm = if confirm.clash.is_some() && std::io::stdin().is_terminal() {
+        // While the person is asked, the friend may give up.
+        tokio::select! {
+            settled = settle_clash(confirm, flag) => settled?,
+            why = &mut ended => bail!("{why}"),
+        }
+    } else {
+        settle_clash(confirm, flag).await?
     };
     // Whatever goes wrong while asking, the friend hears no.
     let answer = tokio::select! {

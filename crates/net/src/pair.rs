@@ -230,6 +230,11 @@ impl PendingPairing {
         )
         .await;
         let _ = self.send.finish();
+        if !matches!(how, Ending::Cancelled) {
+            // A moment for the friend's side to read the welcome and the "no" before the close
+            // (which discards what it has not read), so it shows the code it was asked about.
+            let _ = tokio::time::timeout(self.timeouts.pair_refused, self.conn.closed()).await;
+        }
         self.conn.close(code.into(), &reason);
     }
 
@@ -253,7 +258,18 @@ impl PendingPairing {
         }
         match self.exchange_confirms().await {
             Ok(theirs) if theirs.accepted => Ok(self.peer.clone()),
-            Ok(_) => Err(FriendEnded::Declined(self.peer.name.clone()).into()),
+            Ok(_) => {
+                // Their "no"; a tapin that says why closes with it right after.
+                let closed =
+                    tokio::time::timeout(self.timeouts.pair_refused, self.conn.closed()).await;
+                let name = self.peer.name.clone();
+                Err(match closed.map(|c| FriendEnded::of(&c, &name)) {
+                    Ok(said @ (FriendEnded::Cancelled(_) | FriendEnded::CannotStore { .. })) => {
+                        said.into()
+                    }
+                    _ => FriendEnded::Declined(name).into(),
+                })
+            }
             Err(err) => Err(self.failed(err)),
         }
     }
@@ -361,34 +377,48 @@ pub async fn join(
         Ok(Err(err)) => return Err(unreachable(err.into())),
         Err(_) => return Err(unreachable(DialError::TimedOut(pair_step))),
     };
-    let version = PairVersion::of(conn.alpn());
-    let remote = device_of(&conn)?;
-    let (mut send, mut recv) = timed("opening a stream", pair_step, async {
-        conn.open_bi().await.map_err(FrameError::from)
-    })
-    .await?;
-    let req = pairing::join_request(inv, my_name, my_cert, my_reach);
-    match version {
-        Some(PairVersion::V2) => {
-            timed(
-                "sending the request",
-                pair_step,
-                frame::write(&mut send, &req),
-            )
-            .await?;
+    let asked = async {
+        let version = PairVersion::of(conn.alpn());
+        let remote = device_of(&conn)?;
+        let (mut send, mut recv) = timed("opening a stream", pair_step, async {
+            conn.open_bi().await.map_err(FrameError::from)
+        })
+        .await?;
+        let req = pairing::join_request(inv, my_name, my_cert, my_reach);
+        match version {
+            Some(PairVersion::V2) => {
+                timed(
+                    "sending the request",
+                    pair_step,
+                    frame::write(&mut send, &req),
+                )
+                .await?;
+            }
+            Some(PairVersion::V1) => {
+                // An inviter on release c2a9253: the same request without the relay.
+                timed(
+                    "sending the request",
+                    pair_step,
+                    frame::write(&mut send, &JoinRequestV1::from(req)),
+                )
+                .await?;
+            }
+            None => return Err(PairNetError::Pair(PairError::Malformed)),
         }
-        Some(PairVersion::V1) => {
-            // An inviter on release c2a9253: the same request without the relay.
-            timed(
-                "sending the request",
-                pair_step,
-                frame::write(&mut send, &JoinRequestV1::from(req)),
-            )
-            .await?;
-        }
-        None => return Err(PairNetError::Pair(PairError::Malformed)),
+        let resp: JoinResponse = timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
+        Ok((remote, send, recv, resp))
     }
-    let resp: JoinResponse = timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
+    .await;
+    // The inviter's side may end it before it answers (its person declined, or cancelled): say so.
+    let (remote, send, recv, resp) = match asked {
+        Ok(asked) => asked,
+        Err(err) => {
+            return Err(match conn.close_reason() {
+                Some(closed) => FriendEnded::of(&closed, &inv.name).into(),
+                None => err,
+            });
+        }
+    };
     let peer = match pairing::check_welcome(inv, &resp, remote, my_cert.device) {
         Ok(peer) => peer,
         Err(e) => {

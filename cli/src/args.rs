@@ -49,9 +49,9 @@ pub(crate) enum Command {
         /// Your display name, as friends will see it.
         #[arg(long)]
         name: String,
-        /// What to call this device.
-        #[arg(long, default_value = "this device")]
-        device: String,
+        /// What to call this device, as friends will see it (default: this machine's host name).
+        #[arg(long)]
+        device: Option<String>,
         /// The UDP port this home listens on for friends (default: a random port, kept).
         #[arg(long)]
         port: Option<u16>,

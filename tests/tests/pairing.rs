@@ -288,14 +288,20 @@ fn pairing_in_text_mode_prints_ticket_qr_code_and_matching_codes_and_can_choose_
     assert_eq!(maya_code, jordan_code, "{maya_line}\n{jordan_line}");
     assert_eq!(
         maya_line,
-        format!("✓ Paired with Jo (Jordan's jordan-phone). Code {maya_code}.")
+        format!(
+            "✓ Paired with Jo (who calls themselves Jordan, device jordan-phone). Code {maya_code}."
+        )
     );
     assert_eq!(
         jordan_line,
         format!(
-            "✓ Paired with Maya R (Maya's maya-laptop). Code {maya_code}. A new relationship was added."
+            "✓ Paired with Maya R (who calls themselves Maya, device maya-laptop). Code \
+             {maya_code}. A new relationship was added."
         )
     );
+    // The people column names their devices, and their own name only where it differs.
+    let people = jordan.ok(&["people"]);
+    assert!(people.contains("as Maya (maya-laptop)"), "{people}");
     for run in [&invite, &join] {
         assert!(
             run.stderr.contains(&format!("Safety code: {maya_code}")),
@@ -311,6 +317,50 @@ fn pairing_in_text_mode_prints_ticket_qr_code_and_matching_codes_and_can_choose_
     let maya_r = only_relationship(&jordan, "Maya R");
     assert_eq!(maya_r["peer"]["name"], "Maya");
     assert_eq!(maya_r["peer"]["person"], whoami(&maya)["person"]);
+}
+
+/// The QR code on a terminal: dark modules on an explicit light ground (so it scans on a dark
+/// terminal too), never wider than an 80-column terminal; and no colour codes when colour is
+/// off (`NO_COLOR`) or the output is not a terminal.
+#[test]
+fn the_qr_code_is_drawn_dark_on_light_and_fits_an_80_column_terminal() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let mut cmd = maya.net_cmd(&["invite", "--expires", "2m"]);
+    cmd.env("CLICOLOR_FORCE", "1").env_remove("NO_COLOR");
+    let mut invite = Background::spawn(cmd, None);
+    invite.next_line(NET_TIMEOUT);
+    let visible = |row: &str| -> String {
+        row.split('\u{1b}')
+            .map(|p| p.split_once('m').map_or(p, |(_, t)| t))
+            .collect()
+    };
+    // A QR code is square, two modules a row: as many rows as half its width.
+    let first = invite.next_line(NET_TIMEOUT);
+    let side = visible(&first).chars().count();
+    let mut rows = vec![first];
+    while rows.len() < side.div_ceil(2) {
+        rows.push(invite.next_line(NET_TIMEOUT));
+    }
+    assert!(rows.len() > 10, "no QR code rows: {rows:?}");
+    for row in &rows {
+        assert!(
+            row.contains("\u{1b}[30m") || row.contains("\u{1b}[30;"),
+            "dark modules must be drawn black: {row:?}"
+        );
+        assert!(row.contains("107m"), "on a bright white ground: {row:?}");
+        let visible = visible(row);
+        assert!(visible.chars().count() <= 80, "{} columns", visible.chars().count());
+        // The quiet zone: light at both ends.
+        assert!(visible.starts_with("  ") && visible.ends_with("  "), "{visible:?}");
+    }
+    drop(invite);
+
+    let mut cmd = maya.net_cmd(&["invite", "--expires", "2m"]);
+    cmd.env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1");
+    let mut plain = Background::spawn(cmd, None);
+    plain.next_line(NET_TIMEOUT);
+    let row = plain.next_line(NET_TIMEOUT);
+    assert!(!row.contains('\u{1b}'), "NO_COLOR: {row:?}");
 }
 
 #[test]

@@ -220,13 +220,25 @@ fn print_paired(json: bool, paired: &Paired) -> Result<()> {
     if json {
         return output::json(paired);
     }
+    // Their own name only when it is not what they are called here; their device's name only
+    // when it says something.
+    let mut about = Vec::new();
+    if paired.friend != paired.paired {
+        about.push(format!("who calls themselves {}", paired.friend));
+    }
+    if !tapin_app::words::says_nothing(&paired.device_name) {
+        about.push(format!("device {}", paired.device_name));
+    }
+    let about = if about.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", about.join(", "))
+    };
     writeln!(
         output::stdout(),
-        "{} Paired with {} ({}'s {}). Code {}.{}",
+        "{} Paired with {}{about}. Code {}.{}",
         paint(GOOD, "✓"),
         paint(BOLD, &paired.paired),
-        paired.friend,
-        paired.device_name,
         paired.code,
         if paired.new_relationship {
             " A new relationship was added."
@@ -276,7 +288,14 @@ async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) ->
             )?;
         } else {
             writeln!(out, "{}", invitation.ticket)?;
-            writeln!(out, "{}", qr(&invitation.ticket)?)?;
+        }
+        out.flush()?;
+    }
+    if !json {
+        // Through the output stream that keeps colours only on a terminal without NO_COLOR.
+        let mut out = output::stdout();
+        for line in qr(&invitation.ticket)? {
+            writeln!(out, "{}", paint(QR_COLOURS, line))?;
         }
         out.flush()?;
     }
@@ -414,13 +433,46 @@ pub(crate) fn unpair(home: &Home, person: &str, quietly: bool, json: bool) -> Re
     Ok(())
 }
 
-fn qr(ticket: &str) -> Result<String> {
+/// Dark modules on a light ground, whatever the terminal's own colours: a QR code drawn in a
+/// dark terminal's light-on-dark would be inverted, which many scanners do not read.
+const QR_COLOURS: anstyle::Style = anstyle::Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Black)))
+    .bg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::BrightWhite)));
+
+/// The ticket as a QR code, one string per terminal row: two modules a row (half blocks), a
+/// quiet zone of two modules all round (drawn in the light colour, so it shows on a dark
+/// terminal too).
+fn qr(ticket: &str) -> Result<Vec<String>> {
     let code = qrcode::QrCode::with_error_correction_level(ticket.as_bytes(), qrcode::EcLevel::L)
         .context("the invitation is too long for a QR code")?;
-    Ok(code
-        .render::<qrcode::render::unicode::Dense1x2>()
-        .quiet_zone(true)
-        .build())
+    let width = code.width();
+    let dark = |x: i64, y: i64| -> bool {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < width
+            && code[(x as usize, y as usize)] == qrcode::Color::Dark
+    };
+    const QUIET: i64 = 2;
+    let side = width as i64 + 2 * QUIET;
+    let mut rows = Vec::new();
+    let mut y = 0;
+    while y < side {
+        let row: String = (0..side)
+            .map(|x| {
+                let (top, bottom) = (dark(x - QUIET, y - QUIET), dark(x - QUIET, y + 1 - QUIET));
+                match (top, bottom) {
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    (false, false) => ' ',
+                }
+            })
+            .collect();
+        rows.push(row);
+        y += 2;
+    }
+    Ok(rows)
 }
 
 fn spinner() -> Option<indicatif::ProgressBar> {

@@ -349,9 +349,16 @@ fn the_qr_code_is_drawn_dark_on_light_and_fits_an_80_column_terminal() {
         );
         assert!(row.contains("107m"), "on a bright white ground: {row:?}");
         let visible = visible(row);
-        assert!(visible.chars().count() <= 80, "{} columns", visible.chars().count());
+        assert!(
+            visible.chars().count() <= 80,
+            "{} columns",
+            visible.chars().count()
+        );
         // The quiet zone: light at both ends.
-        assert!(visible.starts_with("  ") && visible.ends_with("  "), "{visible:?}");
+        assert!(
+            visible.starts_with("  ") && visible.ends_with("  "),
+            "{visible:?}"
+        );
     }
     drop(invite);
 
@@ -770,12 +777,20 @@ fn a_joiner_who_already_has_someone_of_the_inviters_name_is_asked_before_connect
     assert!(!clash.stderr.contains("Connecting"), "{}", clash.stderr);
     assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
     assert!(invite.running(), "the inviter should still be waiting");
-    assert!(!invite.stderr().contains("Safety code"), "{}", invite.stderr());
+    assert!(
+        !invite.stderr().contains("Safety code"),
+        "{}",
+        invite.stderr()
+    );
 
     // Linked to the Maya already there: still one relationship, now paired.
     let join = jordan.net_run(&["--json", "join", &ticket, "--yes", "--as", "Maya"]);
     let paired = tapin_e2e::both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
-    assert_eq!(paired.joiner["new_relationship"], false, "{:#}", paired.joiner);
+    assert_eq!(
+        paired.joiner["new_relationship"], false,
+        "{:#}",
+        paired.joiner
+    );
     let row = only_relationship(&jordan, "Maya");
     assert!(!row["peer"].is_null(), "{row:#}");
 }
@@ -800,7 +815,11 @@ fn an_inviter_who_already_has_someone_of_the_joiners_name_tells_both_sides_why()
         "{}",
         invite.stderr
     );
-    assert!(invite.stderr.contains("--for \"Jordan\""), "{}", invite.stderr);
+    assert!(
+        invite.stderr.contains("--for \"Jordan\""),
+        "{}",
+        invite.stderr
+    );
     assert_eq!(join.code, Some(1), "{}", join.stderr);
     assert!(
         join.stderr.contains(
@@ -845,7 +864,7 @@ fn interrupted(inviter_interrupted: bool) {
     let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
     let mut cmd = jordan.net_cmd(&["join", &ticket]);
     cmd.stdin(std::process::Stdio::piped());
-    let mut join = Background::spawn(cmd, None);
+    let join = Background::spawn(cmd, None);
     // (The prompt itself ends no line, so it is not seen before the command ends.)
     tapin_e2e::eventually(NET_TIMEOUT, "both sides to show the code", || {
         invite.stderr().contains("Safety code: ") && join.stderr().contains("Safety code: ")

@@ -42,7 +42,12 @@ fn the_friend_learns_that_the_pairing_ended_and_says_so_everywhere() {
 
     // Jordan's next sync meets Maya's device, which answers with her signed notice.
     let sync = jordan.net_run(&["sync", "Maya"]);
-    assert_eq!(sync.code, Some(1), "a refused sync must fail: {}", all(&sync));
+    assert_eq!(
+        sync.code,
+        Some(1),
+        "a refused sync must fail: {}",
+        all(&sync)
+    );
     assert!(
         sync.stderr
             .contains("Maya ended the pairing on 22 November 2026"),
@@ -74,7 +79,9 @@ fn the_friend_learns_that_the_pairing_ended_and_says_so_everywhere() {
     let again = jordan.net_run(&["sync", "Maya"]);
     assert_eq!(again.code, Some(1), "{}", all(&again));
     assert!(
-        again.stderr.contains("Maya ended the pairing on 22 November 2026"),
+        again
+            .stderr
+            .contains("Maya ended the pairing on 22 November 2026"),
         "{}",
         all(&again)
     );
@@ -83,7 +90,9 @@ fn the_friend_learns_that_the_pairing_ended_and_says_so_everywhere() {
     let unpair = jordan.run(&["unpair", "Maya"]);
     assert_eq!(unpair.code, Some(1), "{}", all(&unpair));
     assert!(
-        unpair.stderr.contains("Maya already ended the pairing with you"),
+        unpair
+            .stderr
+            .contains("Maya already ended the pairing with you"),
         "{}",
         all(&unpair)
     );
@@ -137,11 +146,15 @@ fn a_friend_ending_the_pairing_while_serving_is_told_by_the_running_node() {
     let (maya, jordan, _maya_serve) = paired_and_serving();
     let mut jordan_serve = jordan.start_serve();
     maya.ok(&["unpair", "Jordan"]);
-    tapin_e2e::eventually(NET_TIMEOUT, "Jordan's serve to learn the pairing ended", || {
-        jordan_serve
-            .stderr()
-            .contains("Maya ended the pairing on 22 November 2026")
-    });
+    tapin_e2e::eventually(
+        NET_TIMEOUT,
+        "Jordan's serve to learn the pairing ended",
+        || {
+            jordan_serve
+                .stderr()
+                .contains("Maya ended the pairing on 22 November 2026")
+        },
+    );
     assert!(jordan_serve.running());
     assert_eq!(jordan.json(&["show", "Maya"])["paired"], false);
     assert!(!jordan_serve.stderr().contains("closed by peer"));

@@ -260,7 +260,10 @@ fn print(p: &RelationshipPage) -> Result<()> {
         (_, false) => paint(DIM, "not paired"),
     };
     if p.pairing_ended.is_some() && p.their_side.device.is_some() {
-        writeln!(out, "\nTheir side, as it was when the pairing ended, is {line}")?;
+        writeln!(
+            out,
+            "\nTheir side, as it was when the pairing ended, is {line}"
+        )?;
     } else if p.pairing_ended.is_some() {
         writeln!(
             out,

@@ -258,7 +258,12 @@ impl Home {
 
     /// Records that the friend of `link` ended the pairing, from the close reason their device
     /// answered with, and says it in words.
-    async fn ended(self: &Arc<Self>, rel: tapin_core::Id, name: &str, said: Arc<Vec<u8>>) -> String {
+    async fn ended(
+        self: &Arc<Self>,
+        rel: tapin_core::Id,
+        name: &str,
+        said: Arc<Vec<u8>>,
+    ) -> String {
         let home = self.clone();
         match blocking(move || home.record_ended(rel, &said)).await {
             Ok(Some(at)) => format!(

@@ -145,15 +145,15 @@ pub fn default_device_name() -> String {
 /// anyone but its owner ("this device", the default of older tapins), which is counted instead:
 /// "maya-laptop, maya-phone", "1 device".
 pub fn devices(names: &[&str]) -> String {
-    let named: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !says_nothing(n))
-        .collect();
+    let named: Vec<&str> = names.iter().copied().filter(|n| !says_nothing(n)).collect();
     match (named.is_empty(), names.len()) {
         (true, n) => plural(n, "device"),
         (false, n) if n == named.len() => named.join(", "),
-        (false, n) => format!("{} and {}", named.join(", "), plural(n - named.len(), "other device")),
+        (false, n) => format!(
+            "{} and {}",
+            named.join(", "),
+            plural(n - named.len(), "other device")
+        ),
     }
 }
 

@@ -835,7 +835,13 @@ impl Validate for Peer {
             .map_err(|e| Invalid::new("person", e))?;
         validate::text("name", &self.name, MAX_NAME, false, mode)?;
         if let Some(notice) = &self.notice {
-            validate::text("notice", notice, crate::pairing::MAX_CLOSE_REASON, false, mode)?;
+            validate::text(
+                "notice",
+                notice,
+                crate::pairing::MAX_CLOSE_REASON,
+                false,
+                mode,
+            )?;
         }
         for (key, device) in self.devices.iter() {
             key.parse::<DeviceId>()

@@ -24,8 +24,8 @@ use std::time::Duration;
 use iroh::Endpoint;
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
-use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::Id;
+use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
 
 use crate::endpoint::{self, Advertise, DialError, Relay};
@@ -594,9 +594,7 @@ pub fn closed_words(err: &iroh::endpoint::ConnectionError) -> String {
                 c if c == u64::from(endpoint::REFUSED) => {
                     "their device did not accept this one".to_owned()
                 }
-                c if c == u64::from(endpoint::ENDED) => {
-                    "they ended the pairing".to_owned()
-                }
+                c if c == u64::from(endpoint::ENDED) => "they ended the pairing".to_owned(),
                 c if c == u64::from(version::OUTDATED) => reason.into_owned(),
                 c if c == u64::from(sync::VIOLATION) => {
                     format!("their device refused what this one sent ({reason})")
@@ -606,7 +604,9 @@ pub fn closed_words(err: &iroh::endpoint::ConnectionError) -> String {
         }
         E::LocallyClosed => "closed on this device".to_owned(),
         E::TimedOut => "the connection went quiet (no answer in time)".to_owned(),
-        E::Reset => "their device no longer knew this connection (it may have restarted)".to_owned(),
+        E::Reset => {
+            "their device no longer knew this connection (it may have restarted)".to_owned()
+        }
         _ => "the connection failed".to_owned(),
     }
 }

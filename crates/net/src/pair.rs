@@ -105,7 +105,9 @@ pub const CANNOT_STORE: u32 = 4;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FriendEnded {
     /// They declined the safety code.
-    #[error("{0} did not confirm the safety code (for them the codes did not match, or they did not answer); nothing was paired")]
+    #[error(
+        "{0} did not confirm the safety code (for them the codes did not match, or they did not answer); nothing was paired"
+    )]
     Declined(String),
     /// They cancelled.
     #[error("{0} cancelled the pairing; nothing was paired")]
@@ -134,7 +136,10 @@ impl FriendEnded {
                 c if c == u64::from(CANCELLED) => FriendEnded::Cancelled(name),
                 c if c == u64::from(CANNOT_STORE) => FriendEnded::CannotStore {
                     name,
-                    why: String::from_utf8_lossy(&close.reason).chars().take(300).collect(),
+                    why: String::from_utf8_lossy(&close.reason)
+                        .chars()
+                        .take(300)
+                        .collect(),
                 },
                 _ => FriendEnded::Lost(name, "their device closed it".to_owned()),
             },
@@ -405,7 +410,8 @@ pub async fn join(
             }
             None => return Err(PairNetError::Pair(PairError::Malformed)),
         }
-        let resp: JoinResponse = timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
+        let resp: JoinResponse =
+            timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
         Ok((remote, send, recv, resp))
     }
     .await;

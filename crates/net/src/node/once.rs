@@ -93,11 +93,11 @@ pub async fn sync_once(
                         Some(why) => keep_worst(&mut worst, why),
                         None => keep_worst(
                             &mut worst,
-                            Unsynced::Failed(Arc::new(SyncError::Closed(
-                                super::closed_words(&conn.close_reason().unwrap_or(
-                                    iroh::endpoint::ConnectionError::LocallyClosed,
-                                )),
-                            ))),
+                            Unsynced::Failed(Arc::new(SyncError::Closed(super::closed_words(
+                                &conn
+                                    .close_reason()
+                                    .unwrap_or(iroh::endpoint::ConnectionError::LocallyClosed),
+                            )))),
                         ),
                     }
                 }

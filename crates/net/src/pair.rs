@@ -120,6 +120,9 @@ pub enum FriendEnded {
         /// Why, as they said it.
         why: String,
     },
+    /// Their device refused the pairing connection: no invitation is open there.
+    #[error("{0}'s device has no invitation open (is `tapin invite` still running there?)")]
+    NotInviting(String),
     /// The connection ended without a word from them.
     #[error("the connection to {0}'s device was lost ({1}); nothing was paired")]
     Lost(String, String),
@@ -134,6 +137,7 @@ impl FriendEnded {
             E::ApplicationClosed(close) => match close.error_code.into_inner() {
                 c if c == u64::from(DECLINED) => FriendEnded::Declined(name),
                 c if c == u64::from(CANCELLED) => FriendEnded::Cancelled(name),
+                c if c == u64::from(crate::endpoint::REFUSED) => FriendEnded::NotInviting(name),
                 c if c == u64::from(CANNOT_STORE) => FriendEnded::CannotStore {
                     name,
                     why: String::from_utf8_lossy(&close.reason)

@@ -173,10 +173,16 @@ fn pairing_through_the_real_binary_links_both_homes_and_both_show_the_same_code(
             device["cert"].as_str().is_some_and(|c| !c.is_empty()),
             "{row:#}"
         );
+        // The paired column names their device; their name, the same as the relationship's,
+        // is not said twice.
         let text = home.ok(&["people"]);
         assert!(
-            text.contains(&format!("{friend} ({device_name})")),
+            text.contains(&format!("{friend}  ")) && text.contains(device_name),
             "`tapin people` should show the pairing:\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("{friend} ({device_name})")),
+            "{text}"
         );
     }
     // Each knows where the other's device listens: its home's stable port.
@@ -1091,4 +1097,19 @@ fn a_ticket_pasted_with_its_line_breaks_pairs_as_an_argument_and_on_stdin() {
         "{}",
         run.stderr
     );
+}
+
+/// Regression test for "Paired with Maya (Maya's this device)": a home made without `--device`
+/// names its device after the machine, which is what a friend reads.
+#[test]
+fn a_device_is_named_after_the_machine_unless_told() {
+    let maya = Home::new("maya");
+    let run: Run = maya
+        .cmd(&["init", "--name", "Maya"])
+        .env("HOSTNAME", "maya-laptop.local")
+        .output()
+        .expect("spawn tapin")
+        .into();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(whoami(&maya)["device_name"], "maya-laptop");
 }

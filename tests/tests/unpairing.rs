@@ -86,6 +86,14 @@ fn the_friend_learns_that_the_pairing_ended_and_says_so_everywhere() {
         all(&again)
     );
     no_raw_words(&again);
+    // A sync with everyone does not pretend they were never paired.
+    let everyone = jordan.net_run(&["sync"]);
+    assert_eq!(everyone.code, Some(0), "{}", all(&everyone));
+    assert!(
+        everyone.stdout.contains("No one is paired with you now"),
+        "{}",
+        all(&everyone)
+    );
     // And unpairing on his side too has nothing left to end.
     let unpair = jordan.run(&["unpair", "Maya"]);
     assert_eq!(unpair.code, Some(1), "{}", all(&unpair));

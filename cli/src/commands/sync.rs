@@ -43,7 +43,7 @@ pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) 
     } else if synced.friends.is_empty() {
         writeln!(
             output::stdout(),
-            "No paired friends yet. Pair with `tapin invite` / `tapin join`."
+            "No one is paired with you now. Pair with `tapin invite` / `tapin join`."
         )?;
     }
     let mut out = output::stdout();

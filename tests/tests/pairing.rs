@@ -348,6 +348,13 @@ fn the_qr_code_is_drawn_dark_on_light_and_fits_an_80_column_terminal() {
         rows.push(invite.next_line(NET_TIMEOUT));
     }
     assert!(rows.len() > 10, "no QR code rows: {rows:?}");
+    // With the line after it ("Waiting for your friend…"), the whole code stays on an 80×24
+    // screen: it carries the compact ticket.
+    assert!(
+        rows.len() < 24,
+        "{} rows do not fit a 24-row terminal",
+        rows.len()
+    );
     for row in &rows {
         assert!(
             row.contains("\u{1b}[30m") || row.contains("\u{1b}[30;"),
@@ -374,6 +381,31 @@ fn the_qr_code_is_drawn_dark_on_light_and_fits_an_80_column_terminal() {
     plain.next_line(NET_TIMEOUT);
     let row = plain.next_line(NET_TIMEOUT);
     assert!(!row.contains('\u{1b}'), "NO_COLOR: {row:?}");
+}
+
+/// What the QR code carries, the compact ticket, is an invitation a joiner can use like the
+/// long one: the person key comes from the inviter's certificate.
+#[test]
+fn the_qr_codes_compact_ticket_pairs_like_the_long_one() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let first: Value = serde_json::from_str(&invite.next_line(NET_TIMEOUT)).expect("JSON");
+    let (ticket, qr) = (
+        first["ticket"].as_str().expect("ticket"),
+        first["qr"]
+            .as_str()
+            .expect("a compact ticket for the QR code"),
+    );
+    assert!(
+        qr.starts_with("TAPIN") && qr.len() < ticket.len() / 2,
+        "{qr}"
+    );
+    let join = jordan.net_run(&["--json", "join", qr, "--yes"]);
+    let paired = tapin_e2e::both_paired(qr.to_owned(), &invite.wait(NET_TIMEOUT), &join);
+    assert_eq!(paired.joiner["paired"], "Maya");
+    assert_eq!(paired.joiner["person"], whoami(&maya)["person"]);
+    assert_eq!(paired.inviter["person"], whoami(&jordan)["person"]);
 }
 
 #[test]

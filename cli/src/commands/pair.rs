@@ -284,7 +284,7 @@ async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) ->
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({ "ticket": invitation.ticket })
+                serde_json::json!({ "ticket": invitation.ticket, "qr": invitation.qr })
             )?;
         } else {
             writeln!(out, "{}", invitation.ticket)?;
@@ -294,7 +294,8 @@ async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) ->
     if !json {
         // Through the output stream that keeps colours only on a terminal without NO_COLOR.
         let mut out = output::stdout();
-        for line in qr(&invitation.ticket)? {
+        let payload = invitation.qr.as_deref().unwrap_or(&invitation.ticket);
+        for line in qr(payload)? {
             writeln!(out, "{}", paint(QR_COLOURS, line))?;
         }
         out.flush()?;

@@ -602,6 +602,9 @@ pub struct Invitation {
     choice: Option<String>,
     /// The ticket to give the friend.
     pub ticket: String,
+    /// The same invitation in the compact form for a QR code (ticket version 2, which a tapin
+    /// from before it does not read).
+    pub qr: Option<String>,
     /// When it stops being valid.
     pub valid_until: DateTime<Utc>,
     /// What the person should know about it (a friend already paired; no relay answered).
@@ -675,7 +678,9 @@ impl Home {
         }
         let config = self.net_config_off_runtime(&req.net).await?;
         let timeouts = config.timeouts;
-        let secret = random_secret()?;
+        // Random in its first half only, so the QR code can carry the short form of the ticket.
+        let mut secret = random_secret()?;
+        secret[tapin_core::pairing::COMPACT_SECRET..].fill(0);
         let valid_until = self.now()
             + chrono::Duration::from_std(req.expires)
                 .map_err(|e| Error::invalid(format!("--expires: {e}")))?;
@@ -711,6 +716,7 @@ impl Home {
             Timestamp::from_datetime(valid_until),
         );
         let ticket = inv.ticket().to_string();
+        let qr = inv.compact_ticket().map(|t| t.to_string());
         let stored = serde_json::to_vec(&StoredInvite {
             ticket: ticket.clone(),
             used: false,
@@ -754,6 +760,7 @@ impl Home {
             deadline: tokio::time::Instant::now() + req.expires,
             choice: req.for_person,
             ticket,
+            qr,
             valid_until,
             notes,
         })
@@ -829,11 +836,16 @@ impl Home {
     /// so someone paired with that key before is no clash (the pairing goes to them).
     pub fn join_clash(&self, ticket: &str, as_person: Option<&str>) -> Result<Option<Clash>> {
         let inv = self.ticket(ticket)?;
+        // A compact ticket (a QR code's) names no person key: whether they were paired before
+        // is known only from their certificate, so the clash is settled once connected.
+        let Some(person) = inv.person else {
+            return Ok(None);
+        };
         let private = self.peek(|r| r.private())?;
         Ok(clash_of(
             &private,
             as_person,
-            &inv.person.to_string(),
+            &person.to_string(),
             &inv.name,
         ))
     }
@@ -843,7 +855,7 @@ impl Home {
             Ticket::from_ticket(ticket).map_err(|e| Error::invalid(crate::error::chain(&e)))?;
         inv.check_fresh(self.stamp())
             .map_err(|e| Error::invalid(crate::error::chain(&e)))?;
-        if inv.person == self.person.id() {
+        if inv.person == Some(self.person.id()) || inv.endpoint == self.cert.device {
             invalid!("this is your own invitation; give it to the friend you want to pair with");
         }
         Ok(inv)

@@ -68,6 +68,11 @@ fn the_friend_learns_that_the_pairing_ended_and_says_so_everywhere() {
     assert!(!show.contains("Their side is"), "{show}");
     let people = jordan.ok(&["people"]);
     assert!(people.contains("ended by them"), "{people}");
+    let today = jordan.ok(&["today"]);
+    assert!(
+        today.contains("Pairings\n  Maya ended the pairing on 22 November 2026"),
+        "{today}"
+    );
     let json = jordan.json(&["show", "Maya"]);
     assert_eq!(json["paired"], false, "{json:#}");
     assert_eq!(

@@ -189,6 +189,10 @@ pub struct TodayPage {
     /// The glance.
     #[serde(flatten)]
     pub today: Today,
+    /// Pairings a friend ended in the last two weeks, in words ("Maya ended the pairing on 30
+    /// November 2026"): worth knowing, once, where the day is looked at.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pairings_ended: Vec<String>,
     /// What could not be read.
     pub unreadable: Unreadable,
 }
@@ -405,8 +409,18 @@ impl Home {
                         .max(),
                 })
                 .collect();
+            let recent = self.stamp().0 - 14 * 86_400_000;
+            let pairings_ended = private
+                .relationships
+                .values()
+                .filter_map(|rel| {
+                    let at = rel.peer.as_ref()?.ended?;
+                    (at.0 >= recent).then(|| crate::words::they_ended(&rel.name, at))
+                })
+                .collect();
             Ok(TodayPage {
                 today: today(&inputs, day, &chrono::Local),
+                pairings_ended,
                 unreadable,
             })
         })

@@ -924,7 +924,7 @@ impl Home {
                 return Ok(None);
             };
             if notice.verify(&friend, &me).is_err() {
-                tracing::warn!(relationship = %rel, "a notice that the pairing ended does not check; ignored");
+                tracing::info!(relationship = %rel, "a notice that the pairing ended does not check; ignored");
                 return Ok(None);
             }
             // A notice from before the latest pairing with them ends an earlier pairing.

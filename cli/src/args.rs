@@ -49,9 +49,9 @@ pub(crate) enum Command {
         /// Your display name, as friends will see it.
         #[arg(long)]
         name: String,
-        /// What to call this device.
-        #[arg(long, default_value = "this device")]
-        device: String,
+        /// What to call this device, as friends will see it (default: this machine's host name).
+        #[arg(long)]
+        device: Option<String>,
         /// The UDP port this home listens on for friends (default: a random port, kept).
         #[arg(long)]
         port: Option<u16>,
@@ -142,9 +142,22 @@ pub(crate) enum Command {
     },
     /// End the pairing with a friend: nothing syncs again. What they already received stays
     /// with them.
+    ///
+    /// By default their tapin is told, at the next contact between your devices: their home then
+    /// says "NAME ended the pairing on DAY" (in `show`, `people` and `sync`), stops trying to
+    /// sync, and keeps what it already has. The notice is signed with your key and says only that
+    /// you ended it, and when.
+    ///
+    /// With --quietly nothing is sent: your devices refuse theirs as they would any device they do
+    /// not know, and their tapin says only that your device cannot be reached now, just as when
+    /// it is offline. Their home keeps showing the pairing, and keeps trying now and then.
+    #[command(verbatim_doc_comment)]
     Unpair {
         /// The relationship.
         person: String,
+        /// End it without telling them: to them your devices look offline.
+        #[arg(long)]
+        quietly: bool,
     },
     /// Show who you are on this device.
     Whoami,

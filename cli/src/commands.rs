@@ -43,7 +43,7 @@ pub(crate) fn dispatch(home: Home, command: Command, json: bool) -> Result<()> {
     };
     match command {
         Command::Whoami => identity::whoami(home, json),
-        Command::Unpair { person } => pair::unpair(home, &person, json),
+        Command::Unpair { person, quietly } => pair::unpair(home, &person, quietly, json),
         Command::Show { person } => show::run(home, &person, json),
         Command::Report { person, html } => {
             if html == std::path::Path::new("-") {

@@ -176,6 +176,7 @@ fn run(cli: Cli) -> Result<()> {
                     mdns.into()
                 },
             };
+            let device = device.unwrap_or_else(tapin_app::words::default_device_name);
             let new = NewHome { name, device, net };
             commands::identity::init(&home, &new, clock()?, json)
         }

@@ -258,6 +258,8 @@ fn paired(name: &str, friend: &DeviceKey, addrs: &[SocketAddr], now: Timestamp) 
             devices: devices.into(),
             paired: now,
             unpaired: None,
+            notice: None,
+            ended: None,
         }),
     }
 }

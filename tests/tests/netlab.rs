@@ -47,7 +47,7 @@ fn the_netlab_demo_pairs_two_homes_through_the_relay_syncs_a_goal_and_leaves_no_
     );
     for said in [
         // The pairing went through the relay, across the two NATs...
-        "✓ Paired with Maya (Maya's maya-laptop).",
+        "✓ Paired with Maya (device maya-laptop).",
         // ...then the sync reached Jordan (through the relay, or direct once a hole was
         // punched: nat.rs checks which, truly)...
         "✓ Jordan: sent",

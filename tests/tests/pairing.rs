@@ -173,10 +173,16 @@ fn pairing_through_the_real_binary_links_both_homes_and_both_show_the_same_code(
             device["cert"].as_str().is_some_and(|c| !c.is_empty()),
             "{row:#}"
         );
+        // The paired column names their device; their name, the same as the relationship's,
+        // is not said twice.
         let text = home.ok(&["people"]);
         assert!(
-            text.contains(&format!("{friend} ({device_name})")),
+            text.contains(&format!("{friend}  ")) && text.contains(device_name),
             "`tapin people` should show the pairing:\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("{friend} ({device_name})")),
+            "{text}"
         );
     }
     // Each knows where the other's device listens: its home's stable port.
@@ -288,14 +294,20 @@ fn pairing_in_text_mode_prints_ticket_qr_code_and_matching_codes_and_can_choose_
     assert_eq!(maya_code, jordan_code, "{maya_line}\n{jordan_line}");
     assert_eq!(
         maya_line,
-        format!("✓ Paired with Jo (Jordan's jordan-phone). Code {maya_code}.")
+        format!(
+            "✓ Paired with Jo (who calls themselves Jordan, device jordan-phone). Code {maya_code}."
+        )
     );
     assert_eq!(
         jordan_line,
         format!(
-            "✓ Paired with Maya R (Maya's maya-laptop). Code {maya_code}. A new relationship was added."
+            "✓ Paired with Maya R (who calls themselves Maya, device maya-laptop). Code \
+             {maya_code}. A new relationship was added."
         )
     );
+    // The people column names their devices, and their own name only where it differs.
+    let people = jordan.ok(&["people"]);
+    assert!(people.contains("as Maya (maya-laptop)"), "{people}");
     for run in [&invite, &join] {
         assert!(
             run.stderr.contains(&format!("Safety code: {maya_code}")),
@@ -311,6 +323,89 @@ fn pairing_in_text_mode_prints_ticket_qr_code_and_matching_codes_and_can_choose_
     let maya_r = only_relationship(&jordan, "Maya R");
     assert_eq!(maya_r["peer"]["name"], "Maya");
     assert_eq!(maya_r["peer"]["person"], whoami(&maya)["person"]);
+}
+
+/// The QR code on a terminal: dark modules on an explicit light ground (so it scans on a dark
+/// terminal too), never wider than an 80-column terminal; and no colour codes when colour is
+/// off (`NO_COLOR`) or the output is not a terminal.
+#[test]
+fn the_qr_code_is_drawn_dark_on_light_and_fits_an_80_column_terminal() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let mut cmd = maya.net_cmd(&["invite", "--expires", "2m"]);
+    cmd.env("CLICOLOR_FORCE", "1").env_remove("NO_COLOR");
+    let mut invite = Background::spawn(cmd, None);
+    invite.next_line(NET_TIMEOUT);
+    let visible = |row: &str| -> String {
+        row.split('\u{1b}')
+            .map(|p| p.split_once('m').map_or(p, |(_, t)| t))
+            .collect()
+    };
+    // A QR code is square, two modules a row: as many rows as half its width.
+    let first = invite.next_line(NET_TIMEOUT);
+    let side = visible(&first).chars().count();
+    let mut rows = vec![first];
+    while rows.len() < side.div_ceil(2) {
+        rows.push(invite.next_line(NET_TIMEOUT));
+    }
+    assert!(rows.len() > 10, "no QR code rows: {rows:?}");
+    // With the line after it ("Waiting for your friend…"), the whole code stays on an 80×24
+    // screen: it carries the compact ticket.
+    assert!(
+        rows.len() < 24,
+        "{} rows do not fit a 24-row terminal",
+        rows.len()
+    );
+    for row in &rows {
+        assert!(
+            row.contains("\u{1b}[30m") || row.contains("\u{1b}[30;"),
+            "dark modules must be drawn black: {row:?}"
+        );
+        assert!(row.contains("107m"), "on a bright white ground: {row:?}");
+        let visible = visible(row);
+        assert!(
+            visible.chars().count() <= 80,
+            "{} columns",
+            visible.chars().count()
+        );
+        // The quiet zone: light at both ends.
+        assert!(
+            visible.starts_with("  ") && visible.ends_with("  "),
+            "{visible:?}"
+        );
+    }
+    drop(invite);
+
+    let mut cmd = maya.net_cmd(&["invite", "--expires", "2m"]);
+    cmd.env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1");
+    let mut plain = Background::spawn(cmd, None);
+    plain.next_line(NET_TIMEOUT);
+    let row = plain.next_line(NET_TIMEOUT);
+    assert!(!row.contains('\u{1b}'), "NO_COLOR: {row:?}");
+}
+
+/// What the QR code carries, the compact ticket, is an invitation a joiner can use like the
+/// long one: the person key comes from the inviter's certificate.
+#[test]
+fn the_qr_codes_compact_ticket_pairs_like_the_long_one() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let first: Value = serde_json::from_str(&invite.next_line(NET_TIMEOUT)).expect("JSON");
+    let (ticket, qr) = (
+        first["ticket"].as_str().expect("ticket"),
+        first["qr"]
+            .as_str()
+            .expect("a compact ticket for the QR code"),
+    );
+    assert!(
+        qr.starts_with("TAPIN") && qr.len() < ticket.len() / 2,
+        "{qr}"
+    );
+    let join = jordan.net_run(&["--json", "join", qr, "--yes"]);
+    let paired = tapin_e2e::both_paired(qr.to_owned(), &invite.wait(NET_TIMEOUT), &join);
+    assert_eq!(paired.joiner["paired"], "Maya");
+    assert_eq!(paired.joiner["person"], whoami(&maya)["person"]);
+    assert_eq!(paired.inviter["person"], whoami(&jordan)["person"]);
 }
 
 #[test]
@@ -571,8 +666,12 @@ fn declined(inviter_declines: bool) {
         "{}",
         decliner.stderr
     );
+    // The other side is told who declined, in words, at once.
+    let who = if inviter_declines { "Maya" } else { "Jordan" };
     assert!(
-        other.stderr.contains("your friend did not confirm"),
+        other
+            .stderr
+            .contains(&format!("{who} did not confirm the safety code")),
         "{}",
         other.stderr
     );
@@ -632,7 +731,7 @@ fn a_person_who_never_answers_the_prompt_declines_once_the_friend_stops_waiting(
     );
     assert_eq!(join.code, Some(1), "{}", join.stderr);
     assert!(
-        join.stderr.contains("your friend did not confirm"),
+        join.stderr.contains("Maya did not confirm the safety code"),
         "{}",
         join.stderr
     );
@@ -690,17 +789,172 @@ fn a_pairing_the_inviter_cannot_store_under_the_friends_name_is_stored_on_neithe
     );
 }
 
+/// Regression test for "a joiner who already has someone called Maya sits at Connecting… while
+/// the inviter compares a code and is told, falsely, that the friend did not confirm": the clash
+/// is caught from the ticket before connecting, the inviter keeps waiting (no one joined), and
+/// `--as` settles it, linking the pairing to the Maya already there.
 #[test]
-fn a_pairing_the_joiner_cannot_store_under_the_inviters_name_is_stored_on_neither_side() {
+fn a_joiner_who_already_has_someone_of_the_inviters_name_is_asked_before_connecting() {
     let maya = Home::init_net("Maya", "maya-laptop", 0);
     let jordan = Home::init_net("Jordan", "jordan-phone", 0);
     jordan.ok(&["person", "add", "Maya"]);
-    both_sides_agree(
-        &maya,
-        &["--json", "invite", "--yes", "--expires", "2m"],
-        &jordan,
-        &["--json", "join", "--yes"],
+    let jordan_before = jordan.snapshot();
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+
+    let clash = jordan.net_run(&["join", &ticket, "--yes"]);
+    assert_eq!(clash.code, Some(1), "{}", clash.stderr);
+    assert!(
+        clash
+            .stderr
+            .contains("you already have someone called Maya; nothing was sent to Maya"),
+        "{}",
+        clash.stderr
     );
+    assert!(clash.stderr.contains("--as \"Maya\""), "{}", clash.stderr);
+    assert!(!clash.stderr.contains("Connecting"), "{}", clash.stderr);
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+    assert!(invite.running(), "the inviter should still be waiting");
+    assert!(
+        !invite.stderr().contains("Safety code"),
+        "{}",
+        invite.stderr()
+    );
+
+    // Linked to the Maya already there: still one relationship, now paired.
+    let join = jordan.net_run(&["--json", "join", &ticket, "--yes", "--as", "Maya"]);
+    let paired = tapin_e2e::both_paired(ticket, &invite.wait(NET_TIMEOUT), &join);
+    assert_eq!(
+        paired.joiner["new_relationship"], false,
+        "{:#}",
+        paired.joiner
+    );
+    let row = only_relationship(&jordan, "Maya");
+    assert!(!row["peer"].is_null(), "{row:#}");
+}
+
+/// The inviter's home has someone of the joiner's name, and no terminal to ask on: both sides
+/// are told what really happened, and neither stores anything.
+#[test]
+fn an_inviter_who_already_has_someone_of_the_joiners_name_tells_both_sides_why() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    maya.ok(&["person", "add", "Jordan"]);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let join = jordan.net_run(&["join", &ticket, "--yes"]);
+    let invite = invite.wait(NET_TIMEOUT);
+    assert_eq!(invite.code, Some(1), "{}", invite.stderr);
+    assert!(
+        invite.stderr.contains(
+            "you already have someone called Jordan; nothing was paired, and Jordan was told why"
+        ),
+        "{}",
+        invite.stderr
+    );
+    assert!(
+        invite.stderr.contains("--for \"Jordan\""),
+        "{}",
+        invite.stderr
+    );
+    assert_eq!(join.code, Some(1), "{}", join.stderr);
+    assert!(
+        join.stderr.contains(
+            "Maya's tapin could not take the pairing: Maya already has someone called Jordan"
+        ),
+        "{}",
+        join.stderr
+    );
+    assert!(!join.stderr.contains("did not confirm"), "{}", join.stderr);
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
+/// Pairing again with someone paired before (she unpaired; they meet again) goes to the same
+/// relationship by their key, whatever it is called: no clash, no duplicate.
+#[test]
+fn pairing_again_with_the_same_person_goes_to_their_relationship() {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    pair(&maya, &jordan);
+    maya.ok(&["unpair", "Jordan"]);
+    jordan.ok(&["person", "edit", "Maya", "--name", "Maya R"]);
+    let again = pair(&maya, &jordan);
+    assert_eq!(again.joiner["paired"], "Maya R", "{:#}", again.joiner);
+    assert_eq!(again.joiner["new_relationship"], false);
+    assert_eq!(again.inviter["new_relationship"], false);
+    only_relationship(&jordan, "Maya R");
+    only_relationship(&maya, "Jordan");
+    assert_eq!(maya.json(&["show", "Jordan"])["paired"], true);
+}
+
+/// Ctrl-C on one side while both look at the code: the other side is told at once, in words,
+/// and no raw transport warning is printed.
+fn interrupted(inviter_interrupted: bool) {
+    let maya = Home::init_net("Maya", "maya-laptop", 0);
+    let jordan = Home::init_net("Jordan", "jordan-phone", 0);
+    let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
+    // Both terminals stay open and silent at the prompt.
+    let mut cmd = maya.net_cmd(&["--json", "invite", "--expires", "2m"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut invite = Background::spawn(cmd, None);
+    let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
+    let mut cmd = jordan.net_cmd(&["join", &ticket]);
+    cmd.stdin(std::process::Stdio::piped());
+    let join = Background::spawn(cmd, None);
+    // (The prompt itself ends no line, so it is not seen before the command ends.)
+    tapin_e2e::eventually(NET_TIMEOUT, "both sides to show the code", || {
+        invite.stderr().contains("Safety code: ") && join.stderr().contains("Safety code: ")
+    });
+    let (stopped, other, who) = if inviter_interrupted {
+        (invite, join, "Maya")
+    } else {
+        (join, invite, "Jordan")
+    };
+    let sigint = Command::new("kill")
+        .args(["-INT", &stopped.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sigint.success());
+    let started = std::time::Instant::now();
+    let other = other.wait(NET_TIMEOUT);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the other side took {:?} to learn of the Ctrl-C",
+        started.elapsed()
+    );
+    let stopped = stopped.wait(NET_TIMEOUT);
+    assert_eq!(stopped.code, Some(1), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("cancelled; nothing was paired"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(other.code, Some(1), "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains(&format!("{who} cancelled the pairing; nothing was paired")),
+        "{}",
+        other.stderr
+    );
+    for run in [&stopped, &other] {
+        assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+        assert!(!run.stderr.contains("closed by peer"), "{}", run.stderr);
+    }
+    assert_eq!(relationships(&maya), maya_before, "Maya's home changed");
+    assert!(jordan.snapshot() == jordan_before, "Jordan's home changed");
+}
+
+#[test]
+fn ctrl_c_on_the_inviters_side_tells_the_joiner_at_once() {
+    interrupted(true);
+}
+
+#[test]
+fn ctrl_c_on_the_joiners_side_tells_the_inviter_at_once() {
+    interrupted(false);
 }
 
 #[test]
@@ -875,4 +1129,19 @@ fn a_ticket_pasted_with_its_line_breaks_pairs_as_an_argument_and_on_stdin() {
         "{}",
         run.stderr
     );
+}
+
+/// Regression test for "Paired with Maya (Maya's this device)": a home made without `--device`
+/// names its device after the machine, which is what a friend reads.
+#[test]
+fn a_device_is_named_after_the_machine_unless_told() {
+    let maya = Home::new("maya");
+    let run: Run = maya
+        .cmd(&["init", "--name", "Maya"])
+        .env("HOSTNAME", "maya-laptop.local")
+        .output()
+        .expect("spawn tapin")
+        .into();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(whoami(&maya)["device_name"], "maya-laptop");
 }

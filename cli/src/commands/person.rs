@@ -185,10 +185,17 @@ pub(crate) fn people(home: &Home, all: bool, json: bool) -> Result<()> {
             TouchState::Inactive { status } => (DIM, words::person_status(*status)),
         };
         let paired = match &rel.peer {
+            Some(p) if p.ended.is_some() => "ended by them".to_owned(),
             Some(p) if p.unpaired.is_some() => "unpaired".to_owned(),
             Some(p) => {
                 let devices: Vec<&str> = p.devices.values().map(|d| d.name.as_str()).collect();
-                format!("{} ({})", output::fit(&p.name, 12), devices.join(", "))
+                let devices = words::devices(&devices);
+                // Their own name only when it is not the one in the name column.
+                if p.name == rel.name {
+                    devices
+                } else {
+                    format!("as {} ({devices})", output::fit(&p.name, 12))
+                }
             }
             None => "-".to_owned(),
         };

@@ -51,13 +51,14 @@ fn trend_lines(weeks: &[Bucket]) -> (String, String) {
 
 fn print(p: &RelationshipPage) -> Result<()> {
     let mut out = output::stdout();
-    let paired = match (p.paired, p.friend.as_deref()) {
+    let paired = match (p.paired, p.friend.as_deref(), &p.pairing_ended) {
         // What they call themselves, when it is not what I call them.
-        (true, Some(f)) if words::fold(f) != words::fold(&p.name) => {
+        (true, Some(f), _) if words::fold(f) != words::fold(&p.name) => {
             format!("paired; they go by {}", output::fit(f, output::NAME_COLUMN))
         }
-        (true, _) => "paired".to_owned(),
-        _ => "not paired".to_owned(),
+        (true, _, _) => "paired".to_owned(),
+        (false, _, Some(ended)) => ended.clone(),
+        (false, _, None) => "not paired".to_owned(),
     };
     writeln!(
         out,
@@ -295,10 +296,26 @@ fn print(p: &RelationshipPage) -> Result<()> {
             "not verified: what is here does not match what their device signed",
         ),
         (_, true) => paint(DIM, "not synced yet"),
-        // The first line says so already: there is no side of theirs to speak of.
+        (v, false) if v.device.is_some() => paint(
+            WARN,
+            "not verified: what is here does not match what their device signed",
+        ),
+        // Never paired: the first line says so already, and there is no side of theirs to
+        // speak of.
         (_, false) => String::new(),
     };
-    if !line.is_empty() {
+    if p.pairing_ended.is_some() && p.their_side.device.is_some() {
+        writeln!(
+            out,
+            "\nTheir side, as it was when the pairing ended, is {line}"
+        )?;
+    } else if p.pairing_ended.is_some() {
+        writeln!(
+            out,
+            "\nTheir side: {}",
+            paint(DIM, "nothing of theirs synced while you were paired")
+        )?;
+    } else if !line.is_empty() {
         writeln!(out, "\nTheir side is {line}")?;
     }
     if let Some(last) = p.last_exchange.filter(|l| l.relayed()) {

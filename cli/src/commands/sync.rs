@@ -43,7 +43,7 @@ pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) 
     } else if synced.friends.is_empty() {
         writeln!(
             output::stdout(),
-            "No paired friends yet. Pair with `tapin invite` / `tapin join`."
+            "No one is paired with you now. Pair with `tapin invite` / `tapin join`."
         )?;
     }
     let mut out = output::stdout();
@@ -60,7 +60,10 @@ pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) 
                 if m.received_changes == 1 { "" } else { "s" },
                 path_words(m.path)
             )?,
-            (None, Some(why)) if friend.version => writeln!(out, "{} {why}", paint(WARN, "·"))?,
+            // These name the friend themselves.
+            (None, Some(why)) if friend.version || friend.reason == Some("pairing-ended") => {
+                writeln!(out, "{} {why}", paint(WARN, "·"))?;
+            }
             (None, why) => writeln!(
                 out,
                 "{} {name}: {}",
@@ -73,7 +76,7 @@ pub(crate) fn sync(home: Home, person: Option<&str>, net: &NetArgs, json: bool) 
         && let [friend] = &synced.friends[..]
         && let Some(why) = &friend.error
     {
-        if friend.version {
+        if friend.version || friend.reason == Some("pairing-ended") {
             bail!("{why}");
         }
         bail!("could not sync with {}: {why}", friend.name);
@@ -99,7 +102,7 @@ pub(crate) fn serve(home: Home, net: &NetArgs) -> Result<()> {
                     NodeEvent::Disconnected { name, reason } => {
                         format!("{name}: disconnected ({reason})")
                     }
-                    NodeEvent::Version(why) => why,
+                    NodeEvent::Version(why) | NodeEvent::Ended(why) => why,
                 };
                 let _ = output::note(line);
             }

@@ -114,6 +114,12 @@ fn print(page: &TodayPage) -> Result<()> {
             paint(DIM, format!("tapin reflect {:?}", l.name))
         )?;
     }
+    if !page.pairings_ended.is_empty() {
+        writeln!(out, "\nPairings")?;
+        for ended in &page.pairings_ended {
+            writeln!(out, "  {ended}")?;
+        }
+    }
     for line in unreadable.lines() {
         writeln!(out, "\n{}", paint(DIM, line))?;
     }

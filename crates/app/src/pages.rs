@@ -147,6 +147,10 @@ pub struct RelationshipPage {
     pub paired: bool,
     /// Their own display name, once paired.
     pub friend: Option<String>,
+    /// Who ended the pairing, and when, in words ("Maya ended the pairing on 30 November 2026");
+    /// `None` while paired or never paired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairing_ended: Option<String>,
     /// Staying in touch.
     pub touch: Touch,
     /// My goals that are not mutual, open first.
@@ -188,6 +192,10 @@ pub struct TodayPage {
     /// The glance.
     #[serde(flatten)]
     pub today: Today,
+    /// Pairings a friend ended in the last two weeks, in words ("Maya ended the pairing on 30
+    /// November 2026"): worth knowing, once, where the day is looked at.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pairings_ended: Vec<String>,
     /// What could not be read.
     pub unreadable: Unreadable,
 }
@@ -223,7 +231,18 @@ pub struct HistoryPage {
     pub unreadable: Unreadable,
 }
 
-/// Whether my replica of `rel`'s side is verified, and as of when.
+/// Who ended the pairing with `rel`, and when, in words.
+pub fn pairing_ended(rel: &Relationship) -> Option<String> {
+    let p = rel.peer.as_ref()?;
+    match (p.ended, p.unpaired) {
+        (Some(at), _) => Some(crate::words::they_ended(&rel.name, at)),
+        (None, Some(at)) => Some(crate::words::you_ended(at)),
+        (None, None) => None,
+    }
+}
+
+/// Whether my replica of `rel`'s side is verified, and as of when: signed by one of the devices
+/// it was paired with (a pairing since ended leaves what was verified verified, as of then).
 fn verification(store: &Store, rel_id: Id, rel: &Relationship) -> Result<Verification> {
     use tapin_net::sync::StoredHeads;
     let replica = store.load(&DocId::Replica(rel_id))?;
@@ -233,7 +252,11 @@ fn verification(store: &Store, rel_id: Id, rel: &Relationship) -> Result<Verific
     Ok(Verification {
         verified: match (&stored, &replica) {
             (Some(s), Some(d)) => {
-                s.signed.verify(d) && rel.paired_devices().any(|(dev, _)| dev == s.signed.device)
+                s.signed.verify(d)
+                    && rel
+                        .peer
+                        .as_ref()
+                        .is_some_and(|p| p.devices.contains_key(&s.signed.device))
             }
             _ => false,
         },
@@ -346,6 +369,7 @@ impl Home {
             name: rel.name.clone(),
             paired: rel.is_paired(),
             friend: rel.peer.as_ref().map(|p| p.name.clone()),
+            pairing_ended: pairing_ended(rel),
             touch: touch::touch_status(rel, both.last_contact(), today, &chrono::Local),
             my_goals,
             their_goals,
@@ -401,8 +425,18 @@ impl Home {
                         .max(),
                 })
                 .collect();
+            let recent = self.stamp().0 - 14 * 86_400_000;
+            let pairings_ended = private
+                .relationships
+                .values()
+                .filter_map(|rel| {
+                    let at = rel.peer.as_ref()?.ended?;
+                    (at.0 >= recent).then(|| crate::words::they_ended(&rel.name, at))
+                })
+                .collect();
             Ok(TodayPage {
                 today: today(&inputs, day, &chrono::Local),
+                pairings_ended,
                 unreadable,
             })
         })

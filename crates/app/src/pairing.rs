@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tapin_core::docs::{self, PrivateDoc};
 use tapin_core::identity::DeviceId;
+use tapin_core::identity::PersonId;
 use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
-use tapin_core::pairing::{Invitation as Ticket, InviteId, PairedDevice, Reach};
+use tapin_core::pairing::{EndNotice, Invitation as Ticket, InviteId, PairedDevice, Reach};
 use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id};
 use tapin_net::Timeouts;
@@ -22,7 +23,7 @@ use tapin_net::endpoint::{self, Advertise, Gate, Holds};
 use tapin_net::gate::HomeGate;
 use tapin_net::invitations::OpenInvitation;
 use tapin_net::node::{Node, Options, Pairing};
-use tapin_net::pair::{self, InvitationError, Invitations, PendingPairing};
+use tapin_net::pair::{self, Ending, InvitationError, Invitations, PendingPairing};
 use tapin_store::{MetaKey, Store};
 
 use crate::error::{Error, Result, invalid};
@@ -135,6 +136,8 @@ pub struct Unpaired {
     pub unpaired: String,
     /// The relationship.
     pub id: Id,
+    /// Whether the friend's devices will be told (false with `--quietly`).
+    pub notice: bool,
 }
 
 /// Which relationship a pairing goes to: the chosen one, or a new one named after the friend.
@@ -149,7 +152,12 @@ fn plan_pairing(
     new_id: Id,
 ) -> Result<(Id, Relationship, bool)> {
     let person = peer.cert.person.to_string();
-    let existing = choice.and_then(|name| find_person(private, name).ok());
+    let existing = match choice {
+        Some(name) => find_person(private, name).ok(),
+        // Pairing again with someone paired before (or another of their devices): their
+        // relationship, whatever they call themselves now.
+        None => same_person(private, &person),
+    };
     let (id, rel, created) = match existing {
         Some((id, rel)) => (id, rel, false),
         None => {
@@ -184,6 +192,77 @@ fn plan_pairing(
     Ok((id, rel, created))
 }
 
+/// The relationship already paired (now or before) with the person whose key is `person`.
+fn same_person(private: &PrivateDoc, person: &str) -> Option<(Id, Relationship)> {
+    private
+        .relationships
+        .iter()
+        .find(|(_, r)| r.peer.as_ref().is_some_and(|p| p.person == person))
+        .map(|(id, r)| (*id, r.clone()))
+}
+
+/// A pairing's name is taken here by someone else: a relationship of that name that was never
+/// paired with this friend's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clash {
+    /// The name, as the relationship here has it.
+    pub name: String,
+    /// Whether that relationship is paired with another person's key (it cannot be linked).
+    pub paired_with_someone_else: bool,
+}
+
+impl Clash {
+    /// What this side says of it.
+    pub fn words(&self) -> String {
+        if self.paired_with_someone_else {
+            format!(
+                "you already have someone called {} (paired with another person's key)",
+                self.name
+            )
+        } else {
+            format!("you already have someone called {}", self.name)
+        }
+    }
+
+    /// What this side tells the friend, whose tapin shows it after "…could not take the
+    /// pairing:".
+    pub fn told(&self, me: &str) -> String {
+        format!(
+            "{me} already has someone called {}, and did not say whether that is you",
+            self.name
+        )
+    }
+}
+
+/// Whether pairing with `person` (their key, hex) who calls themselves `name` would clash with a
+/// name taken here, given the relationship chosen (`choice`, from `--for`/`--as`).
+fn clash_of(private: &PrivateDoc, choice: Option<&str>, person: &str, name: &str) -> Option<Clash> {
+    let other = |rel: &Relationship| rel.peer.as_ref().is_some_and(|p| p.person != person);
+    match choice {
+        Some(chosen) => match find_person(private, chosen) {
+            Ok((_, rel)) if other(&rel) => Some(Clash {
+                name: rel.name,
+                paired_with_someone_else: true,
+            }),
+            _ => None,
+        },
+        None => {
+            if same_person(private, person).is_some() {
+                return None;
+            }
+            let wanted = name.to_lowercase();
+            private
+                .relationships
+                .values()
+                .find(|r| r.name.to_lowercase() == wanted)
+                .map(|r| Clash {
+                    name: r.name.clone(),
+                    paired_with_someone_else: other(r),
+                })
+        }
+    }
+}
+
 /// A friend's device that joined (or was joined), waiting for both people to compare the code.
 /// Dropping it without [`Confirm::accept`] or [`Confirm::decline`] declines.
 pub struct Confirm {
@@ -196,6 +275,9 @@ pub struct Confirm {
     pub friend: String,
     /// The safety code both people compare.
     pub code: String,
+    /// The friend's name is taken here by someone else: the front-end asks which relationship
+    /// this is ([`Confirm::choose`]), or ends the pairing ([`Confirm::refuse_clash`]).
+    pub clash: Option<Clash>,
 }
 
 impl std::fmt::Debug for Confirm {
@@ -217,25 +299,7 @@ impl Confirm {
         let new_id = random_id()?;
         let friend = pending.peer.name.clone();
         let code = pending.code.clone();
-        // Decide where the pairing goes before confirming: if this side could not store it, say
-        // no, so the friend stores nothing either.
-        let planned = {
-            let (home, peer, choice) = (home.clone(), pending.peer.clone(), choice.clone());
-            blocking(move || {
-                let private = home.peek(|r| r.private())?;
-                plan_pairing(&private, choice.as_deref(), &peer, home.stamp(), new_id)
-            })
-            .await
-        };
-        if let Err(err) = planned {
-            let _ = pending.finish(false).await;
-            session.end().await;
-            return Err(Error::invalid(format!(
-                "not paired; nothing was stored on either side: {}",
-                crate::error::chain(&err)
-            )));
-        }
-        Ok(Confirm {
+        let mut confirm = Confirm {
             home,
             pending: Some(pending),
             choice,
@@ -243,7 +307,90 @@ impl Confirm {
             session: Some(session),
             friend,
             code,
+            clash: None,
+        };
+        // Decide where the pairing goes before confirming: a clash is for the person to settle;
+        // anything else this side could not store ends it, so the friend stores nothing either.
+        match confirm.plan().await {
+            Ok(clash) => confirm.clash = clash,
+            Err(err) => {
+                let why = crate::error::chain(&err);
+                confirm.end(Ending::CannotStore(why.clone())).await;
+                return Err(Error::invalid(format!(
+                    "not paired; nothing was stored on either side: {why}"
+                )));
+            }
+        }
+        Ok(confirm)
+    }
+
+    /// Checks where the pairing would go: a name clash, or an error for anything else.
+    async fn plan(&self) -> Result<Option<Clash>> {
+        let Some(pending) = &self.pending else {
+            invalid!("this pairing was already answered");
+        };
+        let (home, peer, choice, new_id) = (
+            self.home.clone(),
+            pending.peer.clone(),
+            self.choice.clone(),
+            self.new_id,
+        );
+        blocking(move || {
+            let private = home.peek(|r| r.private())?;
+            let person = peer.cert.person.to_string();
+            if let Some(clash) = clash_of(&private, choice.as_deref(), &person, &peer.name) {
+                return Ok(Some(clash));
+            }
+            plan_pairing(&private, choice.as_deref(), &peer, home.stamp(), new_id)?;
+            Ok(None)
         })
+        .await
+    }
+
+    /// Settles a name clash: `name` is the relationship this pairing goes to, an existing person
+    /// here (who is then linked to this friend) or a new name. Returns the clash still left, if
+    /// `name` too is taken by someone else.
+    pub async fn choose(&mut self, name: &str) -> Result<Option<Clash>> {
+        self.choice = Some(name.trim().to_owned());
+        let clash = self.plan().await?;
+        self.clash = clash.clone();
+        Ok(clash)
+    }
+
+    /// Ends the pairing because the name clash was not settled, and tells the friend so.
+    pub async fn refuse_clash(mut self) {
+        let told = self
+            .clash
+            .as_ref()
+            .map(|c| c.told(self.home.name()))
+            .unwrap_or_else(|| "the name is taken".to_owned());
+        self.end(Ending::CannotStore(told)).await;
+    }
+
+    /// Resolves when the friend's side ends the pairing before it is made, with what happened
+    /// in words; a front-end waits on it beside its question.
+    pub fn friend_ended(&self) -> impl Future<Output = String> + Send + 'static {
+        let ended = self.pending.as_ref().map(PendingPairing::friend_ended);
+        async move {
+            match ended {
+                Some(ended) => ended.await.to_string(),
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Cancels: the friend is told at once that this person cancelled; nothing is stored.
+    pub async fn cancel(mut self) {
+        self.end(Ending::Cancelled).await;
+    }
+
+    async fn end(&mut self, how: Ending) {
+        if let Some(pending) = self.pending.take() {
+            pending.end(how).await;
+        }
+        if let Some(session) = self.session.take() {
+            session.end().await;
+        }
     }
 
     /// How long the friend waits for this person's answer: a front-end that asks should stop
@@ -256,6 +403,9 @@ impl Confirm {
 
     /// Accepts: the pairing is stored once the friend accepted too.
     pub async fn accept(mut self) -> Result<Accepted> {
+        if let Some(clash) = &self.clash {
+            invalid!("{}: choose who this is first", clash.words());
+        }
         let (Some(pending), Some(session)) = (self.pending.take(), self.session.take()) else {
             invalid!("this pairing was already answered");
         };
@@ -311,11 +461,11 @@ impl Drop for Confirm {
         if pending.is_none() && session.is_none() {
             return;
         }
-        // Tell the friend no rather than leave them waiting, then end the node.
+        // Tell the friend this side stopped rather than leave them waiting, then end the node.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Some(pending) = pending {
-                    let _ = pending.finish(false).await;
+                    pending.end(Ending::Cancelled).await;
                 }
                 if let Some(session) = session {
                     session.end().await;
@@ -389,9 +539,15 @@ fn store_pairing(
             devices: Default::default(),
             paired: now,
             unpaired: None,
+            notice: None,
+            ended: None,
         });
         p.name = peer.name.clone();
         p.unpaired = None;
+        p.notice = None;
+        p.ended = None;
+        // A pairing again: it counts from now, so a notice that ended the last one ends no more.
+        p.paired = now;
         p.devices.insert(peer.cert.device.to_string(), device);
         rel.peer = Some(p);
         w.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
@@ -446,6 +602,9 @@ pub struct Invitation {
     choice: Option<String>,
     /// The ticket to give the friend.
     pub ticket: String,
+    /// The same invitation in the compact form for a QR code (ticket version 2, which a tapin
+    /// from before it does not read).
+    pub qr: Option<String>,
     /// When it stops being valid.
     pub valid_until: DateTime<Utc>,
     /// What the person should know about it (a friend already paired; no relay answered).
@@ -519,7 +678,9 @@ impl Home {
         }
         let config = self.net_config_off_runtime(&req.net).await?;
         let timeouts = config.timeouts;
-        let secret = random_secret()?;
+        // Random in its first half only, so the QR code can carry the short form of the ticket.
+        let mut secret = random_secret()?;
+        secret[tapin_core::pairing::COMPACT_SECRET..].fill(0);
         let valid_until = self.now()
             + chrono::Duration::from_std(req.expires)
                 .map_err(|e| Error::invalid(format!("--expires: {e}")))?;
@@ -555,6 +716,7 @@ impl Home {
             Timestamp::from_datetime(valid_until),
         );
         let ticket = inv.ticket().to_string();
+        let qr = inv.compact_ticket().map(|t| t.to_string());
         let stored = serde_json::to_vec(&StoredInvite {
             ticket: ticket.clone(),
             used: false,
@@ -598,6 +760,7 @@ impl Home {
             deadline: tokio::time::Instant::now() + req.expires,
             choice: req.for_person,
             ticket,
+            qr,
             valid_until,
             notes,
         })
@@ -667,12 +830,32 @@ impl Home {
         Ok(self.ticket(ticket)?.name)
     }
 
+    /// Whether joining this ticket would clash with a name taken here, given the relationship
+    /// chosen with `--as`: asked before connecting, so the inviter is not left comparing a code
+    /// for a pairing this side cannot store. The ticket names the inviter and carries their key,
+    /// so someone paired with that key before is no clash (the pairing goes to them).
+    pub fn join_clash(&self, ticket: &str, as_person: Option<&str>) -> Result<Option<Clash>> {
+        let inv = self.ticket(ticket)?;
+        // A compact ticket (a QR code's) names no person key: whether they were paired before
+        // is known only from their certificate, so the clash is settled once connected.
+        let Some(person) = inv.person else {
+            return Ok(None);
+        };
+        let private = self.peek(|r| r.private())?;
+        Ok(clash_of(
+            &private,
+            as_person,
+            &person.to_string(),
+            &inv.name,
+        ))
+    }
+
     fn ticket(&self, ticket: &str) -> Result<Ticket> {
         let inv =
             Ticket::from_ticket(ticket).map_err(|e| Error::invalid(crate::error::chain(&e)))?;
         inv.check_fresh(self.stamp())
             .map_err(|e| Error::invalid(crate::error::chain(&e)))?;
-        if inv.person == self.person.id() {
+        if inv.person == Some(self.person.id()) || inv.endpoint == self.cert.device {
             invalid!("this is your own invitation; give it to the friend you want to pair with");
         }
         Ok(inv)
@@ -680,22 +863,80 @@ impl Home {
 
     /// Ends the pairing with `person` on this side: nothing syncs between us again. The
     /// relationship and its history stay.
-    pub fn unpair(&self, person: &str) -> Result<Unpaired> {
+    ///
+    /// Unless `quietly`, a notice signed by this person's key is kept with the relationship, and
+    /// this home's devices answer the friend's next sync with it, so their home says the pairing
+    /// ended and stops dialling. Quietly, the friend's devices are refused like any device this
+    /// home does not know, which their tapin shows as this device not being reachable.
+    pub fn unpair(&self, person: &str, quietly: bool) -> Result<Unpaired> {
         let now = self.stamp();
         self.write(|w| {
             let private = w.private()?;
             let (id, mut rel) = find_person(&private, person)?;
+            if let Some(p) = rel.peer.as_ref().filter(|p| p.ended.is_some()) {
+                invalid!(
+                    "{} already ended the pairing with you (on {}); there is nothing to unpair",
+                    rel.name,
+                    crate::words::day(p.ended.unwrap_or(now))
+                );
+            }
             if !rel.is_paired() {
                 invalid!("{} is not paired", rel.name);
             }
             if let Some(p) = rel.peer.as_mut() {
                 p.unpaired = Some(now);
+                p.notice = if quietly {
+                    None
+                } else {
+                    let friend = p.person.parse::<PersonId>().map_err(|e| {
+                        Error::invalid(format!("{}'s person key is damaged: {e}", rel.name))
+                    })?;
+                    Some(EndNotice::new(&self.person, friend, now).close_reason(&self.name))
+                };
             }
             w.update(DocId::Private, |d| Ok(docs::put_relationship(d, id, &rel)?))?;
             Ok(Unpaired {
                 unpaired: rel.name,
                 id,
+                notice: !quietly,
             })
+        })
+    }
+
+    /// Records that the friend of relationship `rel` ended the pairing, from the close reason
+    /// their device answered with, once the notice in it checks against their person key (the
+    /// one learned when pairing) and names this person. Returns when they ended it; `None` if
+    /// the reason carries no notice, or one that does not check (then nothing is stored).
+    pub fn record_ended(&self, rel: Id, reason: &[u8]) -> Result<Option<Timestamp>> {
+        let Some(Ok(notice)) = EndNotice::from_close_reason(reason) else {
+            return Ok(None);
+        };
+        let me = self.person.id();
+        self.write(|w| {
+            let private = w.private()?;
+            let Some(mut r) = private.relationships.get(&rel).cloned() else {
+                return Ok(None);
+            };
+            let Some(p) = r.peer.as_mut() else {
+                return Ok(None);
+            };
+            let Ok(friend) = p.person.parse::<PersonId>() else {
+                return Ok(None);
+            };
+            if notice.verify(&friend, &me).is_err() {
+                tracing::info!(relationship = %rel, "a notice that the pairing ended does not check; ignored");
+                return Ok(None);
+            }
+            // A notice from before the latest pairing with them ends an earlier pairing.
+            if notice.at < p.paired {
+                return Ok(None);
+            }
+            if p.ended.is_some() {
+                return Ok(p.ended);
+            }
+            p.ended = Some(notice.at);
+            w.update(DocId::Private, |d| Ok(docs::put_relationship(d, rel, &r)?))?;
+            Ok(Some(notice.at))
         })
     }
 }

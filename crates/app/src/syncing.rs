@@ -82,8 +82,7 @@ pub struct Friend {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Why not, as a stable name: `their-tapin-is-older`, `their-tapin-is-newer`, `relay-off`,
-    /// `mdns-off`,
-    /// `not-serving`, `unreachable`, `failed`.
+    /// `mdns-off`, `not-serving`, `unreachable`, `pairing-ended`, `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
     /// Whether the reason is a version difference (its message names the friend itself).
@@ -122,6 +121,8 @@ pub enum NodeEvent {
     },
     /// A friend's tapin is too old or too new to sync with this one.
     Version(String),
+    /// A friend ended the pairing, and their signed notice says so: in words.
+    Ended(String),
 }
 
 fn reason(why: &Unsynced) -> &'static str {
@@ -133,6 +134,7 @@ fn reason(why: &Unsynced) -> &'static str {
         Unsynced::NotServing => "not-serving",
         Unsynced::Unreachable(_) => "unreachable",
         Unsynced::Failed(_) => "failed",
+        Unsynced::Ended { .. } => "pairing-ended",
     }
 }
 
@@ -157,6 +159,12 @@ impl Home {
                 .map_err(|e| net_error("could not read your pairings", e))?;
             if let Some(p) = person {
                 let (id, rel) = find_person(&r.private()?, p)?;
+                if let Some(at) = rel.peer.as_ref().and_then(|p| p.ended) {
+                    invalid!(
+                        "{}; nothing syncs between you any more",
+                        crate::words::they_ended(&rel.name, at)
+                    );
+                }
                 if !rel.is_paired() {
                     invalid!(
                         "{} is not paired; pair first with `tapin invite` / `tapin join`",
@@ -212,9 +220,9 @@ impl Home {
         )
         .await;
         ep.close().await;
-        let friends: Vec<Friend> = results
-            .iter()
-            .map(|(link, result)| match result {
+        let mut friends = Vec::new();
+        for (link, result) in &results {
+            let friend = match result {
                 Ok(stats) => Friend {
                     name: link.name.clone(),
                     relationship: link.rel.to_string(),
@@ -222,6 +230,15 @@ impl Home {
                     moved: Some((*stats).into()),
                     error: None,
                     reason: None,
+                    version: false,
+                },
+                Err(Unsynced::Ended { reason: said, .. }) => Friend {
+                    name: link.name.clone(),
+                    relationship: link.rel.to_string(),
+                    reached: false,
+                    moved: None,
+                    error: Some(self.ended(link.rel, &link.name, said.clone()).await),
+                    reason: Some("pairing-ended"),
                     version: false,
                 },
                 Err(why) => Friend {
@@ -233,9 +250,33 @@ impl Home {
                     reason: Some(reason(why)),
                     version: why.is_version(),
                 },
-            })
-            .collect();
+            };
+            friends.push(friend);
+        }
         Ok(Synced { friends })
+    }
+
+    /// Records that the friend of `link` ended the pairing, from the close reason their device
+    /// answered with, and says it in words.
+    async fn ended(
+        self: &Arc<Self>,
+        rel: tapin_core::Id,
+        name: &str,
+        said: Arc<Vec<u8>>,
+    ) -> String {
+        let home = self.clone();
+        match blocking(move || home.record_ended(rel, &said)).await {
+            Ok(Some(at)) => format!(
+                "{}; nothing syncs between you any more. What you have of them stays here.",
+                crate::words::they_ended(name, at)
+            ),
+            Ok(None) => "their device says the pairing ended, but its notice does not check                          against their key; nothing was changed here"
+                .to_owned(),
+            Err(e) => format!(
+                "their device says the pairing ended, but it could not be recorded: {}",
+                crate::error::chain(&e)
+            ),
+        }
     }
 
     /// Runs this home's node until `shutdown` resolves: accepts paired devices, dials friends,
@@ -272,6 +313,7 @@ impl Home {
                 .collect(),
         );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let home = self.clone();
         let forward = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let event = match event {
@@ -284,6 +326,9 @@ impl Home {
                         NodeEvent::Disconnected { name, reason }
                     }
                     Event::Version(why) => NodeEvent::Version(why.to_string()),
+                    Event::Ended { rel, name, reason } => {
+                        NodeEvent::Ended(home.ended(rel, &name, reason).await)
+                    }
                 };
                 if events.send(event).is_err() {
                     break;

@@ -275,6 +275,77 @@ pub fn shared(shared: bool) -> &'static str {
     }
 }
 
+/// A stored instant as the local day it fell on, in full: "30 November 2026".
+pub fn day(at: tapin_core::time::Timestamp) -> String {
+    at.to_datetime()
+        .with_timezone(&chrono::Local)
+        .format("%-d %B %Y")
+        .to_string()
+}
+
+/// What every front-end says of a pairing the friend ended: "Maya ended the pairing on 30
+/// November 2026".
+pub fn they_ended(name: &str, at: tapin_core::time::Timestamp) -> String {
+    format!("{name} ended the pairing on {}", day(at))
+}
+
+/// What every front-end says of a pairing this side ended: "You ended the pairing on 30 November
+/// 2026".
+pub fn you_ended(at: tapin_core::time::Timestamp) -> String {
+    format!("You ended the pairing on {}", day(at))
+}
+
+/// What `tapin init` calls this device when not told: the machine's host name (its first label,
+/// "maya-laptop" of "maya-laptop.local"), or "computer" if it has none. A friend reads it beside
+/// the person's name ("Maya's maya-laptop"), so it names the machine, not "this device".
+pub fn default_device_name() -> String {
+    let from_env = ["HOSTNAME", "COMPUTERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok());
+    let from_file = || {
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+    };
+    let host = from_env.or_else(from_file).unwrap_or_default();
+    let first: String = host
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(32)
+        .collect();
+    if first.is_empty() || first == "localhost" {
+        "computer".to_owned()
+    } else {
+        first
+    }
+}
+
+/// A friend's devices as a short list: what they call each, except a name that says nothing to
+/// anyone but its owner ("this device", the default of older tapins), which is counted instead:
+/// "maya-laptop, maya-phone", "1 device".
+pub fn devices(names: &[&str]) -> String {
+    let named: Vec<&str> = names.iter().copied().filter(|n| !says_nothing(n)).collect();
+    match (named.is_empty(), names.len()) {
+        (true, n) => plural(n, "device"),
+        (false, n) if n == named.len() => named.join(", "),
+        (false, n) => format!(
+            "{} and {}",
+            named.join(", "),
+            plural(n - named.len(), "other device")
+        ),
+    }
+}
+
+/// Whether a device name says nothing to a friend ("this device", or nothing at all).
+pub fn says_nothing(device_name: &str) -> bool {
+    let n = device_name.trim();
+    n.is_empty() || n.eq_ignore_ascii_case("this device")
+}
+
 /// What deleting a record means, said after every delete and in `tapin delete --help`: one
 /// sentence per line.
 pub const DELETE_MEANS: [&str; 3] = [

@@ -92,8 +92,8 @@ async fn both_accept_and_each_home_holds_the_other_paired() {
 }
 
 /// A front-end that drops its `Confirm` without answering (the person closed the window) tells
-/// the friend no: the friend's accept fails at once, saying so, and neither home stores a
-/// pairing.
+/// the friend it cancelled: the friend's accept fails at once, saying so, and neither home
+/// stores a pairing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirm_dropped_unanswered_tells_the_friend_no() {
     let (_a, maya) = home("Maya");
@@ -106,7 +106,8 @@ async fn a_confirm_dropped_unanswered_tells_the_friend_no() {
         .await
         .expect_err("Jordan never answered");
     assert!(
-        err.to_string().contains("your friend did not confirm"),
+        err.to_string()
+            .contains("Jordan cancelled the pairing; nothing was paired"),
         "{err}"
     );
     assert!(

@@ -65,7 +65,7 @@ impl Relationship {
     pub fn paired_devices(&self) -> impl Iterator<Item = (&str, &PeerDevice)> {
         self.peer
             .iter()
-            .filter(|p| p.unpaired.is_none())
+            .filter(|p| p.is_current())
             .flat_map(|p| p.devices.iter().map(|(id, d)| (id.as_str(), d)))
     }
 
@@ -77,7 +77,7 @@ impl Relationship {
 
     /// Whether the relationship is currently paired.
     pub fn is_paired(&self) -> bool {
-        self.peer.as_ref().is_some_and(|p| p.unpaired.is_none())
+        self.peer.as_ref().is_some_and(Peer::is_current)
     }
 }
 
@@ -94,6 +94,25 @@ pub struct Peer {
     pub paired: Timestamp,
     /// When this side ended the pairing; nothing syncs after it.
     pub unpaired: Option<Timestamp>,
+    /// When this side ended it with a notice: what its devices answer the friend's at their next
+    /// contact, the close reason carrying the signed notice
+    /// ([`crate::pairing::EndNotice::close_reason`]). `None` when it was ended quietly (`unpair
+    /// --quietly`), or is not ended.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub notice: Option<String>,
+    /// When the friend ended the pairing, as their signed notice says (verified against their
+    /// person key before it is stored): nothing syncs after it, and this side stops dialling.
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub ended: Option<Timestamp>,
+}
+
+impl Peer {
+    /// Whether the pairing still holds: neither side ended it.
+    pub fn is_current(&self) -> bool {
+        self.unpaired.is_none() && self.ended.is_none()
+    }
 }
 
 /// One of the friend's devices.
@@ -832,6 +851,15 @@ impl Validate for Peer {
             .parse::<crate::identity::PersonId>()
             .map_err(|e| Invalid::new("person", e))?;
         validate::text("name", &self.name, MAX_NAME, false, mode)?;
+        if let Some(notice) = &self.notice {
+            validate::text(
+                "notice",
+                notice,
+                crate::pairing::MAX_CLOSE_REASON,
+                false,
+                mode,
+            )?;
+        }
         for (key, device) in self.devices.iter() {
             key.parse::<DeviceId>()
                 .map_err(|e| Invalid::new(format!("devices.{key}"), e))?;

@@ -14,6 +14,8 @@
 //!    sides show the same [`safety_code`], derived from the secret and both identities, and each
 //!    person confirms it ([`Confirm`]) before anything is stored.
 
+mod ended;
+
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -24,10 +26,25 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{DeviceCertificate, DeviceId, IdentityError, PersonId, PersonKey};
 use crate::time::Timestamp;
 
+pub use ended::{EndNotice, MAX_CLOSE_REASON, NOTICE_MARK};
+
 /// Every ticket string starts with this, so a ticket is recognisable at a glance.
 pub const TICKET_PREFIX: &str = "TAPIN";
 /// The ticket format version this build writes and reads.
 pub const TICKET_VERSION: u8 = 1;
+/// The compact ticket's version ([`Invitation::compact_ticket`]), which this build also reads.
+pub const COMPACT_VERSION: u8 = 2;
+/// How many bytes of the secret a compact ticket carries; an invitation meant to have one has
+/// zeros in the rest (128 random bits are plenty for a secret that lives minutes and is used once).
+pub const COMPACT_SECRET: usize = 16;
+/// The most addresses a compact ticket carries.
+const COMPACT_ADDRS: usize = 2;
+/// The longest relay URL a compact ticket carries, in bytes; a longer one is left out.
+const COMPACT_RELAY: usize = 64;
+/// The most characters a compact ticket takes with its relay: a version 6 QR code at level L
+/// (41 modules, 23 terminal rows with a quiet zone of two), which leaves a line of an 80×24
+/// terminal for what is said under it. Without the relay it is smaller still.
+const COMPACT_MAX_CHARS: usize = 202;
 const SIGN_CONTEXT: &[u8] = b"tapin invitation v1\0";
 const JOIN_CONTEXT: &str = "tapin pairing 2026-11 join proof v1";
 const WELCOME_CONTEXT: &str = "tapin pairing 2026-11 welcome proof v1";
@@ -76,8 +93,9 @@ pub enum PairError {
 /// An invitation to pair: who is inviting, where to reach them, and the one-time secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Invitation {
-    /// The inviter's person key.
-    pub person: PersonId,
+    /// The inviter's person key; `None` from a compact ticket ([`Invitation::compact_ticket`]),
+    /// which leaves it to the inviter's certificate, proved by the welcome.
+    pub person: Option<PersonId>,
     /// The inviter's display name.
     pub name: String,
     /// The inviter's device: its iroh endpoint id.
@@ -180,7 +198,7 @@ impl Invitation {
         expires: Timestamp,
     ) -> Self {
         let mut inv = Invitation {
-            person: key.id(),
+            person: Some(key.id()),
             name: truncate(name, MAX_NAME),
             endpoint,
             addrs: addrs.into_iter().take(MAX_ADDRS).collect(),
@@ -203,7 +221,7 @@ impl Invitation {
     /// The signed contents: everything but the signature.
     fn body(&self) -> Vec<u8> {
         let mut out = vec![TICKET_VERSION];
-        out.extend_from_slice(&self.person.to_bytes());
+        out.extend_from_slice(&self.person.map(|p| p.to_bytes()).unwrap_or([0; 32]));
         out.extend_from_slice(&self.endpoint.to_bytes());
         out.extend_from_slice(&self.secret);
         out.extend_from_slice(&self.expires.0.to_be_bytes());
@@ -254,7 +272,10 @@ impl Invitation {
             .map_err(|_| PairError::Malformed)?;
         let mut r = Reader(&bytes);
         let version = r.u8()?;
-        if version > TICKET_VERSION {
+        if version == COMPACT_VERSION {
+            return Invitation::from_compact(&bytes);
+        }
+        if version > COMPACT_VERSION {
             return Err(PairError::UnknownVersion(version));
         }
         if version != TICKET_VERSION {
@@ -287,7 +308,7 @@ impl Invitation {
             return Err(PairError::Malformed);
         }
         let inv = Invitation {
-            person,
+            person: Some(person),
             name,
             endpoint,
             addrs,
@@ -306,6 +327,111 @@ impl Invitation {
             .0
             .verify(&signed, &inv.signature)
             .map_err(|_| PairError::BadSignature)?;
+        Ok(inv)
+    }
+
+    /// The invitation as a compact ticket (version 2), for a QR code small enough for a
+    /// terminal: the inviter's device, the first [`COMPACT_SECRET`] bytes of the secret, the
+    /// expiry to the second, the name, at most two addresses and a relay of at most
+    /// [`COMPACT_RELAY`] bytes; no person key and no signature. `None` unless the secret's other
+    /// bytes are zero (an invitation made for one: `tapin invite` makes them so).
+    ///
+    /// What it leaves out costs nothing: the joiner dials exactly the device it names (the QUIC
+    /// handshake proves it), and the welcome, keyed by the secret, proves that device holds the
+    /// invitation; the person key then comes from that device's certificate. A signature over a
+    /// ticket only ever showed the ticket was whole, which the QR code's own checks do.
+    pub fn compact_ticket(&self) -> Option<Ticket> {
+        if self.secret[COMPACT_SECRET..].iter().any(|b| *b != 0) {
+            return None;
+        }
+        Some(Ticket(format!(
+            "{TICKET_PREFIX}{}",
+            data_encoding::BASE32_NOPAD.encode(&self.compact_body())
+        )))
+    }
+
+    fn compact_body(&self) -> Vec<u8> {
+        let mut out = vec![COMPACT_VERSION];
+        out.extend_from_slice(&self.endpoint.to_bytes());
+        out.extend_from_slice(&self.secret[..COMPACT_SECRET]);
+        let secs = u32::try_from(self.expires.0.div_euclid(1000)).unwrap_or(u32::MAX);
+        out.extend_from_slice(&secs.to_be_bytes());
+        out.push(self.name.len() as u8);
+        out.extend_from_slice(self.name.as_bytes());
+        let addrs: Vec<&SocketAddr> = self.addrs.iter().take(COMPACT_ADDRS).collect();
+        out.push(addrs.len() as u8);
+        for addr in addrs {
+            match addr.ip() {
+                IpAddr::V4(ip) => {
+                    out.push(4);
+                    out.extend_from_slice(&ip.octets());
+                }
+                IpAddr::V6(ip) => {
+                    out.push(6);
+                    out.extend_from_slice(&ip.octets());
+                }
+            }
+            out.extend_from_slice(&addr.port().to_be_bytes());
+        }
+        // The relay only while the code stays small enough for a terminal: a joiner on the
+        // inviter's network needs none, and one elsewhere can use the long ticket.
+        let relay = self
+            .relay
+            .as_deref()
+            .filter(|r| r.len() <= COMPACT_RELAY)
+            .filter(|r| {
+                let bytes = out.len() + 1 + r.len();
+                TICKET_PREFIX.len() + (bytes * 8).div_ceil(5) <= COMPACT_MAX_CHARS
+            })
+            .unwrap_or("");
+        out.push(relay.len() as u8);
+        out.extend_from_slice(relay.as_bytes());
+        out
+    }
+
+    fn from_compact(bytes: &[u8]) -> Result<Self, PairError> {
+        let mut r = Reader(bytes);
+        if r.u8()? != COMPACT_VERSION {
+            return Err(PairError::Malformed);
+        }
+        let endpoint = DeviceId::from_bytes(&r.array()?).map_err(|_| PairError::Malformed)?;
+        let mut secret = [0u8; 32];
+        secret[..COMPACT_SECRET].copy_from_slice(r.take(COMPACT_SECRET)?);
+        let secs = u32::from_be_bytes(r.array()?);
+        let name_len = r.u8()? as usize;
+        let name = r.string(name_len, MAX_NAME)?;
+        let n_addrs = r.u8()? as usize;
+        if n_addrs > COMPACT_ADDRS {
+            return Err(PairError::Malformed);
+        }
+        let mut addrs = Vec::with_capacity(n_addrs);
+        for _ in 0..n_addrs {
+            let ip = match r.u8()? {
+                4 => IpAddr::from(r.array::<4>()?),
+                6 => IpAddr::from(r.array::<16>()?),
+                _ => return Err(PairError::Malformed),
+            };
+            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(r.array()?)));
+        }
+        let relay_len = r.u8()? as usize;
+        let relay = r.string(relay_len, COMPACT_RELAY)?;
+        if !r.0.is_empty() {
+            return Err(PairError::Malformed);
+        }
+        let inv = Invitation {
+            person: None,
+            name,
+            endpoint,
+            addrs,
+            relay: (!relay.is_empty()).then_some(relay),
+            secret,
+            expires: Timestamp(i64::from(secs) * 1000),
+            signature: Signature::from_bytes(&[0; 64]),
+        };
+        // Re-encoding must give the same bytes: no two tickets mean the same invitation.
+        if inv.compact_body() != bytes {
+            return Err(PairError::Malformed);
+        }
         Ok(inv)
     }
 
@@ -523,7 +649,7 @@ pub fn check_join(
         return Err(PairError::BadProof);
     }
     let cert = check_cert(&req.cert, remote)?;
-    if cert.person == inv.person {
+    if Some(cert.person) == inv.person {
         return Err(PairError::BadCertificate(
             "you cannot pair with yourself".to_owned(),
         ));
@@ -567,7 +693,7 @@ pub fn check_welcome(
         return Err(PairError::BadProof);
     }
     let cert = check_cert(cert, remote)?;
-    if cert.person != inv.person {
+    if inv.person.is_some_and(|p| p != cert.person) {
         return Err(PairError::BadCertificate(
             "it belongs to someone other than the inviter".to_owned(),
         ));
@@ -780,6 +906,70 @@ mod tests {
         }
     }
 
+    /// The compact ticket a QR code carries: only for a secret made for it, it reads back as the
+    /// same invitation without a person key, the welcome still checks, and for a name and two
+    /// addresses it fits a version 5 QR code (154 alphanumeric characters at level L: 21
+    /// terminal rows with its quiet zone).
+    #[test]
+    fn a_compact_ticket_reads_back_joins_and_fits_a_small_qr_code() {
+        let (maya, jordan) = (side(1), side(3));
+        assert_eq!(invitation(&maya).compact_ticket(), None, "a full secret");
+        let mut secret = [42u8; 32];
+        secret[COMPACT_SECRET..].fill(0);
+        let inv = Invitation::new(
+            &maya.person,
+            "Maya Rivera",
+            maya.device.id(),
+            vec![
+                "192.168.1.20:4433".parse().unwrap(),
+                "[fd00::20]:4433".parse().unwrap(),
+                "10.0.0.20:4433".parse().unwrap(),
+            ],
+            None,
+            secret,
+            Timestamp(1_795_000_000_000),
+        );
+        let compact = inv.compact_ticket().expect("a compact ticket");
+        assert!(compact.0.len() <= 154, "{} characters", compact.0.len());
+        let read = Invitation::from_ticket(&compact.0).expect("reads");
+        assert_eq!(read.person, None);
+        assert_eq!(read.endpoint, inv.endpoint);
+        assert_eq!(read.secret, inv.secret);
+        assert_eq!(read.id(), inv.id());
+        assert_eq!(read.name, "Maya Rivera");
+        assert_eq!(read.addrs, inv.addrs[..2]);
+        assert_eq!(read.expires, inv.expires);
+        // The welcome of the real inviter checks against it, and names her person key.
+        let hers = welcome(&inv, &maya.cert, jordan.device.id());
+        let peer = check_welcome(&read, &hers, maya.device.id(), jordan.device.id())
+            .expect("the welcome checks");
+        assert_eq!(peer.cert.person, maya.person.id());
+        // Another device answering does not.
+        let impostor = side(5);
+        let theirs = welcome(&inv, &impostor.cert, jordan.device.id());
+        assert!(check_welcome(&read, &theirs, impostor.device.id(), jordan.device.id()).is_err());
+        // A relay goes in only while the code stays that small.
+        let with_relay = |relay: &str| {
+            let mut inv = inv.clone();
+            inv.relay = Some(relay.to_owned());
+            Invitation::from_ticket(&inv.compact_ticket().expect("compact").0)
+                .expect("reads")
+                .relay
+        };
+        assert_eq!(
+            with_relay("https://relay.example/"),
+            Some("https://relay.example/".to_owned())
+        );
+        assert_eq!(
+            with_relay("https://use1-1.relay.n0.iroh-canary.iroh.link.example/"),
+            None
+        );
+        // Damaged: refused, never misread.
+        let mut damaged = compact.0.clone();
+        damaged.push('A');
+        assert!(Invitation::from_ticket(&damaged).is_err());
+    }
+
     fn invitation(maya: &Side) -> Invitation {
         Invitation::new(
             &maya.person,
@@ -859,8 +1049,8 @@ mod tests {
             bytes[0] = v;
             format!("TAPIN{}", data_encoding::BASE32_NOPAD.encode(bytes))
         };
-        let newer = Invitation::from_ticket(&with_version(&mut bytes, TICKET_VERSION + 1));
-        assert_eq!(newer, Err(PairError::UnknownVersion(TICKET_VERSION + 1)));
+        let newer = Invitation::from_ticket(&with_version(&mut bytes, COMPACT_VERSION + 1));
+        assert_eq!(newer, Err(PairError::UnknownVersion(COMPACT_VERSION + 1)));
         let said = newer.unwrap_err().to_string();
         assert!(
             said.contains("newer tapin") && said.contains("update tapin"),

@@ -186,6 +186,11 @@ pub trait Gate: std::fmt::Debug + Send + Sync + 'static {
     fn allow_sync(&self, device: &[u8; 32]) -> bool;
     /// Whether an invitation is open, so unknown devices may try to pair.
     fn allow_pairing(&self) -> bool;
+    /// For a device refused sync: the close reason carrying the signed notice that this side
+    /// ended the pairing with its person, when it did so with a notice. Answered with [`ENDED`].
+    fn ended(&self, _device: &[u8; 32]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// The iroh hook that applies a [`Gate`] right after the handshake.
@@ -206,6 +211,11 @@ enum Check {
 /// QUIC application close code for a refused connection.
 pub const REFUSED: u32 = 403;
 
+/// QUIC application close code for a sync connection from a device whose person this side ended
+/// the pairing with (as HTTP's 410 Gone): the reason carries the signed notice
+/// (`tapin_core::pairing::EndNotice::close_reason`).
+pub const ENDED: u32 = 410;
+
 impl EndpointHooks for GateHook {
     async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
         // Only incoming connections are gated: dialing a friend or an inviter is our own choice.
@@ -225,15 +235,27 @@ impl EndpointHooks for GateHook {
         };
         // A gate may read the store: off the runtime. A check that does not finish refuses.
         let gate = self.0.clone();
-        let allowed = crate::shared::off_runtime(move || match check {
-            Check::Sync => gate.allow_sync(&remote),
-            Check::Pairing => gate.allow_pairing(),
-            Check::Nothing => false,
+        let answer = crate::shared::off_runtime(move || match check {
+            Check::Sync if gate.allow_sync(&remote) => Ok(()),
+            Check::Sync => Err(gate.ended(&remote)),
+            Check::Pairing if gate.allow_pairing() => Ok(()),
+            Check::Pairing | Check::Nothing => Err(None),
         })
         .await
-        .unwrap_or(false);
-        if allowed {
-            return AfterHandshakeOutcome::accept();
+        .unwrap_or(Err(None));
+        let notice = match answer {
+            Ok(()) => return AfterHandshakeOutcome::accept(),
+            Err(notice) => notice,
+        };
+        if let Some(notice) = notice {
+            tracing::info!(
+                remote = %conn.remote_id().fmt_short(),
+                "refused connection: the pairing was ended; answered with the notice"
+            );
+            return AfterHandshakeOutcome::Reject {
+                error_code: ENDED.into(),
+                reason: notice,
+            };
         }
         tracing::info!(
             remote = %conn.remote_id().fmt_short(),

@@ -2,7 +2,8 @@
 //! paired (and not unpaired since), and an unknown device may try to pair while an invitation is
 //! open in this process ([`OpenInvitations`]). Checked against the store on every connection — the pairings
 //! are read again whenever the private document's version moved — so a pairing or an `unpair`
-//! made by another process on the same home applies to the very next connection.
+//! made by another process on the same home applies to the very next connection. A device of a
+//! friend this home unpaired with a notice is answered with that notice ([`Gate::ended`]).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -62,6 +63,19 @@ impl HomeGate {
 impl Gate for HomeGate {
     fn allow_sync(&self, device: &[u8; 32]) -> bool {
         self.paired(device)
+    }
+
+    fn ended(&self, device: &[u8; 32]) -> Option<Vec<u8>> {
+        let device = DeviceId::from_bytes(device).ok()?;
+        let mut guard = self.store.lock().ok()?;
+        let (store, links) = &mut *guard;
+        match links.notice_for(store, device) {
+            Ok(notice) => notice,
+            Err(err) => {
+                tracing::warn!(home = %self.home.display(), "cannot read pairings: {err}");
+                None
+            }
+        }
     }
 
     fn allow_pairing(&self) -> bool {

@@ -24,6 +24,7 @@ use std::time::Duration;
 use iroh::Endpoint;
 use iroh::endpoint::{ConnectError, ConnectOptions, Connection};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use tapin_core::Id;
 use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
 
@@ -110,6 +111,16 @@ pub enum Unsynced {
     /// None of their devices could be reached.
     #[error("not reachable now")]
     Unreachable(#[source] Arc<DialError>),
+    /// Their device ended the pairing with a notice ([`endpoint::ENDED`]): the close reason,
+    /// which carries the signed notice, for the caller to check and record.
+    #[error("{name} ended the pairing")]
+    Ended {
+        /// The friend.
+        name: String,
+        /// The close reason their device sent.
+        reason: Arc<Vec<u8>>,
+    },
+
     /// Reached, but the exchange failed.
     #[error("sync failed")]
     Failed(#[source] Arc<SyncError>),
@@ -128,11 +139,38 @@ impl Unsynced {
     /// person most about what to do.
     fn rank(&self) -> u8 {
         match self {
+            Unsynced::Ended { .. } => 6,
             Unsynced::TheirsOlder { .. } | Unsynced::TheirsNewer { .. } => 5,
             Unsynced::Failed(_) => 4,
             Unsynced::RelayOff { .. } | Unsynced::NotLookedFor { .. } => 3,
             Unsynced::NotServing => 2,
             Unsynced::Unreachable { .. } => 1,
+        }
+    }
+
+    /// Why the friend's device closed a sync connection, when it closed it because it no longer
+    /// pairs with this one: [`Unsynced::Ended`] with their notice, or, refused as a device it
+    /// does not know ([`endpoint::REFUSED`]: they ended the pairing quietly, or are unpairing
+    /// right now), exactly what a device that does not answer gives, which is what `unpair
+    /// --quietly` promises the friend sees.
+    fn of_close(
+        err: &iroh::endpoint::ConnectionError,
+        name: &str,
+        offline: impl FnOnce() -> Unsynced,
+    ) -> Option<Unsynced> {
+        let iroh::endpoint::ConnectionError::ApplicationClosed(close) = err else {
+            return None;
+        };
+        let code = close.error_code.into_inner();
+        if code == u64::from(endpoint::ENDED) {
+            Some(Unsynced::Ended {
+                name: name.to_owned(),
+                reason: Arc::new(close.reason.to_vec()),
+            })
+        } else if code == u64::from(endpoint::REFUSED) {
+            Some(offline())
+        } else {
+            None
         }
     }
 }
@@ -166,6 +204,17 @@ pub enum Event {
     /// A friend's device speaks only a version this build no longer syncs on, or no longer syncs
     /// on any version this build speaks. Reported once per device until it syncs again.
     Version(Unsynced),
+    /// A friend's device answered with the notice that its person ended the pairing: the
+    /// front-end checks it against their person key and records it, and the node stops dialling
+    /// them once the store says so.
+    Ended {
+        /// The relationship.
+        rel: Id,
+        /// The friend.
+        name: String,
+        /// The close reason, which carries the signed notice.
+        reason: Arc<Vec<u8>>,
+    },
 }
 
 struct Peer {
@@ -318,10 +367,13 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
         let (mut send, mut recv) = match peer.conn.accept_bi().await {
             Ok(s) => s,
             Err(e) => {
-                shared.emit(Event::Disconnected {
-                    name: peer.link.name.clone(),
-                    reason: crate::chain(&e),
-                });
+                match Unsynced::of_close(&e, &peer.link.name, || Unsynced::NotServing) {
+                    Some(why @ Unsynced::Ended { .. }) => tell_unpaired(&shared, &peer.link, &why),
+                    _ => shared.emit(Event::Disconnected {
+                        name: peer.link.name.clone(),
+                        reason: closed_words(&e),
+                    }),
+                }
                 break;
             }
         };
@@ -423,23 +475,9 @@ enum Dialled {
     Not(Unsynced),
 }
 
-/// Dials `device` of the friend called `name` at `reach`, offering every sync version this build
-/// knows, newest first, and settles what the handshake chose: a version too old to sync on is
-/// closed at once with [`version::OUTDATED`], and a friend who closed with it is newer.
-async fn dial_device(
-    ep: &Endpoint,
-    local: &Local,
-    name: &str,
-    device: DeviceId,
-    reach: &Reach,
-    timeouts: &Timeouts,
-) -> Dialled {
-    let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
-        return Dialled::Not(Unsynced::Unreachable(Arc::new(DialError::NotAnEndpoint {
-            device: device.to_string(),
-        })));
-    };
-    let unreachable = |why: DialError| match &reach.relay {
+/// Why a friend's device at `reach` was not reached, as what was tried says it.
+fn unreachable(local: &Local, reach: &Reach, why: DialError) -> Unsynced {
+    match &reach.relay {
         Some(relay) if !local.relay.enabled() => Unsynced::RelayOff {
             relay: relay.clone(),
             source: Arc::new(why),
@@ -458,7 +496,26 @@ async fn dial_device(
             }
         }
         _ => Unsynced::Unreachable(Arc::new(why)),
+    }
+}
+
+/// Dials `device` of the friend called `name` at `reach`, offering every sync version this build
+/// knows, newest first, and settles what the handshake chose: a version too old to sync on is
+/// closed at once with [`version::OUTDATED`], and a friend who closed with it is newer.
+async fn dial_device(
+    ep: &Endpoint,
+    local: &Local,
+    name: &str,
+    device: DeviceId,
+    reach: &Reach,
+    timeouts: &Timeouts,
+) -> Dialled {
+    let Some(addr) = endpoint::dial_addr(device, reach, local.relay.enabled()) else {
+        return Dialled::Not(Unsynced::Unreachable(Arc::new(DialError::NotAnEndpoint {
+            device: device.to_string(),
+        })));
     };
+    let unreachable = |why: DialError| unreachable(local, reach, why);
     if reach.addrs.is_empty() && (reach.relay.is_none() || !local.relay.enabled()) {
         return Dialled::Not(unreachable(DialError::NoAddress));
     }
@@ -474,7 +531,12 @@ async fn dial_device(
     let conn = match tokio::time::timeout(timeouts.dial, dial).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(err)) => {
-            return Dialled::Not(match version::connection_error(&err) {
+            let closed = version::connection_error(&err);
+            let offline = || unreachable(DialError::TimedOut(timeouts.dial));
+            if let Some(ended) = closed.and_then(|e| Unsynced::of_close(e, name, offline)) {
+                return Dialled::Not(ended);
+            }
+            return Dialled::Not(match closed {
                 Some(e) if version::closed_as_outdated(e) => Unsynced::TheirsNewer {
                     name: name.to_owned(),
                 },
@@ -509,6 +571,74 @@ fn closed_as_newer(conn: &Connection) -> bool {
         .is_some_and(|e| version::closed_as_outdated(&e))
 }
 
+/// The close reason of a node that stops, and of a connection whose pairing ended here.
+const STOPPING: &[u8] = b"shutting down";
+
+/// Why a connection with a friend's device ended, in words a person reads: every close code and
+/// reason a tapin sends (docs/PROTOCOL.md), and what QUIC itself reports.
+pub fn closed_words(err: &iroh::endpoint::ConnectionError) -> String {
+    use iroh::endpoint::ConnectionError as E;
+    match err {
+        E::ApplicationClosed(close) => {
+            let reason = String::from_utf8_lossy(&close.reason);
+            match close.error_code.into_inner() {
+                0 if close.reason.as_ref() == b"done" => "their sync finished".to_owned(),
+                0 if close.reason.as_ref() == STOPPING => {
+                    "their tapin stopped syncing with this device".to_owned()
+                }
+                0 if close.reason.as_ref() == b"duplicate connection" => {
+                    "replaced by another connection between your devices".to_owned()
+                }
+                0 if close.reason.as_ref() == b"paired" => "the pairing finished".to_owned(),
+                0 => "their device closed the connection".to_owned(),
+                c if c == u64::from(endpoint::REFUSED) => {
+                    "their device did not accept this one".to_owned()
+                }
+                c if c == u64::from(endpoint::ENDED) => "they ended the pairing".to_owned(),
+                c if c == u64::from(version::OUTDATED) => reason.into_owned(),
+                c if c == u64::from(sync::VIOLATION) => {
+                    format!("their device refused what this one sent ({reason})")
+                }
+                _ => format!("their device closed the connection ({reason})"),
+            }
+        }
+        E::LocallyClosed => "closed on this device".to_owned(),
+        E::TimedOut => "the connection went quiet (no answer in time)".to_owned(),
+        E::Reset => {
+            "their device no longer knew this connection (it may have restarted)".to_owned()
+        }
+        _ => "the connection failed".to_owned(),
+    }
+}
+
+/// Why the friend closed `conn`, when it closed it because it no longer pairs with this device
+/// (see [`Unsynced::of_close`]); `reach` is where it was dialled.
+fn closed_as_unpaired(
+    conn: &Connection,
+    name: &str,
+    local: &Local,
+    reach: &Reach,
+    timeouts: &Timeouts,
+) -> Option<Unsynced> {
+    conn.close_reason().and_then(|e| {
+        Unsynced::of_close(&e, name, || {
+            unreachable(local, reach, DialError::TimedOut(timeouts.dial))
+        })
+    })
+}
+
+/// Tells the front-end that the friend of `link` ended the pairing, or logs a refusal.
+fn tell_unpaired(shared: &Shared, link: &Link, why: &Unsynced) {
+    match why {
+        Unsynced::Ended { reason, .. } => shared.emit(Event::Ended {
+            rel: link.rel,
+            name: link.name.clone(),
+            reason: reason.clone(),
+        }),
+        other => tracing::debug!(friend = %link.name, "dial failed: {other}"),
+    }
+}
+
 /// Dials one friend device; on success registers the connection, serves its streams and pushes.
 async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     // The link comes from the watcher's latest reading of the store: its reach is current.
@@ -527,6 +657,8 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
         Dialled::Not(why) => {
             if why.is_version() {
                 shared.tell_version(device, why);
+            } else if matches!(why, Unsynced::Ended { .. }) {
+                tell_unpaired(&shared, &link, &why);
             } else {
                 tracing::debug!(device = %device, "dial failed: {why}");
             }
@@ -550,6 +682,19 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
                     name: peer.link.name.clone(),
                 },
             );
+        }
+        Err(_) if peer.conn.close_reason().is_some() => {
+            let closed = closed_as_unpaired(
+                &peer.conn,
+                &peer.link.name,
+                &shared.local,
+                &reach,
+                &shared.timeouts,
+            );
+            match closed {
+                Some(why) => tell_unpaired(&shared, &peer.link, &why),
+                None => tracing::debug!(device = %device, "push failed: the connection closed"),
+            }
         }
         Err(err) => sync::refuse(&peer.conn, &err),
     }
@@ -738,7 +883,7 @@ impl Node {
             .map(|p| p.values().flatten().cloned().collect())
             .unwrap_or_default();
         for peer in peers {
-            peer.conn.close(0u32.into(), b"shutting down");
+            peer.conn.close(0u32.into(), STOPPING);
         }
         if let Err(err) = self.router.shutdown().await {
             tracing::warn!("a protocol handler panicked: {err}");
@@ -854,8 +999,11 @@ async fn watch_and_dial(
                 peers.retain(|device, live| {
                     let keep = allowed.contains(device);
                     if !keep {
+                        // As when this node stops: the friend's node dials again, and the
+                        // gate answers it with the notice, or (unpaired quietly) refuses it,
+                        // which their tapin shows as a device that cannot be reached.
                         for peer in live {
-                            peer.conn.close(sync::VIOLATION.into(), b"unpaired");
+                            peer.conn.close(0u32.into(), STOPPING);
                         }
                     }
                     keep

@@ -80,9 +80,89 @@ pub enum PairNetError {
     /// The other side took too long.
     #[error("the other device did not answer in time ({0})")]
     Timeout(&'static str),
-    /// Someone did not confirm the safety code.
-    #[error("{0} did not confirm the safety code; nothing was paired")]
-    Declined(&'static str),
+    /// This person did not confirm the safety code.
+    #[error("you did not confirm the safety code; nothing was paired")]
+    Declined,
+    /// The friend's side ended the pairing before it was made, and said how.
+    #[error(transparent)]
+    Ended(#[from] FriendEnded),
+}
+
+/// QUIC application close code of a pairing both people confirmed (the joiner closes with it).
+pub const PAIRED: u32 = 0;
+/// Close code: the joiner read a refusal from the inviter.
+pub const REFUSED: u32 = 1;
+/// Close code: this person declined the safety code (the codes did not match for them, or they
+/// did not answer in time).
+pub const DECLINED: u32 = 2;
+/// Close code: this person cancelled the pairing (Ctrl-C), or their command stopped.
+pub const CANCELLED: u32 = 3;
+/// Close code: this side cannot store the pairing (the name is taken by another person); the
+/// reason says why, in words.
+pub const CANNOT_STORE: u32 = 4;
+
+/// How the friend's side ended a pairing before it was made, in words.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FriendEnded {
+    /// They declined the safety code.
+    #[error(
+        "{0} did not confirm the safety code (for them the codes did not match, or they did not answer); nothing was paired"
+    )]
+    Declined(String),
+    /// They cancelled.
+    #[error("{0} cancelled the pairing; nothing was paired")]
+    Cancelled(String),
+    /// Their side could not store the pairing.
+    #[error("{name}'s tapin could not take the pairing: {why}; nothing was paired")]
+    CannotStore {
+        /// The friend.
+        name: String,
+        /// Why, as they said it.
+        why: String,
+    },
+    /// Their device refused the pairing connection: no invitation is open there.
+    #[error("{0}'s device has no invitation open (is `tapin invite` still running there?)")]
+    NotInviting(String),
+    /// The connection ended without a word from them.
+    #[error("the connection to {0}'s device was lost ({1}); nothing was paired")]
+    Lost(String, String),
+}
+
+impl FriendEnded {
+    /// How the friend `name` ended the pairing connection, from the way it closed.
+    pub fn of(err: &iroh::endpoint::ConnectionError, name: &str) -> FriendEnded {
+        use iroh::endpoint::ConnectionError as E;
+        let name = name.to_owned();
+        match err {
+            E::ApplicationClosed(close) => match close.error_code.into_inner() {
+                c if c == u64::from(DECLINED) => FriendEnded::Declined(name),
+                c if c == u64::from(CANCELLED) => FriendEnded::Cancelled(name),
+                c if c == u64::from(crate::endpoint::REFUSED) => FriendEnded::NotInviting(name),
+                c if c == u64::from(CANNOT_STORE) => FriendEnded::CannotStore {
+                    name,
+                    why: String::from_utf8_lossy(&close.reason)
+                        .chars()
+                        .take(300)
+                        .collect(),
+                },
+                _ => FriendEnded::Lost(name, "their device closed it".to_owned()),
+            },
+            E::TimedOut => FriendEnded::Lost(name, "no answer in time".to_owned()),
+            E::LocallyClosed => FriendEnded::Lost(name, "closed on this device".to_owned()),
+            _ => FriendEnded::Lost(name, "the network failed".to_owned()),
+        }
+    }
+}
+
+/// How this side ends a pairing it will not finish.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// This person declined the safety code.
+    Declined,
+    /// This person cancelled.
+    Cancelled,
+    /// This side cannot store it, and why (sent to the friend).
+    CannotStore(String),
 }
 
 async fn timed<T, E: Into<PairNetError>>(
@@ -119,13 +199,92 @@ pub struct PendingPairing {
     pub code: String,
     /// The invitation this pairing used.
     pub invite: InviteId,
+    /// Whether it was finished or ended: one dropped before that tells the friend it was
+    /// cancelled (the command stopped, Ctrl-C), so they are not left waiting.
+    answered: bool,
+}
+
+impl Drop for PendingPairing {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.conn.close(CANCELLED.into(), b"cancelled");
+        }
+    }
 }
 
 impl PendingPairing {
+    /// Resolves when the friend's side ends the connection before the pairing is made, with how
+    /// it ended: a front-end waits on it beside its question, so the person is told at once.
+    pub fn friend_ended(&self) -> impl Future<Output = FriendEnded> + Send + 'static {
+        let (conn, name) = (self.conn.clone(), self.peer.name.clone());
+        async move { FriendEnded::of(&conn.closed().await, &name) }
+    }
+
+    /// Ends the pairing unmade, and tells the friend's side how at once: a "no" on the stream
+    /// for a tapin that only reads that, then the close whose code says why.
+    pub async fn end(mut self, how: Ending) {
+        self.answered = true;
+        let (code, reason): (u32, Vec<u8>) = match &how {
+            Ending::Declined => (DECLINED, b"declined".to_vec()),
+            Ending::Cancelled => (CANCELLED, b"cancelled".to_vec()),
+            Ending::CannotStore(why) => (
+                CANNOT_STORE,
+                why.chars().take(300).collect::<String>().into_bytes(),
+            ),
+        };
+        let no = Confirm { accepted: false };
+        let _ = tokio::time::timeout(
+            self.timeouts.pair_refused,
+            frame::write(&mut self.send, &no),
+        )
+        .await;
+        let _ = self.send.finish();
+        if !matches!(how, Ending::Cancelled) {
+            // A moment for the friend's side to read the welcome and the "no" before the close
+            // (which discards what it has not read), so it shows the code it was asked about.
+            let _ = tokio::time::timeout(self.timeouts.pair_refused, self.conn.closed()).await;
+        }
+        self.conn.close(code.into(), &reason);
+    }
+
+    /// What a failed step means: the friend's side closed the connection (and how), or the
+    /// step's own error.
+    fn failed(&self, err: PairNetError) -> PairNetError {
+        match self.conn.close_reason() {
+            Some(closed) => FriendEnded::of(&closed, &self.peer.name).into(),
+            None => err,
+        }
+    }
+
     /// Sends this person's answer and learns the other's. `Ok` only if both confirmed. Waits
-    /// for the other person as long as the timeouts it was made with allow (`pair_confirm`).
+    /// for the other person as long as the timeouts it was made with allow (`pair_confirm`);
+    /// a "no" is sent at once, without waiting ([`PendingPairing::end`]).
     pub async fn finish(mut self, accepted: bool) -> Result<PairedDevice, PairNetError> {
-        let mine = Confirm { accepted };
+        self.answered = true;
+        if !accepted {
+            self.end(Ending::Declined).await;
+            return Err(PairNetError::Declined);
+        }
+        match self.exchange_confirms().await {
+            Ok(theirs) if theirs.accepted => Ok(self.peer.clone()),
+            Ok(_) => {
+                // Their "no"; a tapin that says why closes with it right after.
+                let closed =
+                    tokio::time::timeout(self.timeouts.pair_refused, self.conn.closed()).await;
+                let name = self.peer.name.clone();
+                Err(match closed.map(|c| FriendEnded::of(&c, &name)) {
+                    Ok(said @ (FriendEnded::Cancelled(_) | FriendEnded::CannotStore { .. })) => {
+                        said.into()
+                    }
+                    _ => FriendEnded::Declined(name).into(),
+                })
+            }
+            Err(err) => Err(self.failed(err)),
+        }
+    }
+
+    async fn exchange_confirms(&mut self) -> Result<Confirm, PairNetError> {
+        let mine = Confirm { accepted: true };
         let Timeouts {
             pair_step,
             pair_confirm,
@@ -139,19 +298,21 @@ impl PendingPairing {
                     frame::write(&mut self.send, &mine),
                 )
                 .await?;
-                let theirs = timed(
+                let theirs: Confirm = timed(
                     "confirmation",
                     pair_confirm,
                     frame::read(&mut self.recv, FRAME_CAP),
                 )
                 .await?;
-                self.conn.close(0u32.into(), b"paired");
+                if theirs.accepted {
+                    self.conn.close(PAIRED.into(), b"paired");
+                }
                 theirs
             }
             Role::Inviter => {
                 // Read theirs before writing ours; the joiner closes only after reading ours, so
                 // waiting for that close means both confirmations arrived.
-                let theirs = timed(
+                let theirs: Confirm = timed(
                     "confirmation",
                     pair_confirm,
                     frame::read(&mut self.recv, FRAME_CAP),
@@ -164,17 +325,13 @@ impl PendingPairing {
                 )
                 .await?;
                 let _ = self.send.finish();
-                let _ = tokio::time::timeout(pair_step, self.conn.closed()).await;
+                if theirs.accepted {
+                    let _ = tokio::time::timeout(pair_step, self.conn.closed()).await;
+                }
                 theirs
             }
         };
-        if !accepted {
-            return Err(PairNetError::Declined("you"));
-        }
-        if !theirs.accepted {
-            return Err(PairNetError::Declined("your friend"));
-        }
-        Ok(self.peer)
+        Ok(theirs)
     }
 }
 
@@ -229,38 +386,53 @@ pub async fn join(
         Ok(Err(err)) => return Err(unreachable(err.into())),
         Err(_) => return Err(unreachable(DialError::TimedOut(pair_step))),
     };
-    let version = PairVersion::of(conn.alpn());
-    let remote = device_of(&conn)?;
-    let (mut send, mut recv) = timed("opening a stream", pair_step, async {
-        conn.open_bi().await.map_err(FrameError::from)
-    })
-    .await?;
-    let req = pairing::join_request(inv, my_name, my_cert, my_reach);
-    match version {
-        Some(PairVersion::V2) => {
-            timed(
-                "sending the request",
-                pair_step,
-                frame::write(&mut send, &req),
-            )
-            .await?;
+    let asked = async {
+        let version = PairVersion::of(conn.alpn());
+        let remote = device_of(&conn)?;
+        let (mut send, mut recv) = timed("opening a stream", pair_step, async {
+            conn.open_bi().await.map_err(FrameError::from)
+        })
+        .await?;
+        let req = pairing::join_request(inv, my_name, my_cert, my_reach);
+        match version {
+            Some(PairVersion::V2) => {
+                timed(
+                    "sending the request",
+                    pair_step,
+                    frame::write(&mut send, &req),
+                )
+                .await?;
+            }
+            Some(PairVersion::V1) => {
+                // An inviter on release c2a9253: the same request without the relay.
+                timed(
+                    "sending the request",
+                    pair_step,
+                    frame::write(&mut send, &JoinRequestV1::from(req)),
+                )
+                .await?;
+            }
+            None => return Err(PairNetError::Pair(PairError::Malformed)),
         }
-        Some(PairVersion::V1) => {
-            // An inviter on release c2a9253: the same request without the relay.
-            timed(
-                "sending the request",
-                pair_step,
-                frame::write(&mut send, &JoinRequestV1::from(req)),
-            )
-            .await?;
-        }
-        None => return Err(PairNetError::Pair(PairError::Malformed)),
+        let resp: JoinResponse =
+            timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
+        Ok((remote, send, recv, resp))
     }
-    let resp: JoinResponse = timed("answer", pair_step, frame::read(&mut recv, FRAME_CAP)).await?;
+    .await;
+    // The inviter's side may end it before it answers (its person declined, or cancelled): say so.
+    let (remote, send, recv, resp) = match asked {
+        Ok(asked) => asked,
+        Err(err) => {
+            return Err(match conn.close_reason() {
+                Some(closed) => FriendEnded::of(&closed, &inv.name).into(),
+                None => err,
+            });
+        }
+    };
     let peer = match pairing::check_welcome(inv, &resp, remote, my_cert.device) {
         Ok(peer) => peer,
         Err(e) => {
-            conn.close(1u32.into(), b"refused");
+            conn.close(REFUSED.into(), b"refused");
             return Err(e.into());
         }
     };
@@ -275,6 +447,7 @@ pub async fn join(
         peer_reach: inv.reach(),
         code,
         invite: inv.id(),
+        answered: false,
     })
 }
 
@@ -381,5 +554,6 @@ pub async fn accept(
         peer_reach,
         code,
         invite: inv.id(),
+        answered: false,
     })
 }

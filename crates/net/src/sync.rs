@@ -74,15 +74,33 @@ pub fn link_for(store: &Store, device: DeviceId) -> Result<Option<Link>, SyncErr
 
 /// Every paired relationship.
 pub fn links(store: &Store) -> Result<Vec<Link>, SyncError> {
-    pairings(store)
+    Ok(pairings(store)?.0)
 }
 
-/// Every paired relationship.
-fn pairings(store: &Store) -> Result<Vec<Link>, SyncError> {
+/// For each device of a friend this side ended the pairing with (not quietly), the close reason
+/// carrying the signed notice its gate answers that device with.
+type Notices = Vec<(DeviceId, Vec<u8>)>;
+
+/// Every paired relationship, and the notices of the pairings this side ended.
+fn pairings(store: &Store) -> Result<(Vec<Link>, Notices), SyncError> {
     let Some(doc) = store.load(&DocId::Private)? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let private = docs::read_private(&doc).map_err(SyncError::Pairings)?;
+    let mut notices = Vec::new();
+    for rel in private.relationships.values() {
+        let Some(peer) = rel.peer.as_ref().filter(|p| p.unpaired.is_some()) else {
+            continue;
+        };
+        let Some(notice) = &peer.notice else {
+            continue;
+        };
+        for device in peer.devices.keys() {
+            if let Ok(device) = device.parse::<DeviceId>() {
+                notices.push((device, notice.as_bytes().to_vec()));
+            }
+        }
+    }
     let mut out = Vec::new();
     for (&rel_id, rel) in &private.relationships {
         let mut devices = Vec::new();
@@ -112,7 +130,7 @@ fn pairings(store: &Store) -> Result<Vec<Link>, SyncError> {
             });
         }
     }
-    Ok(out)
+    Ok((out, notices))
 }
 
 /// The paired relationships of a home, read again only when its private document changed. Reading
@@ -123,6 +141,7 @@ pub struct LinkCache {
     /// The private document's version the links were read at, once read.
     version: Option<i64>,
     links: Vec<Link>,
+    notices: Notices,
 }
 
 impl LinkCache {
@@ -130,10 +149,27 @@ impl LinkCache {
     pub fn get(&mut self, store: &Store) -> Result<&[Link], SyncError> {
         let version = store.doc_version(&DocId::Private)?;
         if self.version != Some(version) {
-            self.links = pairings(store)?;
+            (self.links, self.notices) = pairings(store)?;
             self.version = Some(version);
         }
         Ok(&self.links)
+    }
+
+    /// The close reason carrying the notice that this side ended the pairing with `device`'s
+    /// person, if it did so with a notice (and the device is not paired again since).
+    pub fn notice_for(
+        &mut self,
+        store: &Store,
+        device: DeviceId,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        if self.link_for(store, device)?.is_some() {
+            return Ok(None);
+        }
+        Ok(self
+            .notices
+            .iter()
+            .find(|(d, _)| *d == device)
+            .map(|(_, n)| n.clone()))
     }
 
     /// Where a paired device was last known to be reachable.
@@ -166,6 +202,10 @@ pub enum SyncError {
     /// The peer went quiet.
     #[error("the peer stopped answering")]
     Timeout,
+    /// The connection closed during the exchange: how, in words
+    /// (`tapin_net::node::closed_words`).
+    #[error("{0}")]
+    Closed(String),
     /// The exchange did not settle within the round limit.
     #[error("sync did not settle after {MAX_ROUNDS} rounds")]
     NoConvergence,

@@ -158,7 +158,12 @@ async fn a_serving_node_answers_a_pairing_for_an_invitation_opened_in_its_proces
     .await
     .expect_err("no invitation is open");
     assert!(
-        matches!(&refused, PairNetError::Frame(_) | PairNetError::Timeout(_)),
+        matches!(
+            &refused,
+            PairNetError::Ended(pair::FriendEnded::NotInviting(_))
+                | PairNetError::Frame(_)
+                | PairNetError::Timeout(_)
+        ),
         "{refused:?}"
     );
 

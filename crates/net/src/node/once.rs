@@ -7,7 +7,7 @@ use std::sync::Arc;
 use iroh::Endpoint;
 use tapin_core::identity::DeviceKey;
 
-use super::{Dialled, Local, Unsynced, closed_as_newer, dial_device};
+use super::{Dialled, Local, Unsynced, closed_as_newer, closed_as_unpaired, dial_device};
 use crate::Timeouts;
 use crate::endpoint::{self, DialError};
 use crate::frame::FrameError;
@@ -86,6 +86,20 @@ pub async fn sync_once(
                         (Some(sync::Path::Direct), _) => Some(sync::Path::Direct),
                         (_, now) => now.or(t.path),
                     };
+                }
+                Err(_) if conn.close_reason().is_some() && !closed_as_newer(&conn) => {
+                    let reach = link.reach_of(*device);
+                    match closed_as_unpaired(&conn, &link.name, local, &reach, timeouts) {
+                        Some(why) => keep_worst(&mut worst, why),
+                        None => keep_worst(
+                            &mut worst,
+                            Unsynced::Failed(Arc::new(SyncError::Closed(super::closed_words(
+                                &conn
+                                    .close_reason()
+                                    .unwrap_or(iroh::endpoint::ConnectionError::LocallyClosed),
+                            )))),
+                        ),
+                    }
                 }
                 Err(_) if closed_as_newer(&conn) => keep_worst(
                     &mut worst,

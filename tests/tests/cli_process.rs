@@ -166,7 +166,8 @@ fn the_demo_follows_tapin_now() {
         .into();
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.stdout.contains("just because) on Monday 14 January 2030"),
+        run.stdout
+            .contains("just because) on Monday 14 January 2030"),
         "`log --on yesterday` in the demo should resolve against TAPIN_NOW:\n{}",
         run.stdout
     );

@@ -321,9 +321,8 @@ fn ritual_add_refuses_a_missing_or_bad_recurrence() {
         let err = home.refuses_with(2, &args);
         assert!(err.contains(want), "{flags:?}: {err}");
     }
-    let failures: [(&str, &[&str], &str); 1] = [
-        ("  ", &["--every", "7", "--share"], "a ritual needs a title"),
-    ];
+    let failures: [(&str, &[&str], &str); 1] =
+        [("  ", &["--every", "7", "--share"], "a ritual needs a title")];
     for (title, flags, want) in failures {
         let mut args = vec!["ritual", "add", "Jordan", title];
         args.extend_from_slice(flags);

@@ -447,7 +447,10 @@ fn goal_list_show_and_today_mark_open_goals_past_their_date_as_overdue() {
     let text = maya.ok(&["goal", "list", "--all"]);
     let marked: Vec<&str> = text.lines().filter(|l| l.contains("overdue")).collect();
     assert_eq!(marked.len(), 1, "{text}");
-    assert!(marked[0].contains("Past by Friday 20 November 2026, overdue"), "{text}");
+    assert!(
+        marked[0].contains("Past by Friday 20 November 2026, overdue"),
+        "{text}"
+    );
 
     let text = maya.ok(&["show", "Jordan"]);
     let marked: Vec<&str> = text.lines().filter(|l| l.contains("overdue")).collect();

@@ -854,7 +854,8 @@ fn an_inviter_who_already_has_someone_of_the_joiners_name_tells_both_sides_why()
         invite.stderr
     );
     assert!(
-        invite.stderr.contains("--for \"Jordan\""),
+        // Text, or escaped inside `--json`'s {"error": …}.
+        invite.stderr.contains("--for \"Jordan\"") || invite.stderr.contains(r#"--for \"Jordan\""#),
         "{}",
         invite.stderr
     );

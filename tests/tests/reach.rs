@@ -524,7 +524,7 @@ fn tapin_sync_to_a_friend_on_sync_1_says_they_are_older_exits_1_and_writes_nothi
         assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
         assert!(
             run.stderr
-                .contains("error: Jordan's tapin is older; they need to update to sync with you"),
+                .contains("Jordan's tapin is older; they need to update to sync with you"),
             "{}",
             run.stderr
         );
@@ -603,7 +603,8 @@ fn a_friend_whose_tapin_no_longer_syncs_with_this_version_says_to_update_tapin()
         assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
         assert!(
             run.stderr.contains(
-                "error: Jordan's tapin is newer and no longer syncs with this version; update tapin"
+                // Text says "error: …", and `--json` puts the same words in {"error": …}.
+                "Jordan's tapin is newer and no longer syncs with this version; update tapin"
             ),
             "{}",
             run.stderr

@@ -46,7 +46,11 @@ fn exit_codes_tell_a_malformed_command_from_a_failed_one() {
             2,
             "--max \"often\"",
         ),
-        (&["snooze", "Jordan", "3x"], 2, "or a length from today, like 3d"),
+        (
+            &["snooze", "Jordan", "3x"],
+            2,
+            "or a length from today, like 3d",
+        ),
         (&["journal", "search"], 2, "search for something"),
         (&["journal", "search", "  "], 2, "search for something"),
         (&["show", ""], 2, "no person given"),

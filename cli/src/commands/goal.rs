@@ -184,7 +184,11 @@ fn list(home: &Home, person: Option<&str>, all: bool, json: bool) -> Result<()> 
         }
         let mine = row.my_steps();
         let done = mine.iter().filter(|o| o.done).count();
-        let by = row.goal.by.map(|d| format!(" by {}", describe_day(d))).unwrap_or_default();
+        let by = row
+            .goal
+            .by
+            .map(|d| format!(" by {}", describe_day(d)))
+            .unwrap_or_default();
         let overdue = if row.overdue {
             format!(", {}", paint(BAD, "overdue"))
         } else {

@@ -104,11 +104,7 @@ pub(crate) fn run(home: &Home, cmd: RitualCommand, json: bool) -> Result<()> {
                     streak(&done.schedule)
                 )
             } else if done.changed {
-                format!(
-                    "done on {}; {}",
-                    describe_day(day),
-                    streak(&done.schedule)
-                )
+                format!("done on {}; {}", describe_day(day), streak(&done.schedule))
             } else {
                 format!("already recorded on {}", describe_day(day))
             };

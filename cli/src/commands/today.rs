@@ -78,7 +78,11 @@ fn print(page: &TodayPage) -> Result<()> {
             } else if g.days_left == 0 {
                 "due today".to_owned()
             } else {
-                format!("by {} (in {})", describe_day(g.by), words::days(g.days_left))
+                format!(
+                    "by {} (in {})",
+                    describe_day(g.by),
+                    words::days(g.days_left)
+                )
             };
             // A friend's goal I took up: its date is theirs, the steps counted are mine.
             let name = output::fit(&g.name, output::NAME_COLUMN);

@@ -315,9 +315,9 @@ fn markdown(e: &Export) -> Result<String, std::fmt::Error> {
                 let done = steps.iter().filter(|o| o.done).count();
                 writeln!(
                     md,
-                    "- Goal of {rel_name}'s I took up: **{}** ({}{})",
+                    "- Goal of {rel_name}'s I took up: **{}** (my part: {}{})",
                     j.title,
-                    format!("my part: {}", words::steps(done, steps.len())),
+                    words::steps(done, steps.len()),
                     if j.achieved.is_some() {
                         ", achieved"
                     } else {

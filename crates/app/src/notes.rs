@@ -245,8 +245,7 @@ impl Home {
                     // A goal of theirs I took up: the review sets my part of it, as `goal
                     // status` does.
                     Err(Error::NotFound(not_mine)) => {
-                        let Some((goal_id, title)) =
-                            taken_up(w, rel_id, goal.trim(), &rel.name)?
+                        let Some((goal_id, title)) = taken_up(w, rel_id, goal.trim(), &rel.name)?
                         else {
                             return Err(Error::NotFound(not_mine));
                         };

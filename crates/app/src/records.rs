@@ -82,9 +82,7 @@ impl Kind {
         match self {
             Kind::Interaction => &["--text", "--on", "--by", "--via", "--reason"],
             Kind::Thanks | Kind::Boundary => &["--text", "--on"],
-            Kind::JournalEntry | Kind::Reflection | Kind::Relationship => {
-                &["--text"]
-            }
+            Kind::JournalEntry | Kind::Reflection | Kind::Relationship => &["--text"],
             Kind::CheckIn => &["--text", "--on", "--rating", "--to-change"],
             Kind::Goal => &["--text", "--why", "--by"],
             Kind::Ritual => &[
@@ -359,7 +357,12 @@ fn candidates_in(
         push(Kind::Thanks, id, r.on, r.text.clone());
     }
     for (id, r) in &recs.boundaries {
-        push(Kind::Boundary, id, crate::pages::boundary_day(r), r.text.clone());
+        push(
+            Kind::Boundary,
+            id,
+            crate::pages::boundary_day(r),
+            r.text.clone(),
+        );
     }
     for (id, r) in &recs.checkins {
         push(Kind::CheckIn, id, r.on, r.went_well.clone());

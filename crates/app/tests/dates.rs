@@ -120,7 +120,10 @@ fn planned(home: &Home, by: &str) -> Vec<(Day, Option<String>)> {
     let snoozed = home.snooze("Jordan", by).expect("snoozed");
     vec![
         (added.goal.by.expect("by"), added.warning),
-        (changed.goal.by.expect("by"), changed.warning),
+        (
+            changed.goal.expect("my own goal").by.expect("by"),
+            changed.warning,
+        ),
         (ritual.ritual.start, ritual.warning),
         (
             snoozed.saved.relationship.snoozed_until.expect("until"),

@@ -199,7 +199,12 @@ fn script(d: &Demo) -> Result<()> {
         BOLD,
         "tapin demo — Maya and Jordan pair their devices over loopback, then sync",
     ))?;
-    for (who, name) in [("maya", "Maya"), ("jordan", "Jordan")] {
+    // Both homes are on this machine, so each device gets a name of its own rather than the
+    // machine's host name twice.
+    for (who, name, device) in [
+        ("maya", "Maya", "maya-laptop"),
+        ("jordan", "Jordan", "jordan-phone"),
+    ] {
         let port = free_port()?;
         d.run(
             who,
@@ -207,6 +212,8 @@ fn script(d: &Demo) -> Result<()> {
                 "init",
                 "--name",
                 name,
+                "--device",
+                device,
                 "--bind",
                 "127.0.0.1",
                 "--port",

@@ -314,10 +314,17 @@ async fn serve_invitation(invitation: &mut Invitation, yes: bool, json: bool) ->
     } else {
         until.format("%a %-d %b %H:%M").to_string()
     };
-    output::note(format!(
-        "Waiting for your friend to run `tapin join` with this invitation (valid until {until})."
-    ))?;
-    let spinner = spinner();
+    // On a terminal the spinner carries the whole message on one line, so the ticket, the QR
+    // code and it fit an 80×24 terminal together.
+    let spinner = spinner(&format!(
+        "waiting for your friend to run `tapin join` (valid until {until})…"
+    ));
+    if spinner.is_none() {
+        output::note(format!(
+            "Waiting for your friend to run `tapin join` with this invitation (valid until \
+             {until})."
+        ))?;
+    }
     let joined = loop {
         match invitation.next().await {
             Ok(InviteEvent::Joined(joined)) => break Ok(joined),
@@ -484,12 +491,13 @@ fn qr(ticket: &str) -> Result<Vec<String>> {
     Ok(rows)
 }
 
-fn spinner() -> Option<indicatif::ProgressBar> {
+/// A spinner with `message` on stderr, when stderr is a terminal.
+fn spinner(message: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message("waiting for your friend…");
+    bar.set_message(message.to_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
 }

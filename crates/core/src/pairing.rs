@@ -160,7 +160,44 @@ fn truncate(s: &str, max: usize) -> String {
 
 struct Reader<'a>(&'a [u8]);
 
+/// Writes a list of at most 255 addresses as a ticket holds them: a count, then each as its IP
+/// version (4 or 6), its octets and its port, big-endian. [`Reader::addrs`] reads it back.
+fn put_addrs(out: &mut Vec<u8>, addrs: &[SocketAddr]) {
+    out.push(addrs.len().min(usize::from(u8::MAX)) as u8);
+    for addr in addrs.iter().take(usize::from(u8::MAX)) {
+        match addr.ip() {
+            IpAddr::V4(ip) => {
+                out.push(4);
+                out.extend_from_slice(&ip.octets());
+            }
+            IpAddr::V6(ip) => {
+                out.push(6);
+                out.extend_from_slice(&ip.octets());
+            }
+        }
+        out.extend_from_slice(&addr.port().to_be_bytes());
+    }
+}
+
 impl Reader<'_> {
+    /// A list of addresses as [`put_addrs`] writes it, of at most `max`.
+    fn addrs(&mut self, max: usize) -> Result<Vec<SocketAddr>, PairError> {
+        let n = self.u8()? as usize;
+        if n > max {
+            return Err(PairError::Malformed);
+        }
+        let mut addrs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let ip = match self.u8()? {
+                4 => IpAddr::from(self.array::<4>()?),
+                6 => IpAddr::from(self.array::<16>()?),
+                _ => return Err(PairError::Malformed),
+            };
+            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(self.array()?)));
+        }
+        Ok(addrs)
+    }
+
     fn take(&mut self, n: usize) -> Result<&[u8], PairError> {
         if self.0.len() < n {
             return Err(PairError::Malformed);
@@ -227,20 +264,7 @@ impl Invitation {
         out.extend_from_slice(&self.expires.0.to_be_bytes());
         out.push(self.name.len() as u8);
         out.extend_from_slice(self.name.as_bytes());
-        out.push(self.addrs.len() as u8);
-        for addr in &self.addrs {
-            match addr.ip() {
-                IpAddr::V4(ip) => {
-                    out.push(4);
-                    out.extend_from_slice(&ip.octets());
-                }
-                IpAddr::V6(ip) => {
-                    out.push(6);
-                    out.extend_from_slice(&ip.octets());
-                }
-            }
-            out.extend_from_slice(&addr.port().to_be_bytes());
-        }
+        put_addrs(&mut out, &self.addrs);
         let relay = self.relay.as_deref().unwrap_or("");
         out.extend_from_slice(&(relay.len() as u16).to_be_bytes());
         out.extend_from_slice(relay.as_bytes());
@@ -288,19 +312,7 @@ impl Invitation {
         let expires = Timestamp(i64::from_be_bytes(r.array()?));
         let name_len = r.u8()? as usize;
         let name = r.string(name_len, MAX_NAME)?;
-        let n_addrs = r.u8()? as usize;
-        if n_addrs > MAX_ADDRS {
-            return Err(PairError::Malformed);
-        }
-        let mut addrs = Vec::with_capacity(n_addrs);
-        for _ in 0..n_addrs {
-            let ip = match r.u8()? {
-                4 => IpAddr::from(r.array::<4>()?),
-                6 => IpAddr::from(r.array::<16>()?),
-                _ => return Err(PairError::Malformed),
-            };
-            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(r.array()?)));
-        }
+        let addrs = r.addrs(MAX_ADDRS)?;
         let relay_len = u16::from_be_bytes(r.array()?) as usize;
         let relay = r.string(relay_len, MAX_RELAY)?;
         let signature = Signature::from_bytes(&r.array()?);
@@ -358,21 +370,7 @@ impl Invitation {
         out.extend_from_slice(&secs.to_be_bytes());
         out.push(self.name.len() as u8);
         out.extend_from_slice(self.name.as_bytes());
-        let addrs: Vec<&SocketAddr> = self.addrs.iter().take(COMPACT_ADDRS).collect();
-        out.push(addrs.len() as u8);
-        for addr in addrs {
-            match addr.ip() {
-                IpAddr::V4(ip) => {
-                    out.push(4);
-                    out.extend_from_slice(&ip.octets());
-                }
-                IpAddr::V6(ip) => {
-                    out.push(6);
-                    out.extend_from_slice(&ip.octets());
-                }
-            }
-            out.extend_from_slice(&addr.port().to_be_bytes());
-        }
+        put_addrs(&mut out, &self.addrs[..self.addrs.len().min(COMPACT_ADDRS)]);
         // The relay only while the code stays small enough for a terminal: a joiner on the
         // inviter's network needs none, and one elsewhere can use the long ticket.
         let relay = self
@@ -400,19 +398,7 @@ impl Invitation {
         let secs = u32::from_be_bytes(r.array()?);
         let name_len = r.u8()? as usize;
         let name = r.string(name_len, MAX_NAME)?;
-        let n_addrs = r.u8()? as usize;
-        if n_addrs > COMPACT_ADDRS {
-            return Err(PairError::Malformed);
-        }
-        let mut addrs = Vec::with_capacity(n_addrs);
-        for _ in 0..n_addrs {
-            let ip = match r.u8()? {
-                4 => IpAddr::from(r.array::<4>()?),
-                6 => IpAddr::from(r.array::<16>()?),
-                _ => return Err(PairError::Malformed),
-            };
-            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(r.array()?)));
-        }
+        let addrs = r.addrs(COMPACT_ADDRS)?;
         let relay_len = r.u8()? as usize;
         let relay = r.string(relay_len, COMPACT_RELAY)?;
         if !r.0.is_empty() {

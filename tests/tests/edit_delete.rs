@@ -314,8 +314,13 @@ fn a_deleted_shared_record_leaves_the_friends_replica_and_an_edit_reaches_it() {
     maya.id(&reflect(&[]));
     let rel = maya.relationship("Jordan");
     maya.ok(&["unpair", "Jordan"]);
+    // The notice Jordan's devices have not fetched yet goes with the relationship: said first.
     let out = maya.ok(&["person", "delete", "Jordan", "--yes"]);
     assert!(out.contains("Deleted Jordan"), "{out}");
+    assert!(
+        out.contains("if Jordan's devices have not fetched it yet, they never will"),
+        "{out}"
+    );
     assert!(out.contains("1 journal entry stays about them"), "{out}");
     assert_eq!(maya.json(&["people", "--all"]), serde_json::json!([]));
     let (store, _) = maya.store_and_key();

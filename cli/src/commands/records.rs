@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use tapin_app::Home;
 use tapin_app::core::model::Recurrence;
 use tapin_app::records::{Edited, Kind, RecordEdit, RitualEdit};
-use tapin_app::words::{DELETE_MEANS, PERSON_DELETE_MEANS, plural};
+use tapin_app::words::{self, DELETE_MEANS, PERSON_DELETE_MEANS, plural};
 
 use crate::args::{EditArgs, InitiatorArg, RitualFields};
 use crate::output::{self, BOLD, paint};
@@ -85,10 +85,13 @@ pub(crate) fn delete_person(home: &Home, person: &str, yes: bool, json: bool) ->
     } else {
         format!(" with {}", goes.join(", "))
     };
-    let question = format!(
+    let mut question = format!(
         "Delete {}{goes}? Journal entries about them stay, without the link to them.",
         what.name
     );
+    if what.notice_goes {
+        question = format!("{}\n{question}", words::notice_goes(&what.name));
+    }
     if !confirmed(&question, yes)? {
         output::note("Nothing was deleted.")?;
         return Ok(());

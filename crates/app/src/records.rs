@@ -508,6 +508,10 @@ pub struct PersonDeleted {
     pub theirs: usize,
     /// Journal entries about them: they stay, without the link to them.
     pub journal_mentions: usize,
+    /// The notice that I ended the pairing, kept for their devices' next contact, goes too: if
+    /// they have not fetched it yet, they never will, and my devices look offline to theirs (as
+    /// after `unpair --quietly`). Said before deleting, so it is a choice.
+    pub notice_goes: bool,
     /// What it means, in words.
     pub means: Vec<String>,
 }
@@ -534,6 +538,14 @@ fn person_deletion(
     let shared = count(&docs.side(id)?);
     let theirs = count(&docs.replica(id)?.records);
     let journal = docs.journal()?;
+    let notice_goes = rel.peer.as_ref().is_some_and(|p| p.notice.is_some());
+    let mut means: Vec<String> = crate::words::PERSON_DELETE_MEANS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    if notice_goes {
+        means.push(crate::words::notice_goes(&rel.name));
+    }
     Ok(PersonDeleted {
         id,
         name: rel.name,
@@ -549,10 +561,8 @@ fn person_deletion(
             .values()
             .filter(|e| e.about.contains(&id))
             .count(),
-        means: crate::words::PERSON_DELETE_MEANS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+        notice_goes,
+        means,
     })
 }
 

@@ -386,6 +386,15 @@ fn capitalised(text: &str) -> String {
     })
 }
 
+/// Said before and after deleting a relationship unpaired with a notice: the notice goes with
+/// it, so a friend whose devices have not fetched it yet never will.
+pub fn notice_goes(name: &str) -> String {
+    format!(
+        "The notice that you ended the pairing goes too: if {name}'s devices have not fetched it \
+         yet, they never will, and yours will look offline to them, as after `unpair --quietly`."
+    )
+}
+
 /// What deleting a relationship takes with it, and what stays: said before and after a
 /// `person delete`.
 pub const PERSON_DELETE_MEANS: [&str; 3] = [

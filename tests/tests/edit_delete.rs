@@ -551,3 +551,28 @@ fn with_no_editor_set_the_fallback_opens_with_a_hint_and_its_lines_are_dropped()
     assert!(run.stdout.contains("no editor found"), "{}", run.stdout);
     assert!(run.stdout.contains("EDITOR"), "{}", run.stdout);
 }
+
+#[test]
+fn an_edited_day_follows_the_same_rule_as_a_new_one() {
+    let home = maya();
+    // Something that happened: never in the future, and a phrase reads backwards.
+    let thanks = home.id(&["thanks", "Jordan", "For the soup"]);
+    let err = home.refuses(&["edit", &thanks[..8], "--on", "tomorrow"]);
+    assert!(err.contains("is in the future"), "{err}");
+    let out = home.ok(&["edit", &thanks[..8], "--on", "friday"]);
+    assert!(out.contains("Friday 20 November 2026"), "{out}");
+    // A plan: kept when past, with a warning on stderr and in JSON.
+    let goal = home.id(&["goal", "add", "Jordan", "Walk more"]);
+    let run = home.run(&["edit", &goal[..8], "--by", "2026-11-01"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("already past"), "{}", run.stderr);
+    let edited = home.json(&["edit", &goal[..8], "--by", "2026-10-01"]);
+    assert!(
+        edited["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("already past")),
+        "{edited:#}"
+    );
+    let err = home.refuses_with(2, &["edit", &goal[..8], "--by", "2026-02-30"]);
+    assert!(err.contains("February has 28 days in 2026"), "{err}");
+}

@@ -132,40 +132,28 @@ pub fn mentions(text: &str, name: &str) -> bool {
 }
 
 /// A name as it is matched: lowercase, without accents ("Zoë" and "zoe" match), so that a person
-/// can type a name without the accents their keyboard lacks.
+/// can type a name without the accents their keyboard lacks. Accents are taken off by Unicode
+/// decomposition (NFD), so a name typed decomposed ("Zoe" and a combining diaeresis, as some
+/// systems send it) matches the same; the few Latin letters whose stroke does not decompose
+/// (ł, ø, đ, ħ, ı, ŧ) are mapped by hand.
 pub fn fold(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
     name.trim()
         .chars()
         .flat_map(char::to_lowercase)
-        .map(unaccent)
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'ł' => 'l',
+            'ø' => 'o',
+            'đ' => 'd',
+            'ħ' => 'h',
+            'ı' => 'i',
+            'ŧ' => 't',
+            other => other,
+        })
         .collect()
-}
-
-/// The letter without its accent, for the Latin letters people's names carry; any other
-/// character as it is.
-fn unaccent(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
-        'ď' | 'đ' => 'd',
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
-        'ĥ' | 'ħ' => 'h',
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
-        'ĵ' => 'j',
-        'ķ' => 'k',
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
-        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
-        'ŕ' | 'ŗ' | 'ř' => 'r',
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
-        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
-        'ŵ' => 'w',
-        'ý' | 'ÿ' | 'ŷ' => 'y',
-        'ź' | 'ż' | 'ž' => 'z',
-        other => other,
-    }
 }
 
 /// Why a file could not be read or written, in words ("no such file", "permission denied"),
@@ -470,6 +458,9 @@ mod tests {
         assert_eq!(fold("JOSÉ Ñúñez"), "jose nunez");
         assert_eq!(fold("Łukasz Dvořák"), "lukasz dvorak");
         assert_eq!(fold("李小龙"), "李小龙");
+        // Decomposed, as some systems type it: the same name.
+        assert_eq!(fold("Zoe\u{308}"), "zoe");
+        assert_eq!(fold("Søren Ħal İlkay"), "soren hal ilkay");
     }
 
     #[test]

@@ -48,6 +48,19 @@ fn sections(page: &Value, id: &str) -> (usize, usize, usize) {
     )
 }
 
+/// `today --json`, and its goal lines for `goal`.
+fn today_goals(home: &Home, goal: &str) -> (Value, Vec<Value>) {
+    let glance = home.json(&["today"]);
+    let nudges = glance["goals"]
+        .as_array()
+        .expect("goals")
+        .iter()
+        .filter(|g| g["goal"] == goal)
+        .cloned()
+        .collect();
+    (glance, nudges)
+}
+
 /// The step texts with their done flags, in order.
 fn texts(steps: &Value) -> Vec<(String, bool)> {
     steps
@@ -174,13 +187,7 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     assert!(text.contains("[ ] 2. Check the weather"), "{text}");
 
     // `today` reminds Maya of it once, by Jordan's date, counting her own steps.
-    let glance = maya.json(&["today"]);
-    let nudges: Vec<&Value> = glance["goals"]
-        .as_array()
-        .expect("goals")
-        .iter()
-        .filter(|g| g["goal"] == goal)
-        .collect();
+    let (glance, nudges) = today_goals(&maya, &goal);
     assert_eq!(nudges.len(), 1, "{glance:#}");
     assert_eq!(nudges[0]["owner"], "them");
     assert_eq!(nudges[0]["days_left"], -2);
@@ -309,13 +316,7 @@ fn a_goal_taken_up_goes_through_every_goal_command_within_what_is_the_joiners() 
     assert_eq!(text.matches("Walk on Sundays").count(), 1, "{text}");
     assert!(text.contains("Maya's steps"), "{text}");
     assert!(text.contains("overdue"), "{text}");
-    let glance = jordan.json(&["today"]);
-    let nudges: Vec<&Value> = glance["goals"]
-        .as_array()
-        .expect("goals")
-        .iter()
-        .filter(|g| g["goal"] == goal)
-        .collect();
+    let (glance, nudges) = today_goals(&jordan, &goal);
     assert_eq!(nudges.len(), 1, "once on Jordan's side too: {glance:#}");
     assert_eq!(nudges[0]["owner"], "me");
 

@@ -7,21 +7,13 @@ use tapin_app::goals::{GoalChange, NewGoal};
 use tapin_app::notes::{NewCheckIn, NewInteraction, NewNote};
 use tapin_app::people::PersonSettings;
 use tapin_app::rituals::NewRitual;
-use tapin_app::{Clock, Error, Home, NetSettings, NewHome};
+use tapin_app::{Error, Home};
 
-/// Maya's home with Jordan, on Sunday 22 November 2026 at noon UTC (the tests run in UTC unless
-/// TZ says otherwise, and noon is the same day in every zone within twelve hours of it).
+mod common;
+
+/// Maya's home ([`common::home`]) with Jordan.
 fn home() -> (tempfile::TempDir, Home) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("maya");
-    let new = NewHome {
-        name: "Maya".into(),
-        device: "laptop".into(),
-        net: NetSettings::default(),
-    };
-    let at = "2026-11-22T12:00:00Z".parse().expect("a time");
-    Home::create(&path, &new, Clock::Fixed(at)).expect("created");
-    let home = Home::open(&path, Clock::Fixed(at)).expect("opened");
+    let (dir, home) = common::home();
     home.add_person("Jordan", &PersonSettings::default())
         .expect("added");
     (dir, home)

@@ -6,21 +6,10 @@ use tapin_app::core::model::GoalStatus;
 use tapin_app::goals::NewGoal;
 use tapin_app::notes::NewCheckIn;
 use tapin_app::people::PersonSettings;
-use tapin_app::{Clock, Error, Home, NetSettings, NewHome};
+use tapin_app::{Clock, Error, Home};
 
-fn home() -> (tempfile::TempDir, Home) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("maya");
-    let new = NewHome {
-        name: "Maya".into(),
-        device: "laptop".into(),
-        net: NetSettings::default(),
-    };
-    let at = "2026-11-22T12:00:00Z".parse().expect("a time");
-    Home::create(&path, &new, Clock::Fixed(at)).expect("created");
-    let home = Home::open(&path, Clock::Fixed(at)).expect("opened");
-    (dir, home)
-}
+mod common;
+use common::home;
 
 fn goal(person: &str, title: &str, share: bool) -> NewGoal {
     NewGoal {

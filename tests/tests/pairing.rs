@@ -835,13 +835,21 @@ fn a_joiner_who_already_has_someone_of_the_inviters_name_is_asked_before_connect
 
 /// The inviter's home has someone of the joiner's name, and no terminal to ask on: both sides
 /// are told what really happened, and neither stores anything.
+///
+/// Regression test for "on a loaded machine the joiner says Maya did not confirm": the inviter
+/// closes with its reason only after giving the joiner time to read its "no" (`pair_refused`),
+/// and a joiner that waited no longer than that for the close lost the reason whenever the
+/// close came late. Here Maya's tapin waits 4 s, longer than the 2 s default, as a busy machine
+/// would.
 #[test]
 fn an_inviter_who_already_has_someone_of_the_joiners_name_tells_both_sides_why() {
     let maya = Home::init_net("Maya", "maya-laptop", 0);
     let jordan = Home::init_net("Jordan", "jordan-phone", 0);
     maya.ok(&["person", "add", "Jordan"]);
     let (maya_before, jordan_before) = (relationships(&maya), jordan.snapshot());
-    let mut invite = maya.spawn(&["--json", "invite", "--yes", "--expires", "2m"]);
+    let mut cmd = maya.net_cmd(&["--json", "invite", "--yes", "--expires", "2m"]);
+    cmd.env("TAPIN_TIMEOUTS", "pair_refused=4s");
+    let mut invite = Background::spawn(cmd, None);
     let ticket = ticket_of(&invite.next_line(NET_TIMEOUT));
     let join = jordan.net_run(&["join", &ticket, "--yes"]);
     let invite = invite.wait(NET_TIMEOUT);

@@ -268,9 +268,12 @@ impl PendingPairing {
         match self.exchange_confirms().await {
             Ok(theirs) if theirs.accepted => Ok(self.peer.clone()),
             Ok(_) => {
-                // Their "no"; a tapin that says why closes with it right after.
+                // Their "no"; a tapin that says why closes with it right after: within its
+                // `pair_refused` of writing it, so wait a whole step for that close, not the same
+                // `pair_refused` (a loaded machine delays the close past it, and the reason
+                // would be lost to "did not confirm").
                 let closed =
-                    tokio::time::timeout(self.timeouts.pair_refused, self.conn.closed()).await;
+                    tokio::time::timeout(self.timeouts.pair_step, self.conn.closed()).await;
                 let name = self.peer.name.clone();
                 Err(match closed.map(|c| FriendEnded::of(&c, &name)) {
                     Ok(said @ (FriendEnded::Cancelled(_) | FriendEnded::CannotStore { .. })) => {

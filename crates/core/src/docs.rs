@@ -5,7 +5,8 @@
 //! ```text
 //! private   { schema: 1, relationships: {id: Relationship}, reflections: {id: Reflection},
 //!             records: {relationship id: SideRecords} }        -- never leaves home
-//! journal   { schema: 1, entries: {id: JournalEntry} }          -- never leaves home
+//! journal-YYYY-MM { schema: 1, entries: {id: JournalEntry} }    -- never leaves home
+//! journal   { schema: 2, entries: {…} }  -- retired: moved into journal-YYYY-MM
 //! side-<id> { schema: 1, relationship: id, goals: {…}, rituals: {…}, checkins: {…},
 //!             interactions: {…}, thanks: {…}, boundaries: {…} } -- the shared side
 //! ```
@@ -25,6 +26,12 @@ use crate::validate::{Mode, Validate};
 
 /// The schema version this build writes and understands.
 pub const SCHEMA: u64 = 1;
+
+/// The schema the single `journal` document is given once its entries have been moved into
+/// month documents ([`split_journal`]): newer than any release that kept the journal whole
+/// understands, so that release refuses the document (naming it) instead of showing and
+/// exporting an empty or partial journal, or writing new entries where no newer tapin looks.
+pub const RETIRED_JOURNAL_SCHEMA: u64 = 2;
 
 /// Something went wrong reading or editing a document. Sources are boxed to keep the error
 /// small on the happy path.
@@ -290,7 +297,7 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
                 create_map(d, doc, &ROOT, key)?;
             }
         }
-        DocId::Journal => {
+        DocId::Journal | DocId::JournalMonth(_) => {
             create_map(d, doc, &ROOT, "entries")?;
         }
         DocId::Side(rel) => {
@@ -385,17 +392,17 @@ pub fn put_reflection(d: &mut AutoCommit, id: Id, reflection: &Reflection) -> Re
     put_in(d, doc, &obj, &id.to_string(), reflection)
 }
 
-/// Adds or replaces a journal entry.
+/// Adds or replaces a journal entry, in `d`, which must be its month document
+/// ([`DocId::journal_for`] of its `at`, which never changes).
 pub fn put_entry(d: &mut AutoCommit, id: Id, entry: &JournalEntry) -> Result<(), DocError> {
-    let doc = DocId::Journal;
+    let doc = DocId::journal_for(entry.at);
     init(d, doc)?;
     let obj = require_map(d, doc, &ROOT, "entries")?;
     put_in(d, doc, &obj, &id.to_string(), entry)
 }
 
-/// Reads one journal entry, if present.
-pub fn get_entry<D: ReadDoc>(d: &D, id: Id) -> Result<Option<JournalEntry>, DocError> {
-    let doc = DocId::Journal;
+/// Reads one journal entry of the journal document `doc`, if present.
+pub fn get_entry<D: ReadDoc>(d: &D, doc: DocId, id: Id) -> Result<Option<JournalEntry>, DocError> {
     check_schema(d, doc)?;
     if schema_of(d) == 0 {
         return Ok(None);
@@ -502,9 +509,9 @@ pub fn delete_reflection(d: &mut AutoCommit, id: Id) -> Result<(), DocError> {
     delete_key(d, DocId::Private, "reflections", &id.to_string())
 }
 
-/// Removes one journal entry (a no-op if it is not there).
-pub fn delete_entry(d: &mut AutoCommit, id: Id) -> Result<(), DocError> {
-    delete_key(d, DocId::Journal, "entries", &id.to_string())
+/// Removes one journal entry from the journal document `doc` (a no-op if it is not there).
+pub fn delete_entry(d: &mut AutoCommit, doc: DocId, id: Id) -> Result<(), DocError> {
+    delete_key(d, doc, "entries", &id.to_string())
 }
 
 /// Reads one record, if present.
@@ -581,9 +588,141 @@ pub fn read_private<D: ReadDoc>(d: &D) -> Result<PrivateDoc, DocError> {
     hydrate_whole(d, DocId::Private)
 }
 
-/// Reads the journal (empty if it was never written).
+/// Reads the single `journal` document of a home not yet split into months (empty if it was
+/// never written, and empty once it is retired: its entries are in the month documents then).
 pub fn read_journal<D: ReadDoc>(d: &D) -> Result<JournalDoc, DocError> {
+    if journal_retired(d) {
+        return Ok(JournalDoc::default());
+    }
     hydrate_whole(d, DocId::Journal)
+}
+
+/// Reads one month document of the journal (empty if it was never written).
+pub fn read_journal_month<D: ReadDoc>(d: &D, doc: DocId) -> Result<JournalDoc, DocError> {
+    hydrate_whole(d, doc)
+}
+
+/// Whether the single `journal` document has been retired ([`split_journal`] moved its entries).
+pub fn journal_retired<D: ReadDoc>(d: &D) -> bool {
+    schema_of(d) == RETIRED_JOURNAL_SCHEMA
+}
+
+/// The entries of the single `journal` document (`old`), grouped by the month document each
+/// belongs in, as `(month document, entry key)`: every key of its `entries` map, readable or not,
+/// so that nothing is lost. An entry whose `at` cannot be read goes to `journal-undated`.
+pub fn journal_split_plan<D: ReadDoc>(
+    old: &D,
+) -> Result<std::collections::BTreeMap<DocId, Vec<String>>, DocError> {
+    let doc = DocId::Journal;
+    check_schema(old, doc)?;
+    let mut plan: std::collections::BTreeMap<DocId, Vec<String>> = Default::default();
+    if schema_of(old) == 0 {
+        return Ok(plan);
+    }
+    let entries = require_map(old, doc, &ROOT, "entries")?;
+    for item in old.map_range(&entries, ..) {
+        let at = match item.value {
+            automerge::ValueRef::Object(ObjType::Map) => {
+                match old.get(&item.id(), "at").map_err(am(doc))? {
+                    Some((Value::Scalar(s), _)) => match s.as_ref() {
+                        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
+                        ScalarValue::Uint(n) => i64::try_from(*n).ok(),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let month = at.map_or(crate::ids::Month::UNDATED, |at| {
+            crate::ids::Month::of(crate::time::Timestamp(at))
+        });
+        plan.entry(DocId::JournalMonth(month))
+            .or_default()
+            .push(item.key.to_string());
+    }
+    Ok(plan)
+}
+
+/// Copies the entries `keys` of the single `journal` document (`old`) into `into`, a month
+/// document, value for value: every field, those this build does not know included, so the
+/// move loses nothing a newer tapin wrote (docs/FORMAT.md, the compatibility contract).
+pub fn copy_journal_entries<D: ReadDoc>(
+    old: &D,
+    keys: &[String],
+    into: &mut AutoCommit,
+    month: DocId,
+) -> Result<(), DocError> {
+    let entries = require_map(old, DocId::Journal, &ROOT, "entries")?;
+    init(into, month)?;
+    let target = require_map(into, month, &ROOT, "entries")?;
+    for key in keys {
+        copy_prop(old, &entries, key.as_str().into(), into, &target, month)?;
+    }
+    Ok(())
+}
+
+/// Copies one property (and everything under it) from `src` to `dst`, into the same key or
+/// index of `dst_obj`.
+fn copy_prop<D: ReadDoc>(
+    src: &D,
+    src_obj: &ObjId,
+    prop: automerge::Prop,
+    dst: &mut AutoCommit,
+    dst_obj: &ObjId,
+    doc: DocId,
+) -> Result<(), DocError> {
+    use automerge::Prop;
+    let Some((value, id)) = src.get(src_obj, prop.clone()).map_err(am(doc))? else {
+        return Ok(());
+    };
+    match value {
+        Value::Scalar(s) => match prop {
+            Prop::Map(key) => dst.put(dst_obj, key, s.into_owned()),
+            Prop::Seq(i) => dst.insert(dst_obj, i, s.into_owned()),
+        }
+        .map_err(am(doc)),
+        Value::Object(kind) => {
+            let new = match prop {
+                Prop::Map(key) => dst.put_object(dst_obj, key, kind),
+                Prop::Seq(i) => dst.insert_object(dst_obj, i, kind),
+            }
+            .map_err(am(doc))?;
+            match kind {
+                ObjType::Map | ObjType::Table => {
+                    let keys: Vec<String> =
+                        src.map_range(&id, ..).map(|i| i.key.to_string()).collect();
+                    for key in keys {
+                        copy_prop(src, &id, key.into(), dst, &new, doc)?;
+                    }
+                }
+                ObjType::List => {
+                    for i in 0..src.length(&id) {
+                        copy_prop(src, &id, i.into(), dst, &new, doc)?;
+                    }
+                }
+                ObjType::Text => {
+                    let text = src.text(&id).map_err(am(doc))?;
+                    dst.splice_text(&new, 0, 0, &text).map_err(am(doc))?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Marks the single `journal` document retired, once its entries are in month documents: a
+/// newer schema, and where the entries went, for a person looking at the raw document.
+pub fn retire_journal(d: &mut AutoCommit) -> Result<(), DocError> {
+    let doc = DocId::Journal;
+    d.put(ROOT, "schema", RETIRED_JOURNAL_SCHEMA)
+        .map_err(am(doc))?;
+    d.put(
+        ROOT,
+        "moved_to",
+        "journal-YYYY-MM (one document per month, UTC)",
+    )
+    .map_err(am(doc))
 }
 
 /// Reads the replica of the friend's side of a relationship (empty if nothing arrived yet).
@@ -695,9 +834,15 @@ mod tests {
     fn a_document_from_a_newer_schema_is_refused() {
         let mut d = AutoCommit::new();
         d.put(ROOT, "schema", SCHEMA + 1).unwrap();
+        let month = DocId::journal_for(crate::time::Timestamp(0));
         assert!(
-            matches!(read_journal(&d), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1)
+            matches!(read_journal_month(&d, month), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1)
         );
+        // The single journal with that schema is retired: read as empty, its entries are in
+        // the month documents. One schema newer still is refused.
+        assert_eq!(read_journal(&d).unwrap(), JournalDoc::default());
+        d.put(ROOT, "schema", RETIRED_JOURNAL_SCHEMA + 1).unwrap();
+        assert!(matches!(read_journal(&d), Err(DocError::TooNew { .. })));
         assert!(matches!(
             init(&mut d, DocId::Journal),
             Err(DocError::TooNew { .. })

@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::Timestamp;
+
 /// The id of one record: a relationship, goal, ritual, check-in, journal entry, …
 ///
 /// Users refer to records by any unique prefix of the hex form (like git commits), so the full
@@ -103,15 +105,21 @@ impl TryFrom<String> for Id {
 ///
 /// The privacy promise rests on this type: [`DocId::Side`] is the only kind of document that is
 /// ever shareable, and it holds only what its owner chose to share with one friend. Everything
-/// private lives in [`DocId::Private`] or [`DocId::Journal`], and there is no field or flag that
-/// turns those into something a friend may receive.
+/// private lives in [`DocId::Private`], [`DocId::JournalMonth`] or the retired [`DocId::Journal`],
+/// and there is no field or flag that turns those into something a friend may receive.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum DocId {
     /// The person's private home document: relationships and their settings, reflections, and
     /// the records of each relationship that are not shared. Never leaves the person's devices.
     Private,
-    /// The private journal. Never leaves the person's devices.
+    /// The journal as one document, as releases before the split kept it. Retired: a home's
+    /// entries are moved into [`DocId::JournalMonth`] documents once, and this document is then
+    /// marked with a newer schema so that an older tapin refuses it rather than misreads it
+    /// (docs/FORMAT.md, "The journal, month by month"). Never leaves the person's devices.
     Journal,
+    /// The private journal entries written in one month (UTC) of their `at`. Never leaves the
+    /// person's devices.
+    JournalMonth(Month),
     /// The person's shared side of one relationship, keyed by the relationship's id. This is the
     /// only document a paired friend may hold (as a read-only replica).
     Side(Id),
@@ -126,6 +134,81 @@ impl DocId {
     pub fn is_shareable(&self) -> bool {
         matches!(self, DocId::Side(_))
     }
+
+    /// The journal document an entry written at `at` lives in: the month of `at`, in UTC, so
+    /// every device of a person in any time zone puts it in the same document.
+    pub fn journal_for(at: Timestamp) -> DocId {
+        DocId::JournalMonth(Month::of(at))
+    }
+
+    /// Whether this is one of the journal's month documents.
+    pub fn is_journal_month(&self) -> bool {
+        matches!(self, DocId::JournalMonth(_))
+    }
+}
+
+/// A month of journal entries: a calendar month in UTC, or [`Month::UNDATED`] for entries whose
+/// time is outside the years 0–9999 (a damaged record still needs a place; it is never dropped).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Month {
+    year: u16,
+    /// 1–12; 0 only in [`Month::UNDATED`].
+    month: u8,
+}
+
+impl Month {
+    /// Where entries with no usable date go: `journal-undated`.
+    pub const UNDATED: Month = Month { year: 0, month: 0 };
+
+    /// A calendar month, if `month` is 1–12 and `year` 0–9999.
+    pub fn new(year: u16, month: u8) -> Option<Month> {
+        ((1..=12).contains(&month) && year <= 9999).then_some(Month { year, month })
+    }
+
+    /// The UTC month of an instant; [`Month::UNDATED`] outside the years 0–9999.
+    pub fn of(at: Timestamp) -> Month {
+        use chrono::Datelike;
+        chrono::DateTime::from_timestamp_millis(at.0)
+            .and_then(|t| {
+                let year = u16::try_from(t.year()).ok()?;
+                Month::new(year, u8::try_from(t.month()).ok()?)
+            })
+            .unwrap_or(Month::UNDATED)
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Month::UNDATED {
+            f.write_str("undated")
+        } else {
+            write!(f, "{:04}-{:02}", self.year, self.month)
+        }
+    }
+}
+
+impl FromStr for Month {
+    type Err = ();
+
+    /// `YYYY-MM` exactly (four digits, a dash, two), or `undated`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "undated" {
+            return Ok(Month::UNDATED);
+        }
+        let b = s.as_bytes();
+        if b.len() != 7
+            || b[4] != b'-'
+            || !s[..4]
+                .bytes()
+                .chain(s[5..].bytes())
+                .all(|c| c.is_ascii_digit())
+        {
+            return Err(());
+        }
+        let year = s[..4].parse().map_err(drop)?;
+        let month = s[5..].parse().map_err(drop)?;
+        Month::new(year, month).ok_or(())
+    }
 }
 
 impl fmt::Display for DocId {
@@ -133,6 +216,7 @@ impl fmt::Display for DocId {
         match self {
             DocId::Private => f.write_str("private"),
             DocId::Journal => f.write_str("journal"),
+            DocId::JournalMonth(month) => write!(f, "journal-{month}"),
             DocId::Side(id) => write!(f, "side-{id}"),
             DocId::Replica(id) => write!(f, "replica-{id}"),
         }
@@ -156,6 +240,10 @@ impl FromStr for DocId {
                 parse("side-")
                     .map(DocId::Side)
                     .or_else(|| parse("replica-").map(DocId::Replica))
+                    .or_else(|| {
+                        let month = s.strip_prefix("journal-")?.parse().ok()?;
+                        Some(DocId::JournalMonth(month))
+                    })
                     .ok_or_else(|| ParseDocIdError(s.to_owned()))
             }
         }
@@ -172,6 +260,8 @@ mod tests {
         for doc in [
             DocId::Private,
             DocId::Journal,
+            DocId::JournalMonth(Month::new(2026, 11).unwrap()),
+            DocId::JournalMonth(Month::UNDATED),
             side,
             DocId::Replica(Id::from_bytes([8; 16])),
         ] {
@@ -181,15 +271,53 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_lives_in_the_utc_month_of_its_time() {
+        let at = |s: &str| {
+            Timestamp(
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .unwrap()
+                    .timestamp_millis(),
+            )
+        };
+        let name = |s| DocId::journal_for(at(s)).to_string();
+        assert_eq!(name("2026-11-30T23:59:59.999Z"), "journal-2026-11");
+        assert_eq!(name("2026-12-01T00:00:00Z"), "journal-2026-12");
+        // A time zone does not move an entry: 00:30 in Berlin on 1 December is November in UTC.
+        assert_eq!(name("2026-12-01T00:30:00+01:00"), "journal-2026-11");
+        assert_eq!(name("1969-12-31T23:59:59Z"), "journal-1969-12");
+        assert_eq!(
+            DocId::journal_for(Timestamp(i64::MAX)).to_string(),
+            "journal-undated"
+        );
+        assert_eq!(
+            DocId::journal_for(Timestamp(i64::MIN)).to_string(),
+            "journal-undated"
+        );
+    }
+
+    #[test]
     fn only_sides_are_shareable() {
         assert!(!DocId::Private.is_shareable());
         assert!(!DocId::Journal.is_shareable());
+        assert!(!DocId::journal_for(Timestamp(0)).is_shareable());
         assert!(DocId::Side(Id::from_bytes([1; 16])).is_shareable());
     }
 
     #[test]
     fn malformed_names_are_refused() {
-        for bad in ["", "side-", "side-xyz", "Private", "side-0707"] {
+        for bad in [
+            "",
+            "side-",
+            "side-xyz",
+            "Private",
+            "side-0707",
+            "journal-",
+            "journal-2026-13",
+            "journal-2026-00",
+            "journal-2026-1",
+            "journal-+026-01",
+            "journal-2026-01 ",
+        ] {
             assert!(bad.parse::<DocId>().is_err(), "{bad} parsed");
         }
     }

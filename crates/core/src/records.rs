@@ -104,6 +104,13 @@ impl<T, K: Ord> Records<T, K> {
         self.items.insert(key, value)
     }
 
+    /// Takes in the records read from another document of the same kind (the journal's months):
+    /// their records and their unreadable ones. A key in both keeps `other`'s record.
+    pub fn absorb(&mut self, other: Records<T, K>) {
+        self.items.extend(other.items);
+        self.unreadable.extend(other.unreadable);
+    }
+
     /// Removes a record; writing these records back deletes it from the document.
     pub fn remove(&mut self, key: &K) -> Option<T>
     where

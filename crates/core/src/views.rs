@@ -42,6 +42,7 @@ use crate::Id;
 use crate::model::{Records, SideRecords};
 
 pub mod journal;
+pub mod journal_index;
 pub mod mutual;
 pub mod reciprocity;
 pub mod reflection;

@@ -98,37 +98,71 @@ impl Query {
 
 /// The entries matching `query`, newest first by [`JournalEntry::at`] (ties by id).
 pub fn search<'a>(journal: &'a JournalDoc, query: &Query) -> Vec<(Id, &'a JournalEntry)> {
-    // Fold the query once, so a hand-built query matches like a parsed one.
-    let terms: Vec<String> = query
+    let matcher = Matcher::new(query);
+    let mut text = String::new();
+    let mut hits: Vec<(Id, &'a JournalEntry)> = journal
+        .entries
+        .iter()
+        .filter(|(_, e)| matcher.matches(e, &mut text))
+        .map(|(id, e)| (*id, e))
+        .collect();
+    hits.sort_by(|(ia, a), (ib, b)| b.at.cmp(&a.at).then_with(|| ia.cmp(ib)));
+    hits
+}
+
+/// A query folded once, to test entries against: the one test [`search`] and the journal's
+/// index ([`super::journal_index`]) both apply.
+#[derive(Debug, Clone)]
+pub struct Matcher<'q> {
+    query: &'q Query,
+    terms: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl<'q> Matcher<'q> {
+    /// Folds `query` (so a hand-built query matches like a parsed one).
+    pub fn new(query: &'q Query) -> Self {
+        let (terms, tags) = folded_parts(query);
+        Matcher { query, terms, tags }
+    }
+
+    /// Whether `e` matches every part of the query; `buf` is reused to fold its text, and only
+    /// once the cheap parts (star, relationship, tags) passed.
+    pub fn matches(&self, e: &JournalEntry, buf: &mut String) -> bool {
+        (!self.query.starred_only || e.starred)
+            && self.query.about.is_none_or(|id| e.about.contains(&id))
+            && self
+                .tags
+                .iter()
+                .all(|tag| e.tags.iter().any(|have| same_tag(have, tag)))
+            && (self.terms.is_empty() || {
+                fold_into(&e.text, buf);
+                contains_all(buf, &self.terms)
+            })
+    }
+}
+
+/// The query's text terms and tags folded as [`search`] compares them (empty terms dropped).
+pub fn folded_parts(query: &Query) -> (Vec<String>, Vec<String>) {
+    let terms = query
         .terms
         .iter()
         .map(|t| fold(t))
         .filter(|t| !t.is_empty())
         .collect();
-    let tags: Vec<String> = query
+    let tags = query
         .tags
         .iter()
         .map(|t| fold(t.strip_prefix('@').unwrap_or(t)))
         .collect();
-    let mut text = String::new();
-    let mut hits: Vec<(Id, &'a JournalEntry)> = journal
-        .entries
+    (terms, tags)
+}
+
+/// Whether folded text holds every folded term: the text test of [`search`].
+pub fn contains_all(folded_text: &str, folded_terms: &[String]) -> bool {
+    folded_terms
         .iter()
-        .filter(|(_, e)| {
-            (!query.starred_only || e.starred)
-                && query.about.is_none_or(|id| e.about.contains(&id))
-                && tags
-                    .iter()
-                    .all(|tag| e.tags.iter().any(|have| same_tag(have, tag)))
-                && (terms.is_empty() || {
-                    fold_into(&e.text, &mut text);
-                    terms.iter().all(|t| text.contains(t.as_str()))
-                })
-        })
-        .map(|(id, e)| (*id, e))
-        .collect();
-    hits.sort_by(|(ia, a), (ib, b)| b.at.cmp(&a.at).then_with(|| ia.cmp(ib)));
-    hits
+        .all(|t| folded_text.contains(t.as_str()))
 }
 
 /// Characters that make an `@` part of a word (an email address) rather than a tag.
@@ -154,7 +188,8 @@ fn fold_char(c: char) -> impl Iterator<Item = char> {
     c.to_lowercase().map(|l| if l == 'ς' { 'σ' } else { l })
 }
 
-fn fold_into(text: &str, out: &mut String) {
+/// [`fold`] into a reused buffer.
+pub fn fold_into(text: &str, out: &mut String) {
     out.clear();
     if text.is_ascii() {
         // The common case, and the fastest: a checked copy and a vectorised lowercase.
@@ -190,7 +225,9 @@ fn ascii_prefix_len(s: &str) -> usize {
     len
 }
 
-fn fold(text: &str) -> String {
+/// Folds case as search does: Unicode lowercase, final sigma as sigma. The search index keeps
+/// entries' text folded this way, so that it finds exactly what [`search`] finds.
+pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     fold_into(text, &mut out);
     out

@@ -39,6 +39,11 @@ pub enum MetaKey {
     /// `import.restored_from`: the person keys (hex) of the exports this home was restored
     /// from, as a JSON array of strings.
     RestoredFrom,
+    /// `journal.retired`: the version of the single `journal` document (decimal, UTF-8) when its
+    /// entries were moved into month documents and it was retired. While the document is still
+    /// at that version there is nothing more to move, which opening a home checks without
+    /// loading it.
+    JournalRetired,
     /// `invite.<id>`: an invitation `tapin invite` made, as JSON `{ "ticket", "used" }`; `<id>`
     /// is the invitation id in lowercase hex.
     Invite(InviteId),
@@ -67,6 +72,7 @@ impl MetaKey {
             MetaKey::NetRelay => "net.relay".into(),
             MetaKey::NetMdns => "net.mdns".into(),
             MetaKey::RestoredFrom => "import.restored_from".into(),
+            MetaKey::JournalRetired => "journal.retired".into(),
             MetaKey::Invite(id) => format!("invite.{id}").into(),
             MetaKey::ReplicaHeads(rel) => format!("replica.{rel}.heads").into(),
             MetaKey::ReplicaPath(rel) => format!("replica.{rel}.path").into(),
@@ -116,6 +122,11 @@ mod tests {
             (MetaKey::NetRelay, "net.relay", "net.relay"),
             (MetaKey::NetMdns, "net.mdns", "net.mdns"),
             (
+                MetaKey::JournalRetired,
+                "journal.retired",
+                "journal.retired",
+            ),
+            (
                 MetaKey::RestoredFrom,
                 "import.restored_from",
                 "import.restored_from",
@@ -153,6 +164,7 @@ mod tests {
                 | MetaKey::NetRelay
                 | MetaKey::NetMdns
                 | MetaKey::RestoredFrom
+                | MetaKey::JournalRetired
                 | MetaKey::Invite(_)
                 | MetaKey::ReplicaHeads(_)
                 | MetaKey::ReplicaPath(_)
@@ -165,7 +177,7 @@ mod tests {
     #[test]
     fn every_key_is_spelled_as_documented() {
         let table = every_key();
-        assert_eq!(table.len(), 13, "one row per variant");
+        assert_eq!(table.len(), 14, "one row per variant");
         for (key, stored, _) in &table {
             assert_eq!(key.name(), *stored);
             assert_eq!(key.to_string(), *stored);

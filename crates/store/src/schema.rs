@@ -189,7 +189,7 @@ fn open_read_write(path: &Path) -> Result<Option<Opened>, OpenError> {
         Stamp::Current { additions: false } => migrate(&conn, path),
         Stamp::Current { additions: true } => Ok(()),
     };
-    match set_up {
+    match set_up.and_then(|()| add_index(&conn, path)) {
         Ok(()) => {}
         Err(OpenError::Sqlite { source, .. }) if cannot_write(&source) => return Ok(None),
         Err(err) => return Err(err),
@@ -337,6 +337,20 @@ fn initialise(conn: &Connection, path: &Path) -> Result<(), OpenError> {
         Stamp::Current { additions: false } => add_to_format_1(&tx, path)?,
         Stamp::Current { additions: true } => {}
     }
+    tx.commit().map_err(sqlite)
+}
+
+/// Creates the journal's search index tables if they are missing: derived rows a format-1 tapin
+/// that does not know them ignores (it cannot write the journal documents they index), so they
+/// keep `user_version` at 1 like the other additions. Their rows are made on first use.
+fn add_index(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let sqlite = |source| classify(path, source);
+    if crate::index::exists(conn).map_err(sqlite)? {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(sqlite)?;
+    crate::index::create(&tx).map_err(sqlite)?;
     tx.commit().map_err(sqlite)
 }
 

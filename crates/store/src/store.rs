@@ -42,6 +42,8 @@ pub struct Store {
     pub(crate) read_only: bool,
     /// Whether `doc_heads` and `view_cache` exist (always, unless read-only; see `schema`).
     pub(crate) additions: bool,
+    /// Whether the journal's search index tables exist (always, once a writable store opened).
+    pub(crate) index: bool,
     tightened: Vec<Tightened>,
 }
 
@@ -119,7 +121,9 @@ impl Store {
     /// Opens the database file `path` as the store of `home`.
     pub(crate) fn open_file(home: &Path, path: &Path) -> Result<Store, OpenError> {
         let opened = schema::open(path)?;
+        let index = crate::index::exists(&opened.conn).unwrap_or(false);
         Ok(Store {
+            index,
             conn: opened.conn,
             home: home.to_owned(),
             path: path.to_owned(),
@@ -416,6 +420,84 @@ impl Store {
     /// warning.
     pub fn documents(&self) -> Result<Vec<DocId>, StoreError> {
         rows::documents(&self.conn, &self.path).map_err(|source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Whether this store has the journal's search index (every writable store does; a
+    /// read-only store opened on a home last written by an older tapin may not).
+    pub fn has_journal_index(&self) -> bool {
+        self.index
+    }
+
+    /// The journal documents whose rows in the search index are missing or out of date:
+    /// [`Txn::refresh_journal_index`] makes them again. Empty without an index.
+    pub fn stale_journal_index(&self) -> Result<Vec<DocId>, StoreError> {
+        if !self.index {
+            return Ok(Vec::new());
+        }
+        crate::index::stale(&self.conn).map_err(|source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Searches the journal through its index: the entries
+    /// [`tapin_core::views::journal::search`] finds in the documents, in the same order, how many
+    /// in all and the first `limit`. Only as current as the index: refresh a stale one first
+    /// ([`Store::stale_journal_index`]). `None` when the index cannot answer: there is none, or
+    /// a row of it was found damaged, in which case it is marked stale (so
+    /// [`Txn::refresh_journal_index`](crate::Txn::refresh_journal_index) makes it again) and
+    /// the caller reads the documents or asks again after refreshing.
+    pub fn search_journal(
+        &self,
+        query: &tapin_core::views::journal::Query,
+        limit: usize,
+    ) -> Result<Option<crate::JournalHits>, StoreError> {
+        let sqlite = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        if !self.index {
+            return Ok(None);
+        }
+        match crate::index::search(&self.conn, query, limit).map_err(sqlite)? {
+            Ok(hits) => Ok(Some(hits)),
+            Err(damaged) => {
+                if !self.read_only {
+                    crate::index::forget(&self.conn, &damaged).map_err(sqlite)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The journal entries whose id starts with the hex `prefix`, each with its document, from
+    /// the search index (empty without one).
+    pub fn journal_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(tapin_core::Id, DocId)>, StoreError> {
+        if !self.index {
+            return Ok(Vec::new());
+        }
+        crate::index::with_prefix(&self.conn, prefix).map_err(|source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The journal entries about the relationship `rel`, each with its document, from the
+    /// search index (empty without one).
+    pub fn journal_about(
+        &self,
+        rel: tapin_core::Id,
+    ) -> Result<Vec<(tapin_core::Id, DocId)>, StoreError> {
+        if !self.index {
+            return Ok(Vec::new());
+        }
+        crate::index::about(&self.conn, rel).map_err(|source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
         })

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 
-use automerge::{ActorId, AutoCommit, Automerge};
+use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
 
 use crate::error::TxnError;
-use crate::heads;
+use crate::index::{self, JournalHits};
 use crate::meta::MetaKey;
 use crate::rows::{self, Layout};
 use crate::store::{self, Store};
+use crate::{heads, rows::documents};
 
 /// A write transaction in progress; see [`Store::transaction`].
 ///
@@ -39,6 +40,9 @@ struct Working {
     layout: Option<Layout>,
     /// Whether this transaction wrote rows of it.
     written: bool,
+    /// Its heads and version when this transaction first read it, for the journal index to
+    /// find what changed since ([`crate::index::update_written`]).
+    loaded: (Vec<ChangeHash>, i64),
 }
 
 impl fmt::Debug for Txn<'_> {
@@ -138,7 +142,8 @@ fn load_working<'a>(
             // Not from `Store::with_current`: that would put rows this transaction wrote into the
             // store's memory before they are committed.
             let working = match store.load_detached(tx, doc)? {
-                Some((current, layout)) => Working {
+                Some((mut current, layout)) => Working {
+                    loaded: (current.get_heads(), layout.last_chunk),
                     doc: current,
                     layout: Some(layout),
                     written: false,
@@ -147,6 +152,7 @@ fn load_working<'a>(
                     doc: AutoCommit::new(),
                     layout: None,
                     written: false,
+                    loaded: (Vec::new(), 0),
                 },
             };
             Ok(entry.insert(working))
@@ -343,6 +349,7 @@ impl Txn<'_> {
                         doc: current,
                         layout: Some(Layout::compacted(bytes.len(), chunk)),
                         written: true,
+                        loaded: (Vec::new(), 0),
                     },
                 );
                 Ok(())
@@ -377,6 +384,12 @@ impl Txn<'_> {
         if self.store.additions {
             tables.extend(["doc_heads", "view_cache"]);
         }
+        if doc.is_journal_month()
+            && self.store.index
+            && let Err(source) = index::reindex(&self.tx, doc, None, 0)
+        {
+            return Err(self.fail(doc, TxnError::Sqlite { doc: *doc, source }));
+        }
         let name = doc.to_string();
         for table in tables {
             let deleted = self
@@ -389,6 +402,86 @@ impl Txn<'_> {
         }
         self.docs.remove(doc);
         Ok(())
+    }
+
+    /// Every document stored, as of this transaction ([`Store::documents`]).
+    pub fn documents(&mut self) -> Result<Vec<DocId>, TxnError> {
+        self.usable()?;
+        documents(&self.tx, &self.store.path).map_err(|source| self.index_failed(source))
+    }
+
+    /// Brings the journal's search index up to date with every journal document as of this
+    /// transaction: each whose rows are missing or stale is indexed again from the document.
+    /// Returns how many were. Nothing to do without the index (a read-only store's older home).
+    pub fn refresh_journal_index(&mut self) -> Result<usize, TxnError> {
+        self.usable()?;
+        if !self.store.index {
+            return Ok(0);
+        }
+        let stale = index::stale(&self.tx).map_err(|source| self.index_failed(source))?;
+        for doc in &stale {
+            let w = working(&mut self.docs, &mut self.failed, self.store, &self.tx, doc)?;
+            let version = w.layout.map_or(0, |layout| layout.last_chunk);
+            let current = w.layout.is_some().then(|| w.doc.document());
+            if let Err(source) = index::reindex(&self.tx, doc, current, version) {
+                return Err(self.fail(doc, TxnError::Sqlite { doc: *doc, source }));
+            }
+        }
+        Ok(stale.len())
+    }
+
+    /// The journal entries whose id starts with `prefix`, each with its document, from the
+    /// search index as of this transaction (call [`Txn::refresh_journal_index`] first).
+    pub fn journal_with_prefix(
+        &mut self,
+        prefix: &str,
+    ) -> Result<Vec<(tapin_core::Id, DocId)>, TxnError> {
+        self.usable()?;
+        if !self.store.index {
+            return Ok(Vec::new());
+        }
+        index::with_prefix(&self.tx, prefix).map_err(|source| self.index_failed(source))
+    }
+
+    /// The journal entries about the relationship `rel`, each with its document, from the
+    /// search index as of this transaction (call [`Txn::refresh_journal_index`] first).
+    pub fn journal_about(
+        &mut self,
+        rel: tapin_core::Id,
+    ) -> Result<Vec<(tapin_core::Id, DocId)>, TxnError> {
+        self.usable()?;
+        if !self.store.index {
+            return Ok(Vec::new());
+        }
+        index::about(&self.tx, rel).map_err(|source| self.index_failed(source))
+    }
+
+    /// Searches the journal's index as of this transaction ([`Store::search_journal`]), after
+    /// bringing it up to date; a damaged index is made again from the documents and asked once
+    /// more. `None` when it still cannot answer (or there is no index): read the documents.
+    pub fn search_journal(
+        &mut self,
+        query: &tapin_core::views::journal::Query,
+        limit: usize,
+    ) -> Result<Option<JournalHits>, TxnError> {
+        for _ in 0..2 {
+            self.refresh_journal_index()?;
+            if !self.store.index {
+                return Ok(None);
+            }
+            match index::search(&self.tx, query, limit) {
+                Ok(Ok(hits)) => return Ok(Some(hits)),
+                Ok(Err(damaged)) => {
+                    index::forget(&self.tx, &damaged).map_err(|source| self.index_failed(source))?
+                }
+                Err(source) => return Err(self.index_failed(source)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn index_failed(&mut self, source: rusqlite::Error) -> TxnError {
+        self.meta_failed("the journal's search index", source)
     }
 
     /// The value stored under `key` in the meta table, as of this transaction.
@@ -479,6 +572,18 @@ impl Txn<'_> {
             if recorded.is_none_or(|(v, h)| v != version || h != heads::encode(&current)) {
                 heads::write(&tx, &doc, version, &current)
                     .map_err(|source| TxnError::Sqlite { doc, source })?;
+            }
+            // The journal's search index changes with the journal, in the same commit.
+            if w.written && doc.is_journal_month() && store.index {
+                let (heads, loaded_version) = &w.loaded;
+                index::update_written(
+                    &tx,
+                    &doc,
+                    w.doc.document(),
+                    (heads, *loaded_version),
+                    version,
+                )
+                .map_err(|source| TxnError::Sqlite { doc, source })?;
             }
             remembered.push((doc, layout, w.doc));
         }

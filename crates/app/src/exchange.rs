@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tapin_core::docs::{self, JournalDoc, Place, PrivateDoc};
-use tapin_core::model::{Initiator, Relationship, SideRecords};
+use tapin_core::model::{Initiator, JournalEntry, Relationship, SideRecords};
 use tapin_core::{DocId, Id};
 use tapin_store::MetaKey;
 
@@ -155,7 +155,8 @@ impl Home {
                     sides.insert(rel, side);
                 }
             }
-            let journal = r.uncached(DocId::Journal, docs::read_journal)?;
+            // Every month document, read from the document itself (as `uncached` reads).
+            let journal = r.journal()?;
             unreadable += journal.entries.unreadable().len();
             let export = Export {
                 format: FORMAT.to_owned(),
@@ -640,8 +641,17 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
         })?;
         w.txn().set_meta(MetaKey::RestoredFrom, &bytes)?;
     }
-    let docs: Vec<DocId> = [DocId::Private, DocId::Journal]
+    // Each entry goes to the month document of when it was written.
+    let mut months: BTreeMap<DocId, Vec<(Id, &JournalEntry)>> = BTreeMap::new();
+    for (&id, e) in &export.journal.entries {
+        months
+            .entry(DocId::journal_for(e.at))
+            .or_default()
+            .push((id, e));
+    }
+    let docs: Vec<DocId> = [DocId::Private]
         .into_iter()
+        .chain(months.keys().copied())
         .chain(export.sides.keys().map(|id| DocId::Side(*id)))
         .collect();
     let mut before = Vec::new();
@@ -663,12 +673,14 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
         }
         Ok(())
     })?;
-    w.update(DocId::Journal, |d| {
-        for (&id, e) in &export.journal.entries {
-            docs::put_entry(d, id, e)?;
-        }
-        Ok(())
-    })?;
+    for (&month, entries) in &months {
+        w.update(month, |d| {
+            for (id, e) in entries {
+                docs::put_entry(d, *id, e)?;
+            }
+            Ok(())
+        })?;
+    }
     for (&id, recs) in &export.sides {
         w.update(DocId::Side(id), |d| {
             Ok(docs::put_records(d, Place::Shared(id), recs)?)

@@ -182,9 +182,10 @@ impl Home {
                         .as_str()
                         .as_bytes(),
                 )?;
-                for doc in [DocId::Private, DocId::Journal] {
-                    txn.update(&doc, |d| -> Result<()> { Ok(docs::init(d, doc)?) })?;
-                }
+                // The journal's month documents are made with their first entry.
+                txn.update(&DocId::Private, |d| -> Result<()> {
+                    Ok(docs::init(d, DocId::Private)?)
+                })?;
                 txn.set_meta(MetaKey::Name, name.as_bytes())?;
                 Ok(())
             })
@@ -268,6 +269,7 @@ impl Home {
                 ),
             });
         }
+        crate::journal::split_journal(&store, &device.actor())?;
         Ok(Home {
             path: path.to_owned(),
             store: Mutex::new(store),

@@ -1,15 +1,24 @@
-//! The private journal. Entries live in the journal document, which has no path to any other
-//! device.
+//! The private journal. Entries live in one document per month (UTC) of when they were written
+//! ([`DocId::journal_for`]), none of which has a path to any other device: writing an entry
+//! touches one small document however long the journal is. Searches, listings and id lookups
+//! go through the journal's search index in `tapin.db` (derived from the documents, kept by the
+//! store in the same transaction as every journal write, rebuilt when stale), so they load no
+//! journal document at all.
+//!
+//! A home from before the split keeps its journal in one `journal` document: opening the home
+//! moves its entries into month documents, once ([`split_journal`]).
 
+use automerge::ActorId;
 use serde::Serialize;
 use tapin_core::docs;
 use tapin_core::model::JournalEntry;
-use tapin_core::views::journal::{Query, extract_tags, search};
+use tapin_core::views::journal::{Query, extract_tags};
 use tapin_core::{DocId, Id};
+use tapin_store::{MetaKey, Store};
 
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, checked, random_id};
-use crate::reading::{Docs, find_person, unique_prefix};
+use crate::reading::{Docs, Lookup, find_person, unique_prefix};
 
 /// A journal entry saved.
 #[derive(Debug, Clone, Serialize)]
@@ -103,7 +112,9 @@ impl Home {
                     principles: Vec::new(),
                 },
             )?;
-            w.update(DocId::Journal, |d| Ok(docs::put_entry(d, id, &entry)?))?;
+            w.update(DocId::journal_for(at), |d| {
+                Ok(docs::put_entry(d, id, &entry)?)
+            })?;
             Ok(EntrySaved { id, entry })
         })
     }
@@ -111,10 +122,15 @@ impl Home {
     /// Stars or unstars an entry, by id prefix.
     pub fn star_entry(&self, entry: &str, starred: bool) -> Result<EntrySaved> {
         self.write(|w| {
-            let journal = w.journal()?;
-            let id = unique_prefix(journal.entries.keys().copied(), entry, "journal entry")?;
-            let e = w.update(DocId::Journal, |d| {
-                let mut e: JournalEntry = docs::get_entry(d, id)?.ok_or_else(|| {
+            let found = w.journal_lookup(&Lookup::Prefix(entry.trim().to_ascii_lowercase()))?;
+            let id = unique_prefix(found.iter().map(|(id, _, _)| *id), entry, "journal entry")?;
+            let doc = found
+                .iter()
+                .find(|(i, _, _)| *i == id)
+                .map(|(_, doc, _)| *doc)
+                .ok_or_else(|| Error::not_found(format!("journal entry {entry:?} was removed")))?;
+            let e = w.update(doc, |d| {
+                let mut e: JournalEntry = docs::get_entry(d, doc, id)?.ok_or_else(|| {
                     Error::not_found(format!("journal entry {entry:?} was removed"))
                 })?;
                 e.starred = starred;
@@ -127,6 +143,7 @@ impl Home {
 
     /// Lists or searches the journal, newest first.
     pub fn find_entries(&self, find: &Find) -> Result<Found> {
+        self.refresh_journal_index()?;
         self.read(|r| {
             let private = r.private()?;
             let mut query = match &find.text {
@@ -155,15 +172,13 @@ impl Home {
                 .transpose()?
                 .map(|(id, _)| id);
             query.starred_only = find.starred;
-            let journal = r.journal()?;
-            let found = search(&journal, &query);
-            let total = found.len();
+            let found = r.search_journal(&query, find.limit)?;
+            let total = found.total;
             let entries = found
+                .entries
                 .into_iter()
-                .take(find.limit)
                 .map(|(id, entry)| EntryRow {
                     id,
-                    entry: entry.clone(),
                     written: crate::words::local_minute(entry.at.0),
                     about_names: entry
                         .about
@@ -175,9 +190,76 @@ impl Home {
                                 .map_or_else(|| a.short(), |r| r.name.clone())
                         })
                         .collect(),
+                    entry,
                 })
                 .collect();
             Ok(Found { total, entries })
         })
     }
+
+    /// Brings the journal's search index up to date when a journal document changed without it
+    /// (a home just split, an index deleted, a write by a tapin that did not index): one write
+    /// transaction, only when something is stale, re-indexing only the documents that are.
+    /// A read-only home is searched through its documents instead.
+    pub(crate) fn refresh_journal_index(&self) -> Result<()> {
+        let store = self.store();
+        if store.is_read_only() || store.stale_journal_index()?.is_empty() {
+            return Ok(());
+        }
+        store.transaction(&self.device.actor(), |txn| {
+            let n = txn.refresh_journal_index()?;
+            tracing::debug!(documents = n, "re-indexed the journal");
+            Ok::<_, Error>(())
+        })
+    }
+}
+
+/// Moves the entries of a home's single `journal` document (releases before the split) into
+/// month documents, and retires it, in one transaction: a crash leaves either the old journal as
+/// it was or every entry moved. Each entry is copied value for value, fields this build does not
+/// know and unreadable entries included. Returns whether it moved anything.
+///
+/// Cheap when there is nothing to do: two small queries, no load, on every open.
+pub(crate) fn split_journal(store: &Store, actor: &ActorId) -> Result<bool> {
+    if store.is_read_only() {
+        return Ok(false);
+    }
+    let version = store.doc_version(&DocId::Journal)?;
+    let done = version.to_string().into_bytes();
+    if version == 0 || store.get_meta(MetaKey::JournalRetired)?.as_ref() == Some(&done) {
+        return Ok(false);
+    }
+    store.transaction(actor, |txn| {
+        // Under the write lock, again: another process may have done it.
+        let Some(old) = txn.doc(&DocId::Journal)? else {
+            return Ok(false);
+        };
+        let retired = docs::journal_retired(old);
+        let plan = if retired {
+            None
+        } else {
+            Some((docs::journal_split_plan(old)?, old.clone()))
+        };
+        if let Some((plan, old)) = plan {
+            let entries: usize = plan.values().map(Vec::len).sum();
+            for (month, keys) in &plan {
+                txn.update(month, |d| {
+                    docs::copy_journal_entries(&old, keys, d, *month).map_err(Error::from)
+                })?;
+            }
+            txn.update(&DocId::Journal, |d| {
+                docs::retire_journal(d).map_err(Error::from)
+            })?;
+            // The old journal's cached decoded copy holds every entry's words: it goes too.
+            txn.drop_view(&DocId::Journal)?;
+            tracing::info!(
+                entries,
+                months = plan.len(),
+                "moved the journal into one document per month"
+            );
+        }
+        let version = txn.version(&DocId::Journal)?;
+        txn.set_meta(MetaKey::JournalRetired, version.to_string().as_bytes())?;
+        Ok::<_, Error>(!retired)
+    })
 }

@@ -6,9 +6,11 @@
 use automerge::{AutoCommit, Automerge, ChangeHash};
 use serde::Serialize;
 use tapin_core::docs::{self, DocError, JournalDoc, Place, PrivateDoc};
-use tapin_core::model::{Records, Relationship, SideRecords};
+use tapin_core::model::{JournalEntry, Records, Relationship, SideRecords};
 use tapin_core::time::Day;
+use tapin_core::views::journal::{Query, search};
 use tapin_core::{DocId, Id};
+use tapin_store::JournalHits;
 use tapin_store::{Store, Txn};
 
 use crate::error::{Error, Result};
@@ -27,12 +29,6 @@ pub(crate) trait Decoded: Default + Serialize + serde::de::DeserializeOwned {
 impl Decoded for PrivateDoc {
     fn fully_read(&self) -> bool {
         self.unreadable() == 0
-    }
-}
-
-impl Decoded for JournalDoc {
-    fn fully_read(&self) -> bool {
-        self.entries.unreadable().is_empty()
     }
 }
 
@@ -78,9 +74,54 @@ pub(crate) trait Docs {
         self.view(DocId::Private, docs::read_private)
     }
 
-    /// The journal.
+    /// The journal's documents, each read whole (no view cache: the journal's index serves
+    /// searches, and whole reads are for exports, imports and a relationship's deletion): every
+    /// month document, and the single `journal` of a home not split yet (a read-only one).
+    fn journal_parts(&mut self) -> Result<Vec<(DocId, JournalDoc)>>;
+
+    /// The whole journal, every document's entries together (unreadable ones counted).
     fn journal(&mut self) -> Result<JournalDoc> {
-        self.view(DocId::Journal, docs::read_journal)
+        let mut whole = JournalDoc::default();
+        for (_, part) in self.journal_parts()? {
+            whole.entries.absorb(part.entries);
+        }
+        Ok(whole)
+    }
+
+    /// The journal entries an id prefix or a relationship finds, each with its document: from
+    /// the search index when it is current, else by reading the journal's documents.
+    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>>;
+
+    /// Searches the journal: the entries [`search`] finds, newest first, how many in all and the
+    /// first `limit`. Through the index when it is current, else over the documents.
+    fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits>;
+
+    /// [`Docs::journal_lookup`] and [`Docs::search_journal`] by reading every journal document.
+    fn journal_lookup_read(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+        let mut out = Vec::new();
+        for (doc, part) in self.journal_parts()? {
+            for (id, e) in part.entries.iter() {
+                if by.finds(*id, e) {
+                    out.push((*id, doc, e.clone()));
+                }
+            }
+        }
+        out.sort_by_key(|(id, _, _)| *id);
+        Ok(out)
+    }
+
+    /// [`Docs::search_journal`] by reading every journal document.
+    fn search_journal_read(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {
+        let journal = self.journal()?;
+        let found = search(&journal, query);
+        Ok(JournalHits {
+            total: found.len(),
+            entries: found
+                .into_iter()
+                .take(limit)
+                .map(|(id, e)| (id, e.clone()))
+                .collect(),
+        })
     }
 
     /// My shared side of one relationship.
@@ -152,6 +193,41 @@ pub(crate) trait Docs {
     }
 }
 
+/// What [`Docs::journal_lookup`] looks for.
+#[derive(Debug, Clone)]
+pub(crate) enum Lookup {
+    /// Entries whose id starts with these lowercase hex digits.
+    Prefix(String),
+    /// Entries about this relationship.
+    About(Id),
+}
+
+impl Lookup {
+    fn finds(&self, id: Id, e: &JournalEntry) -> bool {
+        match self {
+            Lookup::Prefix(prefix) => id.to_string().starts_with(prefix.as_str()),
+            Lookup::About(rel) => e.about.contains(rel),
+        }
+    }
+}
+
+/// The journal's documents as `names` lists them, in order: month documents, and the single
+/// `journal` (which reads as empty once retired).
+fn journal_docs(names: Vec<DocId>) -> Vec<DocId> {
+    names
+        .into_iter()
+        .filter(|d| matches!(d, DocId::Journal | DocId::JournalMonth(_)))
+        .collect()
+}
+
+/// Reads one of the journal's documents.
+fn read_part(doc: DocId, am: &Automerge) -> Result<JournalDoc, DocError> {
+    match doc {
+        DocId::Journal => docs::read_journal(am),
+        _ => docs::read_journal_month(am, doc),
+    }
+}
+
 /// Reads outside a transaction, through the view cache. What it decoded is cached by
 /// [`Reader::finish`], once the use case has succeeded: a failed one writes nothing, not even a
 /// cache.
@@ -218,9 +294,52 @@ impl<'s> Reader<'s> {
     }
 }
 
+impl Reader<'_> {
+    /// Whether the search index can answer as it is: it exists and nothing changed since it
+    /// was made (a reader cannot bring it up to date; [`crate::Home`] does that before reading).
+    fn index_current(&self) -> Result<bool> {
+        Ok(self.store.has_journal_index() && self.store.stale_journal_index()?.is_empty())
+    }
+}
+
 impl Docs for Reader<'_> {
     fn cached(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>> {
         Ok(self.store.cached_view(doc)?)
+    }
+
+    fn journal_parts(&mut self) -> Result<Vec<(DocId, JournalDoc)>> {
+        let mut parts = Vec::new();
+        for doc in journal_docs(self.store.documents()?) {
+            parts.push((doc, self.uncached(doc, |am| read_part(doc, am))?));
+        }
+        Ok(parts)
+    }
+
+    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+        if !self.index_current()? {
+            return self.journal_lookup_read(by);
+        }
+        let found = match by {
+            Lookup::Prefix(prefix) => self.store.journal_with_prefix(prefix)?,
+            Lookup::About(rel) => self.store.journal_about(*rel)?,
+        };
+        let mut out = Vec::with_capacity(found.len());
+        for (id, doc) in found {
+            let entry = self.uncached(doc, |am| docs::get_entry(am, doc, id))?;
+            if let Some(entry) = entry {
+                out.push((id, doc, entry));
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {
+        if self.index_current()?
+            && let Some(hits) = self.store.search_journal(query, limit)?
+        {
+            return Ok(hits);
+        }
+        self.search_journal_read(query, limit)
     }
 
     fn decode<T: Decoded>(
@@ -301,6 +420,43 @@ impl<'t, 's> Writer<'t, 's> {
 impl Docs for Writer<'_, '_> {
     fn cached(&mut self, doc: &DocId) -> Result<Option<Vec<u8>>> {
         Ok(self.txn.cached_view(doc)?)
+    }
+
+    fn journal_parts(&mut self) -> Result<Vec<(DocId, JournalDoc)>> {
+        let mut parts = Vec::new();
+        for doc in journal_docs(self.txn.documents()?) {
+            if let Some(am) = self.txn.doc(&doc)? {
+                parts.push((doc, read_part(doc, am)?));
+            }
+        }
+        Ok(parts)
+    }
+
+    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+        // A writable store always has the index; under the write lock it can be made current.
+        self.txn.refresh_journal_index()?;
+        let found = match by {
+            Lookup::Prefix(prefix) => self.txn.journal_with_prefix(prefix)?,
+            Lookup::About(rel) => self.txn.journal_about(*rel)?,
+        };
+        let mut out = Vec::with_capacity(found.len());
+        for (id, doc) in found {
+            let entry = match self.txn.doc(&doc)? {
+                Some(am) => docs::get_entry(am, doc, id)?,
+                None => None,
+            };
+            if let Some(entry) = entry {
+                out.push((id, doc, entry));
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {
+        match self.txn.search_journal(query, limit)? {
+            Some(hits) => Ok(hits),
+            None => self.search_journal_read(query, limit),
+        }
     }
 
     fn decode<T: Decoded>(

@@ -21,7 +21,7 @@ use tapin_store::MetaKey;
 
 use crate::error::{Error, Result, invalid};
 use crate::home::{Home, checked};
-use crate::reading::{Docs, Writer, find_person};
+use crate::reading::{Docs, Lookup, Writer, find_person};
 use crate::words::describe_day;
 
 /// The kinds of record that can be edited and deleted.
@@ -307,8 +307,8 @@ fn day_of(ts: Timestamp) -> Day {
 enum Location {
     /// A relationship's record, in its place.
     Record(Place),
-    /// The journal.
-    Journal,
+    /// The journal, in this month document.
+    Journal(DocId),
     /// The private document's reflections.
     Reflection,
     /// The private document's relationships.
@@ -430,11 +430,10 @@ fn locate(docs: &mut impl Docs, query: &str) -> Result<Found> {
             });
         }
     }
-    let journal = docs.journal()?;
-    for (&id, e) in &journal.entries {
-        if id.to_string().starts_with(&prefix) {
+    for (id, doc, e) in docs.journal_lookup(&Lookup::Prefix(prefix.clone()))? {
+        {
             found.push(Found {
-                at: Location::Journal,
+                at: Location::Journal(doc),
                 summary: RecordRef {
                     kind: Kind::JournalEntry,
                     id,
@@ -537,7 +536,7 @@ fn person_deletion(
     let kept = private.records.get(&id).map_or(0, count);
     let shared = count(&docs.side(id)?);
     let theirs = count(&docs.replica(id)?.records);
-    let journal = docs.journal()?;
+    let mentions = docs.journal_lookup(&Lookup::About(id))?.len();
     let notice_goes = rel.peer.as_ref().is_some_and(|p| p.notice.is_some());
     let mut means: Vec<String> = crate::words::PERSON_DELETE_MEANS
         .iter()
@@ -556,11 +555,7 @@ fn person_deletion(
             .filter(|r| r.relationship == id)
             .count(),
         theirs,
-        journal_mentions: journal
-            .entries
-            .values()
-            .filter(|e| e.about.contains(&id))
-            .count(),
+        journal_mentions: mentions,
         notice_goes,
         means,
     })
@@ -584,21 +579,9 @@ fn delete_person_in(w: &mut Writer<'_, '_>, person: &str) -> Result<PersonDelete
         }
         Ok(())
     })?;
-    let journal = w.journal()?;
-    let mentions: Vec<(Id, JournalEntry)> = journal
-        .entries
-        .iter()
-        .filter(|(_, e)| e.about.contains(&id))
-        .map(|(k, e)| (*k, e.clone()))
-        .collect();
-    if !mentions.is_empty() {
-        w.update(DocId::Journal, |d| {
-            for (k, mut e) in mentions {
-                e.about.retain(|a| *a != id);
-                docs::put_entry(d, k, &e)?;
-            }
-            Ok(())
-        })?;
+    for (k, doc, mut e) in w.journal_lookup(&Lookup::About(id))? {
+        e.about.retain(|a| *a != id);
+        w.update(doc, |d| Ok(docs::put_entry(d, k, &e)?))?;
     }
     let txn = w.txn();
     for doc in [DocId::Side(id), DocId::Replica(id)] {
@@ -612,7 +595,6 @@ fn delete_person_in(w: &mut Writer<'_, '_>, person: &str) -> Result<PersonDelete
         txn.delete_meta(key)?;
     }
     txn.drop_view(&DocId::Private)?;
-    txn.drop_view(&DocId::Journal)?;
     Ok(gone)
 }
 
@@ -690,9 +672,9 @@ impl Home {
                     })?;
                     place.doc()
                 }
-                Location::Journal => {
-                    w.update(DocId::Journal, |d| Ok(docs::delete_entry(d, rid)?))?;
-                    DocId::Journal
+                Location::Journal(doc) => {
+                    w.update(doc, |d| Ok(docs::delete_entry(d, doc, rid)?))?;
+                    doc
                 }
                 Location::Reflection => {
                     w.update(DocId::Private, |d| Ok(docs::delete_reflection(d, rid)?))?;
@@ -893,13 +875,17 @@ impl Home {
                         _ => invalid!("not a relationship's record"),
                     }
                 }
-                Location::Journal => {
+                Location::Journal(doc) => {
                     let text = edit.text.as_deref().unwrap_or_default();
                     let text = nonempty("a journal entry", text)?;
-                    w.update(DocId::Journal, |d| {
-                        let mut e: JournalEntry = docs::get_entry(d, rid)?.ok_or_else(|| {
-                            Error::not_found(format!("journal entry {} was removed", rid.short()))
-                        })?;
+                    w.update(doc, |d| {
+                        let mut e: JournalEntry =
+                            docs::get_entry(d, doc, rid)?.ok_or_else(|| {
+                                Error::not_found(format!(
+                                    "journal entry {} was removed",
+                                    rid.short()
+                                ))
+                            })?;
                         // Tags written as @words follow the text; tags given apart stay.
                         let old_inline = extract_tags(&e.text);
                         let mut tags = extract_tags(&text);

@@ -373,9 +373,13 @@ fn the_automerge_export_writes_one_standard_file_per_document() {
         .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
         .collect();
     assert_eq!(written, want);
-    // private, journal, and the shared side of Jordan and Ada (Old Friend shares nothing).
+    // private, the journal's month, and the shared side of Jordan and Ada (Old Friend shares
+    // nothing).
     assert_eq!(written.len(), 4, "{written:?}");
-    assert!(written.contains("private.automerge") && written.contains("journal.automerge"));
+    assert!(
+        written.contains("private.automerge") && written.contains("journal-2026-11.automerge"),
+        "{written:?}"
+    );
     assert_eq!(written.iter().filter(|n| n.starts_with("side-")).count(), 2);
 
     let printed: BTreeSet<String> = out.lines().map(str::to_owned).collect();

@@ -438,7 +438,6 @@ async fn initial_sync(
     };
 
     for rep in 0..reps {
-
         // A fresh, empty replica: a new home and a new device for Jordan.
         let jordan = DeviceKey::from_secret(Rng(1_000 + rep as u64).secret());
         let jrel = Rng(2_000 + rep as u64).id();
@@ -544,10 +543,8 @@ async fn initial_sync(
         Automerge::load(&save)?;
         let load_after = t.elapsed();
         out.load.extend([load_before, load_after]);
-        out.ratios.push((
-            mode,
-            ms(took) / ((ms(load_before) + ms(load_after)) / 2.0),
-        ));
+        out.ratios
+            .push((mode, ms(took) / ((ms(load_before) + ms(load_after)) / 2.0)));
         out.sync.push(took);
         out.by_mode[mode].push(took);
         let _ = send.finish();
@@ -663,12 +660,16 @@ async fn initial_sync(
             t,
         );
         let t = Instant::now();
-        let saved = SavedDoc::load(whole)?;
+        let mut saved = SavedDoc::load(whole)?;
+        let checked = saved.check_authors(|actor| *actor == maya.actor());
         timed(
             &mut out.parts,
-            "receiver: SavedDoc::load (the one load: authorship check, then the replica)",
+            "receiver: SavedDoc::load and check_authors (the one load, and who wrote it)",
             t,
         );
+        if checked != Ok(out.changes) {
+            return Err(format!("the authorship check said {checked:?}").into());
+        }
         // The protocol alone: both sessions in memory, batches handed across directly.
         let t = Instant::now();
         sessions_in_memory(maya, &jordan, history, &save)?;

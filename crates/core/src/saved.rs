@@ -29,7 +29,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use automerge::{AutoCommit, Automerge, AutomergeError, ReadDoc};
+use automerge::{ActorId, AutoCommit, Automerge, AutomergeError, ReadDoc};
 use sha2::{Digest, Sha256};
 
 /// The four bytes every automerge chunk starts with.
@@ -147,6 +147,26 @@ fn parse_later_documents(bytes: &[u8], documents: &[Range<usize>]) -> Result<(),
 /// checksum, and what is compressed in them must inflate within the budget for `bytes`' size.
 /// Nothing is handed to automerge. Returns where the document chunks are.
 pub fn check_chunks(bytes: &[u8]) -> Result<Vec<Range<usize>>, BytesError> {
+    Ok(walk_chunks(bytes)?.documents)
+}
+
+/// What [`walk_chunks`] read on its way through some bytes.
+struct Walk {
+    /// Where the document chunks are.
+    documents: Vec<Range<usize>>,
+    /// Every actor that can have made a change in the bytes: the actors each document chunk
+    /// lists (a document names each change's author by its place in that list, so no change in
+    /// it is by anyone else) and each change chunk's author. `None` if a chunk's authors are not
+    /// read here (a bundle).
+    actors: Option<Vec<Vec<u8>>>,
+    /// How many changes the bytes hold, when they are one document chunk whose count could be
+    /// read (the rows of its changes' actor column).
+    changes: Option<usize>,
+}
+
+/// [`check_chunks`], also reading who can have written the changes (see [`Walk`]), in the same
+/// pass.
+fn walk_chunks(bytes: &[u8]) -> Result<Walk, BytesError> {
     let budget = bytes
         .len()
         .saturating_mul(MAX_INFLATION)
@@ -154,18 +174,44 @@ pub fn check_chunks(bytes: &[u8]) -> Result<Vec<Range<usize>>, BytesError> {
         .min(MAX_INFLATED);
     let mut inflated = Inflated { left: budget };
     let mut documents = Vec::new();
+    let mut actors = Some(Vec::new());
+    let mut changes = None;
+    let mut chunks = 0;
     let mut at = 0;
     while at < bytes.len() {
         let chunk = Chunk::parse(&bytes[at..]).map_err(|why| BytesError::Malformed { at, why })?;
-        chunk
+        let seen = chunk
             .check(&mut inflated)
             .map_err(|problem| problem.at(at, budget))?;
+        match (&mut actors, seen.actors) {
+            (Some(all), Some(these)) => all.extend(these),
+            _ => actors = None,
+        }
+        changes = seen.changes;
+        chunks += 1;
         if chunk.kind == DOCUMENT {
             documents.push(at..at + chunk.len);
         }
         at += chunk.len;
     }
-    Ok(documents)
+    if let Some(all) = &mut actors {
+        all.sort();
+        all.dedup();
+    }
+    Ok(Walk {
+        documents,
+        actors,
+        changes: changes.filter(|_| chunks == 1),
+    })
+}
+
+/// What checking one chunk read of it.
+#[derive(Default)]
+struct Seen {
+    /// The actors that can have made its changes (see [`Walk::actors`]); `None` if not read.
+    actors: Option<Vec<Vec<u8>>>,
+    /// How many changes a document chunk holds, if its changes' actor column could be read.
+    changes: Option<usize>,
 }
 
 /// The budget left for inflating compressed data.
@@ -238,7 +284,7 @@ impl<'a> Chunk<'a> {
         })
     }
 
-    fn check(&self, inflated: &mut Inflated) -> Result<(), Problem> {
+    fn check(&self, inflated: &mut Inflated) -> Result<Seen, Problem> {
         match self.kind {
             DOCUMENT | CHANGE | BUNDLE => {
                 if checksum(self.kind, self.data) != self.checksum {
@@ -246,8 +292,11 @@ impl<'a> Chunk<'a> {
                 }
                 match self.kind {
                     DOCUMENT => inflate_columns(self.data, Layout::Document, inflated),
-                    BUNDLE => inflate_columns(self.data, Layout::Bundle, inflated),
-                    _ => Ok(()),
+                    BUNDLE => {
+                        inflate_columns(self.data, Layout::Bundle, inflated)?;
+                        Ok(Seen::default())
+                    }
+                    _ => Ok(change_author(self.data)),
                 }
             }
             COMPRESSED => {
@@ -256,10 +305,24 @@ impl<'a> Chunk<'a> {
                 if checksum(CHANGE, &change) != self.checksum {
                     return Err(Problem::Malformed("a checksum that does not match"));
                 }
-                Ok(())
+                Ok(change_author(&change))
             }
             _ => Err(Problem::Malformed("a chunk of an unknown type")),
         }
+    }
+}
+
+/// The author of a change chunk (its data, after the header): the actor after its dependencies.
+/// Unread (`None`) if the data does not start that way; automerge refuses such a chunk anyway.
+fn change_author(data: &[u8]) -> Seen {
+    let mut r = Reader(data);
+    let author = r.hashes().and_then(|()| {
+        let len = r.leb()?;
+        r.take(len)
+    });
+    Seen {
+        actors: author.ok().map(|a| vec![a.to_vec()]),
+        changes: None,
     }
 }
 
@@ -299,17 +362,23 @@ enum Layout {
 /// The column bit that says its data is DEFLATE-coded.
 const DEFLATE: u64 = 0b1000;
 
-/// Inflates, within the budget, every DEFLATE-coded column of a document or bundle chunk.
-fn inflate_columns(data: &[u8], layout: Layout, inflated: &mut Inflated) -> Result<(), Problem> {
+/// The column spec of a document's changes' actor column (column 0, of actor indices), without
+/// the DEFLATE bit.
+const CHANGE_ACTOR_COLUMN: u64 = 1;
+
+/// Inflates, within the budget, every DEFLATE-coded column of a document or bundle chunk. Of a
+/// document, returns the actors it lists and how many changes its actor column holds.
+fn inflate_columns(data: &[u8], layout: Layout, inflated: &mut Inflated) -> Result<Seen, Problem> {
     let malformed = Problem::Malformed;
     let mut r = Reader(data);
+    let mut seen = Seen::default();
     match layout {
         Layout::Document => {
-            r.actors().map_err(malformed)?;
+            seen.actors = Some(r.actors().map_err(malformed)?);
             r.hashes().map_err(malformed)?;
             let changes = r.columns().map_err(malformed)?;
             let ops = r.columns().map_err(malformed)?;
-            r.inflate_columns(&changes, inflated)?;
+            seen.changes = r.inflate_columns(&changes, inflated)?;
             r.inflate_columns(&ops, inflated)?;
         }
         Layout::Bundle => {
@@ -322,7 +391,34 @@ fn inflate_columns(data: &[u8], layout: Layout, inflated: &mut Inflated) -> Resu
         }
     }
     // What follows (a document's head indices) is automerge's to check.
-    Ok(())
+    Ok(seen)
+}
+
+/// The rows of a run-length coded column of unsigned numbers, as automerge writes them: runs of
+/// a signed count, then one value repeated (count > 0), that many values (count < 0), or a
+/// count of nulls (count 0). `None` if `data` is not that.
+fn rle_rows(data: &[u8]) -> Option<usize> {
+    let mut r = Reader(data);
+    let mut rows: usize = 0;
+    while !r.0.is_empty() {
+        let count = r.sleb().ok()?;
+        let n = match count {
+            0 => usize::try_from(r.leb().ok()?).ok()?,
+            c if c > 0 => {
+                r.leb().ok()?;
+                usize::try_from(c).ok()?
+            }
+            c => {
+                let n = usize::try_from(c.unsigned_abs()).ok()?;
+                for _ in 0..n {
+                    r.leb().ok()?;
+                }
+                n
+            }
+        };
+        rows = rows.checked_add(n)?;
+    }
+    Some(rows)
 }
 
 /// Reads the parts of a chunk.
@@ -362,12 +458,31 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn actors(&mut self) -> Result<(), &'static str> {
-        for _ in 0..self.count(1)? {
-            let len = self.leb()?;
-            self.take(len)?;
+    /// A signed LEB128 number (at most 64 bits).
+    fn sleb(&mut self) -> Result<i64, &'static str> {
+        let mut value = 0i64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.0.split_first().ok_or("a number cut short")?;
+            self.0 = rest;
+            value |= i64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                if shift + 7 < 64 && byte & 0x40 != 0 {
+                    value |= -1i64 << (shift + 7);
+                }
+                return Ok(value);
+            }
         }
-        Ok(())
+        Err("a number too large")
+    }
+
+    fn actors(&mut self) -> Result<Vec<Vec<u8>>, &'static str> {
+        let n = self.count(1)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = self.leb()?;
+            out.push(self.take(len)?.to_vec());
+        }
+        Ok(out)
     }
 
     fn hashes(&mut self) -> Result<(), &'static str> {
@@ -386,18 +501,27 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Inflates, within the budget, each of `columns` that is DEFLATE-coded; returns the rows
+    /// of a document's changes' actor column, if it is among them and reads as one.
     fn inflate_columns(
         &mut self,
         columns: &[(u64, u64)],
         inflated: &mut Inflated,
-    ) -> Result<(), Problem> {
+    ) -> Result<Option<usize>, Problem> {
+        let mut rows = None;
         for &(spec, len) in columns {
             let data = self.take(len).map_err(Problem::Malformed)?;
+            let actor_column = spec & !DEFLATE == CHANGE_ACTOR_COLUMN;
             if spec & DEFLATE != 0 {
-                inflated.inflate(data)?;
+                let plain = inflated.inflate(data)?;
+                if actor_column {
+                    rows = rle_rows(&plain);
+                }
+            } else if actor_column {
+                rows = rle_rows(data);
             }
         }
-        Ok(())
+        Ok(rows)
     }
 }
 
@@ -407,6 +531,10 @@ impl<'a> Reader<'a> {
 pub struct SavedDoc {
     bytes: Vec<u8>,
     doc: AutoCommit,
+    /// Who can have written its changes, read from the chunks' headers ([`Walk::actors`]).
+    actors: Option<Vec<ActorId>>,
+    /// How many changes it holds, if read from its one document chunk ([`Walk::changes`]).
+    changes: Option<usize>,
 }
 
 impl fmt::Debug for SavedDoc {
@@ -422,14 +550,44 @@ impl SavedDoc {
     /// inflates beyond the budget, does not parse whole, whose head hashes do not verify, or
     /// whose changes depend on changes it lacks, is an error; so is a panic in automerge.
     pub fn load(bytes: Vec<u8>) -> Result<Self, BytesError> {
-        let documents = check_chunks(&bytes)?;
+        let walk = walk_chunks(&bytes)?;
         // `load` refuses data that only partly parses (`load_incremental` would skip it).
         let mut doc = guard(|| AutoCommit::load(&bytes))?;
         if !doc.document().get_missing_deps(&[]).is_empty() {
             return Err(AutomergeError::MissingDeps.into());
         }
-        parse_later_documents(&bytes, &documents)?;
-        Ok(SavedDoc { bytes, doc })
+        parse_later_documents(&bytes, &walk.documents)?;
+        Ok(SavedDoc {
+            bytes,
+            doc,
+            actors: walk
+                .actors
+                .map(|all| all.iter().map(|a| ActorId::from(a.as_slice())).collect()),
+            changes: walk.changes,
+        })
+    }
+
+    /// Checks that every change in the document was made by an actor `allowed` admits, and
+    /// returns how many changes it holds; or the first actor that made one and is not admitted.
+    ///
+    /// When every actor its chunks name is admitted, no change can be by anyone else, and the
+    /// chunk headers read while checking the bytes answer without walking the changes; a
+    /// document that also names others (or a chunk whose authors were not read) is walked
+    /// change by change, as is one whose number of changes was not read.
+    pub fn check_authors(&mut self, allowed: impl Fn(&ActorId) -> bool) -> Result<usize, ActorId> {
+        if self
+            .actors
+            .as_ref()
+            .is_some_and(|actors| actors.iter().all(&allowed))
+            && let Some(changes) = self.changes
+        {
+            return Ok(changes);
+        }
+        let changes = self.doc.document().get_changes_meta(&[]);
+        if let Some(meta) = changes.iter().find(|meta| !allowed(meta.actor.as_ref())) {
+            return Err(meta.actor.as_ref().clone());
+        }
+        Ok(changes.len())
     }
 
     /// The bytes, exactly as given to [`SavedDoc::load`].
@@ -553,6 +711,46 @@ mod tests {
             Err(BytesError::Panicked(_))
         ));
         assert!(!guarded());
+    }
+
+    /// The authors read from the chunks' headers answer as walking every change does: the same
+    /// count, and a foreign author found, whatever the shape of the bytes.
+    #[test]
+    fn authors_read_from_the_headers_agree_with_the_walk() {
+        let (a, b, c) = (
+            ActorId::from([1u8; 32].as_slice()),
+            ActorId::from([2u8; 32].as_slice()),
+            ActorId::from([3u8; 32].as_slice()),
+        );
+        // Two devices taking turns irregularly, so the actor column holds runs of one value and
+        // runs of literals; enough changes that automerge compresses the columns.
+        let mut d = AutoCommit::new().with_actor(a.clone());
+        for i in 0..3_000 {
+            let actor = if i % 7 == 0 || i % 11 == 0 { &b } else { &a };
+            d.set_actor(actor.clone());
+            d.put(ROOT, format!("key {}", i % 50), i as i64).unwrap();
+            d.commit();
+        }
+        let heads = d.get_heads();
+        d.set_actor(a.clone());
+        d.put(ROOT, "later", 1).unwrap();
+        d.commit();
+        let count = d.get_changes(&[]).len();
+        let whole = d.save();
+        let uncompressed = d.save_nocompress();
+        let mut at_heads = AutoCommit::load(&whole).unwrap();
+        let older = at_heads.fork_at(&heads).unwrap().save();
+        let with_chunks = [older, d.save_after(&heads)].concat();
+        let ours = |x: &ActorId| *x == a || *x == b;
+        for (bytes, one_document) in [(whole, true), (uncompressed, true), (with_chunks, false)] {
+            let mut s = SavedDoc::load(bytes).unwrap();
+            // Read from the headers: the walk is left for when they do not answer.
+            assert_eq!(s.changes, one_document.then_some(count));
+            assert_eq!(s.actors, Some(vec![a.clone(), b.clone()]));
+            assert_eq!(s.check_authors(ours), Ok(count));
+            assert_eq!(s.check_authors(|x| *x == a || *x == c), Err(b.clone()));
+        }
+        assert_eq!(at_heads.get_changes(&[]).len(), count);
     }
 
     #[test]

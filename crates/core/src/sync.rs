@@ -426,14 +426,9 @@ impl Session {
     /// was made by one of their devices. Returns the loaded document and its number of changes.
     fn check_whole(&self, bytes: Vec<u8>) -> Result<(SavedDoc, usize), Violation> {
         let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
-        let changes = saved.document().get_changes_meta(&[]);
-        if let Some(meta) = changes
-            .iter()
-            .find(|meta| !self.authors.contains(meta.actor.as_ref()))
-        {
-            return Err(Violation::ForeignAuthor(meta.actor.to_hex_string()));
-        }
-        let count = changes.len();
+        let count = saved
+            .check_authors(|actor| self.authors.contains(actor))
+            .map_err(|actor| Violation::ForeignAuthor(actor.to_hex_string()))?;
         Ok((saved, count))
     }
 

@@ -400,10 +400,12 @@ fn the_automerge_export_writes_one_standard_file_per_document() {
             .unwrap_or_else(|e| panic!("{name} does not load: {e}"));
         assert!(!doc.get_changes(&[]).is_empty(), "{name} has no history");
     }
-    // What the journal file holds is the journal: its text is in there.
-    let journal = std::fs::read(dir.join("journal.automerge")).expect("read");
+    // What the journal's month file holds is that month of the journal: its entries are in there.
+    let journal = std::fs::read(dir.join("journal-2026-11.automerge")).expect("read");
     let journal = automerge::Automerge::load(&journal).expect("load");
-    let entries = tapin_core::docs::read_journal(&journal).expect("a journal document");
+    let month: DocId = "journal-2026-11".parse().expect("a month");
+    let entries =
+        tapin_core::docs::read_journal_month(&journal, month).expect("a journal document");
     assert_eq!(entries.entries.len(), 2);
 
     // Exporting again into the same directory replaces the files.

@@ -22,7 +22,7 @@
 //!   decoded-document cache warm;
 //! - writes and the reads right after them: `whoami`; `journal add` followed by the first
 //!   `journal search WORD`; `journal add` followed by the first `journal search @tag`; the
-//!   derived tables emptied ([`DERIVED_TABLES`], untimed) followed by `journal search WORD` (a
+//!   derived tables emptied ([`derived_tables`], untimed) followed by `journal search WORD` (a
 //!   cold cache); `log NAME`.
 //!
 //! Every figure is also a ratio to `tapin whoami` (opens the store and reads the identity, loads
@@ -84,10 +84,12 @@ const TIMED_WRITES: usize = 500;
 
 /// Tables that hold only what the store derives from the documents and rebuilds when it is
 /// missing: emptied (plain SQL, between runs, untimed) before each "cold cache" search, as after
-/// a compaction, on a new device or after a restart that lost them. Add every new derived table
-/// here (the journal's search index). For an FTS5 table, name the virtual table, never its
-/// shadow tables (`…_data`, `…_idx`, …): `DELETE FROM` a virtual table keeps them consistent.
-const DERIVED_TABLES: &[&str] = &["view_cache", "doc_heads"];
+/// a compaction, on a new device or after a restart that lost them: the store's own list
+/// (`tapin_store::DERIVED_TABLES`: the view cache and the journal's search index; for FTS5 the
+/// virtual table, whose `DELETE FROM` keeps its shadow tables consistent) and the recorded heads.
+fn derived_tables() -> impl Iterator<Item = &'static str> {
+    tapin_store::DERIVED_TABLES.into_iter().chain(["doc_heads"])
+}
 
 /// Rounds of the read commands: the first `WARMUP` are not counted.
 const WARMUP: usize = 2;
@@ -111,16 +113,15 @@ const ADD_TEXT: &str = "Quiet evening, early night. @tired";
 /// The 30,000-entry figures may be this many times the 10,000-entry ones (issue 14, last row).
 const SCALE_TARGET: f64 = 1.5;
 
-/// The journal document an entry written at `at` goes to: the one place populating chooses it.
-// Becomes `DocId::journal_for(at)` (one document per UTC month) with the journal's redesign.
-fn journal_doc(_at: Timestamp) -> DocId {
-    DocId::Journal
+/// The journal document an entry written at `at` goes to (its UTC month): the one place
+/// populating chooses it.
+fn journal_doc(at: Timestamp) -> DocId {
+    DocId::journal_for(at)
 }
 
 /// Whether `doc` holds journal entries.
-// With one document per month, match the monthly variant too.
 fn is_journal(doc: &DocId) -> bool {
-    matches!(doc, DocId::Journal)
+    matches!(doc, DocId::Journal | DocId::JournalMonth(_))
 }
 
 /// Every journal document the store holds, by name: what loading "the journal" means.
@@ -353,10 +354,10 @@ impl History {
     }
 }
 
-/// Empties every [`DERIVED_TABLES`] table with plain SQL, as if the store had never built them.
+/// Empties every [`derived_tables`] table with plain SQL, as if the store had never built them.
 fn clear_derived(home: &Path) -> Result<()> {
     let conn = rusqlite::Connection::open(home.join(tapin_store::DB_FILE))?;
-    for table in DERIVED_TABLES {
+    for table in derived_tables() {
         conn.execute(&format!("DELETE FROM {table}"), [])
             .map_err(|e| format!("emptying the derived table {table}: {e}"))?;
     }
@@ -1166,10 +1167,14 @@ impl Components {
         let (hydrate, journal) = time_in_process(runs, || {
             journal_loaded
                 .iter()
-                .map(|d| Ok(docs::read_journal(d)?))
+                .zip(&journal_ids)
+                .map(|(d, id)| Ok(docs::read_journal_month(d, *id)?))
                 .collect::<Result<Vec<docs::JournalDoc>>>()
         })?;
-        rows.push(("hydrate every journal document (`read_journal`)", hydrate));
+        rows.push((
+            "hydrate every journal document (`read_journal_month`)",
+            hydrate,
+        ));
         let word = Query::parse(SEARCH_WORD);
         let (find, search_word_hits) = time_in_process(runs, || {
             Ok(journal.iter().map(|j| search(j, &word).len()).sum())
@@ -1495,8 +1500,7 @@ fn report(bin: &Path, s: &Scale) -> String {
          {SEARCH_WORD}`; `journal add` then `journal search {SEARCH_TAG}`; the derived tables \
          ({}) emptied, then `journal search {SEARCH_WORD}`; `log`. `journal add` is timed in both \
          of its units.\n",
-        DERIVED_TABLES
-            .iter()
+        derived_tables()
             .map(|t| format!("`{t}`"))
             .collect::<Vec<_>>()
             .join(", ")

@@ -716,7 +716,17 @@ fn private_words_cross_no_wire_and_reach_no_file_of_the_friends_home() {
     // Structurally too, whatever the encoding on disk: no change of Maya's private documents
     // is in any document of Jordan's home.
     let (maya_store, _) = maya.store_and_key();
-    let private_changes: Vec<automerge::ChangeHash> = [DocId::Private, DocId::Journal]
+    let private_docs: Vec<DocId> = maya_store
+        .documents()
+        .expect("Maya's documents")
+        .into_iter()
+        .filter(|d| !d.is_shareable() && !matches!(d, DocId::Replica(_)))
+        .collect();
+    assert!(
+        private_docs.iter().any(DocId::is_journal_month),
+        "{private_docs:?}"
+    );
+    let private_changes: Vec<automerge::ChangeHash> = private_docs
         .iter()
         .flat_map(|doc| {
             let d = maya_store.load(doc).expect("load").expect("written");

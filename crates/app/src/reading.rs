@@ -101,7 +101,7 @@ pub(crate) trait Docs {
         let mut out = Vec::new();
         for (doc, part) in self.journal_parts()? {
             for (id, e) in part.entries.iter() {
-                if by.finds(*id, e) {
+                if finds(by, *id, e) {
                     out.push((*id, doc, e.clone()));
                 }
             }
@@ -194,20 +194,13 @@ pub(crate) trait Docs {
 }
 
 /// What [`Docs::journal_lookup`] looks for.
-#[derive(Debug, Clone)]
-pub(crate) enum Lookup {
-    /// Entries whose id starts with these lowercase hex digits.
-    Prefix(String),
-    /// Entries about this relationship.
-    About(Id),
-}
+pub(crate) use tapin_store::JournalLookup as Lookup;
 
-impl Lookup {
-    fn finds(&self, id: Id, e: &JournalEntry) -> bool {
-        match self {
-            Lookup::Prefix(prefix) => id.to_string().starts_with(prefix.as_str()),
-            Lookup::About(rel) => e.about.contains(rel),
-        }
+/// Whether `by` finds the entry `id`, `e` (reading the documents rather than the index).
+fn finds(by: &Lookup, id: Id, e: &JournalEntry) -> bool {
+    match by {
+        Lookup::Prefix(prefix) => id.to_string().starts_with(prefix.as_str()),
+        Lookup::About(rel) => e.about.contains(rel),
     }
 }
 
@@ -319,10 +312,7 @@ impl Docs for Reader<'_> {
         if !self.index_current()? {
             return self.journal_lookup_read(by);
         }
-        let found = match by {
-            Lookup::Prefix(prefix) => self.store.journal_with_prefix(prefix)?,
-            Lookup::About(rel) => self.store.journal_about(*rel)?,
-        };
+        let found = self.store.journal_lookup(by)?;
         let mut out = Vec::with_capacity(found.len());
         for (id, doc) in found {
             let entry = self.uncached(doc, |am| docs::get_entry(am, doc, id))?;
@@ -435,10 +425,7 @@ impl Docs for Writer<'_, '_> {
     fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
         // A writable store always has the index; under the write lock it can be made current.
         self.txn.refresh_journal_index()?;
-        let found = match by {
-            Lookup::Prefix(prefix) => self.txn.journal_with_prefix(prefix)?,
-            Lookup::About(rel) => self.txn.journal_about(*rel)?,
-        };
+        let found = self.txn.journal_lookup(by)?;
         let mut out = Vec::with_capacity(found.len());
         for (id, doc) in found {
             let entry = match self.txn.doc(&doc)? {

@@ -392,38 +392,39 @@ pub(crate) fn search(
     Ok(Ok(JournalHits { total, entries }))
 }
 
-/// The journal entries whose id starts with the hex `prefix`, with the document each is in.
-pub(crate) fn with_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<(Id, DocId)>> {
-    let prefix = prefix.to_ascii_lowercase();
-    // Ids are lowercase hex: every id starting with `prefix` sorts between it and `prefix` + 'g'.
-    let mut statement = conn.prepare_cached(
-        "SELECT id, doc FROM journal_entries WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id",
-    )?;
-    let rows = statement.query_map([&prefix], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, doc) = row?;
-        if let (Ok(id), Ok(doc)) = (id.parse(), doc.parse()) {
-            out.push((id, doc));
-        }
-    }
-    Ok(out)
+/// Which journal entries to find by [`crate::Store::journal_lookup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalLookup {
+    /// Those whose id starts with these hex digits.
+    Prefix(String),
+    /// Those about this relationship.
+    About(Id),
 }
 
-/// The journal entries about the relationship `rel`, with the document each is in.
-pub(crate) fn about(conn: &Connection, rel: Id) -> rusqlite::Result<Vec<(Id, DocId)>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT e.id, e.doc FROM journal_about a JOIN journal_entries e ON e.rowid = a.entry
-         WHERE a.rel = ?1 ORDER BY e.id",
-    )?;
-    let rows = statement.query_map([rel.to_string()], |row| {
+/// The journal entries `by` finds, each with the document it is in, by id.
+pub(crate) fn lookup(conn: &Connection, by: &JournalLookup) -> rusqlite::Result<Vec<(Id, DocId)>> {
+    let (sql, arg) = match by {
+        // Ids are lowercase hex: every id starting with `prefix` sorts between it and
+        // `prefix` + 'g'.
+        JournalLookup::Prefix(prefix) => (
+            "SELECT id, doc FROM journal_entries WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id",
+            prefix.to_ascii_lowercase(),
+        ),
+        JournalLookup::About(rel) => (
+            "SELECT e.id, e.doc FROM journal_about a JOIN journal_entries e ON e.rowid = a.entry
+             WHERE a.rel = ?1 ORDER BY e.id",
+            rel.to_string(),
+        ),
+    };
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map([arg], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, doc) = row?;
+        // A row that does not parse is damage; the entry is still found through its document
+        // when the index is made again.
         if let (Ok(id), Ok(doc)) = (id.parse(), doc.parse()) {
             out.push((id, doc));
         }

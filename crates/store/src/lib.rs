@@ -82,7 +82,7 @@ mod views;
 pub use cache::{CacheStats, DEFAULT_CACHE_BUDGET};
 pub use error::{CreateError, LoadError, OpenError, StoreError, TxnError, UpdateError};
 pub use home::Tightened;
-pub use index::{DERIVED_TABLES, JournalHits};
+pub use index::{DERIVED_TABLES, JournalHits, JournalLookup};
 pub use meta::MetaKey;
 pub use schema::FORMAT_VERSION;
 pub use store::{DB_FILE, DocStats, Settings, Store, StoreStats};

@@ -473,31 +473,16 @@ impl Store {
         }
     }
 
-    /// The journal entries whose id starts with the hex `prefix`, each with its document, from
-    /// the search index (empty without one).
-    pub fn journal_with_prefix(
+    /// The journal entries `by` finds, each with its document, from the search index (empty
+    /// without one). Only as current as the index, as [`Store::search_journal`].
+    pub fn journal_lookup(
         &self,
-        prefix: &str,
+        by: &crate::JournalLookup,
     ) -> Result<Vec<(tapin_core::Id, DocId)>, StoreError> {
         if !self.index {
             return Ok(Vec::new());
         }
-        crate::index::with_prefix(&self.conn, prefix).map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    /// The journal entries about the relationship `rel`, each with its document, from the
-    /// search index (empty without one).
-    pub fn journal_about(
-        &self,
-        rel: tapin_core::Id,
-    ) -> Result<Vec<(tapin_core::Id, DocId)>, StoreError> {
-        if !self.index {
-            return Ok(Vec::new());
-        }
-        crate::index::about(&self.conn, rel).map_err(|source| StoreError::Sqlite {
+        crate::index::lookup(&self.conn, by).map_err(|source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
         })

@@ -407,7 +407,8 @@ impl Txn<'_> {
     /// Every document stored, as of this transaction ([`Store::documents`]).
     pub fn documents(&mut self) -> Result<Vec<DocId>, TxnError> {
         self.usable()?;
-        documents(&self.tx, &self.store.path).map_err(|source| self.index_failed(source))
+        documents(&self.tx, &self.store.path)
+            .map_err(|source| self.meta_failed("the list of documents", source))
     }
 
     /// Brings the journal's search index up to date with every journal document as of this
@@ -430,30 +431,17 @@ impl Txn<'_> {
         Ok(stale.len())
     }
 
-    /// The journal entries whose id starts with `prefix`, each with its document, from the
-    /// search index as of this transaction (call [`Txn::refresh_journal_index`] first).
-    pub fn journal_with_prefix(
+    /// The journal entries `by` finds, each with its document, from the search index as of this
+    /// transaction (call [`Txn::refresh_journal_index`] first).
+    pub fn journal_lookup(
         &mut self,
-        prefix: &str,
+        by: &index::JournalLookup,
     ) -> Result<Vec<(tapin_core::Id, DocId)>, TxnError> {
         self.usable()?;
         if !self.store.index {
             return Ok(Vec::new());
         }
-        index::with_prefix(&self.tx, prefix).map_err(|source| self.index_failed(source))
-    }
-
-    /// The journal entries about the relationship `rel`, each with its document, from the
-    /// search index as of this transaction (call [`Txn::refresh_journal_index`] first).
-    pub fn journal_about(
-        &mut self,
-        rel: tapin_core::Id,
-    ) -> Result<Vec<(tapin_core::Id, DocId)>, TxnError> {
-        self.usable()?;
-        if !self.store.index {
-            return Ok(Vec::new());
-        }
-        index::about(&self.tx, rel).map_err(|source| self.index_failed(source))
+        index::lookup(&self.tx, by).map_err(|source| self.index_failed(source))
     }
 
     /// Searches the journal's index as of this transaction ([`Store::search_journal`]), after

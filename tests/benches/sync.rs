@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench -p tapin-e2e --bench sync
 //! TAPIN_BENCH_QUICK=1 cargo bench -p tapin-e2e --bench sync   # smaller sizes, a smoke run
+//! TAPIN_BENCH_ONLY=hub cargo bench -p tapin-e2e --bench sync    # only the fourth, the hub
 //! ```
 //!
 //! Everything runs on loopback (127.0.0.1), with relays and mDNS off. The first three benchmarks
@@ -58,7 +59,11 @@ const TARGET_INITIAL_TIME: f64 = 1.2;
 const TARGET_INITIAL_BYTES: f64 = 1.1;
 const TARGET_RECONNECT_BYTES: u64 = 1024;
 const TARGET_LIVE: Duration = Duration::from_millis(25);
-const TARGET_HUB_RSS_KB: u64 = 150 * 1024;
+const TARGET_HUB_RSS_KB: u64 = 64 * 1024;
+/// The most the hub's RSS may grow from round [`GROWTH_FROM`] to round [`GROWTH_TO`].
+const TARGET_HUB_GROWTH_KB: u64 = 1024;
+const GROWTH_FROM: usize = 10;
+const GROWTH_TO: usize = 20;
 
 /// Friends syncing with the hub at once in the bounded round.
 const BOUNDED: usize = 8;
@@ -107,7 +112,7 @@ impl Scale {
                 hub_changes: 3,
                 single_syncs: 5,
                 concurrency: 30,
-                hub_rounds: 2,
+                hub_rounds: 12,
             }
         } else {
             Scale {
@@ -121,7 +126,7 @@ impl Scale {
                 hub_changes: 3,
                 single_syncs: 10,
                 concurrency: 150,
-                hub_rounds: 3,
+                hub_rounds: GROWTH_TO,
             }
         }
     }
@@ -952,6 +957,46 @@ struct Serve {
     stderr: Arc<Mutex<Vec<String>>>,
 }
 
+/// What the serve's log line about its store cache says (`tapin_net::node::STATS`).
+const CACHE_LINE: &str = "store cache hit rate";
+
+/// The serve's store cache, as its log line says: cumulative since it started.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cache {
+    hits: u64,
+    misses: u64,
+    documents: u64,
+    bytes: u64,
+    budget: u64,
+    evictions: u64,
+}
+
+impl Cache {
+    /// Reads the `name=value` fields of the line.
+    fn parse(line: &str) -> Option<Cache> {
+        let field = |name: &str| -> Option<u64> {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.trim_end_matches(',').parse().ok())
+        };
+        Some(Cache {
+            hits: field("hits")?,
+            misses: field("misses")?,
+            documents: field("documents")?,
+            bytes: field("bytes")?,
+            budget: field("budget")?,
+            evictions: field("evictions")?,
+        })
+    }
+
+    /// Hits ÷ reads since `before`, in percent.
+    fn rate_since(&self, before: &Cache) -> f64 {
+        let hits = self.hits.saturating_sub(before.hits);
+        let reads = hits + self.misses.saturating_sub(before.misses);
+        ratio(hits as f64, reads as f64) * 100.0
+    }
+}
+
 /// Memory of a process, from `/proc/<pid>/status`, in KiB.
 #[derive(Debug, Clone, Copy, Default)]
 struct Mem {
@@ -962,6 +1007,8 @@ struct Mem {
 impl Serve {
     fn start(bin: &Path, home: &Path) -> Result<Serve> {
         let mut child = tapin(bin, home, &["serve"])
+            // Only the line a node logs when its last exchange ends: its store cache's figures.
+            .env("TAPIN_LOG", format!("{}=info", node::STATS))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -993,6 +1040,24 @@ impl Serve {
 
     fn said(&self, what: &str) -> bool {
         self.lines().iter().any(|l| l.contains(what))
+    }
+
+    /// The store cache lines the serve logged so far (one each time its last exchange ended).
+    fn cache_lines(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(CACHE_LINE))
+            .collect()
+    }
+
+    /// The serve's store cache figures once it logged its line after the `seen`-th: waits for
+    /// it at most a few seconds, then takes the last one it has.
+    fn cache_after(&self, seen: usize) -> Option<Cache> {
+        let t = Instant::now();
+        while self.cache_lines().len() <= seen && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.cache_lines().last().and_then(|l| Cache::parse(l))
     }
 
     fn mem(&self) -> Result<Mem> {
@@ -1065,6 +1130,8 @@ struct Round {
     cpu: Duration,
     /// Hub memory half a second after the round.
     mem: Mem,
+    /// The hub's store cache after the round.
+    cache: Option<Cache>,
 }
 
 #[derive(Default)]
@@ -1073,6 +1140,7 @@ struct Hub {
     idle_mem: Mem,
     start_mem: Mem,
     after_first_mem: Mem,
+    after_first_cache: Option<Cache>,
     idle_cpu_empty: Duration,
     idle_cpu_hub: Duration,
     idle_window: Duration,
@@ -1249,6 +1317,7 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
     out.first_sync = took;
     out.first_failures = failures;
     out.first_reasons = reasons;
+    out.after_first_cache = serve.cache_after(0);
     std::thread::sleep(Duration::from_millis(500));
     out.after_first_mem = serve.mem()?;
 
@@ -1267,8 +1336,8 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
         out.single.push(took);
     }
 
-    // Every friend changes its side, then all sync: a few rounds all at once (is the memory a
-    // plateau?), then one round a few at a time.
+    // Every friend changes its side, then all sync: rounds all at once (is the memory a
+    // plateau? `GROWTH_FROM` to `GROWTH_TO` say), then one round a few at a time.
     let mut plan = vec![scale.concurrency; scale.hub_rounds];
     plan.push(BOUNDED);
     for (r, concurrency) in plan.into_iter().enumerate() {
@@ -1276,18 +1345,23 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
             write_thanks(&f.store, &f.key, f.frel, 1_000 * (r + 1) + n)?;
         }
         let cpu = serve.cpu()?;
+        let seen = serve.cache_lines().len();
         let (took, each, failures, reasons) = sync_all(rt, &friends, concurrency);
         let cpu = serve.cpu()? - cpu;
+        let cache = serve.cache_after(seen);
         std::thread::sleep(Duration::from_millis(500));
         let mem = serve.mem()?;
         eprintln!(
-            "  round {}: {} friends, {} at a time, {:.1} s, {} failed, hub RSS {} KiB",
+            "  round {}: {} friends, {} at a time, {:.1} s, {} failed, hub VmRSS {} KiB, VmHWM {} \
+             KiB, cache {:?}",
             r + 1,
             friends.len(),
             concurrency,
             took.as_secs_f64(),
             failures,
-            mem.rss
+            mem.rss,
+            mem.hwm,
+            cache
         );
         out.rounds.push(Round {
             concurrency,
@@ -1297,6 +1371,7 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
             reasons,
             cpu,
             mem,
+            cache,
         });
     }
 
@@ -1626,23 +1701,50 @@ fn report_hub(s: &mut String, scale: &Scale, hub: &Hub) {
     );
     let _ = writeln!(
         s,
-        "| memory of the serve process | VmRSS | VmHWM | ÷ idle, 0 friends (RSS) | target |\n\
-         |---|---|---|---|---|"
+        "| memory of the serve process | VmRSS | VmHWM | ÷ idle, 0 friends (RSS) | store cache: documents, stored bytes | hit rate (that step) | target |\n\
+         |---|---|---|---|---|---|---|"
     );
+    let cache_words = |c: &Option<Cache>| match c {
+        Some(c) => format!(
+            "{}, {} of {} KiB",
+            c.documents,
+            c.bytes / 1024,
+            c.budget / 1024
+        ),
+        None => String::new(),
+    };
     let mut rows = vec![
-        ("idle, 0 friends (baseline)".to_owned(), hub.idle_mem, false),
+        (
+            "idle, 0 friends (baseline)".to_owned(),
+            hub.idle_mem,
+            None,
+            String::new(),
+            false,
+        ),
         (
             format!("started, {} friends paired, none synced", hub.friends),
             hub.start_mem,
+            None,
+            String::new(),
             false,
         ),
         (
             "after every friend's first sync".to_owned(),
             hub.after_first_mem,
+            hub.after_first_cache,
+            hub.after_first_cache
+                .map(|c| format!("{:.0}%", c.rate_since(&Cache::default())))
+                .unwrap_or_default(),
             true,
         ),
     ];
+    let mut before = hub.after_first_cache;
     for (i, r) in hub.rounds.iter().enumerate() {
+        let rate = match (r.cache, before) {
+            (Some(c), Some(b)) => format!("{:.0}%", c.rate_since(&b)),
+            _ => String::new(),
+        };
+        before = r.cache.or(before);
         rows.push((
             format!(
                 "after round {} (every friend changed and synced, {} at a time)",
@@ -1650,25 +1752,74 @@ fn report_hub(s: &mut String, scale: &Scale, hub: &Hub) {
                 r.concurrency
             ),
             r.mem,
+            r.cache,
+            rate,
             true,
         ));
     }
-    for (label, mem, target) in rows {
+    for (label, mem, cache, rate, target) in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {:.2} | {} | {} | {} |",
             label,
             mib(mem.rss),
             mib(mem.hwm),
             ratio(mem.rss as f64, hub.idle_mem.rss as f64),
+            cache_words(&cache),
+            rate,
             if target {
                 format!(
-                    "≤ 150 MB ({})",
+                    "≤ {} MiB ({})",
+                    TARGET_HUB_RSS_KB / 1024,
                     met(mem.rss.max(mem.hwm) <= TARGET_HUB_RSS_KB)
                 )
             } else {
                 String::new()
             }
+        );
+    }
+    let (from, to) = (
+        hub.rounds.get(GROWTH_FROM - 1),
+        hub.rounds.get(GROWTH_TO.min(hub.rounds.len()) - 1),
+    );
+    if let (Some(from), Some(to)) = (from, to)
+        && to.concurrency == from.concurrency
+    {
+        let last = GROWTH_TO.min(hub.rounds.len());
+        let grew = to.mem.rss as i64 - from.mem.rss as i64;
+        let peak = hub
+            .rounds
+            .iter()
+            .map(|r| r.mem.hwm)
+            .chain([hub.after_first_mem.hwm])
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "\nVmRSS from round {GROWTH_FROM} to round {last}: {:+.1} MiB (target: less than {} \
+             MiB in all, {}). The highest VmHWM: {} (target ≤ {} MiB, {}).",
+            grew as f64 / 1024.0,
+            TARGET_HUB_GROWTH_KB / 1024,
+            met(grew < TARGET_HUB_GROWTH_KB as i64),
+            mib(peak),
+            TARGET_HUB_RSS_KB / 1024,
+            met(peak <= TARGET_HUB_RSS_KB)
+        );
+    }
+    if let Some(c) = hub.rounds.last().and_then(|r| r.cache) {
+        let _ = writeln!(
+            s,
+            "\nThe hub's store cache over the whole run (`{}` at INFO, logged whenever its last \
+             exchange ends): {} hits, {} misses ({:.1}% of reads from memory), {} evictions; it \
+             keeps {} documents, {} KiB stored of its {} KiB budget.",
+            node::STATS,
+            c.hits,
+            c.misses,
+            c.rate_since(&Cache::default()),
+            c.evictions,
+            c.documents,
+            c.bytes / 1024,
+            c.budget / 1024
         );
     }
     let single = median(&hub.single);

@@ -12,9 +12,17 @@ use tapin_app::pairing::{Clash, Confirm, Invitation, InviteEvent, InviteRequest,
 use crate::args::NetArgs;
 use crate::output::{self, BOLD, GOOD, paint};
 
+/// Threads for blocking work (SQLite, the gate, a prompt reading stdin) in a network command.
+const BLOCKING_THREADS: usize = 4;
+
 /// Runs a future on a fresh Tokio runtime: only the network commands need one.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        // Store work and the gate's checks each take turns on a lock, so more threads only
+        // wait: 150 friends connecting at once to `tapin serve` grew the default pool (512) to
+        // ~150 threads, each keeping its stack and its malloc arena (docs/PERFORMANCE.md,
+        // section 4). A blocking stdin read may hold one for good.
+        .max_blocking_threads(BLOCKING_THREADS)
         .worker_threads(2)
         .enable_all()
         .build()

@@ -18,6 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -248,9 +249,90 @@ struct Shared {
     /// The devices an exchange finished with since the node started.
     exchanged: tokio::sync::watch::Sender<HashSet<[u8; 32]>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    /// Turns to answer a friend's exchange, and to start one (a push): see
+    /// [`EXCHANGES_AT_ONCE`].
+    answers: Arc<tokio::sync::Semaphore>,
+    pushes: Arc<tokio::sync::Semaphore>,
+    /// Exchanges running or waiting for a turn: when it falls to 0 the node is quiet, and says
+    /// what its store's cache holds ([`STATS`]).
+    active: Arc<AtomicUsize>,
+}
+
+/// The target of the line a node logs at INFO whenever its last exchange ends: what its store
+/// keeps of documents and how many reads it served from memory (`TAPIN_LOG=tapin_net::stats=info`).
+pub const STATS: &str = "tapin_net::stats";
+
+/// How many exchanges a node answers at once, and how many it starts at once; the others wait for
+/// a turn, their connections open.
+///
+/// Answers and pushes take turns apart so that no two nodes can wait on each other: an answer
+/// waits only on the friend's side of the same exchange, whose push already holds its turn there.
+/// With one pool, two nodes each pushing to the other with every turn would wait until the frame
+/// timeout.
+///
+/// Every store call of an exchange already takes turns on the store's one lock, and a 2-core
+/// device gains nothing from more than a few exchanges loading and merging at once; but each one
+/// running holds its session (both documents, both sync states) and its blocking thread, and the
+/// allocator keeps the peak. 150 friends syncing at once took `tapin serve` from 39 to 110 MiB
+/// and on by 12–26 MiB a round (docs/PERFORMANCE.md, section 4).
+const EXCHANGES_AT_ONCE: usize = 4;
+
+/// How many friend devices a node dials at once; the others due stay due, and are dialled as
+/// earlier dials end.
+///
+/// A dial holds a QUIC connection in its handshake (tens of KiB in noq and iroh) and its task
+/// until it connects or times out ([`Timeouts::dial`]), and a node dials every paired device it
+/// is not connected to, at once when it starts and again right after each one disconnects: 150
+/// friends who sync with `tapin sync` and leave meant 150 dials in flight after every round,
+/// about 35 MiB of live heap at the moment, and more kept by the allocator afterwards.
+const DIALS_AT_ONCE: usize = 8;
+
+/// One exchange's turn: held while it runs; the node's cache line is logged when the last ends.
+struct Turn {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    active: Arc<AtomicUsize>,
+    store: SharedStore,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.active.fetch_sub(1, Ordering::AcqRel) == 1
+            && tracing::enabled!(target: STATS, tracing::Level::INFO)
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let store = self.store.clone();
+            rt.spawn(async move {
+                if let Ok(c) = store.run(|s| s.cache_stats()).await {
+                    tracing::info!(
+                        target: STATS,
+                        hits = c.hits,
+                        misses = c.misses,
+                        documents = c.documents,
+                        bytes = c.bytes,
+                        budget = c.budget,
+                        evictions = c.evictions,
+                        oversized = c.oversized,
+                        "quiet; store cache hit rate {:.1}%",
+                        c.hit_rate().unwrap_or(0.0) * 100.0
+                    );
+                }
+            });
+        }
+    }
 }
 
 impl Shared {
+    /// Waits for a turn to run an exchange from `pool` ([`EXCHANGES_AT_ONCE`]).
+    async fn turn(&self, pool: &Arc<tokio::sync::Semaphore>) -> Turn {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Turn {
+            // The semaphore is never closed, so a permit always comes.
+            _permit: pool.clone().acquire_owned().await.ok(),
+            active: self.active.clone(),
+            store: self.store.clone(),
+        }
+    }
+
     fn emit(&self, e: Event) {
         if let Some(tx) = &self.events {
             let _ = tx.send(e);
@@ -334,7 +416,8 @@ fn device_of(conn: &Connection) -> Option<DeviceId> {
 
 /// Runs an exchange as initiator on a new stream of `peer`'s connection.
 async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
-    let _turn = peer.busy.lock().await;
+    let _busy = peer.busy.lock().await;
+    let _turn = shared.turn(&shared.pushes).await;
     let device = device_of(&peer.conn).ok_or(SyncError::Timeout)?;
     let (mut send, mut recv) = peer.conn.open_bi().await.map_err(FrameError::from)?;
     let link = shared.current_link(peer, device).await;
@@ -378,7 +461,8 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             }
         };
         let result = {
-            let _turn = peer.busy.lock().await;
+            let _busy = peer.busy.lock().await;
+            let _turn = shared.turn(&shared.answers).await;
             let link = shared.current_link(&peer, device).await;
             sync::exchange(
                 &shared.store,
@@ -640,7 +724,13 @@ fn tell_unpaired(shared: &Shared, link: &Link, why: &Unsynced) {
 }
 
 /// Dials one friend device; on success registers the connection, serves its streams and pushes.
-async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
+/// `turn` is one of the [`DIALS_AT_ONCE`], given back once the dial has an answer.
+async fn dial(
+    shared: Arc<Shared>,
+    link: Link,
+    device: DeviceId,
+    turn: tokio::sync::OwnedSemaphorePermit,
+) -> bool {
     // The link comes from the watcher's latest reading of the store: its reach is current.
     let reach = link.reach_of(device);
     let (conn, version) = match dial_device(
@@ -653,7 +743,10 @@ async fn dial(shared: Arc<Shared>, link: Link, device: DeviceId) -> bool {
     )
     .await
     {
-        Dialled::Connected(conn, version) => (conn, version),
+        Dialled::Connected(conn, version) => {
+            drop(turn);
+            (conn, version)
+        }
         Dialled::Not(why) => {
             if why.is_version() {
                 shared.tell_version(device, why);
@@ -816,6 +909,9 @@ impl Node {
             told: Mutex::new(HashSet::new()),
             exchanged: tokio::sync::watch::Sender::new(HashSet::new()),
             events,
+            answers: Arc::new(tokio::sync::Semaphore::new(EXCHANGES_AT_ONCE)),
+            pushes: Arc::new(tokio::sync::Semaphore::new(EXCHANGES_AT_ONCE)),
+            active: Arc::new(AtomicUsize::new(0)),
         });
         let (dialler, watcher) = if dial {
             // A second connection for the watch, which polls it from a thread of its own.
@@ -983,6 +1079,7 @@ async fn watch_and_dial(
     let mut pushed = first.sides.clone();
     let mut known = reach_by_device(&links);
     let mut next_dial: HashMap<[u8; 32], (tokio::time::Instant, Duration)> = HashMap::new();
+    let dials = Arc::new(tokio::sync::Semaphore::new(DIALS_AT_ONCE));
     let mut tick = tokio::time::interval(shared.timeouts.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -1074,6 +1171,10 @@ async fn watch_and_dial(
                 if due > now {
                     continue;
                 }
+                // Every turn taken: it stays due, for the next tick.
+                let Ok(turn) = dials.clone().try_acquire_owned() else {
+                    continue;
+                };
                 next_dial.insert(
                     key,
                     (
@@ -1081,7 +1182,7 @@ async fn watch_and_dial(
                         (backoff * 2).min(shared.timeouts.max_backoff),
                     ),
                 );
-                tokio::spawn(dial(shared.clone(), link.clone(), *device));
+                tokio::spawn(dial(shared.clone(), link.clone(), *device, turn));
             }
         }
     }

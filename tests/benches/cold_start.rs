@@ -354,11 +354,18 @@ impl History {
     }
 }
 
-/// Empties every [`derived_tables`] table with plain SQL, as if the store had never built them.
+/// Empties every [`derived_tables`] table with plain SQL, as if the store had never built them:
+/// the journal's index is dropped, as on a device that never had it (the store lays the tables
+/// out again on its next open, and the search fills them), the other tables are emptied.
 fn clear_derived(home: &Path) -> Result<()> {
     let conn = rusqlite::Connection::open(home.join(tapin_store::DB_FILE))?;
     for table in derived_tables() {
-        conn.execute(&format!("DELETE FROM {table}"), [])
+        let sql = if table.starts_with("journal_") {
+            format!("DROP TABLE IF EXISTS {table}")
+        } else {
+            format!("DELETE FROM {table}")
+        };
+        conn.execute(&sql, [])
             .map_err(|e| format!("emptying the derived table {table}: {e}"))?;
     }
     Ok(())

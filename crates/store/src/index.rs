@@ -16,7 +16,7 @@
 //! ([`tapin_core::views::journal::contains_all`]), so its answer is exactly what searching the
 //! documents gives.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{Automerge, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -75,22 +75,31 @@ pub const DERIVED_TABLES: [&str; 6] = [
     "journal_indexed",
 ];
 
-/// Whether the index's tables exist.
+/// The index's tables (for FTS5, the virtual table, which owns its `journal_text_*` tables).
+const NAMES: [&str; 5] = [
+    "journal_entries",
+    "journal_tags",
+    "journal_about",
+    "journal_text",
+    "journal_indexed",
+];
+
+/// Whether all of the index's tables exist.
 pub(crate) fn exists(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT count(*) FROM sqlite_schema WHERE name = 'journal_indexed'",
+    let found: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ({})",
+            NAMES.map(|n| format!("'{n}'")).join(", ")
+        ),
         [],
-        |row| row.get::<_, i64>(0),
-    )
-    .map(|n| n > 0)
+        |row| row.get(0),
+    )?;
+    Ok(found == NAMES.len() as i64)
 }
 
-/// Creates the index's tables if they are missing, in the caller's write transaction. Their rows
+/// Creates the index's tables that are missing, in the caller's write transaction. Their rows
 /// are made when a search first needs them.
 pub(crate) fn create(conn: &Connection) -> rusqlite::Result<()> {
-    if exists(conn)? {
-        return Ok(());
-    }
     conn.execute_batch(TABLES)?;
     // Deleting an entry rewrites the index pages that held its words, rather than only marking
     // them deleted until a later merge.
@@ -177,21 +186,32 @@ fn remove_row(conn: &Connection, rowid: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn insert(conn: &Connection, doc: &DocId, e: &IndexedEntry) -> rusqlite::Result<()> {
+/// An entry's row as stored: its JSON and the row's digest.
+fn row_of(doc: &str, e: &IndexedEntry) -> rusqlite::Result<(Vec<u8>, [u8; 32])> {
     let json = serde_json::to_vec(&e.entry)
         .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
-    let (id, doc) = (e.id.to_string(), doc.to_string());
+    let digest = row_digest(&e.id.to_string(), doc, &json);
+    Ok((json, digest))
+}
+
+fn insert(
+    conn: &Connection,
+    doc: &str,
+    e: &IndexedEntry,
+    json: &[u8],
+    digest: &[u8; 32],
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO journal_entries (id, doc, at, starred, entry, digest)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        id,
+        e.id.to_string(),
         doc,
         e.entry.at.0,
         e.entry.starred,
         json,
-        row_digest(&id, &doc, &json).as_slice()
+        digest.as_slice()
     ])?;
     let rowid = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO journal_text (rowid, folded) VALUES (?1, ?2)")?
@@ -207,8 +227,10 @@ fn insert(conn: &Connection, doc: &DocId, e: &IndexedEntry) -> rusqlite::Result<
     Ok(())
 }
 
-/// Makes the rows of `doc` again from the document as it is (`None`: no longer stored), and
-/// records `version` as what they reflect.
+/// Makes the rows of `doc` agree with the document as it is (`None`: no longer stored), and
+/// records `version` as what they reflect. A row whose entry is unchanged (the same digest) is
+/// kept: deleting a row rewrites the FTS5 pages that hold each of its trigrams (secure-delete),
+/// which costs far more than comparing.
 pub(crate) fn reindex(
     conn: &Connection,
     doc: &DocId,
@@ -216,22 +238,37 @@ pub(crate) fn reindex(
     version: i64,
 ) -> rusqlite::Result<()> {
     let name = doc.to_string();
-    let rows: Vec<i64> = conn
-        .prepare_cached("SELECT rowid FROM journal_entries WHERE doc = ?1")?
-        .query_map([&name], |row| row.get(0))?
+    let mut old: HashMap<String, (i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT id, rowid, digest FROM journal_entries WHERE doc = ?1")?
+        .query_map([&name], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))?
         .collect::<rusqlite::Result<_>>()?;
-    for rowid in rows {
+    if let Some(current) = current {
+        for key in journal_index::entry_keys(current) {
+            // An entry this build cannot read has no row: if it had one, it goes below.
+            let Some(entry) = journal_index::indexed(current, *doc, &key) else {
+                continue;
+            };
+            let (json, digest) = row_of(&name, &entry)?;
+            match old.remove(&key) {
+                Some((_, kept)) if kept == digest => continue,
+                Some((rowid, _)) => remove_row(conn, rowid)?,
+                // The same id in another document's rows (damage, or an entry moved).
+                None => remove_entry(conn, &key)?,
+            }
+            insert(conn, &name, &entry, &json, &digest)?;
+        }
+    }
+    for (rowid, _) in old.into_values() {
         remove_row(conn, rowid)?;
     }
-    let Some(current) = current else {
-        conn.prepare_cached("DELETE FROM journal_indexed WHERE doc = ?1")?
-            .execute([&name])?;
-        return Ok(());
-    };
-    for key in journal_index::entry_keys(current) {
-        update_entry(conn, doc, current, &key)?;
+    match current {
+        Some(_) => mark(conn, doc, version),
+        None => {
+            conn.prepare_cached("DELETE FROM journal_indexed WHERE doc = ?1")?
+                .execute([&name])?;
+            Ok(())
+        }
     }
-    mark(conn, doc, version)
 }
 
 /// Brings the rows of the entry under `key` in line with `current`.
@@ -243,7 +280,9 @@ fn update_entry(
 ) -> rusqlite::Result<()> {
     remove_entry(conn, key)?;
     if let Some(entry) = journal_index::indexed(current, *doc, key) {
-        insert(conn, doc, &entry)?;
+        let name = doc.to_string();
+        let (json, digest) = row_of(&name, &entry)?;
+        insert(conn, &name, &entry, &json, &digest)?;
     }
     Ok(())
 }
@@ -297,12 +336,16 @@ pub(crate) struct Damaged {
     why: &'static str,
 }
 
-/// Forgets what the index was made from, after finding it damaged: every document is indexed
-/// again before the next search.
+/// Drops the whole index after finding it damaged, in the caller's write transaction, and lays
+/// it out again empty: every document is indexed again before the next search. Dropping (with
+/// `PRAGMA secure_delete`, which zeroes the freed pages) rather than deleting row by row, whose
+/// FTS5 secure-delete rewrites index pages for each trigram of each entry.
 pub(crate) fn forget(conn: &Connection, damaged: &Damaged) -> rusqlite::Result<()> {
     tracing::warn!("{damaged}; making it again from the journal's documents");
-    conn.execute("DELETE FROM journal_indexed", [])?;
-    Ok(())
+    for table in NAMES {
+        conn.execute(&format!("DROP TABLE IF EXISTS {table}"), [])?;
+    }
+    create(conn)
 }
 
 /// Entries found by [`search`]: how many match in all, and the first of them, newest first.

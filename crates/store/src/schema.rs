@@ -340,7 +340,7 @@ fn initialise(conn: &Connection, path: &Path) -> Result<(), OpenError> {
     tx.commit().map_err(sqlite)
 }
 
-/// Creates the journal's search index tables if they are missing: derived rows a format-1 tapin
+/// Creates the journal's search index tables that are missing: derived rows a format-1 tapin
 /// that does not know them ignores (it cannot write the journal documents they index), so they
 /// keep `user_version` at 1 like the other additions. Their rows are made on first use.
 fn add_index(conn: &Connection, path: &Path) -> Result<(), OpenError> {

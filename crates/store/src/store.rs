@@ -466,7 +466,10 @@ impl Store {
             Ok(hits) => Ok(Some(hits)),
             Err(damaged) => {
                 if !self.read_only {
-                    crate::index::forget(&self.conn, &damaged).map_err(sqlite)?;
+                    let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+                        .map_err(sqlite)?;
+                    crate::index::forget(&tx, &damaged).map_err(sqlite)?;
+                    tx.commit().map_err(sqlite)?;
                 }
                 Ok(None)
             }

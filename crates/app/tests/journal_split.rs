@@ -372,7 +372,7 @@ fn splitting_the_journal_moves_every_entry_whole_and_once() {
             .expect("the entry");
         am.get(&entry, "mood")
             .expect("get")
-            .map(|(v, _)| v.to_str().map(str::to_owned))
+            .map(|(v, _)| v.as_str().map(str::to_owned))
     };
     assert_eq!(mood(&store), Some(Some("calm".to_owned())));
 

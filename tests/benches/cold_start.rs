@@ -21,9 +21,11 @@
 //! - reads: `--version`, `whoami`, `people`, `today`, `show NAME`, and the two searches with the
 //!   decoded-document cache warm;
 //! - writes and the reads right after them: `whoami`; `journal add` followed by the first
-//!   `journal search WORD`; `journal add` followed by the first `journal search @tag`; the
-//!   derived tables emptied ([`derived_tables`], untimed) followed by `journal search WORD` (a
-//!   cold cache); `log NAME`.
+//!   `journal search WORD`; `journal add` followed by the first `journal search @tag`; every
+//!   journal document compacted and the view cache and recorded heads emptied (untimed), then
+//!   `journal search WORD` (a cold cache: what a compaction and a restart leave); `log NAME`;
+//!   and every derived table lost ([`derived_tables`], untimed), then `journal search WORD`,
+//!   which rebuilds the journal's index from its documents.
 //!
 //! Every figure is also a ratio to `tapin whoami` (opens the store and reads the identity, loads
 //! no document) from the same phase: the machine is shared and noisy. "Cold" means a new process
@@ -113,7 +115,7 @@ const ADD_TEXT: &str = "Quiet evening, early night. @tired";
 /// The 30,000-entry figures may be this many times the 10,000-entry ones (issue 14, last row).
 const SCALE_TARGET: f64 = 1.5;
 
-/// The journal document an entry written at `at` goes to (its UTC month): the one place
+/// The journal document an entry written at `at` goes to (its ISO week, UTC): the one place
 /// populating chooses it.
 fn journal_doc(at: Timestamp) -> DocId {
     DocId::journal_for(at)
@@ -121,7 +123,7 @@ fn journal_doc(at: Timestamp) -> DocId {
 
 /// Whether `doc` holds journal entries.
 fn is_journal(doc: &DocId) -> bool {
-    matches!(doc, DocId::Journal | DocId::JournalMonth(_))
+    matches!(doc, DocId::Journal | DocId::JournalWeek(_))
 }
 
 /// Every journal document the store holds, by name: what loading "the journal" means.
@@ -204,6 +206,8 @@ const W_ADD: usize = 1;
 const W_WORD_AFTER: usize = 2;
 const W_TAG_AFTER: usize = 3;
 const W_COLD: usize = 4;
+const W_LOG: usize = 5;
+const W_LOST: usize = 6;
 
 impl Scale {
     fn run(bin: &Path, home: PathBuf, entries: usize, now: DateTime<Utc>) -> Result<Scale> {
@@ -293,7 +297,8 @@ impl Scale {
             ),
             Timed::new(
                 &format!("tapin journal search {SEARCH_WORD}"),
-                "cold cache: derived tables emptied first",
+                "cold cache: every journal document compacted, the view cache and recorded heads \
+                 emptied first",
                 &["journal", "search", SEARCH_WORD],
             ),
             Timed::new(
@@ -301,14 +306,21 @@ impl Scale {
                 "a side write",
                 &["log", &someone, "--by", "me", "--via", "call"],
             ),
+            Timed::new(
+                &format!("tapin journal search {SEARCH_WORD}"),
+                "index lost: every derived table dropped or emptied first (the search rebuilds \
+                 the index from every journal document)",
+                &["journal", "search", SEARCH_WORD],
+            ),
         ];
         // A write and the read right after it always run together, in that order.
         let units = vec![
             vec![Step::Run(W_WHOAMI)],
             vec![Step::Run(W_ADD), Step::Run(W_WORD_AFTER)],
             vec![Step::Run(W_ADD), Step::Run(W_TAG_AFTER)],
-            vec![Step::ClearDerived, Step::Run(W_COLD)],
-            vec![Step::Run(5)],
+            vec![Step::Compact, Step::Run(W_COLD)],
+            vec![Step::Run(W_LOG)],
+            vec![Step::ClearDerived, Step::Run(W_LOST)],
         ];
         eprintln!("timing writes and the reads after them ...");
         let writes = cli.time_round_robin(writes, &units, 1, WRITE_ROUNDS)?;
@@ -352,6 +364,23 @@ impl History {
             took: started.elapsed(),
         })
     }
+}
+
+/// Compacts every journal document (`Store::compact`: a new snapshot, the chunks it covers
+/// deleted) and empties the view cache and the recorded heads: the caches a compaction and a
+/// restart leave cold. The journal's index names each document's version, which a compaction
+/// keeps, so it stays.
+fn compact_journal(home: &Path) -> Result<()> {
+    let store = Store::open(home)?;
+    for doc in journal_docs(&store)? {
+        store.compact(&doc)?;
+    }
+    drop(store);
+    let conn = rusqlite::Connection::open(home.join(tapin_store::DB_FILE))?;
+    for table in ["view_cache", "doc_heads"] {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
 }
 
 /// Empties every [`derived_tables`] table with plain SQL, as if the store had never built them:
@@ -465,6 +494,7 @@ impl Cli {
                 for step in &units[(round + k) % units.len()] {
                     match *step {
                         Step::ClearDerived => clear_derived(&self.home)?,
+                        Step::Compact => compact_journal(&self.home)?,
                         Step::Run(i) => {
                             let took = self.run_ok(&timed[i].args)?;
                             if round >= warmup {
@@ -485,6 +515,9 @@ enum Step {
     Run(usize),
     /// Empty the derived tables (untimed).
     ClearDerived,
+    /// Compact every journal document and empty the view cache and the recorded heads (untimed):
+    /// what a compaction and a restart leave.
+    Compact,
 }
 
 fn median(samples: &[Duration]) -> Duration {
@@ -1175,11 +1208,11 @@ impl Components {
             journal_loaded
                 .iter()
                 .zip(&journal_ids)
-                .map(|(d, id)| Ok(docs::read_journal_month(d, *id)?))
+                .map(|(d, id)| Ok(docs::read_journal_week(d, *id)?))
                 .collect::<Result<Vec<docs::JournalDoc>>>()
         })?;
         rows.push((
-            "hydrate every journal document (`read_journal_month`)",
+            "hydrate every journal document (`read_journal_week`)",
             hydrate,
         ));
         let word = Query::parse(SEARCH_WORD);
@@ -1369,7 +1402,10 @@ fn issue_rows(s: &Scale) -> Vec<IssueRow> {
     );
     push(
         "4",
-        format!("`journal search {SEARCH_WORD}` with a cold cache (derived tables emptied)"),
+        format!(
+            "`journal search {SEARCH_WORD}` with a cold cache (every journal document compacted, \
+             the view cache and recorded heads emptied, a new process)"
+        ),
         &s.writes[W_COLD],
         whoami_w,
         30.0,

@@ -157,9 +157,15 @@ fn a_damaged_document_fails_the_export_instead_of_exporting_a_cached_copy() {
     }
     drop(conn);
     let err = home.refuses(&["export", "--format", "json"]);
-    assert!(err.contains("document journal-2026-11 is damaged"), "{err}");
+    assert!(
+        err.contains("document journal-2026-W47 is damaged"),
+        "{err}"
+    );
     let err = home.refuses(&["export", "--format", "markdown"]);
-    assert!(err.contains("document journal-2026-11 is damaged"), "{err}");
+    assert!(
+        err.contains("document journal-2026-W47 is damaged"),
+        "{err}"
+    );
 }
 
 /// The journal's search index keeps a copy of each entry: a flipped bit in any of its columns is

@@ -373,11 +373,11 @@ fn the_automerge_export_writes_one_standard_file_per_document() {
         .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
         .collect();
     assert_eq!(written, want);
-    // private, the journal's month, and the shared side of Jordan and Ada (Old Friend shares
+    // private, the journal's week, and the shared side of Jordan and Ada (Old Friend shares
     // nothing).
     assert_eq!(written.len(), 4, "{written:?}");
     assert!(
-        written.contains("private.automerge") && written.contains("journal-2026-11.automerge"),
+        written.contains("private.automerge") && written.contains("journal-2026-W47.automerge"),
         "{written:?}"
     );
     assert_eq!(written.iter().filter(|n| n.starts_with("side-")).count(), 2);
@@ -400,12 +400,11 @@ fn the_automerge_export_writes_one_standard_file_per_document() {
             .unwrap_or_else(|e| panic!("{name} does not load: {e}"));
         assert!(!doc.get_changes(&[]).is_empty(), "{name} has no history");
     }
-    // What the journal's month file holds is that month of the journal: its entries are in there.
-    let journal = std::fs::read(dir.join("journal-2026-11.automerge")).expect("read");
+    // What the journal's week file holds is that week of the journal: its entries are in there.
+    let journal = std::fs::read(dir.join("journal-2026-W47.automerge")).expect("read");
     let journal = automerge::Automerge::load(&journal).expect("load");
-    let month: DocId = "journal-2026-11".parse().expect("a month");
-    let entries =
-        tapin_core::docs::read_journal_month(&journal, month).expect("a journal document");
+    let week: DocId = "journal-2026-W47".parse().expect("a week");
+    let entries = tapin_core::docs::read_journal_week(&journal, week).expect("a journal document");
     assert_eq!(entries.entries.len(), 2);
 
     // Exporting again into the same directory replaces the files.

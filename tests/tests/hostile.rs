@@ -521,10 +521,10 @@ fn a_friend_receives_only_the_side_kept_for_him_never_the_one_kept_for_someone_e
         .documents()
         .expect("documents")
         .into_iter()
-        .filter(DocId::is_journal_month)
+        .filter(DocId::is_journal_week)
         .map(|doc| load(&w.maya, doc))
         .collect();
-    assert!(!journal.is_empty(), "Maya's journal has a month");
+    assert!(!journal.is_empty(), "Maya's journal has a week");
     let for_jordan = load(&w.maya, DocId::Side(w.maya_jordan));
     assert!(!hashes(&for_sam).is_empty() && !hashes(&private).is_empty());
     // Jordan knows (say Sam told him) the hashes of every change Maya made to her side for Sam,
@@ -532,8 +532,8 @@ fn a_friend_receives_only_the_side_kept_for_him_never_the_one_kept_for_someone_e
     // protocol can name, before asking like an honest empty replica.
     let mut wanted = hashes(&for_sam);
     wanted.extend(hashes(&private));
-    for month in &journal {
-        wanted.extend(hashes(month));
+    for week in &journal {
+        wanted.extend(hashes(week));
     }
     wanted.sort();
     wanted.dedup();

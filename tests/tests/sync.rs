@@ -723,7 +723,7 @@ fn private_words_cross_no_wire_and_reach_no_file_of_the_friends_home() {
         .filter(|d| !d.is_shareable() && !matches!(d, DocId::Replica(_)))
         .collect();
     assert!(
-        private_docs.iter().any(DocId::is_journal_month),
+        private_docs.iter().any(DocId::is_journal_week),
         "{private_docs:?}"
     );
     let private_changes: Vec<automerge::ChangeHash> = private_docs

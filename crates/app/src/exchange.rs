@@ -155,7 +155,7 @@ impl Home {
                     sides.insert(rel, side);
                 }
             }
-            // Every month document, read from the document itself (as `uncached` reads).
+            // Every week document, read from the document itself (as `uncached` reads).
             let journal = r.journal()?;
             unreadable += journal.entries.unreadable().len();
             let export = Export {
@@ -641,17 +641,17 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
         })?;
         w.txn().set_meta(MetaKey::RestoredFrom, &bytes)?;
     }
-    // Each entry goes to the month document of when it was written.
-    let mut months: BTreeMap<DocId, Vec<(Id, &JournalEntry)>> = BTreeMap::new();
+    // Each entry goes to the week document of when it was written.
+    let mut weeks: BTreeMap<DocId, Vec<(Id, &JournalEntry)>> = BTreeMap::new();
     for (&id, e) in &export.journal.entries {
-        months
+        weeks
             .entry(DocId::journal_for(e.at))
             .or_default()
             .push((id, e));
     }
     let docs: Vec<DocId> = [DocId::Private]
         .into_iter()
-        .chain(months.keys().copied())
+        .chain(weeks.keys().copied())
         .chain(export.sides.keys().map(|id| DocId::Side(*id)))
         .collect();
     let mut before = Vec::new();
@@ -673,8 +673,8 @@ fn write_import(w: &mut Writer<'_, '_>, export: &Export, whose: &Whose) -> Resul
         }
         Ok(())
     })?;
-    for (&month, entries) in &months {
-        w.update(month, |d| {
+    for (&week, entries) in &weeks {
+        w.update(week, |d| {
             for (id, e) in entries {
                 docs::put_entry(d, *id, e)?;
             }

@@ -182,7 +182,7 @@ impl Home {
                         .as_str()
                         .as_bytes(),
                 )?;
-                // The journal's month documents are made with their first entry.
+                // The journal's week documents are made with their first entry.
                 txn.update(&DocId::Private, |d| -> Result<()> {
                     Ok(docs::init(d, DocId::Private)?)
                 })?;

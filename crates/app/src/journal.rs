@@ -1,4 +1,4 @@
-//! The private journal. Entries live in one document per month (UTC) of when they were written
+//! The private journal. Entries live in one document per ISO week (of the UTC date) they were written in
 //! ([`DocId::journal_for`]), none of which has a path to any other device: writing an entry
 //! touches one small document however long the journal is. Searches, listings and id lookups
 //! go through the journal's search index in `tapin.db` (derived from the documents, kept by the
@@ -6,7 +6,7 @@
 //! journal document at all.
 //!
 //! A home from before the split keeps its journal in one `journal` document: opening the home
-//! moves its entries into month documents, once ([`split_journal`]).
+//! moves its entries into week documents, once ([`split_journal`]).
 
 use automerge::ActorId;
 use serde::Serialize;
@@ -215,7 +215,7 @@ impl Home {
 }
 
 /// Moves the entries of a home's single `journal` document (releases before the split) into
-/// month documents, and retires it, in one transaction: a crash leaves either the old journal as
+/// week documents, and retires it, in one transaction: a crash leaves either the old journal as
 /// it was or every entry moved. Each entry is copied value for value, fields this build does not
 /// know and unreadable entries included. Returns whether it moved anything.
 ///
@@ -242,9 +242,9 @@ pub(crate) fn split_journal(store: &Store, actor: &ActorId) -> Result<bool> {
         };
         if let Some((plan, old)) = plan {
             let entries: usize = plan.values().map(Vec::len).sum();
-            for (month, keys) in &plan {
-                txn.update(month, |d| {
-                    docs::copy_journal_entries(&old, keys, d, *month).map_err(Error::from)
+            for (week, keys) in &plan {
+                txn.update(week, |d| {
+                    docs::copy_journal_entries(&old, keys, d, *week).map_err(Error::from)
                 })?;
             }
             txn.update(&DocId::Journal, |d| {
@@ -254,8 +254,8 @@ pub(crate) fn split_journal(store: &Store, actor: &ActorId) -> Result<bool> {
             txn.drop_view(&DocId::Journal)?;
             tracing::info!(
                 entries,
-                months = plan.len(),
-                "moved the journal into one document per month"
+                weeks = plan.len(),
+                "moved the journal into one document per week"
             );
         }
         let version = txn.version(&DocId::Journal)?;

@@ -76,7 +76,7 @@ pub(crate) trait Docs {
 
     /// The journal's documents, each read whole (no view cache: the journal's index serves
     /// searches, and whole reads are for exports, imports and a relationship's deletion): every
-    /// month document, and the single `journal` of a home not split yet (a read-only one).
+    /// week document, and the single `journal` of a home not split yet (a read-only one).
     fn journal_parts(&mut self) -> Result<Vec<(DocId, JournalDoc)>>;
 
     /// The whole journal, every document's entries together (unreadable ones counted).
@@ -204,12 +204,12 @@ fn finds(by: &Lookup, id: Id, e: &JournalEntry) -> bool {
     }
 }
 
-/// The journal's documents as `names` lists them, in order: month documents, and the single
+/// The journal's documents as `names` lists them, in order: week documents, and the single
 /// `journal` (which reads as empty once retired).
 fn journal_docs(names: Vec<DocId>) -> Vec<DocId> {
     names
         .into_iter()
-        .filter(|d| matches!(d, DocId::Journal | DocId::JournalMonth(_)))
+        .filter(|d| matches!(d, DocId::Journal | DocId::JournalWeek(_)))
         .collect()
 }
 
@@ -217,7 +217,7 @@ fn journal_docs(names: Vec<DocId>) -> Vec<DocId> {
 fn read_part(doc: DocId, am: &Automerge) -> Result<JournalDoc, DocError> {
     match doc {
         DocId::Journal => docs::read_journal(am),
-        _ => docs::read_journal_month(am, doc),
+        _ => docs::read_journal_week(am, doc),
     }
 }
 

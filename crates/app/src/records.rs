@@ -307,7 +307,7 @@ fn day_of(ts: Timestamp) -> Day {
 enum Location {
     /// A relationship's record, in its place.
     Record(Place),
-    /// The journal, in this month document.
+    /// The journal, in this week document.
     Journal(DocId),
     /// The private document's reflections.
     Reflection,

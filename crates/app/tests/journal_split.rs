@@ -1,4 +1,4 @@
-//! The journal kept as one document per month, and its search index: a home from before the
+//! The journal kept as one document per week, and its search index: a home from before the
 //! split moves its journal once, losing nothing, and every search answers exactly as searching
 //! the single document did.
 
@@ -160,7 +160,7 @@ fn all(find: Find) -> Find {
 
 /// Regression test for the journal that was one automerge document, loaded whole by every
 /// command that touched it: on a generated 10,000-entry journal, every kind of search gives the
-/// same entries in the same order through the month documents' index as the single document's
+/// same entries in the same order through the week documents' index as the single document's
 /// search gave before the split.
 #[test]
 fn searches_of_a_ten_thousand_entry_journal_are_the_same_before_and_after_the_split() {
@@ -326,22 +326,22 @@ fn splitting_the_journal_moves_every_entry_whole_and_once() {
     drop(home);
     let store = Store::open(&path).expect("store");
     let docs_now = store.documents().expect("documents");
-    let months: Vec<DocId> = docs_now
+    let weeks: Vec<DocId> = docs_now
         .iter()
         .copied()
-        .filter(DocId::is_journal_month)
+        .filter(DocId::is_journal_week)
         .collect();
-    assert!(months.len() >= 36, "{months:?}");
-    assert!(months.contains(&"journal-undated".parse().expect("a name")));
+    assert!(weeks.len() >= 150, "{weeks:?}");
+    assert!(weeks.contains(&"journal-undated".parse().expect("a name")));
 
-    // Every entry, readable or not, is in the month of its time, whole.
+    // Every entry, readable or not, is in the week of its time, whole.
     let mut moved = JournalDoc::default();
     let mut by_doc = BTreeMap::new();
-    for doc in &months {
+    for doc in &weeks {
         let am = store.load(doc).expect("load").expect("stored");
-        let part = docs::read_journal_month(&am, *doc).expect("read");
+        let part = docs::read_journal_week(&am, *doc).expect("read");
         for (id, e) in part.entries.iter() {
-            assert_eq!(*doc, DocId::journal_for(e.at), "{id} is in the wrong month");
+            assert_eq!(*doc, DocId::journal_for(e.at), "{id} is in the wrong week");
             by_doc.insert(*id, *doc);
         }
         moved.entries.absorb(part.entries);
@@ -359,9 +359,9 @@ fn splitting_the_journal_moves_every_entry_whole_and_once() {
     for (id, e) in old.entries.iter() {
         assert_eq!(&moved.entries[id], e);
     }
-    let month = by_doc[&unknown];
+    let week = by_doc[&unknown];
     let mood = |store: &Store| {
-        let am = store.load(&month).expect("load").expect("stored");
+        let am = store.load(&week).expect("load").expect("stored");
         let (_, entries) = am
             .get(automerge::ROOT, "entries")
             .expect("get")
@@ -394,6 +394,31 @@ fn splitting_the_journal_moves_every_entry_whole_and_once() {
         version
     );
     assert_eq!(mood(&store), Some(Some("calm".to_owned())));
+
+    // A new entry is written to its own week and to no other document.
+    let versions = |store: &Store| -> BTreeMap<DocId, i64> {
+        store
+            .documents()
+            .expect("documents")
+            .into_iter()
+            .map(|d| (d, store.doc_version(&d).expect("version")))
+            .collect()
+    };
+    let before = versions(&store);
+    drop(store);
+    let home = Home::open(&path, clock()).expect("opened");
+    home.add_entry("One more", &[], &[], false).expect("saved");
+    drop(home);
+    let after = versions(&Store::open(&path).expect("store"));
+    let now = DocId::journal_for(Timestamp::from_datetime(
+        "2026-11-22T12:00:00Z".parse().expect("a time"),
+    ));
+    let changed: Vec<DocId> = after
+        .iter()
+        .filter(|(d, v)| before.get(*d) != Some(*v))
+        .map(|(d, _)| *d)
+        .collect();
+    assert_eq!(changed, [now]);
 }
 
 /// The index is derived: deleted, or left behind by a write that did not maintain it, it is made
@@ -428,14 +453,14 @@ fn a_missing_or_stale_index_is_rebuilt_from_the_documents() {
     }
     assert_eq!(lighthouse(), 2);
 
-    // A write straight into a month document, as a tapin that did not index would make it.
+    // A write straight into a week document, as a tapin that did not index would make it.
     let store = Store::open(&path).expect("store");
-    let month = store
+    let week = store
         .documents()
         .expect("documents")
         .into_iter()
-        .find(DocId::is_journal_month)
-        .expect("a month");
+        .find(DocId::is_journal_week)
+        .expect("a week");
     let entry = JournalEntry {
         at: Timestamp::from_datetime("2026-11-22T12:00:00Z".parse().expect("a time")),
         text: "A lighthouse, written without the index".into(),
@@ -446,7 +471,7 @@ fn a_missing_or_stale_index_is_rebuilt_from_the_documents() {
     };
     let id = Id::named("unindexed");
     store
-        .update(&month, &ActorId::random(), |d| {
+        .update(&week, &ActorId::random(), |d| {
             docs::put_entry(d, id, &entry)
         })
         .expect("written");

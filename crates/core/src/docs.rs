@@ -5,8 +5,8 @@
 //! ```text
 //! private   { schema: 1, relationships: {id: Relationship}, reflections: {id: Reflection},
 //!             records: {relationship id: SideRecords} }        -- never leaves home
-//! journal-YYYY-MM { schema: 1, entries: {id: JournalEntry} }    -- never leaves home
-//! journal   { schema: 2, entries: {…} }  -- retired: moved into journal-YYYY-MM
+//! journal-YYYY-Www { schema: 1, entries: {id: JournalEntry} }    -- never leaves home
+//! journal   { schema: 2, entries: {…} }  -- retired: moved into journal-YYYY-Www
 //! side-<id> { schema: 1, relationship: id, goals: {…}, rituals: {…}, checkins: {…},
 //!             interactions: {…}, thanks: {…}, boundaries: {…} } -- the shared side
 //! ```
@@ -28,7 +28,7 @@ use crate::validate::{Mode, Validate};
 pub const SCHEMA: u64 = 1;
 
 /// The schema the single `journal` document is given once its entries have been moved into
-/// month documents ([`split_journal`]): newer than any release that kept the journal whole
+/// week documents ([`split_journal`]): newer than any release that kept the journal whole
 /// understands, so that release refuses the document (naming it) instead of showing and
 /// exporting an empty or partial journal, or writing new entries where no newer tapin looks.
 pub const RETIRED_JOURNAL_SCHEMA: u64 = 2;
@@ -297,7 +297,7 @@ pub fn init(d: &mut AutoCommit, doc: DocId) -> Result<(), DocError> {
                 create_map(d, doc, &ROOT, key)?;
             }
         }
-        DocId::Journal | DocId::JournalMonth(_) => {
+        DocId::Journal | DocId::JournalWeek(_) => {
             create_map(d, doc, &ROOT, "entries")?;
         }
         DocId::Side(rel) => {
@@ -392,7 +392,7 @@ pub fn put_reflection(d: &mut AutoCommit, id: Id, reflection: &Reflection) -> Re
     put_in(d, doc, &obj, &id.to_string(), reflection)
 }
 
-/// Adds or replaces a journal entry, in `d`, which must be its month document
+/// Adds or replaces a journal entry, in `d`, which must be its week document
 /// ([`DocId::journal_for`] of its `at`, which never changes).
 pub fn put_entry(d: &mut AutoCommit, id: Id, entry: &JournalEntry) -> Result<(), DocError> {
     let doc = DocId::journal_for(entry.at);
@@ -588,8 +588,8 @@ pub fn read_private<D: ReadDoc>(d: &D) -> Result<PrivateDoc, DocError> {
     hydrate_whole(d, DocId::Private)
 }
 
-/// Reads the single `journal` document of a home not yet split into months (empty if it was
-/// never written, and empty once it is retired: its entries are in the month documents then).
+/// Reads the single `journal` document of a home not yet split into weeks (empty if it was
+/// never written, and empty once it is retired: its entries are in the week documents then).
 pub fn read_journal<D: ReadDoc>(d: &D) -> Result<JournalDoc, DocError> {
     if journal_retired(d) {
         return Ok(JournalDoc::default());
@@ -597,8 +597,8 @@ pub fn read_journal<D: ReadDoc>(d: &D) -> Result<JournalDoc, DocError> {
     hydrate_whole(d, DocId::Journal)
 }
 
-/// Reads one month document of the journal (empty if it was never written).
-pub fn read_journal_month<D: ReadDoc>(d: &D, doc: DocId) -> Result<JournalDoc, DocError> {
+/// Reads one week document of the journal (empty if it was never written).
+pub fn read_journal_week<D: ReadDoc>(d: &D, doc: DocId) -> Result<JournalDoc, DocError> {
     hydrate_whole(d, doc)
 }
 
@@ -607,8 +607,8 @@ pub fn journal_retired<D: ReadDoc>(d: &D) -> bool {
     schema_of(d) == RETIRED_JOURNAL_SCHEMA
 }
 
-/// The entries of the single `journal` document (`old`), grouped by the month document each
-/// belongs in, as `(month document, entry key)`: every key of its `entries` map, readable or not,
+/// The entries of the single `journal` document (`old`), grouped by the week document each
+/// belongs in, as `(week document, entry key)`: every key of its `entries` map, readable or not,
 /// so that nothing is lost. An entry whose `at` cannot be read goes to `journal-undated`.
 pub fn journal_split_plan<D: ReadDoc>(
     old: &D,
@@ -634,30 +634,30 @@ pub fn journal_split_plan<D: ReadDoc>(
             }
             _ => None,
         };
-        let month = at.map_or(crate::ids::Month::UNDATED, |at| {
-            crate::ids::Month::of(crate::time::Timestamp(at))
+        let week = at.map_or(crate::ids::Week::UNDATED, |at| {
+            crate::ids::Week::of(crate::time::Timestamp(at))
         });
-        plan.entry(DocId::JournalMonth(month))
+        plan.entry(DocId::JournalWeek(week))
             .or_default()
             .push(item.key.to_string());
     }
     Ok(plan)
 }
 
-/// Copies the entries `keys` of the single `journal` document (`old`) into `into`, a month
+/// Copies the entries `keys` of the single `journal` document (`old`) into `into`, a week
 /// document, value for value: every field, those this build does not know included, so the
 /// move loses nothing a newer tapin wrote (docs/FORMAT.md, the compatibility contract).
 pub fn copy_journal_entries<D: ReadDoc>(
     old: &D,
     keys: &[String],
     into: &mut AutoCommit,
-    month: DocId,
+    week: DocId,
 ) -> Result<(), DocError> {
     let entries = require_map(old, DocId::Journal, &ROOT, "entries")?;
-    init(into, month)?;
-    let target = require_map(into, month, &ROOT, "entries")?;
+    init(into, week)?;
+    let target = require_map(into, week, &ROOT, "entries")?;
     for key in keys {
-        copy_prop(old, &entries, key.as_str().into(), into, &target, month)?;
+        copy_prop(old, &entries, key.as_str().into(), into, &target, week)?;
     }
     Ok(())
 }
@@ -711,7 +711,7 @@ fn copy_prop<D: ReadDoc>(
     }
 }
 
-/// Marks the single `journal` document retired, once its entries are in month documents: a
+/// Marks the single `journal` document retired, once its entries are in week documents: a
 /// newer schema, and where the entries went, for a person looking at the raw document.
 pub fn retire_journal(d: &mut AutoCommit) -> Result<(), DocError> {
     let doc = DocId::Journal;
@@ -720,7 +720,7 @@ pub fn retire_journal(d: &mut AutoCommit) -> Result<(), DocError> {
     d.put(
         ROOT,
         "moved_to",
-        "journal-YYYY-MM (one document per month, UTC)",
+        "journal-YYYY-Www (one document per ISO week of the UTC date)",
     )
     .map_err(am(doc))
 }
@@ -834,12 +834,12 @@ mod tests {
     fn a_document_from_a_newer_schema_is_refused() {
         let mut d = AutoCommit::new();
         d.put(ROOT, "schema", SCHEMA + 1).unwrap();
-        let month = DocId::journal_for(crate::time::Timestamp(0));
+        let week = DocId::journal_for(crate::time::Timestamp(0));
         assert!(
-            matches!(read_journal_month(&d, month), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1)
+            matches!(read_journal_week(&d, week), Err(DocError::TooNew { found, .. }) if found == SCHEMA + 1)
         );
         // The single journal with that schema is retired: read as empty, its entries are in
-        // the month documents. One schema newer still is refused.
+        // the week documents. One schema newer still is refused.
         assert_eq!(read_journal(&d).unwrap(), JournalDoc::default());
         d.put(ROOT, "schema", RETIRED_JOURNAL_SCHEMA + 1).unwrap();
         assert!(matches!(read_journal(&d), Err(DocError::TooNew { .. })));

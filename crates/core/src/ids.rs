@@ -105,7 +105,7 @@ impl TryFrom<String> for Id {
 ///
 /// The privacy promise rests on this type: [`DocId::Side`] is the only kind of document that is
 /// ever shareable, and it holds only what its owner chose to share with one friend. Everything
-/// private lives in [`DocId::Private`], [`DocId::JournalMonth`] or the retired [`DocId::Journal`],
+/// private lives in [`DocId::Private`], [`DocId::JournalWeek`] or the retired [`DocId::Journal`],
 /// and there is no field or flag that turns those into something a friend may receive.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum DocId {
@@ -113,13 +113,13 @@ pub enum DocId {
     /// the records of each relationship that are not shared. Never leaves the person's devices.
     Private,
     /// The journal as one document, as releases before the split kept it. Retired: a home's
-    /// entries are moved into [`DocId::JournalMonth`] documents once, and this document is then
+    /// entries are moved into [`DocId::JournalWeek`] documents once, and this document is then
     /// marked with a newer schema so that an older tapin refuses it rather than misreads it
-    /// (docs/FORMAT.md, "The journal, month by month"). Never leaves the person's devices.
+    /// (docs/FORMAT.md, "The journal, week by week"). Never leaves the person's devices.
     Journal,
-    /// The private journal entries written in one month (UTC) of their `at`. Never leaves the
-    /// person's devices.
-    JournalMonth(Month),
+    /// The private journal entries written in one ISO week (UTC) of their `at`. Never leaves
+    /// the person's devices.
+    JournalWeek(Week),
     /// The person's shared side of one relationship, keyed by the relationship's id. This is the
     /// only document a paired friend may hold (as a read-only replica).
     Side(Id),
@@ -135,79 +135,81 @@ impl DocId {
         matches!(self, DocId::Side(_))
     }
 
-    /// The journal document an entry written at `at` lives in: the month of `at`, in UTC, so
-    /// every device of a person in any time zone puts it in the same document.
+    /// The journal document an entry written at `at` lives in: the ISO week of `at`'s UTC
+    /// date, so every device of a person in any time zone puts it in the same document.
     pub fn journal_for(at: Timestamp) -> DocId {
-        DocId::JournalMonth(Month::of(at))
+        DocId::JournalWeek(Week::of(at))
     }
 
-    /// Whether this is one of the journal's month documents.
-    pub fn is_journal_month(&self) -> bool {
-        matches!(self, DocId::JournalMonth(_))
+    /// Whether this is one of the journal's week documents.
+    pub fn is_journal_week(&self) -> bool {
+        matches!(self, DocId::JournalWeek(_))
     }
 }
 
-/// A month of journal entries: a calendar month in UTC, or [`Month::UNDATED`] for entries whose
-/// time is outside the years 0–9999 (a damaged record still needs a place; it is never dropped).
+/// A week of journal entries: an ISO 8601 week (Monday to Sunday) of a UTC date, named by its
+/// ISO week-numbering year (`2026-W48`), or [`Week::UNDATED`] for entries whose time is outside
+/// the years 0–9999 (a damaged record still needs a place; it is never dropped).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct Month {
+pub struct Week {
+    /// The ISO week-numbering year (which differs from the calendar year around 1 January).
     year: u16,
-    /// 1–12; 0 only in [`Month::UNDATED`].
-    month: u8,
+    /// 1–53; 0 only in [`Week::UNDATED`].
+    week: u8,
 }
 
-impl Month {
+impl Week {
     /// Where entries with no usable date go: `journal-undated`.
-    pub const UNDATED: Month = Month { year: 0, month: 0 };
+    pub const UNDATED: Week = Week { year: 0, week: 0 };
 
-    /// A calendar month, if `month` is 1–12 and `year` 0–9999.
-    pub fn new(year: u16, month: u8) -> Option<Month> {
-        ((1..=12).contains(&month) && year <= 9999).then_some(Month { year, month })
+    /// An ISO week, if that year has it (52 or 53 weeks) and `year` is 0–9999.
+    pub fn new(year: u16, week: u8) -> Option<Week> {
+        chrono::NaiveDate::from_isoywd_opt(i32::from(year), u32::from(week), chrono::Weekday::Mon)
+            .filter(|_| year <= 9999 && week >= 1)
+            .map(|_| Week { year, week })
     }
 
-    /// The UTC month of an instant; [`Month::UNDATED`] outside the years 0–9999.
-    pub fn of(at: Timestamp) -> Month {
+    /// The ISO week of an instant's UTC date; [`Week::UNDATED`] outside the years 0–9999.
+    pub fn of(at: Timestamp) -> Week {
         use chrono::Datelike;
         chrono::DateTime::from_timestamp_millis(at.0)
             .and_then(|t| {
-                let year = u16::try_from(t.year()).ok()?;
-                Month::new(year, u8::try_from(t.month()).ok()?)
+                let iso = t.iso_week();
+                Week::new(
+                    u16::try_from(iso.year()).ok()?,
+                    u8::try_from(iso.week()).ok()?,
+                )
             })
-            .unwrap_or(Month::UNDATED)
+            .unwrap_or(Week::UNDATED)
     }
 }
 
-impl fmt::Display for Month {
+impl fmt::Display for Week {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if *self == Month::UNDATED {
+        if *self == Week::UNDATED {
             f.write_str("undated")
         } else {
-            write!(f, "{:04}-{:02}", self.year, self.month)
+            write!(f, "{:04}-W{:02}", self.year, self.week)
         }
     }
 }
 
-impl FromStr for Month {
+impl FromStr for Week {
     type Err = ();
 
-    /// `YYYY-MM` exactly (four digits, a dash, two), or `undated`.
+    /// `YYYY-Www` exactly (four digits, `-W`, two digits), or `undated`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "undated" {
-            return Ok(Month::UNDATED);
+            return Ok(Week::UNDATED);
         }
         let b = s.as_bytes();
-        if b.len() != 7
-            || b[4] != b'-'
-            || !s[..4]
-                .bytes()
-                .chain(s[5..].bytes())
-                .all(|c| c.is_ascii_digit())
-        {
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        if b.len() != 8 || &b[4..6] != b"-W" || !digits(0..4) || !digits(6..8) {
             return Err(());
         }
         let year = s[..4].parse().map_err(drop)?;
-        let month = s[5..].parse().map_err(drop)?;
-        Month::new(year, month).ok_or(())
+        let week = s[6..].parse().map_err(drop)?;
+        Week::new(year, week).ok_or(())
     }
 }
 
@@ -216,7 +218,7 @@ impl fmt::Display for DocId {
         match self {
             DocId::Private => f.write_str("private"),
             DocId::Journal => f.write_str("journal"),
-            DocId::JournalMonth(month) => write!(f, "journal-{month}"),
+            DocId::JournalWeek(week) => write!(f, "journal-{week}"),
             DocId::Side(id) => write!(f, "side-{id}"),
             DocId::Replica(id) => write!(f, "replica-{id}"),
         }
@@ -241,8 +243,8 @@ impl FromStr for DocId {
                     .map(DocId::Side)
                     .or_else(|| parse("replica-").map(DocId::Replica))
                     .or_else(|| {
-                        let month = s.strip_prefix("journal-")?.parse().ok()?;
-                        Some(DocId::JournalMonth(month))
+                        let week = s.strip_prefix("journal-")?.parse().ok()?;
+                        Some(DocId::JournalWeek(week))
                     })
                     .ok_or_else(|| ParseDocIdError(s.to_owned()))
             }
@@ -260,8 +262,9 @@ mod tests {
         for doc in [
             DocId::Private,
             DocId::Journal,
-            DocId::JournalMonth(Month::new(2026, 11).unwrap()),
-            DocId::JournalMonth(Month::UNDATED),
+            DocId::JournalWeek(Week::new(2026, 48).unwrap()),
+            DocId::JournalWeek(Week::new(2026, 53).unwrap()),
+            DocId::JournalWeek(Week::UNDATED),
             side,
             DocId::Replica(Id::from_bytes([8; 16])),
         ] {
@@ -271,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_lives_in_the_utc_month_of_its_time() {
+    fn an_entry_lives_in_the_iso_week_of_its_utc_date() {
         let at = |s: &str| {
             Timestamp(
                 chrono::DateTime::parse_from_rfc3339(s)
@@ -280,11 +283,14 @@ mod tests {
             )
         };
         let name = |s| DocId::journal_for(at(s)).to_string();
-        assert_eq!(name("2026-11-30T23:59:59.999Z"), "journal-2026-11");
-        assert_eq!(name("2026-12-01T00:00:00Z"), "journal-2026-12");
-        // A time zone does not move an entry: 00:30 in Berlin on 1 December is November in UTC.
-        assert_eq!(name("2026-12-01T00:30:00+01:00"), "journal-2026-11");
-        assert_eq!(name("1969-12-31T23:59:59Z"), "journal-1969-12");
+        // Sunday 29 November 2026 ends week 48; Monday 30 November starts week 49.
+        assert_eq!(name("2026-11-29T23:59:59.999Z"), "journal-2026-W48");
+        assert_eq!(name("2026-11-30T00:00:00Z"), "journal-2026-W49");
+        // A time zone does not move an entry: 00:30 on Monday in Berlin is Sunday in UTC.
+        assert_eq!(name("2026-11-30T00:30:00+01:00"), "journal-2026-W48");
+        // Around 1 January the ISO year is the week's: 1 January 2027 is in 2026's week 53.
+        assert_eq!(name("2027-01-01T12:00:00Z"), "journal-2026-W53");
+        assert_eq!(name("1969-12-31T23:59:59Z"), "journal-1970-W01");
         assert_eq!(
             DocId::journal_for(Timestamp(i64::MAX)).to_string(),
             "journal-undated"
@@ -312,11 +318,14 @@ mod tests {
             "Private",
             "side-0707",
             "journal-",
-            "journal-2026-13",
-            "journal-2026-00",
-            "journal-2026-1",
-            "journal-+026-01",
-            "journal-2026-01 ",
+            "journal-2026-11",
+            "journal-2026-W00",
+            "journal-2025-W53",
+            "journal-2026-W54",
+            "journal-2026-W1",
+            "journal-+026-W01",
+            "journal-2026-w01",
+            "journal-2026-W01 ",
         ] {
             assert!(bad.parse::<DocId>().is_err(), "{bad} parsed");
         }

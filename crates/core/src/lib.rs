@@ -14,7 +14,7 @@ pub mod validate;
 pub mod variant;
 pub mod views;
 
-pub use ids::{DocId, Id, Month};
+pub use ids::{DocId, Id, Week};
 
 /// An error and its causes on one line, as `a: b: c` (what `anyhow` prints with `{:#}`): for a
 /// log line, a close reason, an event, or a message that carries another error's words.

@@ -1,9 +1,9 @@
 //! The journal's search index: derived rows in `tapin.db` that let a search, a listing or an id
 //! lookup answer without loading the journal's documents.
 //!
-//! Everything here is computed from the journal's month documents
-//! ([`tapin_core::DocId::JournalMonth`]) by [`tapin_core::views::journal_index`], and is kept
-//! up to date by the same transaction that writes a month document ([`update_written`], from
+//! Everything here is computed from the journal's week documents
+//! ([`tapin_core::DocId::JournalWeek`]) by [`tapin_core::views::journal_index`], and is kept
+//! up to date by the same transaction that writes a week document ([`update_written`], from
 //! [`crate::Txn`]'s commit). It is checked before use: `journal_indexed` records, per
 //! document, the version the rows were made from, and a document whose version moved without
 //! its rows (a writer that did not index, damage, rows deleted by hand) is indexed again
@@ -110,7 +110,7 @@ pub(crate) fn create(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The version each journal month document is stored at, by name.
+/// The version each journal week document is stored at, by name.
 fn stored_versions(conn: &Connection) -> rusqlite::Result<BTreeMap<String, i64>> {
     let mut statement = conn.prepare_cached(
         "SELECT doc, max(v) FROM (
@@ -132,7 +132,7 @@ fn indexed_versions(conn: &Connection) -> rusqlite::Result<BTreeMap<String, i64>
 }
 
 /// The journal documents whose rows in the index are missing or out of date, and those indexed
-/// but no longer stored. Names that are not journal month documents are left out.
+/// but no longer stored. Names that are not journal week documents are left out.
 pub(crate) fn stale(conn: &Connection) -> rusqlite::Result<Vec<DocId>> {
     let stored = stored_versions(conn)?;
     let indexed = indexed_versions(conn)?;
@@ -151,7 +151,7 @@ pub(crate) fn stale(conn: &Connection) -> rusqlite::Result<Vec<DocId>> {
     Ok(names
         .into_iter()
         .filter_map(|name| name.parse::<DocId>().ok())
-        .filter(DocId::is_journal_month)
+        .filter(DocId::is_journal_week)
         .collect())
 }
 

@@ -40,7 +40,7 @@ pub enum MetaKey {
     /// from, as a JSON array of strings.
     RestoredFrom,
     /// `journal.retired`: the version of the single `journal` document (decimal, UTF-8) when its
-    /// entries were moved into month documents and it was retired. While the document is still
+    /// entries were moved into week documents and it was retired. While the document is still
     /// at that version there is nothing more to move, which opening a home checks without
     /// loading it.
     JournalRetired,

@@ -384,7 +384,7 @@ impl Txn<'_> {
         if self.store.additions {
             tables.extend(["doc_heads", "view_cache"]);
         }
-        if doc.is_journal_month()
+        if doc.is_journal_week()
             && self.store.index
             && let Err(source) = index::reindex(&self.tx, doc, None, 0)
         {
@@ -562,7 +562,7 @@ impl Txn<'_> {
                     .map_err(|source| TxnError::Sqlite { doc, source })?;
             }
             // The journal's search index changes with the journal, in the same commit.
-            if w.written && doc.is_journal_month() && store.index {
+            if w.written && doc.is_journal_week() && store.index {
                 let (heads, loaded_version) = &w.loaded;
                 index::update_written(
                     &tx,

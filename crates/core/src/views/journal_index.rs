@@ -1,7 +1,7 @@
 //! What the journal's search index keeps of each entry, and which entries a change touched.
 //!
 //! The index (tables `journal_*` in `tapin.db`, kept by `tapin-store`) is derived data: rows
-//! computed here from the month documents, never the other way round. Search asks the index for
+//! computed here from the week documents, never the other way round. Search asks the index for
 //! candidates and then applies [`super::journal`]'s own test to them, so the index can narrow a
 //! search but never change its answer.
 //!

@@ -1,6 +1,6 @@
-//! The private journal. Entries live in one document per ISO week (of the UTC date) they were written in
-//! ([`DocId::journal_for`]), none of which has a path to any other device: writing an entry
-//! touches one small document however long the journal is. Searches, listings and id lookups
+//! The private journal. Entries live in one document per ISO week of the UTC date they were
+//! written on ([`DocId::journal_for`]), none of which has a path to any other device: writing an
+//! entry touches one small document however long the journal is. Searches, listings and id lookups
 //! go through the journal's search index in `tapin.db` (derived from the documents, kept by the
 //! store in the same transaction as every journal write, rebuilt when stale), so they load no
 //! journal document at all.
@@ -235,6 +235,14 @@ pub(crate) fn split_journal(store: &Store, actor: &ActorId) -> Result<bool> {
             return Ok(false);
         };
         let retired = docs::journal_retired(old);
+        if !retired && docs::schema_of(old) > docs::SCHEMA {
+            // Written by a newer tapin in a way this build does not know: left as it is (its
+            // commands say so when they read it), and the home still opens.
+            tracing::warn!("the journal document has a newer schema; not moving it");
+            let version = txn.version(&DocId::Journal)?;
+            txn.set_meta(MetaKey::JournalRetired, version.to_string().as_bytes())?;
+            return Ok(false);
+        }
         let plan = if retired {
             None
         } else {

@@ -538,6 +538,8 @@ fn a_journal_of_a_newer_schema_is_left_alone_and_the_home_opens() {
     let home = Home::open(&path, clock()).expect("the home opens");
     home.add_entry("Written after", &[], &[], false)
         .expect("a new entry goes to its week");
-    let err = home.export_json().expect_err("the export reads the old journal");
+    let err = home
+        .export_json()
+        .expect_err("the export reads the old journal");
     assert!(err.to_string().contains("journal"), "{err}");
 }

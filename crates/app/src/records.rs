@@ -431,19 +431,17 @@ fn locate(docs: &mut impl Docs, query: &str) -> Result<Found> {
         }
     }
     for (id, doc, e) in docs.journal_lookup(&Lookup::Prefix(prefix.clone()))? {
-        {
-            found.push(Found {
-                at: Location::Journal(doc),
-                summary: RecordRef {
-                    kind: Kind::JournalEntry,
-                    id,
-                    person: None,
-                    day: day_of(e.at),
-                    text: e.text.clone(),
-                    shared: false,
-                },
-            });
-        }
+        found.push(Found {
+            at: Location::Journal(doc),
+            summary: RecordRef {
+                kind: Kind::JournalEntry,
+                id,
+                person: None,
+                day: day_of(e.at),
+                text: e.text,
+                shared: false,
+            },
+        });
     }
     match found.len() {
         1 => return Ok(found.remove(0)),

@@ -143,8 +143,9 @@ impl Home {
 
     /// Lists or searches the journal, newest first.
     pub fn find_entries(&self, find: &Find) -> Result<Found> {
-        self.refresh_journal_index()?;
+        let current = self.refresh_journal_index()?;
         self.read(|r| {
+            r.journal_index_is_current(current);
             let private = r.private()?;
             let mut query = match &find.text {
                 Some(text) => {
@@ -200,16 +201,23 @@ impl Home {
     /// Brings the journal's search index up to date when a journal document changed without it
     /// (a home just split, an index deleted, a write by a tapin that did not index): one write
     /// transaction, only when something is stale, re-indexing only the documents that are.
-    /// A read-only home is searched through its documents instead.
-    pub(crate) fn refresh_journal_index(&self) -> Result<()> {
+    /// Returns whether the index is current now; a read-only home's stale index is not, and it
+    /// is searched through its documents instead.
+    pub(crate) fn refresh_journal_index(&self) -> Result<bool> {
         let store = self.store();
-        if store.is_read_only() || store.stale_journal_index()?.is_empty() {
-            return Ok(());
+        if !store.has_journal_index() {
+            return Ok(false);
+        }
+        if store.stale_journal_index()?.is_empty() {
+            return Ok(true);
+        }
+        if store.is_read_only() {
+            return Ok(false);
         }
         store.transaction(&self.device.actor(), |txn| {
             let n = txn.refresh_journal_index()?;
             tracing::debug!(documents = n, "re-indexed the journal");
-            Ok::<_, Error>(())
+            Ok::<_, Error>(true)
         })
     }
 }

@@ -88,27 +88,40 @@ pub(crate) trait Docs {
         Ok(whole)
     }
 
+    /// The journal entries `by` finds in the search index, each with its document; `None` when
+    /// the index cannot answer as it is (a reader of a home whose index is stale or missing).
+    fn journal_index_lookup(&mut self, by: &Lookup) -> Result<Option<Vec<(Id, DocId)>>>;
+
+    /// One journal entry, read from its document as this reader sees it.
+    fn journal_entry(&mut self, doc: DocId, id: Id) -> Result<Option<JournalEntry>>;
+
     /// The journal entries an id prefix or a relationship finds, each with its document: from
-    /// the search index when it is current, else by reading the journal's documents.
-    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>>;
+    /// the search index when it can answer, else by reading the journal's documents.
+    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+        let Some(found) = self.journal_index_lookup(by)? else {
+            let mut out = Vec::new();
+            for (doc, part) in self.journal_parts()? {
+                for (id, e) in part.entries.iter() {
+                    if finds(by, *id, e) {
+                        out.push((*id, doc, e.clone()));
+                    }
+                }
+            }
+            out.sort_by_key(|(id, _, _)| *id);
+            return Ok(out);
+        };
+        let mut out = Vec::with_capacity(found.len());
+        for (id, doc) in found {
+            if let Some(entry) = self.journal_entry(doc, id)? {
+                out.push((id, doc, entry));
+            }
+        }
+        Ok(out)
+    }
 
     /// Searches the journal: the entries [`search`] finds, newest first, how many in all and the
     /// first `limit`. Through the index when it is current, else over the documents.
     fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits>;
-
-    /// [`Docs::journal_lookup`] and [`Docs::search_journal`] by reading every journal document.
-    fn journal_lookup_read(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
-        let mut out = Vec::new();
-        for (doc, part) in self.journal_parts()? {
-            for (id, e) in part.entries.iter() {
-                if finds(by, *id, e) {
-                    out.push((*id, doc, e.clone()));
-                }
-            }
-        }
-        out.sort_by_key(|(id, _, _)| *id);
-        Ok(out)
-    }
 
     /// [`Docs::search_journal`] by reading every journal document.
     fn search_journal_read(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {
@@ -227,6 +240,8 @@ fn read_part(doc: DocId, am: &Automerge) -> Result<JournalDoc, DocError> {
 pub(crate) struct Reader<'s> {
     store: &'s Store,
     pending: Vec<Pending>,
+    /// Whether the journal's search index is current, once known.
+    index_current: Option<bool>,
 }
 
 /// A decoded document to cache, with the version and heads it was decoded at.
@@ -256,6 +271,7 @@ impl<'s> Reader<'s> {
         Reader {
             store,
             pending: Vec::new(),
+            index_current: None,
         }
     }
 
@@ -288,10 +304,23 @@ impl<'s> Reader<'s> {
 }
 
 impl Reader<'_> {
+    /// Tells this reader whether the journal's search index is current, as its caller just
+    /// found (bringing it up to date if it could): it is not looked up again.
+    pub(crate) fn journal_index_is_current(&mut self, current: bool) {
+        self.index_current = Some(current);
+    }
+
     /// Whether the search index can answer as it is: it exists and nothing changed since it
     /// was made (a reader cannot bring it up to date; [`crate::Home`] does that before reading).
-    fn index_current(&self) -> Result<bool> {
-        Ok(self.store.has_journal_index() && self.store.stale_journal_index()?.is_empty())
+    /// Looked up once per reader.
+    fn index_current(&mut self) -> Result<bool> {
+        if let Some(current) = self.index_current {
+            return Ok(current);
+        }
+        let current =
+            self.store.has_journal_index() && self.store.stale_journal_index()?.is_empty();
+        self.index_current = Some(current);
+        Ok(current)
     }
 }
 
@@ -308,19 +337,15 @@ impl Docs for Reader<'_> {
         Ok(parts)
     }
 
-    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+    fn journal_index_lookup(&mut self, by: &Lookup) -> Result<Option<Vec<(Id, DocId)>>> {
         if !self.index_current()? {
-            return self.journal_lookup_read(by);
+            return Ok(None);
         }
-        let found = self.store.journal_lookup(by)?;
-        let mut out = Vec::with_capacity(found.len());
-        for (id, doc) in found {
-            let entry = self.uncached(doc, |am| docs::get_entry(am, doc, id))?;
-            if let Some(entry) = entry {
-                out.push((id, doc, entry));
-            }
-        }
-        Ok(out)
+        Ok(Some(self.store.journal_lookup(by)?))
+    }
+
+    fn journal_entry(&mut self, doc: DocId, id: Id) -> Result<Option<JournalEntry>> {
+        self.uncached(doc, |am| docs::get_entry(am, doc, id))
     }
 
     fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {
@@ -422,21 +447,17 @@ impl Docs for Writer<'_, '_> {
         Ok(parts)
     }
 
-    fn journal_lookup(&mut self, by: &Lookup) -> Result<Vec<(Id, DocId, JournalEntry)>> {
+    fn journal_index_lookup(&mut self, by: &Lookup) -> Result<Option<Vec<(Id, DocId)>>> {
         // A writable store always has the index; under the write lock it can be made current.
         self.txn.refresh_journal_index()?;
-        let found = self.txn.journal_lookup(by)?;
-        let mut out = Vec::with_capacity(found.len());
-        for (id, doc) in found {
-            let entry = match self.txn.doc(&doc)? {
-                Some(am) => docs::get_entry(am, doc, id)?,
-                None => None,
-            };
-            if let Some(entry) = entry {
-                out.push((id, doc, entry));
-            }
+        Ok(Some(self.txn.journal_lookup(by)?))
+    }
+
+    fn journal_entry(&mut self, doc: DocId, id: Id) -> Result<Option<JournalEntry>> {
+        match self.txn.doc(&doc)? {
+            Some(am) => Ok(docs::get_entry(am, doc, id)?),
+            None => Ok(None),
         }
-        Ok(out)
     }
 
     fn search_journal(&mut self, query: &Query, limit: usize) -> Result<JournalHits> {

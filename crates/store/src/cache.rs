@@ -9,6 +9,12 @@
 //! is not kept at all. A budget of 0 keeps nothing. The budget is [`DEFAULT_CACHE_BUDGET`] unless
 //! [`Store::set_cache_budget`](crate::Store::set_cache_budget) changes it.
 //!
+//! The cache may also be bounded by a number of documents
+//! ([`Store::set_cache_documents`](crate::Store::set_cache_documents); unbounded unless set): a
+//! process whose reads go round many documents, each read again only after all the others (a
+//! `tapin serve` answering a hundred friends in turn), gains nothing from keeping more of them
+//! than it uses at once, and keeping them all makes its memory grow with every friend's history.
+//!
 //! **The cost of a document is its stored size**: the bytes of its snapshot and of the chunks
 //! after it, as of the version kept ([`Layout::stored_bytes`]). The store knows it from every
 //! load without walking the document, it is the same for the same version in every process, and
@@ -37,8 +43,9 @@ use crate::rows::Layout;
 ///
 /// The benchmark's home after three years of busy use stores 4.4 MiB of documents in all (a
 /// 1.9 MiB journal, 143 sides of at most 6 KiB), so every document of a home like it stays in
-/// memory, and the heap the cache takes stays about what `tapin serve` with 150 friends is meant
-/// to use in all (150 MB).
+/// memory for a command. A long-running process that goes round many documents bounds their
+/// number as well ([`Store::set_cache_documents`](crate::Store::set_cache_documents)): `tapin
+/// serve` keeps only those of the exchanges it may run at once.
 pub const DEFAULT_CACHE_BUDGET: usize = 8 * 1024 * 1024;
 
 /// What a [`Store`](crate::Store)'s memory of documents holds and how well it has served, since
@@ -64,6 +71,9 @@ pub struct CacheStats {
     pub evictions: u64,
     /// Documents not kept because they alone are larger than the budget.
     pub oversized: u64,
+    /// The most documents it keeps, whatever their size; `usize::MAX` when only the budget
+    /// bounds it.
+    pub max_documents: usize,
 }
 
 impl CacheStats {
@@ -96,6 +106,8 @@ pub(crate) struct DocCache {
     /// Unbounded by count: the budget in bytes bounds it.
     entries: LruCache<DocId, Cached>,
     budget: usize,
+    /// The most entries, whatever their cost.
+    max_documents: usize,
     /// The sum of the entries' costs.
     bytes: usize,
     hits: u64,
@@ -109,6 +121,7 @@ impl DocCache {
         DocCache {
             entries: LruCache::unbounded(),
             budget,
+            max_documents: usize::MAX,
             bytes: 0,
             hits: 0,
             misses: 0,
@@ -187,9 +200,10 @@ impl DocCache {
         self.fit();
     }
 
-    /// Drops documents, least recently used first, until the cache is within its budget.
+    /// Drops documents, least recently used first, until the cache is within its budget and its
+    /// number of documents.
     fn fit(&mut self) {
-        while self.bytes > self.budget {
+        while self.bytes > self.budget || self.entries.len() > self.max_documents {
             let Some((_, dropped)) = self.entries.pop_lru() else {
                 break;
             };
@@ -205,6 +219,13 @@ impl DocCache {
         self.fit();
     }
 
+    /// Changes the most documents kept, dropping the least recently used until the cache holds
+    /// no more.
+    pub(crate) fn set_max_documents(&mut self, max: usize) {
+        self.max_documents = max;
+        self.fit();
+    }
+
     pub(crate) fn stats(&self) -> CacheStats {
         CacheStats {
             budget: self.budget,
@@ -214,6 +235,7 @@ impl DocCache {
             misses: self.misses,
             evictions: self.evictions,
             oversized: self.oversized,
+            max_documents: self.max_documents,
         }
     }
 }
@@ -288,6 +310,32 @@ mod tests {
         assert!(cache.take(&side(3), sized(1, 1)).is_none());
         let stats = cache.stats();
         assert_eq!((stats.evictions, stats.oversized, stats.misses), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_number_of_documents_bounds_the_cache_as_well_as_its_budget() {
+        let mut cache = DocCache::new(100);
+        for n in 1..=4 {
+            cache.keep(side(n), sized(1, 10), AutoCommit::new());
+        }
+        cache.set_max_documents(3);
+        assert_eq!(kept(&cache), [side(2), side(3), side(4)]);
+        assert!(cache.copy(&side(2), sized(1, 10)).is_some());
+        cache.keep(side(5), sized(1, 10), AutoCommit::new());
+        assert_eq!(kept(&cache), [side(4), side(2), side(5)]);
+        let stats = cache.stats();
+        assert_eq!(
+            (
+                stats.documents,
+                stats.bytes,
+                stats.evictions,
+                stats.max_documents
+            ),
+            (3, 30, 2, 3)
+        );
+        // The budget still bounds it too: 120 bytes in three documents is over it.
+        cache.keep(side(6), sized(1, 90), AutoCommit::new());
+        assert_eq!(kept(&cache), [side(5), side(6)]);
     }
 
     /// Guards the version check: a kept document is handed out only while the rows after its

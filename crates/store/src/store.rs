@@ -344,6 +344,16 @@ impl Store {
         self.cache.borrow_mut().set_budget(bytes);
     }
 
+    /// Sets the most documents this `Store` keeps in memory, whatever their size, and drops the
+    /// least recently used until it keeps no more; the budget in bytes still applies. A new
+    /// `Store` is bounded by its budget alone. For a process whose reads go round many documents,
+    /// each read again only after all the others (`tapin serve` answering friends in turn): it
+    /// gains nothing from keeping more than it uses at once, and keeping them all makes its memory
+    /// grow with every friend's history.
+    pub fn set_cache_documents(&self, max: usize) {
+        self.cache.borrow_mut().set_max_documents(max);
+    }
+
     /// What this `Store` keeps of documents in memory, and how many reads it served from there
     /// since it was opened.
     pub fn cache_stats(&self) -> CacheStats {

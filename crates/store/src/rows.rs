@@ -27,6 +27,22 @@ const MAX_CHUNKS_SMALL: usize = 8;
 /// Below this snapshot size a document counts as small.
 const SMALL_SNAPSHOT: usize = 64 * 1024;
 
+/// A compaction's new snapshot of `doc`, whose rows (as laid out before it) are `layout`: DEFLATE
+/// columns only for a document that is not small.
+///
+/// automerge's `save` runs every column of more than 256 bytes through a new DEFLATE encoder, one
+/// allocation of about 300 KiB each: for a snapshot of a few KiB that is a hundred times the
+/// bytes it saves, and in a long-running process (`tapin serve` compacting 150 replicas in one
+/// round) the freed encoders leave holes the allocator keeps (docs/PERFORMANCE.md, section 4). A
+/// small document's snapshot is about twice as large uncompressed; automerge loads either form.
+pub(crate) fn snapshot_of(doc: &mut AutoCommit, layout: Layout) -> Vec<u8> {
+    if layout.stored_bytes() < SMALL_SNAPSHOT {
+        doc.save_nocompress()
+    } else {
+        doc.save()
+    }
+}
+
 /// Whether a document with these sizes should be compacted into a new snapshot.
 pub(crate) fn needs_compaction(snapshot_bytes: usize, chunks: usize, chunk_bytes: usize) -> bool {
     chunks > MAX_CHUNKS

@@ -415,7 +415,11 @@ impl Store {
             return Ok(());
         }
         let Some((bytes, last_chunk, heads)) = self.with_current(&tx, doc, |current, layout| {
-            (current.save(), layout.last_chunk, current.get_heads())
+            (
+                rows::snapshot_of(current, layout),
+                layout.last_chunk,
+                current.get_heads(),
+            )
         })?
         else {
             return Ok(());

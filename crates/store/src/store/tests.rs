@@ -215,6 +215,57 @@ fn many_writes_are_compacted_and_load_the_same() {
     }
 }
 
+/// Guards the compaction's encoding: a small document's snapshot is saved without DEFLATE (no
+/// encoder of a few hundred KiB for a few KiB of snapshot), a large one's with it, and both load
+/// as the document they were made from.
+#[test]
+fn small_snapshots_are_saved_uncompressed_and_large_ones_compressed() {
+    let home = tempfile::tempdir().unwrap();
+    let store = Store::open(home.path()).unwrap();
+    for i in 0..20 {
+        store
+            .update(&DocId::Private, &device(), |doc| {
+                doc.put(
+                    ROOT,
+                    format!("note {i}"),
+                    "the same words again and again ".repeat(20),
+                )
+            })
+            .unwrap();
+    }
+    // Large: 300 KB of hex digits, which DEFLATE halves, still past the size under which a
+    // document counts as small.
+    let digits: String = (0..40_000u64)
+        .map(|n| format!("{:08x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32))
+        .collect();
+    store
+        .update(&DocId::Journal, &device(), |doc| {
+            doc.put(ROOT, "big", digits)
+        })
+        .unwrap();
+    for doc in [DocId::Private, DocId::Journal] {
+        store.compact(&doc).unwrap();
+        assert_eq!(stats_of(&store, doc).unwrap().chunks, 0);
+    }
+    let stored = |doc: &DocId| store.stored_bytes(doc).unwrap().unwrap();
+    let (small, large) = (stored(&DocId::Private), stored(&DocId::Journal));
+    let private = store.load(&DocId::Private).unwrap().unwrap();
+    let journal = store.load(&DocId::Journal).unwrap().unwrap();
+    assert_eq!(small, private.save_nocompress(), "small: saved as it is");
+    assert_eq!(large, journal.save(), "large: DEFLATE-coded columns");
+    assert!(small.len() < 64 * 1024, "{}", small.len());
+    assert!(
+        64 * 1024 < large.len() && large.len() < journal.save_nocompress().len(),
+        "{}",
+        large.len()
+    );
+    for (bytes, doc) in [(small, &private), (large, &journal)] {
+        let loaded = Automerge::load(&bytes).unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(loaded.hydrate(None), doc.hydrate(None));
+    }
+}
+
 #[test]
 fn large_chunks_are_compacted_by_size() {
     let home = tempfile::tempdir().unwrap();

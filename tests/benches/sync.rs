@@ -34,13 +34,14 @@ use chrono::{DateTime, Utc};
 use iroh::endpoint::Connection;
 use iroh::{Endpoint, EndpointAddr, TransportAddr};
 use tapin_core::docs::{self, Collection, Place};
-use tapin_core::identity::{DeviceId, DeviceKey, PersonKey};
-use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk, Thanks};
+use tapin_core::identity::{DeviceId, DeviceKey};
+use tapin_core::model::Thanks;
 use tapin_core::saved::SavedDoc;
 use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
+use tapin_e2e::friends::paired;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
@@ -243,48 +244,6 @@ fn write_thanks(store: &Store, author: &DeviceKey, rel: Id, n: usize) -> Result<
         })
         .map_err(|e| format!("writing a thanks note: {e}"))?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// A relationship paired with one device of the friend, known at `addrs`, as pairing writes it.
-fn paired(name: &str, friend: &DeviceKey, addrs: &[SocketAddr], now: Timestamp) -> Relationship {
-    let person = PersonKey::from_secret(Rng(friend.id().to_bytes()[0] as u64 + 99).secret());
-    let cert = person.certify(friend.id(), "device", now);
-    let mut devices = BTreeMap::new();
-    devices.insert(
-        friend.id().to_string(),
-        PeerDevice {
-            name: "device".to_owned(),
-            cert: hex(&cert.to_bytes()),
-            addrs: addrs.iter().map(ToString::to_string).collect(),
-            added: now,
-            relay: None,
-        },
-    );
-    Relationship {
-        name: name.to_owned(),
-        importance: 3,
-        risk: Risk::Medium,
-        rhythm: None,
-        status: RelationshipStatus::Active,
-        created: now,
-        snoozed_until: None,
-        peer: Some(Peer {
-            person: person.id().to_string(),
-            name: name.to_owned(),
-            devices: devices.into(),
-            paired: now,
-            unpaired: None,
-            notice: None,
-            ended: None,
-        }),
-    }
 }
 
 fn heads_of(store: &Store, doc: &DocId) -> Result<Vec<ChangeHash>> {

@@ -8,6 +8,7 @@
 //! assert!(people.as_array().unwrap().is_empty());
 //! ```
 
+pub mod friends;
 pub mod gates;
 pub mod history;
 pub mod lab;

@@ -28,6 +28,7 @@ use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use tapin_core::Id;
 use tapin_core::identity::{DeviceCertificate, DeviceId, DeviceKey};
 use tapin_core::pairing::Reach;
+use tapin_store::CacheStats;
 
 use crate::endpoint::{self, Advertise, DialError, Relay};
 use crate::frame::FrameError;
@@ -277,6 +278,17 @@ pub const STATS: &str = "tapin_net::stats";
 /// and on by 12–26 MiB a round (docs/PERFORMANCE.md, section 4).
 const EXCHANGES_AT_ONCE: usize = 4;
 
+/// The most documents a node's store keeps in memory: the two of every exchange that may run at
+/// once (my side and my replica of theirs, in both pools of [`EXCHANGES_AT_ONCE`]).
+///
+/// An exchange reads both documents, then writes what arrived into the replica, and the write
+/// finds it still in memory; the next exchange with the same friend comes minutes later, after
+/// others. A node that kept every document it read (all 301 of the 150-friend bench, within the
+/// store's 8 MiB budget) grew with every change its friends made, about 0.5 MiB a round, and the
+/// freed encoders of their compactions were trapped between them; bounded to what is in flight,
+/// it loads each friend's documents afresh per exchange (docs/PERFORMANCE.md, section 4).
+pub const DOCUMENTS_KEPT: usize = 2 * 2 * EXCHANGES_AT_ONCE;
+
 /// How many friend devices a node dials at once; the others due stay due, and are dialled as
 /// earlier dials end.
 ///
@@ -421,7 +433,8 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
     let device = device_of(&peer.conn).ok_or(SyncError::Timeout)?;
     let (mut send, mut recv) = peer.conn.open_bi().await.map_err(FrameError::from)?;
     let link = shared.current_link(peer, device).await;
-    let stats = sync::exchange(
+    // Boxed, as in `serve_streams`: only the exchanges running hold one.
+    let stats = Box::pin(sync::exchange(
         &shared.store,
         &shared.me,
         &link,
@@ -432,7 +445,7 @@ async fn push(shared: &Shared, peer: &Peer) -> Result<SyncStats, SyncError> {
         &shared.wire(peer),
         None,
         &shared.timeouts,
-    )
+    ))
     .await?;
     let _ = send.finish();
     Ok(SyncStats {
@@ -464,7 +477,11 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
             let _busy = peer.busy.lock().await;
             let _turn = shared.turn(&shared.answers).await;
             let link = shared.current_link(&peer, device).await;
-            sync::exchange(
+            // An exchange's future is tens of KiB (its frames, session and store calls); inline,
+            // every connection's task would be that large for its whole life, waiting for the
+            // friend's next exchange or for a turn: 150 friends connecting at once held ~4.7 MiB
+            // of it. Boxed, only the exchanges running hold one.
+            Box::pin(sync::exchange(
                 &shared.store,
                 &shared.me,
                 &link,
@@ -475,7 +492,7 @@ async fn serve_streams(shared: Arc<Shared>, peer: Arc<Peer>) {
                 &shared.wire(&peer),
                 None,
                 &shared.timeouts,
-            )
+            ))
             .await
         };
         match result {
@@ -898,6 +915,9 @@ impl Node {
             events,
         } = options;
         let store = SharedStore::open(home).await?;
+        store
+            .run(|store| store.set_cache_documents(DOCUMENTS_KEPT))
+            .await?;
         let shared = Arc::new(Shared {
             store,
             links: Arc::new(Mutex::new(LinkCache::default())),
@@ -953,6 +973,12 @@ impl Node {
     /// The endpoint the node serves on.
     pub fn endpoint(&self) -> &Endpoint {
         self.router.endpoint()
+    }
+
+    /// What the node's store keeps of documents in memory, and how many of its reads came from
+    /// there, since the node started (at most [`DOCUMENTS_KEPT`] documents).
+    pub async fn cache_stats(&self) -> Result<CacheStats, BlockingError> {
+        self.shared.store.run(|store| store.cache_stats()).await
     }
 
     /// Waits until an exchange with `device` has finished (in either direction, since the node

@@ -1,0 +1,61 @@
+//! Friends the tests and benchmarks play in their own process: the relationship a home keeps
+//! for one, as pairing writes it, without pairing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use tapin_core::identity::{DeviceKey, PersonKey};
+use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
+use tapin_core::time::Timestamp;
+
+use crate::Rng;
+
+/// A relationship paired with one device of the friend, `friend`, known at `addrs`, as pairing
+/// writes it. The friend's person key is derived from the device's id, so the same device always
+/// has the same person.
+pub fn paired(
+    name: &str,
+    friend: &DeviceKey,
+    addrs: &[SocketAddr],
+    now: Timestamp,
+) -> Relationship {
+    let person = PersonKey::from_secret(Rng(friend.id().to_bytes()[0] as u64 + 99).secret());
+    let cert = person.certify(friend.id(), "device", now);
+    let mut devices = BTreeMap::new();
+    devices.insert(
+        friend.id().to_string(),
+        PeerDevice {
+            name: "device".to_owned(),
+            cert: hex(&cert.to_bytes()),
+            addrs: addrs.iter().map(ToString::to_string).collect(),
+            added: now,
+            relay: None,
+        },
+    );
+    Relationship {
+        name: name.to_owned(),
+        importance: 3,
+        risk: Risk::Medium,
+        rhythm: None,
+        status: RelationshipStatus::Active,
+        created: now,
+        snoozed_until: None,
+        peer: Some(Peer {
+            person: person.id().to_string(),
+            name: name.to_owned(),
+            devices: devices.into(),
+            paired: now,
+            unpaired: None,
+            notice: None,
+            ended: None,
+        }),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

@@ -41,7 +41,7 @@ use tapin_core::sync::{Frame, Session};
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
-use tapin_e2e::friends::paired;
+use tapin_e2e::friends::{local, paired};
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
@@ -296,16 +296,6 @@ fn udp_bytes(conn: &Connection) -> u64 {
 fn v4() -> Wire {
     Wire::V4 {
         mine: Default::default(),
-    }
-}
-
-/// What a bench node says about itself: loopback, no relay.
-fn local() -> node::Local {
-    node::Local {
-        name: "Bench".to_owned(),
-        relay: endpoint::Relay::None,
-        advertise: endpoint::Advertise::Bound,
-        mdns: false,
     }
 }
 
@@ -790,7 +780,7 @@ fn live_propagation(
                 ep,
                 &home,
                 key,
-                node::Options::serve(local(), Timeouts::default()),
+                node::Options::serve(local("Bench"), Timeouts::default()),
                 async {
                     let _ = stopped.await;
                 },
@@ -1133,8 +1123,15 @@ fn sync_all(
             rt.spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 let t = Instant::now();
-                let results =
-                    node::sync_once(&ep, &home, &key, &local(), &links, &Timeouts::default()).await;
+                let results = node::sync_once(
+                    &ep,
+                    &home,
+                    &key,
+                    &local("Bench"),
+                    &links,
+                    &Timeouts::default(),
+                )
+                .await;
                 let errors: Vec<String> = results
                     .into_iter()
                     .filter_map(|(_, r)| r.err().map(|e| e.to_string()))

@@ -1,5 +1,5 @@
 //! Friends the tests and benchmarks play in their own process: the relationship a home keeps
-//! for one, as pairing writes it, without pairing.
+//! for one, as pairing writes it, without pairing, and what a node on loopback says about itself.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use tapin_core::identity::{DeviceKey, PersonKey};
 use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
 use tapin_core::time::Timestamp;
+use tapin_net::endpoint::{Advertise, Relay};
+use tapin_net::node::Local;
 
 use crate::Rng;
 
@@ -50,6 +52,16 @@ pub fn paired(
             notice: None,
             ended: None,
         }),
+    }
+}
+
+/// What a node in a test says about itself: named `name`, on loopback, with no relay and no mDNS.
+pub fn local(name: &str) -> Local {
+    Local {
+        name: name.to_owned(),
+        relay: Relay::None,
+        advertise: Advertise::Bound,
+        mdns: false,
     }
 }
 

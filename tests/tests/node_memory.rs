@@ -14,11 +14,11 @@ use tapin_core::model::Thanks;
 use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
-use tapin_e2e::friends::paired;
+use tapin_e2e::friends::{local, paired};
 use tapin_e2e::gates::Nobody;
-use tapin_net::endpoint::{self, Advertise, Gate, NetConfig, Relay};
+use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
-use tapin_net::node::{self, DOCUMENTS_KEPT, Local, Node, Options};
+use tapin_net::node::{self, DOCUMENTS_KEPT, Node, Options};
 use tapin_net::{Endpoint, Timeouts};
 use tapin_store::Store;
 
@@ -27,15 +27,6 @@ const BOUND: Duration = Duration::from_secs(60);
 
 /// More friends than the node keeps documents for: each has a side and a replica there.
 const FRIENDS: usize = DOCUMENTS_KEPT;
-
-fn local(name: &str) -> Local {
-    Local {
-        name: name.to_owned(),
-        relay: Relay::None,
-        advertise: Advertise::Bound,
-        mdns: false,
-    }
-}
 
 /// Writes the thanks notes numbered `notes` into `rel`'s shared side, one change each, as
 /// `tapin thanks` does.

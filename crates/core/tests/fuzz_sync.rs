@@ -552,7 +552,7 @@ fn run(w: &World, s: &Scenario, frames: &[Wire]) -> Result<(), TestCaseError> {
         let before_count = m.theirs().get_changes_meta(&[]).len();
         let before_signed = m.received_heads().cloned();
         let got = m.receive(f.clone());
-        prop_assert_eq!(m.mine().get_heads(), mine_heads.clone(), "my side changed");
+        prop_assert_eq!(m.mine_heads(), mine_heads.clone(), "my side changed");
         let after_count = m.theirs().get_changes_meta(&[]).len();
         for meta in m.theirs().get_changes_meta(&[]) {
             prop_assert!(

@@ -980,11 +980,7 @@ mod tests {
             message: msg.encode(),
         });
         assert_eq!(err, Err(Violation::WriteToMySide));
-        assert_eq!(
-            m.mine_heads(),
-            maya_side.get_heads(),
-            "nothing applied"
-        );
+        assert_eq!(m.mine_heads(), maya_side.get_heads(), "nothing applied");
         let _ = honest.get_heads();
     }
 
@@ -1691,7 +1687,10 @@ mod tests {
             );
             if !maya_dials {
                 deliver(&mut m, j.batch(&jordan));
-                assert!(m.needs_mine(), "a replica with other heads needs Maya's side");
+                assert!(
+                    m.needs_mine(),
+                    "a replica with other heads needs Maya's side"
+                );
             }
             let mut first = vec![Frame::Snapshot {
                 bytes: stored.clone(),
@@ -1773,7 +1772,11 @@ mod tests {
         let mut none = taken.clone();
         none.have.clear();
         assert!(takes_snapshot(&none, &heads));
-        for (msg, why) in [(need, "a need"), (other, "other heads"), (since, "older summary")] {
+        for (msg, why) in [
+            (need, "a need"),
+            (other, "other heads"),
+            (since, "older summary"),
+        ] {
             assert!(!takes_snapshot(&msg, &heads), "{why}");
             let mut m = unloaded_session(&side, &key(2));
             m.receive(Frame::Sync {

@@ -237,6 +237,54 @@ fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
     msg
 }
 
+/// Loads bytes claiming to be their whole side, strictly, and checks that every change in it was
+/// made by one of `authors`. Returns the loaded document and its number of changes.
+fn check_whole(
+    authors: &BTreeSet<ActorId>,
+    bytes: Vec<u8>,
+) -> Result<(SavedDoc, usize), Violation> {
+    let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
+    let count = saved
+        .check_authors(|actor| authors.contains(actor))
+        .map_err(|actor| Violation::ForeignAuthor(actor.to_hex_string()))?;
+    Ok((saved, count))
+}
+
+/// Their snapshot, arrived whole into my empty replica, to be loaded and checked before the
+/// session takes it: see [`Session::receive_deferred`].
+#[derive(Debug)]
+pub struct SnapshotCheck {
+    bytes: Vec<u8>,
+    authors: BTreeSet<ActorId>,
+}
+
+impl SnapshotCheck {
+    /// Loads the snapshot strictly and checks that every change in it was made by one of their
+    /// certified devices: the slow part of a first sync (a full load), with no session borrowed.
+    /// A panic in automerge is caught and refuses the snapshot as malformed.
+    pub fn run(self) -> Checked {
+        let SnapshotCheck { bytes, authors } = self;
+        Checked(match saved::guard(|| Ok(check_whole(&authors, bytes))) {
+            Ok(result) => result,
+            Err(panicked) => Err(Violation::Malformed(panicked.to_string())),
+        })
+    }
+}
+
+/// The outcome of a [`SnapshotCheck`], for [`Session::take_checked`].
+#[derive(Debug)]
+pub struct Checked(Result<(SavedDoc, usize), Violation>);
+
+/// What [`Session::receive_deferred`] made of a frame.
+#[derive(Debug)]
+pub enum Deferred {
+    /// Applied, as [`Session::receive`] applies it.
+    Done(Received),
+    /// It completed their snapshot into my empty replica: run the check, then give its outcome
+    /// to [`Session::take_checked`] before anything else.
+    Check(SnapshotCheck),
+}
+
 /// What one received frame did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Received {
@@ -287,6 +335,8 @@ pub struct Session {
     /// My first batch began with a snapshot of my side, and automerge has not yet been held back
     /// from sending the whole document a second time.
     snapshot_pending: bool,
+    /// Their snapshot is whole and out being checked ([`Session::receive_deferred`]).
+    checking: bool,
 }
 
 impl Session {
@@ -374,6 +424,7 @@ impl Session {
             received_any: false,
             staged: Vec::new(),
             snapshot_pending: false,
+            checking: false,
         }
     }
 
@@ -585,11 +636,7 @@ impl Session {
     /// Loads bytes claiming to be their whole side, strictly, and checks that every change in it
     /// was made by one of their devices. Returns the loaded document and its number of changes.
     fn check_whole(&self, bytes: Vec<u8>) -> Result<(SavedDoc, usize), Violation> {
-        let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
-        let count = saved
-            .check_authors(|actor| self.authors.contains(actor))
-            .map_err(|actor| Violation::ForeignAuthor(actor.to_hex_string()))?;
-        Ok((saved, count))
+        check_whole(&self.authors, bytes)
     }
 
     /// Makes their whole side, checked by [`Session::check_whole`], my (empty) replica, and keeps
@@ -634,20 +681,32 @@ impl Session {
     /// as malformed. The session must then end, as after any violation: what it holds may be
     /// half-changed.
     pub fn receive(&mut self, frame: Frame) -> Result<Received, Violation> {
+        match self.receive_deferred(frame)? {
+            Deferred::Done(received) => Ok(received),
+            Deferred::Check(check) => self.take_checked(check.run()),
+        }
+    }
+
+    /// Like [`Session::receive`], except that a frame completing their snapshot into my empty
+    /// replica is not loaded and checked here: that is a full load, which a caller on an async
+    /// runtime runs on a blocking thread ([`SnapshotCheck::run`]) and hands back with
+    /// [`Session::take_checked`] before giving the session anything else.
+    pub fn receive_deferred(&mut self, frame: Frame) -> Result<Deferred, Violation> {
         match saved::guard(|| Ok(self.receive_frame(frame))) {
             Ok(result) => result,
             Err(panicked) => Err(Violation::Malformed(panicked.to_string())),
         }
     }
 
-    /// Takes their whole side, as a snapshot, into my replica if it is still empty.
-    fn receive_snapshot(&mut self, bytes: Vec<u8>) -> Result<Received, Violation> {
-        // A replica that already holds some of their side gets the rest through automerge's
-        // sync, which sends only what it lacks.
-        if !self.theirs.is_empty() {
+    /// Takes their snapshot, as checked by the [`SnapshotCheck`] that
+    /// [`Session::receive_deferred`] returned, into my replica: exactly what
+    /// [`Session::receive`] does with the frame that completed it. A refusal refuses that frame.
+    pub fn take_checked(&mut self, checked: Checked) -> Result<Received, Violation> {
+        let (saved, changes) = checked.0?;
+        // Only the check this session asked for, and only into a replica still empty.
+        if !std::mem::take(&mut self.checking) || !self.theirs.is_empty() {
             return Ok(Received::default());
         }
-        let (saved, changes) = self.check_whole(bytes)?;
         if changes == 0 {
             return Err(Violation::Malformed("an empty snapshot".to_owned()));
         }
@@ -662,7 +721,23 @@ impl Session {
         })
     }
 
-    fn receive_frame(&mut self, frame: Frame) -> Result<Received, Violation> {
+    /// Their whole side, as a snapshot, to be checked and taken into my replica if it is still
+    /// empty.
+    fn receive_snapshot(&mut self, bytes: Vec<u8>) -> Result<Deferred, Violation> {
+        // A replica that already holds some of their side gets the rest through automerge's
+        // sync, which sends only what it lacks.
+        if !self.theirs.is_empty() {
+            return Ok(Deferred::Done(Received::default()));
+        }
+        self.checking = true;
+        Ok(Deferred::Check(SnapshotCheck {
+            bytes,
+            authors: self.authors.clone(),
+        }))
+    }
+
+    fn receive_frame(&mut self, frame: Frame) -> Result<Deferred, Violation> {
+        let done = |received| Ok(Deferred::Done(received));
         let first = !self.received_any;
         if let Frame::SnapshotPart {
             offset,
@@ -675,7 +750,7 @@ impl Session {
             }
             if !self.theirs.is_empty() {
                 self.staged = Vec::new();
-                return Ok(Received::default());
+                return done(Received::default());
             }
             if offset == 0 {
                 // A snapshot from the start: whatever was staged is another state's.
@@ -687,7 +762,7 @@ impl Session {
             }
             self.staged.extend_from_slice(&bytes);
             if (self.staged.len() as u64) < total {
-                return Ok(Received::default());
+                return done(Received::default());
             }
             // The last part: the snapshot is whole, and checked as one.
             self.received_any = true;
@@ -698,8 +773,15 @@ impl Session {
         match frame {
             Frame::Snapshot { .. } if !first => Err(Violation::LateSnapshot),
             Frame::Snapshot { bytes } => self.receive_snapshot(bytes),
-            // Handled above.
-            Frame::SnapshotPart { .. } => Ok(Received::default()),
+            other => self.receive_other(other).map(Deferred::Done),
+        }
+    }
+
+    /// Any frame but a snapshot, or a part of one.
+    fn receive_other(&mut self, frame: Frame) -> Result<Received, Violation> {
+        match frame {
+            // Handled by the caller.
+            Frame::Snapshot { .. } | Frame::SnapshotPart { .. } => Ok(Received::default()),
             Frame::EndOfBatch => Ok(Received {
                 changes: 0,
                 end_of_batch: true,
@@ -1813,5 +1895,79 @@ mod tests {
             key(2).id(),
         );
         assert!(m.needs_mine());
+    }
+
+    /// A frame completing their snapshot can be checked away from the session (on a blocking
+    /// thread, in tapin-net): taking the outcome leaves the session exactly as `receive` does,
+    /// a refusal refuses the same way, and an outcome the session did not ask for is ignored.
+    #[test]
+    fn a_snapshot_checked_apart_is_taken_as_receive_takes_it() {
+        let (maya, jordan, eve) = (key(1), key(2), key(3));
+        let (maya_side, stored) = large_stored(&maya);
+        for parts in [false, true] {
+            let frames = if parts {
+                snapshot_parts(&stored, 0)
+            } else {
+                vec![Frame::Snapshot {
+                    bytes: stored.clone(),
+                }]
+            };
+            let mut inline = first_session(doc_by(&jordan, 1), &maya);
+            let mut apart = first_session(doc_by(&jordan, 1), &maya);
+            let last = frames.len() - 1;
+            for (i, f) in frames.into_iter().enumerate() {
+                let want = inline.receive(f.clone()).unwrap();
+                let got = match apart.receive_deferred(f).unwrap() {
+                    Deferred::Done(got) => {
+                        assert!(i < last, "the last frame was not left to check");
+                        got
+                    }
+                    Deferred::Check(check) => {
+                        assert_eq!(i, last, "checked before it was whole");
+                        let checked = std::thread::spawn(move || check.run()).join().unwrap();
+                        apart.take_checked(checked).unwrap()
+                    }
+                };
+                assert_eq!(got, want);
+            }
+            assert_eq!(apart.theirs().get_heads(), maya_side.get_heads());
+            assert_eq!(apart.states(), inline.states());
+            assert_eq!(
+                apart.take_received_whole().unwrap().bytes(),
+                inline.take_received_whole().unwrap().bytes()
+            );
+        }
+        // A snapshot with a change by Eve's device: refused, nothing applied.
+        let mut mixed = AutoCommit::load(&doc_by(&maya, 2).save())
+            .unwrap()
+            .with_actor(eve.actor());
+        mixed.put(ROOT, "eve", 1).unwrap();
+        mixed.commit();
+        let mut j = first_session(doc_by(&jordan, 1), &maya);
+        let Deferred::Check(check) = j
+            .receive_deferred(Frame::Snapshot {
+                bytes: mixed.save(),
+            })
+            .unwrap()
+        else {
+            panic!("a whole snapshot into an empty replica was not left to check");
+        };
+        let err = j.take_checked(check.run()).unwrap_err();
+        assert!(matches!(err, Violation::ForeignAuthor(_)), "{err:?}");
+        assert!(j.theirs().is_empty());
+        assert!(j.take_received_whole().is_none());
+        // An outcome this session never asked for: ignored.
+        let mut other = first_session(doc_by(&jordan, 1), &maya);
+        let Deferred::Check(check) = other
+            .receive_deferred(Frame::Snapshot {
+                bytes: stored.clone(),
+            })
+            .unwrap()
+        else {
+            panic!("a whole snapshot into an empty replica was not left to check");
+        };
+        let mut k = first_session(doc_by(&jordan, 1), &maya);
+        assert_eq!(k.take_checked(check.run()).unwrap(), Received::default());
+        assert!(k.theirs().is_empty());
     }
 }

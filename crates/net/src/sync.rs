@@ -15,13 +15,15 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::docs::DocError;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
-use tapin_core::sync::{Frame, Session, SignedHeads, Violation, resume_offset, snapshot_parts};
+use tapin_core::sync::{
+    Deferred, Frame, Session, SignedHeads, Violation, resume_offset, snapshot_parts,
+};
 use tapin_core::{DocId, Id, docs};
 use tapin_store::{LoadError, MetaKey, OpenError, Store, StoreError, UpdateError};
 
 use crate::Timeouts;
 use crate::frame::{self, FrameError};
-use crate::shared::{BlockingError, OpenStoreError, SharedStore};
+use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::version::SyncVersion;
 
 /// A sync frame may carry a whole document on first sync; beyond this it is hostile.
@@ -953,7 +955,15 @@ async fn receive_batch(
                 .into());
             }
         }
-        let r = session.receive(f)?;
+        let r = match session.receive_deferred(f)? {
+            Deferred::Done(r) => r,
+            // Their snapshot is whole: loading and checking it is a full load, off the runtime
+            // (not on the store's thread either: the store has nothing to do with it).
+            Deferred::Check(check) => {
+                let checked = off_runtime(move || check.run()).await?;
+                session.take_checked(checked)?
+            }
+        };
         stats.received_changes += r.changes as u64;
         if r.end_of_batch {
             break;

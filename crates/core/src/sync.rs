@@ -298,7 +298,7 @@ pub struct Received {
 #[derive(Debug)]
 enum Mine {
     /// Loaded: automerge's sync runs on it.
-    Loaded(Automerge),
+    Loaded(Box<Automerge>),
     /// Known only by its heads as stored: a first sync's sender whose snapshot is its whole side
     /// needs nothing else of it, if the friend takes the snapshot. See [`Session::unloaded`].
     Heads {
@@ -352,7 +352,7 @@ impl Session {
         friend_device: DeviceId,
     ) -> Self {
         Self::with(
-            Mine::Loaded(mine),
+            Mine::Loaded(Box::new(mine)),
             theirs,
             mine_state,
             theirs_state,
@@ -462,7 +462,7 @@ impl Session {
     /// and automerge takes in what the friend said of it so far. Refused only if automerge
     /// refuses one of those messages (the session must then end, as after any violation).
     pub fn set_mine(&mut self, mine: Automerge) -> Result<(), Violation> {
-        let before = std::mem::replace(&mut self.mine, Mine::Loaded(mine));
+        let before = std::mem::replace(&mut self.mine, Mine::Loaded(Box::new(mine)));
         let Mine::Heads { received, .. } = before else {
             return Ok(());
         };
@@ -497,7 +497,7 @@ impl Session {
     /// ([`Session::unloaded`]).
     pub fn mine(&self) -> Option<&Automerge> {
         match &self.mine {
-            Mine::Loaded(doc) => Some(doc),
+            Mine::Loaded(doc) => Some(doc.as_ref()),
             Mine::Heads { .. } => None,
         }
     }

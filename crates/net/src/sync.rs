@@ -520,7 +520,7 @@ pub async fn exchange(
                 // A first sync: the snapshot is my whole side, so unless the friend says it did
                 // not take it, my side need not be loaded at all (see `Session::unloaded`).
                 if Session::offers_snapshot(&mine_state) {
-                    unloaded = heads.filter(|h| !h.is_empty());
+                    unloaded = Some(heads).filter(|h| !h.is_empty());
                 }
             }
         }

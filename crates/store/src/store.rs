@@ -213,13 +213,14 @@ impl Store {
     }
 
     /// Like [`Store::stored_bytes`], with the heads the store recorded for exactly those bytes
-    /// (`doc_heads`, read in the same transaction), still without loading them: `None` for the
-    /// heads when there is no intact record of this version. For a first sync, whose sender can
-    /// then tell whether the friend took its snapshot whole without loading its side.
+    /// (`doc_heads`, read in the same transaction), still without loading them: no heads (an
+    /// empty list) when there is no intact record of this version. For a first sync, whose
+    /// sender can then tell whether the friend took its snapshot whole without loading its side.
+    #[allow(clippy::type_complexity)]
     pub fn stored_bytes_and_heads(
         &self,
         doc: &DocId,
-    ) -> Result<Option<(Vec<u8>, Option<Vec<ChangeHash>>)>, LoadError> {
+    ) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>, LoadError> {
         let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
             .map_err(sqlite)?;
@@ -235,7 +236,8 @@ impl Store {
         tx.commit().map_err(sqlite)?;
         let heads = recorded
             .filter(|(version, _)| *version == layout.last_chunk)
-            .and_then(|(_, encoded)| heads::decode(&encoded));
+            .and_then(|(_, encoded)| heads::decode(&encoded))
+            .unwrap_or_default();
         Ok(Some((bytes, heads)))
     }
 

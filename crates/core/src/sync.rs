@@ -207,6 +207,26 @@ fn is_document(chunk: &[u8]) -> bool {
     chunk.get(8) == Some(&0)
 }
 
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort_unstable();
+    heads.dedup();
+    heads
+}
+
+/// Whether `msg`, about my side, says the friend holds exactly `heads` (sorted) and needs
+/// nothing: automerge, holding my side at `heads`, would then have no change to send, now or
+/// after taking the message in. Every summary of what they have must be of changes since exactly
+/// `heads` (automerge sends changes since the summaries' heads that the summaries lack, and
+/// there are none), and they may ask for nothing.
+fn takes_snapshot(msg: &sync::Message, heads: &[ChangeHash]) -> bool {
+    msg.need.is_empty()
+        && sorted(msg.heads.clone()) == heads
+        && msg
+            .have
+            .iter()
+            .all(|have| sorted(have.last_sync.clone()) == heads)
+}
+
 fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
     let mut sorted = heads.to_vec();
     sorted.sort();
@@ -215,6 +235,54 @@ fn heads_message(heads: &[[u8; 32]]) -> Vec<u8> {
         msg.extend_from_slice(&h);
     }
     msg
+}
+
+/// Loads bytes claiming to be their whole side, strictly, and checks that every change in it was
+/// made by one of `authors`. Returns the loaded document and its number of changes.
+fn check_whole(
+    authors: &BTreeSet<ActorId>,
+    bytes: Vec<u8>,
+) -> Result<(SavedDoc, usize), Violation> {
+    let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
+    let count = saved
+        .check_authors(|actor| authors.contains(actor))
+        .map_err(|actor| Violation::ForeignAuthor(actor.to_hex_string()))?;
+    Ok((saved, count))
+}
+
+/// Their snapshot, arrived whole into my empty replica, to be loaded and checked before the
+/// session takes it: see [`Session::receive_deferred`].
+#[derive(Debug)]
+pub struct SnapshotCheck {
+    bytes: Vec<u8>,
+    authors: BTreeSet<ActorId>,
+}
+
+impl SnapshotCheck {
+    /// Loads the snapshot strictly and checks that every change in it was made by one of their
+    /// certified devices: the slow part of a first sync (a full load), with no session borrowed.
+    /// A panic in automerge is caught and refuses the snapshot as malformed.
+    pub fn run(self) -> Checked {
+        let SnapshotCheck { bytes, authors } = self;
+        Checked(match saved::guard(|| Ok(check_whole(&authors, bytes))) {
+            Ok(result) => result,
+            Err(panicked) => Err(Violation::Malformed(panicked.to_string())),
+        })
+    }
+}
+
+/// The outcome of a [`SnapshotCheck`], for [`Session::take_checked`].
+#[derive(Debug)]
+pub struct Checked(Result<(SavedDoc, usize), Violation>);
+
+/// What [`Session::receive_deferred`] made of a frame.
+#[derive(Debug)]
+pub enum Deferred {
+    /// Applied, as [`Session::receive`] applies it.
+    Done(Received),
+    /// It completed their snapshot into my empty replica: run the check, then give its outcome
+    /// to [`Session::take_checked`] before anything else.
+    Check(SnapshotCheck),
 }
 
 /// What one received frame did.
@@ -226,10 +294,31 @@ pub struct Received {
     pub end_of_batch: bool,
 }
 
+/// My side as a session holds it.
+#[derive(Debug)]
+enum Mine {
+    /// Loaded: automerge's sync runs on it.
+    Loaded(Box<Automerge>),
+    /// Known only by its heads as stored: a first sync's sender whose snapshot is its whole side
+    /// needs nothing else of it, if the friend takes the snapshot. See [`Session::unloaded`].
+    Heads {
+        /// The heads of the snapshot sent, sorted.
+        heads: Vec<ChangeHash>,
+        /// The friend's messages about my side so far, in order: automerge takes them in if my
+        /// side is loaded after all, and its sync state is then what it would have been had it
+        /// held back each of its messages until now.
+        received: Vec<sync::Message>,
+        /// Whether the friend said it holds exactly `heads` and needs nothing.
+        confirmed: bool,
+        /// Whether something arrived that only automerge can answer: my side must be loaded.
+        needs_load: bool,
+    },
+}
+
 /// The state of one sync session. See the module docs.
 #[derive(Debug)]
 pub struct Session {
-    mine: Automerge,
+    mine: Mine,
     theirs: Automerge,
     mine_state: sync::State,
     theirs_state: sync::State,
@@ -246,6 +335,8 @@ pub struct Session {
     /// My first batch began with a snapshot of my side, and automerge has not yet been held back
     /// from sending the whole document a second time.
     snapshot_pending: bool,
+    /// Their snapshot is whole and out being checked ([`Session::receive_deferred`]).
+    checking: bool,
 }
 
 impl Session {
@@ -254,6 +345,58 @@ impl Session {
     /// connected device must be one of them.
     pub fn new(
         mine: Automerge,
+        theirs: Automerge,
+        mine_state: &[u8],
+        theirs_state: &[u8],
+        authors: impl IntoIterator<Item = DeviceId>,
+        friend_device: DeviceId,
+    ) -> Self {
+        Self::with(
+            Mine::Loaded(Box::new(mine)),
+            theirs,
+            mine_state,
+            theirs_state,
+            authors,
+            friend_device,
+        )
+    }
+
+    /// A first sync's session whose sender does not load its side: it sent my side whole, as
+    /// stored, as a snapshot (and calls [`Session::snapshot_sent`]), and `heads` are the heads
+    /// of exactly those bytes. If the friend takes the snapshot, it answers with those heads and
+    /// needs nothing, and the session ends with automerge's sync state for my side as automerge
+    /// would have left it, having sent no message about my side: the snapshot and the signed
+    /// heads say all there is. Anything else the friend says of my side (other heads, a need, a
+    /// summary of changes from elsewhere) makes [`Session::needs_mine`] true: the caller then
+    /// loads my side and hands it over with [`Session::set_mine`], and automerge goes on from
+    /// there. Only for a first sync: with a persisted state that shares any heads (or no heads
+    /// to go by), my side is needed from the start.
+    pub fn unloaded(
+        heads: Vec<ChangeHash>,
+        theirs: Automerge,
+        mine_state: &[u8],
+        theirs_state: &[u8],
+        authors: impl IntoIterator<Item = DeviceId>,
+        friend_device: DeviceId,
+    ) -> Self {
+        let needs_load = heads.is_empty() || !Self::offers_snapshot(mine_state);
+        Self::with(
+            Mine::Heads {
+                heads: sorted(heads),
+                received: Vec::new(),
+                confirmed: false,
+                needs_load,
+            },
+            theirs,
+            mine_state,
+            theirs_state,
+            authors,
+            friend_device,
+        )
+    }
+
+    fn with(
+        mine: Mine,
         theirs: Automerge,
         mine_state: &[u8],
         theirs_state: &[u8],
@@ -281,6 +424,7 @@ impl Session {
             received_any: false,
             staged: Vec::new(),
             snapshot_pending: false,
+            checking: false,
         }
     }
 
@@ -313,14 +457,57 @@ impl Session {
         self.snapshot_pending = true;
     }
 
-    /// Replaces my side with its latest state (after local writes), keeping the sync state.
-    pub fn set_mine(&mut self, mine: Automerge) {
-        self.mine = mine;
+    /// Replaces my side with its latest state (after local writes), keeping the sync state; or,
+    /// in a session that did not load it ([`Session::unloaded`]), gives it my side as stored now,
+    /// and automerge takes in what the friend said of it so far. Refused only if automerge
+    /// refuses one of those messages (the session must then end, as after any violation).
+    pub fn set_mine(&mut self, mine: Automerge) -> Result<(), Violation> {
+        let before = std::mem::replace(&mut self.mine, Mine::Loaded(Box::new(mine)));
+        let Mine::Heads { received, .. } = before else {
+            return Ok(());
+        };
+        let Mine::Loaded(doc) = &mut self.mine else {
+            return Ok(());
+        };
+        let state = &mut self.mine_state;
+        for msg in received {
+            match saved::guard(|| doc.receive_sync_message(state, msg)) {
+                Ok(()) => {}
+                Err(e) => return Err(Violation::Malformed(e.to_string())),
+            }
+        }
+        Ok(())
     }
 
-    /// My side as the session knows it.
-    pub fn mine(&self) -> &Automerge {
-        &self.mine
+    /// Whether the session cannot go on without my side: it was started without it
+    /// ([`Session::unloaded`]) and the friend said something of it that only automerge can
+    /// answer. Load it and give it with [`Session::set_mine`] before the next
+    /// [`Session::batch`].
+    pub fn needs_mine(&self) -> bool {
+        matches!(
+            self.mine,
+            Mine::Heads {
+                needs_load: true,
+                ..
+            }
+        )
+    }
+
+    /// My side as the session knows it: `None` while it holds only its heads
+    /// ([`Session::unloaded`]).
+    pub fn mine(&self) -> Option<&Automerge> {
+        match &self.mine {
+            Mine::Loaded(doc) => Some(doc.as_ref()),
+            Mine::Heads { .. } => None,
+        }
+    }
+
+    /// The heads of my side as the session knows it.
+    pub fn mine_heads(&self) -> Vec<ChangeHash> {
+        match &self.mine {
+            Mine::Loaded(doc) => doc.get_heads(),
+            Mine::Heads { heads, .. } => heads.clone(),
+        }
     }
 
     /// The friend's side as received so far.
@@ -330,7 +517,24 @@ impl Session {
 
     /// The sync states to persist: (mine, theirs).
     pub fn states(&self) -> (Vec<u8>, Vec<u8>) {
-        (self.mine_state.encode(), self.theirs_state.encode())
+        let mine = match &self.mine {
+            // The friend said it holds exactly my heads: automerge, taking that message in, would
+            // have recorded them as shared, and a sync state keeps nothing else.
+            Mine::Heads {
+                heads,
+                confirmed: true,
+                needs_load: false,
+                ..
+            } => {
+                let mut state = self.mine_state.clone();
+                state.shared_heads.clone_from(heads);
+                state.encode()
+            }
+            // Nothing taken in: the state as the session began (for a first sync, no heads
+            // shared, which is what the friend's messages with no heads leave too).
+            Mine::Heads { .. } | Mine::Loaded(_) => self.mine_state.encode(),
+        };
+        (mine, self.theirs_state.encode())
     }
 
     /// Their whole side as it arrived, when the replica was empty and it came as one saved
@@ -350,15 +554,22 @@ impl Session {
     /// only the end marker.
     pub fn batch(&mut self, me: &DeviceKey) -> Vec<Frame> {
         let mut out = Vec::new();
-        let hold_back =
-            self.snapshot_pending && self.mine_state.their_heads.as_deref() == Some(&[]);
-        if hold_back {
-            self.snapshot_pending = false;
-        } else if let Some(m) = self.mine.generate_sync_message(&mut self.mine_state) {
-            out.push(Frame::Sync {
-                doc: WireDoc::SenderSide,
-                message: m.encode(),
-            });
+        match &self.mine {
+            // Without my side, nothing to say of it: the snapshot says it all, unless the friend
+            // says otherwise (and then my side is loaded before this is called again).
+            Mine::Heads { .. } => {}
+            Mine::Loaded(mine) => {
+                let hold_back =
+                    self.snapshot_pending && self.mine_state.their_heads.as_deref() == Some(&[]);
+                if hold_back {
+                    self.snapshot_pending = false;
+                } else if let Some(m) = mine.generate_sync_message(&mut self.mine_state) {
+                    out.push(Frame::Sync {
+                        doc: WireDoc::SenderSide,
+                        message: m.encode(),
+                    });
+                }
+            }
         }
         if let Some(m) = self.theirs.generate_sync_message(&mut self.theirs_state) {
             out.push(Frame::Sync {
@@ -366,7 +577,7 @@ impl Session {
                 message: m.encode(),
             });
         }
-        let heads = self.mine.get_heads();
+        let heads = self.mine_heads();
         if !heads.is_empty() && self.last_signed.as_ref() != Some(&heads) {
             let raw: Vec<[u8; 32]> = heads.iter().map(|h| h.0).collect();
             let signature = me.sign_raw(&heads_message(&raw)).to_bytes().to_vec();
@@ -425,11 +636,7 @@ impl Session {
     /// Loads bytes claiming to be their whole side, strictly, and checks that every change in it
     /// was made by one of their devices. Returns the loaded document and its number of changes.
     fn check_whole(&self, bytes: Vec<u8>) -> Result<(SavedDoc, usize), Violation> {
-        let mut saved = SavedDoc::load(bytes).map_err(|e| Violation::Malformed(e.to_string()))?;
-        let count = saved
-            .check_authors(|actor| self.authors.contains(actor))
-            .map_err(|actor| Violation::ForeignAuthor(actor.to_hex_string()))?;
-        Ok((saved, count))
+        check_whole(&self.authors, bytes)
     }
 
     /// Makes their whole side, checked by [`Session::check_whole`], my (empty) replica, and keeps
@@ -474,20 +681,32 @@ impl Session {
     /// as malformed. The session must then end, as after any violation: what it holds may be
     /// half-changed.
     pub fn receive(&mut self, frame: Frame) -> Result<Received, Violation> {
+        match self.receive_deferred(frame)? {
+            Deferred::Done(received) => Ok(received),
+            Deferred::Check(check) => self.take_checked(check.run()),
+        }
+    }
+
+    /// Like [`Session::receive`], except that a frame completing their snapshot into my empty
+    /// replica is not loaded and checked here: that is a full load, which a caller on an async
+    /// runtime runs on a blocking thread ([`SnapshotCheck::run`]) and hands back with
+    /// [`Session::take_checked`] before giving the session anything else.
+    pub fn receive_deferred(&mut self, frame: Frame) -> Result<Deferred, Violation> {
         match saved::guard(|| Ok(self.receive_frame(frame))) {
             Ok(result) => result,
             Err(panicked) => Err(Violation::Malformed(panicked.to_string())),
         }
     }
 
-    /// Takes their whole side, as a snapshot, into my replica if it is still empty.
-    fn receive_snapshot(&mut self, bytes: Vec<u8>) -> Result<Received, Violation> {
-        // A replica that already holds some of their side gets the rest through automerge's
-        // sync, which sends only what it lacks.
-        if !self.theirs.is_empty() {
+    /// Takes their snapshot, as checked by the [`SnapshotCheck`] that
+    /// [`Session::receive_deferred`] returned, into my replica: exactly what
+    /// [`Session::receive`] does with the frame that completed it. A refusal refuses that frame.
+    pub fn take_checked(&mut self, checked: Checked) -> Result<Received, Violation> {
+        let (saved, changes) = checked.0?;
+        // Only the check this session asked for, and only into a replica still empty.
+        if !std::mem::take(&mut self.checking) || !self.theirs.is_empty() {
             return Ok(Received::default());
         }
-        let (saved, changes) = self.check_whole(bytes)?;
         if changes == 0 {
             return Err(Violation::Malformed("an empty snapshot".to_owned()));
         }
@@ -502,7 +721,23 @@ impl Session {
         })
     }
 
-    fn receive_frame(&mut self, frame: Frame) -> Result<Received, Violation> {
+    /// Their whole side, as a snapshot, to be checked and taken into my replica if it is still
+    /// empty.
+    fn receive_snapshot(&mut self, bytes: Vec<u8>) -> Result<Deferred, Violation> {
+        // A replica that already holds some of their side gets the rest through automerge's
+        // sync, which sends only what it lacks.
+        if !self.theirs.is_empty() {
+            return Ok(Deferred::Done(Received::default()));
+        }
+        self.checking = true;
+        Ok(Deferred::Check(SnapshotCheck {
+            bytes,
+            authors: self.authors.clone(),
+        }))
+    }
+
+    fn receive_frame(&mut self, frame: Frame) -> Result<Deferred, Violation> {
+        let done = |received| Ok(Deferred::Done(received));
         let first = !self.received_any;
         if let Frame::SnapshotPart {
             offset,
@@ -515,7 +750,7 @@ impl Session {
             }
             if !self.theirs.is_empty() {
                 self.staged = Vec::new();
-                return Ok(Received::default());
+                return done(Received::default());
             }
             if offset == 0 {
                 // A snapshot from the start: whatever was staged is another state's.
@@ -527,7 +762,7 @@ impl Session {
             }
             self.staged.extend_from_slice(&bytes);
             if (self.staged.len() as u64) < total {
-                return Ok(Received::default());
+                return done(Received::default());
             }
             // The last part: the snapshot is whole, and checked as one.
             self.received_any = true;
@@ -538,8 +773,15 @@ impl Session {
         match frame {
             Frame::Snapshot { .. } if !first => Err(Violation::LateSnapshot),
             Frame::Snapshot { bytes } => self.receive_snapshot(bytes),
-            // Handled above.
-            Frame::SnapshotPart { .. } => Ok(Received::default()),
+            other => self.receive_other(other).map(Deferred::Done),
+        }
+    }
+
+    /// Any frame but a snapshot, or a part of one.
+    fn receive_other(&mut self, frame: Frame) -> Result<Received, Violation> {
+        match frame {
+            // Handled by the caller.
+            Frame::Snapshot { .. } | Frame::SnapshotPart { .. } => Ok(Received::default()),
             Frame::EndOfBatch => Ok(Received {
                 changes: 0,
                 end_of_batch: true,
@@ -594,9 +836,27 @@ impl Session {
                         if !msg.changes.is_empty() {
                             return Err(Violation::WriteToMySide);
                         }
-                        self.mine
-                            .receive_sync_message(&mut self.mine_state, msg)
-                            .map_err(|e| Violation::Malformed(e.to_string()))?;
+                        match &mut self.mine {
+                            Mine::Loaded(mine) => {
+                                mine.receive_sync_message(&mut self.mine_state, msg)
+                                    .map_err(|e| Violation::Malformed(e.to_string()))?;
+                            }
+                            Mine::Heads {
+                                heads,
+                                received,
+                                confirmed,
+                                needs_load,
+                            } => {
+                                if takes_snapshot(&msg, heads) {
+                                    *confirmed = true;
+                                } else if *confirmed || !msg.heads.is_empty() {
+                                    // Not an empty replica about to take the snapshot (its
+                                    // heads then are none), and not the snapshot taken.
+                                    *needs_load = true;
+                                }
+                                received.push(msg);
+                            }
+                        }
                         Ok(Received::default())
                     }
                 }
@@ -734,7 +994,7 @@ mod tests {
             maya_side.put(ROOT, "later", i).unwrap();
             maya_side.commit();
         }
-        m.set_mine(maya_side.document().clone());
+        m.set_mine(maya_side.document().clone()).unwrap();
         let mut taken = 0;
         for _ in 0..4 {
             let from_m = m.batch(&maya);
@@ -802,11 +1062,7 @@ mod tests {
             message: msg.encode(),
         });
         assert_eq!(err, Err(Violation::WriteToMySide));
-        assert_eq!(
-            m.mine().get_heads(),
-            maya_side.get_heads(),
-            "nothing applied"
-        );
+        assert_eq!(m.mine_heads(), maya_side.get_heads(), "nothing applied");
         let _ = honest.get_heads();
     }
 
@@ -1003,7 +1259,7 @@ mod tests {
         }
         assert!(!whole, "automerge sent the whole document again");
         assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
-        assert_eq!(m.theirs().get_heads(), j.mine().get_heads());
+        assert_eq!(m.theirs().get_heads(), j.mine_heads());
         // The bytes to store are the snapshot exactly as sent.
         let mut saved = j.take_received_whole().unwrap();
         assert_eq!(saved.bytes(), stored);
@@ -1348,5 +1604,370 @@ mod tests {
             }),
             vec![4, 1, 2, 1, 9]
         );
+    }
+
+    /// Alternating batches between two sessions until a round trip carries nothing, as an
+    /// exchange runs them, loading a session's side (`sides`: a's, b's) whenever it needs it.
+    /// Returns how many times a side was loaded, and the bytes of the frames.
+    fn converge_loading(
+        a: &mut Session,
+        ka: &DeviceKey,
+        b: &mut Session,
+        kb: &DeviceKey,
+        sides: [&Automerge; 2],
+    ) -> (usize, usize) {
+        let mut loads = 0;
+        let mut size = 0;
+        let mut step = |from: &mut Session, to: &mut Session, key: &DeviceKey, side: &Automerge| {
+            if from.needs_mine() {
+                from.set_mine(side.clone()).unwrap();
+                loads += 1;
+            }
+            let batch = from.batch(key);
+            let empty = batch.len() == 1;
+            size += deliver(to, batch).0;
+            empty
+        };
+        for _ in 0..20 {
+            let a_empty = step(a, b, ka, sides[0]);
+            let b_empty = step(b, a, kb, sides[1]);
+            if a_empty && b_empty {
+                return (loads, size);
+            }
+        }
+        panic!("did not converge");
+    }
+
+    /// Maya's session for a first sync that sends her side as stored and never loads it.
+    fn unloaded_session(side: &Automerge, friend: &DeviceKey) -> Session {
+        let mut m = Session::unloaded(
+            side.get_heads(),
+            Automerge::new(),
+            &[],
+            &[],
+            [friend.id()],
+            friend.id(),
+        );
+        m.snapshot_sent();
+        m
+    }
+
+    fn is_about_my_side(f: &Frame) -> bool {
+        matches!(
+            f,
+            Frame::Sync {
+                doc: WireDoc::SenderSide,
+                ..
+            }
+        )
+    }
+
+    /// A first sync whose sender never loads its side, either way round: the friend takes the
+    /// snapshot, says it holds exactly its heads, and the rounds end with the replica complete,
+    /// the signed heads verified and both sync states exactly what the session that loaded its
+    /// side persists. A reconnect from those states, then new changes on both sides, converge.
+    #[test]
+    fn a_first_sync_whose_sender_never_loads_its_side_converges() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = stored_with_chunks(&maya);
+        let jordan_side = doc_by(&jordan, 3);
+        for maya_dials in [true, false] {
+            // The same exchange with Maya's side loaded, as before: the states to match.
+            let mut loaded = first_session(maya_side.clone(), &jordan);
+            loaded.snapshot_sent();
+            let mut j0 = first_session(jordan_side.clone(), &maya);
+            // And without.
+            let mut m = unloaded_session(&maya_side, &jordan);
+            let mut j = first_session(jordan_side.clone(), &maya);
+            for (m, j) in [(&mut loaded, &mut j0), (&mut m, &mut j)] {
+                if !maya_dials {
+                    // Jordan's empty replica speaks first: Maya's side has no heads to it.
+                    deliver(m, j.batch(&jordan));
+                    assert!(!m.needs_mine(), "an empty replica's hello needs no load");
+                }
+                let mut first = snapshot_parts(&stored, 0);
+                first.extend(m.batch(&maya));
+                deliver(j, first);
+                converge_loading(j, &jordan, m, &maya, [&jordan_side, &maya_side]);
+                assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+                assert_eq!(m.theirs().get_heads(), jordan_side.get_heads());
+                assert!(j.received_heads().unwrap().verify(j.theirs()));
+                assert!(m.received_heads().unwrap().verify(m.theirs()));
+            }
+            assert!(m.mine().is_none(), "Maya's side was loaded");
+            assert_eq!(m.mine_heads(), maya_side.get_heads());
+            assert_eq!(m.states(), loaded.states(), "Maya's states");
+            assert_eq!(j.states(), j0.states(), "Jordan's states");
+            let shared = sync::State::decode(&m.states().0).unwrap().shared_heads;
+            assert_eq!(shared, maya_side.get_heads());
+
+            // A reconnect with nothing new: a few hundred bytes, no document.
+            let (m_mine, m_theirs) = m.states();
+            let (j_mine, j_theirs) = j.states();
+            let reconnect = |maya_side: &Automerge, jordan_side: &Automerge| {
+                let m = Session::new(
+                    maya_side.clone(),
+                    m.theirs().clone(),
+                    &m_mine,
+                    &m_theirs,
+                    [jordan.id()],
+                    jordan.id(),
+                );
+                let j = Session::new(
+                    jordan_side.clone(),
+                    j.theirs().clone(),
+                    &j_mine,
+                    &j_theirs,
+                    [maya.id()],
+                    maya.id(),
+                );
+                (m, j)
+            };
+            let (mut m2, mut j2) = reconnect(&maya_side, &jordan_side);
+            let (loads, size) =
+                converge_loading(&mut m2, &maya, &mut j2, &jordan, [&maya_side, &jordan_side]);
+            assert_eq!(loads, 0);
+            assert!(size < 1024, "{size} bytes to say nothing is new");
+            // New changes on both sides.
+            let mut maya_more = AutoCommit::load(&maya_side.save())
+                .unwrap()
+                .with_actor(maya.actor());
+            let mut jordan_more = AutoCommit::load(&jordan_side.save())
+                .unwrap()
+                .with_actor(jordan.actor());
+            for i in 0..3 {
+                maya_more.put(ROOT, "later", i).unwrap();
+                maya_more.commit();
+                jordan_more.put(ROOT, "later", i).unwrap();
+                jordan_more.commit();
+            }
+            let (maya_more, jordan_more) = (maya_more.document(), jordan_more.document());
+            let (mut m3, mut j3) = reconnect(maya_more, jordan_more);
+            converge_loading(&mut m3, &maya, &mut j3, &jordan, [maya_more, jordan_more]);
+            assert_eq!(j3.theirs().get_heads(), maya_more.get_heads());
+            assert_eq!(m3.theirs().get_heads(), jordan_more.get_heads());
+        }
+    }
+
+    /// A sender that did not load its side, whose friend ignores the snapshot (its replica
+    /// holds some of the side already) and so reports other heads, loads its side and converges
+    /// through automerge as if it had held back its messages until then.
+    #[test]
+    fn a_sender_told_other_heads_loads_its_side_and_converges() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = stored_with_chunks(&maya);
+        let jordan_side = doc_by(&jordan, 2);
+        for maya_dials in [true, false] {
+            let mut m = unloaded_session(&maya_side, &jordan);
+            let mut j = Session::new(
+                jordan_side.clone(),
+                first_changes(&maya_side, 5),
+                &[],
+                &[],
+                [maya.id()],
+                maya.id(),
+            );
+            if !maya_dials {
+                deliver(&mut m, j.batch(&jordan));
+                assert!(
+                    m.needs_mine(),
+                    "a replica with other heads needs Maya's side"
+                );
+            }
+            let mut first = vec![Frame::Snapshot {
+                bytes: stored.clone(),
+            }];
+            if m.needs_mine() {
+                m.set_mine(maya_side.clone()).unwrap();
+            }
+            first.extend(m.batch(&maya));
+            deliver(&mut j, first);
+            let (loads, _) =
+                converge_loading(&mut j, &jordan, &mut m, &maya, [&jordan_side, &maya_side]);
+            assert_eq!(loads, usize::from(maya_dials), "Maya's side loaded once");
+            assert!(m.mine().is_some());
+            assert_eq!(j.theirs().get_heads(), maya_side.get_heads());
+            assert_eq!(m.theirs().get_heads(), jordan_side.get_heads());
+            let shared = sync::State::decode(&m.states().0).unwrap().shared_heads;
+            assert_eq!(shared, maya_side.get_heads());
+        }
+    }
+
+    /// Maya writes to her side during a first sync that did not load it, before the friend said
+    /// it took the snapshot or after: the session is given her side as it is now, and the
+    /// friend gets the new changes in the same exchange.
+    #[test]
+    fn a_local_write_during_an_unloaded_first_sync_is_sent() {
+        let (maya, jordan) = (key(1), key(2));
+        let (maya_side, stored) = stored_with_chunks(&maya);
+        let mut later = AutoCommit::load(&maya_side.save())
+            .unwrap()
+            .with_actor(maya.actor());
+        for i in 0..3 {
+            later.put(ROOT, "later", i).unwrap();
+            later.commit();
+        }
+        let later = later.document().clone();
+        for confirmed_first in [false, true] {
+            let mut m = unloaded_session(&maya_side, &jordan);
+            let mut j = first_session(doc_by(&jordan, 1), &maya);
+            let mut first = vec![Frame::Snapshot {
+                bytes: stored.clone(),
+            }];
+            first.extend(m.batch(&maya));
+            assert!(!first.iter().any(is_about_my_side), "nothing of my side");
+            deliver(&mut j, first);
+            if confirmed_first {
+                deliver(&mut m, j.batch(&jordan));
+                assert!(!m.needs_mine());
+                assert!(m.mine().is_none());
+            }
+            m.set_mine(later.clone()).unwrap();
+            converge(&mut m, &maya, &mut j, &jordan);
+            assert_eq!(j.theirs().get_heads(), later.get_heads());
+            let shared = sync::State::decode(&m.states().0).unwrap().shared_heads;
+            assert_eq!(shared, later.get_heads());
+            assert!(j.received_heads().unwrap().verify(j.theirs()));
+            assert_eq!(j.received_heads().unwrap().heads.len(), 1);
+        }
+    }
+
+    /// Only a message saying the friend holds exactly my heads, summarising nothing since others
+    /// and needing nothing, spares my side its load; anything else about it needs automerge.
+    #[test]
+    fn only_the_snapshot_taken_exactly_spares_the_load() {
+        let maya = key(1);
+        let side = doc_by(&maya, 4);
+        let heads = side.get_heads();
+        let older = first_changes(&side, 2).get_heads();
+        let mut state = sync::State::new();
+        state.shared_heads.clone_from(&heads);
+        // What an empty replica that took the snapshot says.
+        let taken = side.generate_sync_message(&mut state).unwrap();
+        assert!(takes_snapshot(&taken, &heads));
+        let mut need = taken.clone();
+        need.need = older.clone();
+        let mut other = taken.clone();
+        other.heads.clone_from(&older);
+        let mut since = taken.clone();
+        since.have[0].last_sync.clone_from(&older);
+        let mut none = taken.clone();
+        none.have.clear();
+        assert!(takes_snapshot(&none, &heads));
+        for (msg, why) in [
+            (need, "a need"),
+            (other, "other heads"),
+            (since, "older summary"),
+        ] {
+            assert!(!takes_snapshot(&msg, &heads), "{why}");
+            let mut m = unloaded_session(&side, &key(2));
+            m.receive(Frame::Sync {
+                doc: WireDoc::ReceiverSide,
+                message: msg.encode(),
+            })
+            .unwrap();
+            assert!(m.needs_mine(), "{why}");
+        }
+        // After the snapshot was taken, a replica that says it holds nothing lost it.
+        let mut m = unloaded_session(&side, &key(2));
+        let empty = Automerge::new()
+            .generate_sync_message(&mut sync::State::new())
+            .unwrap();
+        for (msg, needs) in [(empty.clone(), false), (taken, false), (empty, true)] {
+            m.receive(Frame::Sync {
+                doc: WireDoc::ReceiverSide,
+                message: msg.encode(),
+            })
+            .unwrap();
+            assert_eq!(m.needs_mine(), needs);
+        }
+        // A session resuming from a state that shares heads needs my side from the start.
+        let shared = sync::State {
+            shared_heads: heads.clone(),
+            ..sync::State::new()
+        };
+        let m = Session::unloaded(
+            heads,
+            Automerge::new(),
+            &shared.encode(),
+            &[],
+            [key(2).id()],
+            key(2).id(),
+        );
+        assert!(m.needs_mine());
+    }
+
+    /// A frame completing their snapshot can be checked away from the session (on a blocking
+    /// thread, in tapin-net): taking the outcome leaves the session exactly as `receive` does,
+    /// a refusal refuses the same way, and an outcome the session did not ask for is ignored.
+    #[test]
+    fn a_snapshot_checked_apart_is_taken_as_receive_takes_it() {
+        let (maya, jordan, eve) = (key(1), key(2), key(3));
+        let (maya_side, stored) = large_stored(&maya);
+        for parts in [false, true] {
+            let frames = if parts {
+                snapshot_parts(&stored, 0)
+            } else {
+                vec![Frame::Snapshot {
+                    bytes: stored.clone(),
+                }]
+            };
+            let mut inline = first_session(doc_by(&jordan, 1), &maya);
+            let mut apart = first_session(doc_by(&jordan, 1), &maya);
+            let last = frames.len() - 1;
+            for (i, f) in frames.into_iter().enumerate() {
+                let want = inline.receive(f.clone()).unwrap();
+                let got = match apart.receive_deferred(f).unwrap() {
+                    Deferred::Done(got) => {
+                        assert!(i < last, "the last frame was not left to check");
+                        got
+                    }
+                    Deferred::Check(check) => {
+                        assert_eq!(i, last, "checked before it was whole");
+                        let checked = std::thread::spawn(move || check.run()).join().unwrap();
+                        apart.take_checked(checked).unwrap()
+                    }
+                };
+                assert_eq!(got, want);
+            }
+            assert_eq!(apart.theirs().get_heads(), maya_side.get_heads());
+            assert_eq!(apart.states(), inline.states());
+            assert_eq!(
+                apart.take_received_whole().unwrap().bytes(),
+                inline.take_received_whole().unwrap().bytes()
+            );
+        }
+        // A snapshot with a change by Eve's device: refused, nothing applied.
+        let mut mixed = AutoCommit::load(&doc_by(&maya, 2).save())
+            .unwrap()
+            .with_actor(eve.actor());
+        mixed.put(ROOT, "eve", 1).unwrap();
+        mixed.commit();
+        let mut j = first_session(doc_by(&jordan, 1), &maya);
+        let Deferred::Check(check) = j
+            .receive_deferred(Frame::Snapshot {
+                bytes: mixed.save(),
+            })
+            .unwrap()
+        else {
+            panic!("a whole snapshot into an empty replica was not left to check");
+        };
+        let err = j.take_checked(check.run()).unwrap_err();
+        assert!(matches!(err, Violation::ForeignAuthor(_)), "{err:?}");
+        assert!(j.theirs().is_empty());
+        assert!(j.take_received_whole().is_none());
+        // An outcome this session never asked for: ignored.
+        let mut other = first_session(doc_by(&jordan, 1), &maya);
+        let Deferred::Check(check) = other
+            .receive_deferred(Frame::Snapshot {
+                bytes: stored.clone(),
+            })
+            .unwrap()
+        else {
+            panic!("a whole snapshot into an empty replica was not left to check");
+        };
+        let mut k = first_session(doc_by(&jordan, 1), &maya);
+        assert_eq!(k.take_checked(check.run()).unwrap(), Received::default());
+        assert!(k.theirs().is_empty());
     }
 }

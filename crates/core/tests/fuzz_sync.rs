@@ -125,6 +125,24 @@ impl World {
         [self.j1.actor(), self.j2.actor()].into()
     }
 
+    /// Maya's session at the start of `s`; `unloaded`: one that sent her side as a snapshot and
+    /// holds only its heads until a frame makes it load her side ([`Session::unloaded`]).
+    fn session_of(&self, s: &Scenario, unloaded: bool) -> Session {
+        if unloaded {
+            let mut m = Session::unloaded(
+                self.maya_side.get_heads(),
+                s.theirs.clone(),
+                &s.mine_state,
+                &s.theirs_state,
+                [self.j1.id(), self.j2.id()],
+                self.j1.id(),
+            );
+            m.snapshot_sent();
+            return m;
+        }
+        self.session(s)
+    }
+
     fn session(&self, s: &Scenario) -> Session {
         Session::new(
             self.maya_side.clone(),
@@ -537,9 +555,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Feeds `frames` to a session at the scenario's start and checks every rule of the module
-/// docs after each.
-fn run(w: &World, s: &Scenario, frames: &[Wire]) -> Result<(), TestCaseError> {
-    let mut m = w.session(s);
+/// docs after each. An `unloaded` session is given Maya's side whenever it needs it, as
+/// tapin-net does before each batch: what the frames said of it so far must not panic it, nor
+/// change it; refused, the session ends.
+fn run(w: &World, s: &Scenario, frames: &[Wire], unloaded: bool) -> Result<(), TestCaseError> {
+    let mut m = w.session_of(s, unloaded);
     let authors = w.authors();
     let mine_heads = w.maya_side.get_heads();
     let mut first = true;
@@ -552,7 +572,7 @@ fn run(w: &World, s: &Scenario, frames: &[Wire]) -> Result<(), TestCaseError> {
         let before_count = m.theirs().get_changes_meta(&[]).len();
         let before_signed = m.received_heads().cloned();
         let got = m.receive(f.clone());
-        prop_assert_eq!(m.mine().get_heads(), mine_heads.clone(), "my side changed");
+        prop_assert_eq!(m.mine_heads(), mine_heads.clone(), "my side changed");
         let after_count = m.theirs().get_changes_meta(&[]).len();
         for meta in m.theirs().get_changes_meta(&[]) {
             prop_assert!(
@@ -663,6 +683,13 @@ fn run(w: &World, s: &Scenario, frames: &[Wire]) -> Result<(), TestCaseError> {
                     prop_assert_eq!(m.received_heads(), before_signed.as_ref());
                 }
                 if end_of_batch {
+                    if m.needs_mine() {
+                        let loaded = m.set_mine(w.maya_side.clone());
+                        prop_assert_eq!(m.mine_heads(), mine_heads.clone(), "my side changed");
+                        if loaded.is_err() {
+                            break;
+                        }
+                    }
                     // Maya answers each batch, as tapin-net does.
                     let _ = m.batch(&w.maya);
                 }
@@ -694,6 +721,7 @@ proptest! {
     fn fuzz_sync_session_takes_only_what_the_rules_allow(
         scenario in any::<Index>(),
         ops in proptest::collection::vec(op(), 0..=5),
+        unloaded in any::<bool>(),
     ) {
         let w = world();
         let s = &w.scenarios[scenario.index(w.scenarios.len())];
@@ -701,19 +729,19 @@ proptest! {
         for op in &ops {
             apply(w, &mut frames, op);
         }
-        run(w, s, &frames)?;
+        run(w, s, &frames, unloaded)?;
     }
 
     /// Every frame of the pool, alone, first into each starting point.
     #[test]
-    fn fuzz_sync_forged_frame_first(scenario in any::<Index>(), pick in any::<Index>(), edit in proptest::option::of(msg_edit())) {
+    fn fuzz_sync_forged_frame_first(scenario in any::<Index>(), pick in any::<Index>(), edit in proptest::option::of(msg_edit()), unloaded in any::<bool>()) {
         let w = world();
         let s = &w.scenarios[scenario.index(w.scenarios.len())];
         let mut f = w.pool[pick.index(w.pool.len())].clone();
         if let (Frame::Sync { message, .. }, Some(e)) = (&mut f, &edit) {
             *message = edit_message(w, message, e);
         }
-        run(w, s, &[Wire::Frame(f)])?;
+        run(w, s, &[Wire::Frame(f)], unloaded)?;
     }
 }
 

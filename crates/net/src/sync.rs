@@ -1,5 +1,6 @@
 //! One sync exchange over one QUIC stream (ALPNs `tapin/sync/3` and `tapin/sync/2`), wired to
-//! the store: load my side and my replica of theirs, run [`tapin_core::sync::Session`] in
+//! the store: load my side (on a first sync, only if the friend does not take my snapshot as it
+//! is: [`Session::unloaded`]) and my replica of theirs, run [`tapin_core::sync::Session`] in
 //! alternating batches until a round trip carries nothing, and persist what arrived (durably,
 //! before answering), the sync states and the friend's signed heads. On `tapin/sync/3` each side
 //! first says where it can be dialled ([`Reach`]), and what the friend's device says is stored
@@ -14,13 +15,15 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use tapin_core::docs::DocError;
 use tapin_core::identity::{DeviceId, DeviceKey};
 use tapin_core::pairing::{Reach, ReachError, relay_url};
-use tapin_core::sync::{Frame, Session, SignedHeads, Violation, resume_offset, snapshot_parts};
+use tapin_core::sync::{
+    Deferred, Frame, Session, SignedHeads, Violation, resume_offset, snapshot_parts,
+};
 use tapin_core::{DocId, Id, docs};
 use tapin_store::{LoadError, MetaKey, OpenError, Store, StoreError, UpdateError};
 
 use crate::Timeouts;
 use crate::frame::{self, FrameError};
-use crate::shared::{BlockingError, OpenStoreError, SharedStore};
+use crate::shared::{BlockingError, OpenStoreError, SharedStore, off_runtime};
 use crate::version::SyncVersion;
 
 /// A sync frame may carry a whole document on first sync; beyond this it is hostile.
@@ -479,6 +482,8 @@ pub async fn exchange(
     let mut snapshot: Vec<Frame> = stored
         .map(|bytes| vec![Frame::Snapshot { bytes }])
         .unwrap_or_default();
+    // The heads of my side as sent whole in the snapshot, when the session may go without it.
+    let mut unloaded = None;
     if let Wire::V4 { mine } = wire {
         let hello = Hello {
             reach: mine.clone(),
@@ -500,8 +505,10 @@ pub async fn exchange(
             send_hello(send, &hello, &mut stats, tap).await?;
         }
         if !theirs.holds_yours {
-            let stored = store.run(move |store| store.stored_bytes(&side)).await??;
-            if let Some(bytes) = stored.filter(|b| !b.is_empty()) {
+            let stored = store
+                .run(move |store| store.stored_bytes_and_heads(&side))
+                .await??;
+            if let Some((bytes, heads)) = stored.filter(|(b, _)| !b.is_empty()) {
                 let from = resume_offset(&bytes, theirs.staged, &theirs.staged_digest);
                 tracing::debug!(
                     staged = theirs.staged,
@@ -510,6 +517,11 @@ pub async fn exchange(
                     "sending my side as a snapshot in parts"
                 );
                 snapshot = snapshot_parts(&bytes, from);
+                // A first sync: the snapshot is my whole side, so unless the friend says it did
+                // not take it, my side need not be loaded at all (see `Session::unloaded`).
+                if Session::offers_snapshot(&mine_state) {
+                    unloaded = Some(heads).filter(|h| !h.is_empty());
+                }
             }
         }
         their_reach = Some(theirs.reach.checked()?);
@@ -528,11 +540,21 @@ pub async fn exchange(
     let devices = link.devices.clone();
     let mut session = store
         .run(move |store| -> Result<_, SyncError> {
-            let mine = store.load(&side)?.unwrap_or_default();
             let theirs = store.load(&replica)?.unwrap_or_default();
             let theirs_state = store
                 .get_sync_state(&replica, &peer_key)?
                 .unwrap_or_default();
+            if let Some(heads) = unloaded {
+                return Ok(Session::unloaded(
+                    heads,
+                    theirs,
+                    &mine_state,
+                    &theirs_state,
+                    devices,
+                    peer,
+                ));
+            }
+            let mine = store.load(&side)?.unwrap_or_default();
             Ok(Session::new(
                 mine,
                 theirs,
@@ -584,6 +606,7 @@ pub async fn exchange(
         }
         return Err(err);
     }
+    load_mine_if_needed(store, &mut session, side).await?;
     let (mine_state, theirs_state) = session.states();
     let heads = match session
         .received_heads()
@@ -661,6 +684,7 @@ async fn run_rounds(
         got_empty = receive_batch(store, session, link, recv, stats, timeouts).await?;
     }
     loop {
+        load_mine_if_needed(store, session, DocId::Side(link.rel)).await?;
         let batch = session.batch(me);
         sent_empty = batch.len() == 1 && snapshot.is_empty();
         if let Some(mine) = my_reach.take() {
@@ -685,6 +709,23 @@ async fn run_rounds(
             return Err(SyncError::NoConvergence);
         }
     }
+    Ok(())
+}
+
+/// Loads my side into a session that went without it ([`Session::unloaded`]) once the friend
+/// said something of it that only automerge can answer: my side as stored now, so that whatever
+/// was written to it meanwhile goes out too.
+async fn load_mine_if_needed(
+    store: &SharedStore,
+    session: &mut Session,
+    side: DocId,
+) -> Result<(), SyncError> {
+    if !session.needs_mine() {
+        return Ok(());
+    }
+    tracing::debug!("the friend did not take my snapshot as it is: loading my side");
+    let mine = store.run(move |store| store.load(&side)).await??;
+    session.set_mine(mine.unwrap_or_default())?;
     Ok(())
 }
 
@@ -914,7 +955,15 @@ async fn receive_batch(
                 .into());
             }
         }
-        let r = session.receive(f)?;
+        let r = match session.receive_deferred(f)? {
+            Deferred::Done(r) => r,
+            // Their snapshot is whole: loading and checking it is a full load, off the runtime
+            // (not on the store's thread either: the store has nothing to do with it).
+            Deferred::Check(check) => {
+                let checked = off_runtime(move || check.run()).await?;
+                session.take_checked(checked)?
+            }
+        };
         stats.received_changes += r.changes as u64;
         if r.end_of_batch {
             break;

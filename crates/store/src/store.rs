@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use automerge::{ActorId, AutoCommit, Automerge};
+use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tapin_core::DocId;
 use tapin_core::saved::SavedDoc;
@@ -210,6 +210,35 @@ impl Store {
         let bytes = rows::read_stored(&tx, doc, layout).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         Ok(Some(bytes))
+    }
+
+    /// Like [`Store::stored_bytes`], with the heads the store recorded for exactly those bytes
+    /// (`doc_heads`, read in the same transaction), still without loading them: no heads (an
+    /// empty list) when there is no intact record of this version. For a first sync, whose
+    /// sender can then tell whether the friend took its snapshot whole without loading its side.
+    #[allow(clippy::type_complexity)]
+    pub fn stored_bytes_and_heads(
+        &self,
+        doc: &DocId,
+    ) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>, LoadError> {
+        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
+            .map_err(sqlite)?;
+        let Some(layout) = rows::read_layout(&tx, doc).map_err(sqlite)? else {
+            return Ok(None);
+        };
+        let bytes = rows::read_stored(&tx, doc, layout).map_err(sqlite)?;
+        let recorded = if self.additions {
+            heads::read(&tx, doc).map_err(sqlite)?
+        } else {
+            None
+        };
+        tx.commit().map_err(sqlite)?;
+        let heads = recorded
+            .filter(|(version, _)| *version == layout.last_chunk)
+            .and_then(|(_, encoded)| heads::decode(&encoded))
+            .unwrap_or_default();
+        Ok(Some((bytes, heads)))
     }
 
     /// Runs `f` on the document as stored now, read in the caller's transaction `tx`: from memory

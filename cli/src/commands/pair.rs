@@ -170,9 +170,18 @@ async fn confirm(confirm: Confirm, yes: bool, json: bool, flag: &str) -> Result<
         settle_clash(confirm, flag).await?
     };
     // Whatever goes wrong while asking, the friend hears no.
-    let answer = tokio::select! {
-        answer = ask(&confirm, yes) => answer,
-        why = &mut ended => bail!("{why}"),
+    let asked = tokio::select! {
+        answer = ask(&confirm, yes) => Ok(answer),
+        why = &mut ended => Err(why),
+    };
+    let answer = match asked {
+        Ok(answer) => answer,
+        Err(why) => {
+            // The friend ended it: this side's node ends here, before the command returns, not
+            // in a task the runtime's shutdown may cut short.
+            confirm.decline().await;
+            bail!("{why}");
+        }
     };
     let answer = match answer {
         Ok(answer) => answer,

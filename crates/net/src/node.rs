@@ -1007,8 +1007,12 @@ impl Node {
         for peer in peers {
             peer.conn.close(0u32.into(), STOPPING);
         }
-        if let Err(err) = self.router.shutdown().await {
-            tracing::warn!("a protocol handler panicked: {err}");
+        match self.router.shutdown().await {
+            Err(err) if err.is_panic() => tracing::warn!("a protocol handler panicked: {err}"),
+            // The runtime is shutting down under us (a command that ended its node from a task
+            // it spawned, then returned): the router's task was cancelled, not broken.
+            Err(err) => tracing::debug!("the router stopped with its runtime: {err}"),
+            Ok(()) => {}
         }
         if let Some(dialler) = self.dialler {
             let _ = dialler.await;

@@ -27,19 +27,22 @@ const MAX_CHUNKS_SMALL: usize = 8;
 /// Below this snapshot size a document counts as small.
 const SMALL_SNAPSHOT: usize = 64 * 1024;
 
-/// A compaction's new snapshot of `doc`, whose rows (as laid out before it) are `layout`: DEFLATE
-/// columns only for a document that is not small.
+/// A compaction's new snapshot of `current`, the document `doc` whose rows (as laid out before
+/// it) are `layout`: a small side or replica is saved without DEFLATE, everything else with it.
 ///
 /// automerge's `save` runs every column of more than 256 bytes through a new DEFLATE encoder, one
 /// allocation of about 300 KiB each: for a snapshot of a few KiB that is a hundred times the
-/// bytes it saves, and in a long-running process (`tapin serve` compacting 150 replicas in one
-/// round) the freed encoders leave holes the allocator keeps (docs/PERFORMANCE.md, section 4). A
-/// small document's snapshot is about twice as large uncompressed; automerge loads either form.
-pub(crate) fn snapshot_of(doc: &mut AutoCommit, layout: Layout) -> Vec<u8> {
-    if layout.stored_bytes() < SMALL_SNAPSHOT {
-        doc.save_nocompress()
+/// bytes it saves, and `tapin serve` compacting 150 friends' replicas in one round left the freed
+/// encoders as holes the allocator keeps (docs/PERFORMANCE.md, section 4). Such a snapshot is
+/// about twice as large uncompressed; automerge loads either form. Sides and replicas are what a
+/// serving node writes, many at a time; a journal week is written by one command at a time and is
+/// mostly text, which DEFLATE shrinks 2.5 times, so it keeps it.
+pub(crate) fn snapshot_of(doc: &DocId, current: &mut AutoCommit, layout: Layout) -> Vec<u8> {
+    let synced = matches!(doc, DocId::Side(_) | DocId::Replica(_));
+    if synced && layout.stored_bytes() < SMALL_SNAPSHOT {
+        current.save_nocompress()
     } else {
-        doc.save()
+        current.save()
     }
 }
 

@@ -445,7 +445,7 @@ impl Store {
         }
         let Some((bytes, last_chunk, heads)) = self.with_current(&tx, doc, |current, layout| {
             (
-                rows::snapshot_of(current, layout),
+                rows::snapshot_of(doc, current, layout),
                 layout.last_chunk,
                 current.get_heads(),
             )

@@ -172,7 +172,7 @@ fn append(tx: &Connection, doc: &DocId, w: &mut Working, new: &[u8]) -> rusqlite
         ..layout
     };
     if rows::needs_compaction(next.snapshot_bytes, next.chunks, next.chunk_bytes) {
-        let bytes = rows::snapshot_of(&mut w.doc, next);
+        let bytes = rows::snapshot_of(doc, &mut w.doc, next);
         rows::write_snapshot(tx, doc, &bytes, chunk)?;
         next = Layout::compacted(bytes.len(), chunk);
     }

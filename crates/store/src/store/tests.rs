@@ -215,54 +215,49 @@ fn many_writes_are_compacted_and_load_the_same() {
     }
 }
 
-/// Guards the compaction's encoding: a small document's snapshot is saved without DEFLATE (no
-/// encoder of a few hundred KiB for a few KiB of snapshot), a large one's with it, and both load
-/// as the document they were made from.
+/// Guards the compaction's encoding: a small side or replica is saved without DEFLATE (no
+/// encoder of a few hundred KiB for a few KiB of snapshot, in a serve that compacts many), a
+/// large one and every other document with it, and all load as the document they were made
+/// from.
 #[test]
-fn small_snapshots_are_saved_uncompressed_and_large_ones_compressed() {
+fn small_sides_and_replicas_are_saved_uncompressed_and_the_rest_compressed() {
     let home = tempfile::tempdir().unwrap();
     let store = Store::open(home.path()).unwrap();
-    for i in 0..20 {
-        store
-            .update(&DocId::Private, &device(), |doc| {
-                doc.put(
-                    ROOT,
-                    format!("note {i}"),
-                    "the same words again and again ".repeat(20),
-                )
-            })
-            .unwrap();
+    let (side, replica) = (DocId::Side(Id::named("s")), DocId::Replica(Id::named("r")));
+    let week = DocId::journal_for(tapin_core::time::Timestamp(1_795_000_000_000));
+    let words = "the same words again and again ";
+    for doc in [side, replica, week] {
+        for i in 0..12 {
+            store
+                .update(&doc, &device(), |d| {
+                    d.put(ROOT, format!("note {i}"), words.repeat(20))
+                })
+                .unwrap();
+        }
     }
-    // Large: 300 KB of hex digits, which DEFLATE halves, still past the size under which a
-    // document counts as small.
+    // Large: 300 KB of hex digits, which DEFLATE halves, past the size under which a side counts
+    // as small.
+    let large = DocId::Side(Id::named("large"));
     let digits: String = (0..40_000u64)
         .map(|n| format!("{:08x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32))
         .collect();
     store
-        .update(&DocId::Journal, &device(), |doc| {
-            doc.put(ROOT, "big", digits)
-        })
+        .update(&large, &device(), |d| d.put(ROOT, "big", digits))
         .unwrap();
-    for doc in [DocId::Private, DocId::Journal] {
+    for doc in [side, replica, week, large] {
         store.compact(&doc).unwrap();
         assert_eq!(stats_of(&store, doc).unwrap().chunks, 0);
-    }
-    let stored = |doc: &DocId| store.stored_bytes(doc).unwrap().unwrap();
-    let (small, large) = (stored(&DocId::Private), stored(&DocId::Journal));
-    let private = store.load(&DocId::Private).unwrap().unwrap();
-    let journal = store.load(&DocId::Journal).unwrap().unwrap();
-    assert_eq!(small, private.save_nocompress(), "small: saved as it is");
-    assert_eq!(large, journal.save(), "large: DEFLATE-coded columns");
-    assert!(small.len() < 64 * 1024, "{}", small.len());
-    assert!(
-        64 * 1024 < large.len() && large.len() < journal.save_nocompress().len(),
-        "{}",
-        large.len()
-    );
-    for (bytes, doc) in [(small, &private), (large, &journal)] {
-        let loaded = Automerge::load(&bytes).unwrap();
-        assert_eq!(loaded.get_heads(), doc.get_heads());
-        assert_eq!(loaded.hydrate(None), doc.hydrate(None));
+        let stored = store.stored_bytes(&doc).unwrap().unwrap();
+        let current = store.load(&doc).unwrap().unwrap();
+        if doc == side || doc == replica {
+            assert_eq!(stored, current.save_nocompress(), "{doc}: saved as it is");
+        } else {
+            assert_eq!(stored, current.save(), "{doc}: DEFLATE-coded columns");
+            assert!(stored.len() < current.save_nocompress().len(), "{doc}");
+        }
+        let loaded = Automerge::load(&stored).unwrap();
+        assert_eq!(loaded.get_heads(), current.get_heads());
+        assert_eq!(loaded.hydrate(None), current.hydrate(None));
     }
 }
 

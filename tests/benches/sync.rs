@@ -42,6 +42,7 @@ use tapin_core::time::{Day, Timestamp};
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
 use tapin_e2e::friends::{local, paired};
+use tapin_e2e::gates::Anyone;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
 use tapin_net::node;
@@ -257,20 +258,6 @@ fn heads_of(store: &Store, doc: &DocId) -> Result<Vec<ChangeHash>> {
 // ---------------------------------------------------------------------------------------------
 // Endpoints.
 
-/// Admits every device: the first benchmarks pair nobody, they hand each side its link.
-#[derive(Debug)]
-struct PermissiveGate;
-
-impl Gate for PermissiveGate {
-    fn allow_sync(&self, _device: &[u8; 32]) -> bool {
-        true
-    }
-
-    fn allow_pairing(&self) -> bool {
-        false
-    }
-}
-
 async fn bind(key: &DeviceKey, gate: Arc<dyn Gate>, alpns: Vec<Vec<u8>>) -> Result<Endpoint> {
     Ok(endpoint::bind(key.secret(), &NetConfig::loopback(), gate, alpns).await?)
 }
@@ -380,7 +367,7 @@ async fn initial_sync(
         .map_err(|e| format!("storing Maya's side: {e}"))?;
     let mut maya_store = SharedStore::new(maya_store);
     let maya_home_path = maya_home.path().to_owned();
-    let maya_ep = bind(maya, Arc::new(PermissiveGate), vec![SYNC_ALPN.to_vec()]).await?;
+    let maya_ep = bind(maya, Arc::new(Anyone), vec![SYNC_ALPN.to_vec()]).await?;
     let mut out = InitialSync {
         changes: history.get_changes(&[]).len(),
         save_bytes: save.len() as u64,
@@ -397,7 +384,7 @@ async fn initial_sync(
         let jrel = Rng(2_000 + rep as u64).id();
         let jordan_home = tempfile::tempdir()?;
         let jordan_store = SharedStore::new(Store::open(jordan_home.path())?);
-        let jordan_ep = bind(&jordan, Arc::new(PermissiveGate), vec![SYNC_ALPN.to_vec()]).await?;
+        let jordan_ep = bind(&jordan, Arc::new(Anyone), vec![SYNC_ALPN.to_vec()]).await?;
         let maya_link = Link {
             rel: mrel,
             name: "Jordan".to_owned(),
@@ -1204,7 +1191,7 @@ fn hub(rt: &tokio::runtime::Runtime, bin: &Path, scale: &Scale, now: DateTime<Ut
         let home = temp.path().join(format!("friend-{i}"));
         let store = Store::open(&home)?;
         // Bound the way `tapin sync` binds: dials out, accepts nothing.
-        let ep = rt.block_on(bind(&key, Arc::new(PermissiveGate), vec![]))?;
+        let ep = rt.block_on(bind(&key, Arc::new(Anyone), vec![]))?;
         let rel = paired("Hub", &hub_key, &[hub_addr], stamp);
         store
             .update(&DocId::Private, &key.actor(), |d| {

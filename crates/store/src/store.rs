@@ -200,16 +200,7 @@ impl Store {
     /// chunks written since, which together load as the whole document. `Ok(None)` if it was
     /// never written. For handing a document on as it is (a first sync sends a side this way).
     pub fn stored_bytes(&self, doc: &DocId) -> Result<Option<Vec<u8>>, LoadError> {
-        let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
-        // One read transaction, so the chunks are those after this very snapshot.
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
-            .map_err(sqlite)?;
-        let Some(layout) = rows::read_layout(&tx, doc).map_err(sqlite)? else {
-            return Ok(None);
-        };
-        let bytes = rows::read_stored(&tx, doc, layout).map_err(sqlite)?;
-        tx.commit().map_err(sqlite)?;
-        Ok(Some(bytes))
+        Ok(self.stored_bytes_and_heads(doc)?.map(|(bytes, _)| bytes))
     }
 
     /// Like [`Store::stored_bytes`], with the heads the store recorded for exactly those bytes
@@ -222,6 +213,8 @@ impl Store {
         doc: &DocId,
     ) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>, LoadError> {
         let sqlite = |source| LoadError::Sqlite { doc: *doc, source };
+        // One read transaction, so the chunks are those after this very snapshot, and the heads
+        // those of this very version.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
             .map_err(sqlite)?;
         let Some(layout) = rows::read_layout(&tx, doc).map_err(sqlite)? else {

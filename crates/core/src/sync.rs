@@ -1897,6 +1897,16 @@ mod tests {
         assert!(m.needs_mine());
     }
 
+    /// The check `session` leaves for a whole snapshot of `bytes` into its empty replica.
+    fn left_to_check(session: &mut Session, bytes: Vec<u8>) -> SnapshotCheck {
+        match session.receive_deferred(Frame::Snapshot { bytes }).unwrap() {
+            Deferred::Check(check) => check,
+            Deferred::Done(_) => {
+                panic!("a whole snapshot into an empty replica was not left to check")
+            }
+        }
+    }
+
     /// A frame completing their snapshot can be checked away from the session (on a blocking
     /// thread, in tapin-net): taking the outcome leaves the session exactly as `receive` does,
     /// a refusal refuses the same way, and an outcome the session did not ask for is ignored.
@@ -1944,28 +1954,14 @@ mod tests {
         mixed.put(ROOT, "eve", 1).unwrap();
         mixed.commit();
         let mut j = first_session(doc_by(&jordan, 1), &maya);
-        let Deferred::Check(check) = j
-            .receive_deferred(Frame::Snapshot {
-                bytes: mixed.save(),
-            })
-            .unwrap()
-        else {
-            panic!("a whole snapshot into an empty replica was not left to check");
-        };
+        let check = left_to_check(&mut j, mixed.save());
         let err = j.take_checked(check.run()).unwrap_err();
         assert!(matches!(err, Violation::ForeignAuthor(_)), "{err:?}");
         assert!(j.theirs().is_empty());
         assert!(j.take_received_whole().is_none());
         // An outcome this session never asked for: ignored.
         let mut other = first_session(doc_by(&jordan, 1), &maya);
-        let Deferred::Check(check) = other
-            .receive_deferred(Frame::Snapshot {
-                bytes: stored.clone(),
-            })
-            .unwrap()
-        else {
-            panic!("a whole snapshot into an empty replica was not left to check");
-        };
+        let check = left_to_check(&mut other, stored.clone());
         let mut k = first_session(doc_by(&jordan, 1), &maya);
         assert_eq!(k.take_checked(check.run()).unwrap(), Received::default());
         assert!(k.theirs().is_empty());

@@ -33,15 +33,15 @@ use automerge::{AutoCommit, Automerge, ChangeHash};
 use chrono::{DateTime, Utc};
 use iroh::endpoint::Connection;
 use iroh::{Endpoint, EndpointAddr, TransportAddr};
-use tapin_core::docs::{self, Collection, Place};
+use tapin_core::docs::{self, Place};
 use tapin_core::identity::{DeviceId, DeviceKey};
-use tapin_core::model::Thanks;
+
 use tapin_core::saved::SavedDoc;
 use tapin_core::sync::{Frame, Session};
-use tapin_core::time::{Day, Timestamp};
+use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
-use tapin_e2e::friends::{local, paired};
+use tapin_e2e::friends::{self, local, paired};
 use tapin_e2e::gates::Anyone;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
@@ -233,17 +233,7 @@ fn side_history(
 
 /// One thanks note, as `tapin thanks` writes it.
 fn write_thanks(store: &Store, author: &DeviceKey, rel: Id, n: usize) -> Result<()> {
-    let thanks = Thanks {
-        on: Day::ymd(2026, 11, 22).ok_or("bad date")?,
-        text: format!("Thank you for the soup ({n})"),
-        created: Timestamp(1_795_000_000_000 + n as i64),
-    };
-    let id = tapin_core::Id::named(&format!("bench-thanks-{n}"));
-    store
-        .update(&DocId::Side(rel), &author.actor(), |d| {
-            docs::put_record(d, Place::Shared(rel), Collection::Thanks, id, &thanks)
-        })
-        .map_err(|e| format!("writing a thanks note: {e}"))?;
+    friends::thank(store, author, rel, n).map_err(|e| format!("writing a thanks note: {e}"))?;
     Ok(())
 }
 

@@ -1,15 +1,19 @@
 //! Friends the tests and benchmarks play in their own process: the relationship a home keeps
-//! for one, as pairing writes it, without pairing, and what a node on loopback says about itself.
+//! for one, as pairing writes it, without pairing, what a node on loopback says about itself, and
+//! a thanks note to give them something to sync.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use tapin_core::docs::{self, Collection, Place};
 use tapin_core::identity::{DeviceKey, PersonKey};
-use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk};
-use tapin_core::time::Timestamp;
+use tapin_core::model::{Peer, PeerDevice, Relationship, RelationshipStatus, Risk, Thanks};
+use tapin_core::time::{Day, Timestamp};
+use tapin_core::{DocId, Id};
 use tapin_net::endpoint::{Advertise, Relay};
 use tapin_net::node::Local;
+use tapin_store::{Store, UpdateError};
 
 use crate::Rng;
 
@@ -63,6 +67,24 @@ pub fn local(name: &str) -> Local {
         advertise: Advertise::Bound,
         mdns: false,
     }
+}
+
+/// Writes thanks note number `n` into `rel`'s shared side, as `tapin thanks` does: one change.
+pub fn thank(
+    store: &Store,
+    author: &DeviceKey,
+    rel: Id,
+    n: usize,
+) -> Result<(), UpdateError<docs::DocError>> {
+    let thanks = Thanks {
+        on: Day::ymd(2026, 11, 22).expect("a real day"),
+        text: format!("Thank you for the soup ({n})"),
+        created: Timestamp(1_795_000_000_000 + n as i64),
+    };
+    let id = Id::named(&format!("thanks-{n}"));
+    store.update(&DocId::Side(rel), &author.actor(), |d| {
+        docs::put_record(d, Place::Shared(rel), Collection::Thanks, id, &thanks)
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

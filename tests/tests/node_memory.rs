@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::ChangeHash;
-use tapin_core::docs::{self, Collection, Place};
+use tapin_core::docs;
 use tapin_core::identity::DeviceKey;
-use tapin_core::model::Thanks;
-use tapin_core::time::{Day, Timestamp};
+use tapin_core::time::Timestamp;
 use tapin_core::{DocId, Id};
 use tapin_e2e::Rng;
-use tapin_e2e::friends::{local, paired};
+use tapin_e2e::friends::{self, local, paired};
 use tapin_e2e::gates::Nobody;
 use tapin_net::endpoint::{self, Gate, NetConfig};
 use tapin_net::gate::HomeGate;
@@ -28,21 +27,10 @@ const BOUND: Duration = Duration::from_secs(60);
 /// More friends than the node keeps documents for: each has a side and a replica there.
 const FRIENDS: usize = DOCUMENTS_KEPT;
 
-/// Writes the thanks notes numbered `notes` into `rel`'s shared side, one change each, as
-/// `tapin thanks` does.
+/// Writes the thanks notes numbered `notes` into `rel`'s shared side, one change each.
 fn thank(store: &Store, author: &DeviceKey, rel: Id, notes: Range<usize>) {
-    for i in notes {
-        let id = Id::named(&format!("thanks-{}-{rel}-{i}", author.id()));
-        let thanks = Thanks {
-            on: Day::ymd(2026, 11, 22).expect("a real day"),
-            text: format!("Thank you for the soup ({i})"),
-            created: Timestamp(1_795_000_000_000 + i as i64),
-        };
-        store
-            .update(&DocId::Side(rel), &author.actor(), |d| {
-                docs::put_record(d, Place::Shared(rel), Collection::Thanks, id, &thanks)
-            })
-            .expect("write a thanks note");
+    for n in notes {
+        friends::thank(store, author, rel, n).expect("write a thanks note");
     }
 }
 
